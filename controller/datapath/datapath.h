@@ -1,0 +1,109 @@
+// Datapath: the loaded BPF programs and maps of one attached bridge, owned through the
+// generated skeleton. It is the only code that touches the kernel's BPF objects; the CLI and
+// the daemon program it through this interface, and the packet tests use the same calls.
+//
+// Lifetime model: `attach` loads the programs, attaches XDP to each uplink and TC ingress to
+// the bridge through bpf links, and pins links and maps under a pin directory, so the datapath
+// keeps running after the process exits. Later commands call `open` to reach the pinned maps
+// (programs are not loaded again). `detach` unpins everything, which detaches the programs.
+#pragma once
+
+#include <xdplb/abi.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ip.h"
+#include "core/result.h"
+
+struct xdplb_bpf;  // generated skeleton (xdplb_bpf.skel.h)
+
+namespace xdplb {
+
+enum class XdpMode { Auto, Native, Generic };
+const char* to_string(XdpMode m);
+
+using Mac = std::array<uint8_t, 6>;
+
+struct UplinkAttach {
+  std::string name;
+  int ifindex = 0;
+};
+
+struct AttachSpec {
+  std::string pin_dir;  // e.g. /sys/fs/bpf/xdplb/lxdbr0 (created; must not exist yet)
+  std::string bridge;
+  int bridge_ifindex = 0;
+  std::vector<UplinkAttach> uplinks;
+  XdpMode xdp_mode = XdpMode::Auto;
+};
+
+// What `attach` did, per uplink: the mode the kernel accepted.
+struct AttachResult {
+  std::vector<std::pair<std::string, XdpMode>> xdp_modes;  // uplink name -> Native/Generic
+};
+
+struct ServiceKey {
+  IpAddress vip;
+  uint16_t port = 0;  // host order
+  uint8_t proto = 0;  // IPPROTO_TCP / IPPROTO_UDP
+};
+
+struct BackendEntry {
+  IpAddress addr;
+  uint16_t port = 0;      // host order
+  bool active = true;     // may receive new and existing flows
+  bool fast_path = false; // devmap redirect into ifindex (needs ifindex + MACs)
+  int ifindex = 0;        // host-side veth of the backend
+  Mac dmac{};             // backend MAC
+  Mac smac{};             // bridge MAC
+};
+
+struct BackendCounters {
+  uint64_t packets = 0, bytes = 0, new_flows = 0;
+};
+
+class Datapath {
+ public:
+  // Load + attach + pin. Fails (and leaves nothing behind) if pin_dir already exists, an
+  // interface cannot take XDP in the asked mode, or the kernel refuses a program.
+  static Result<std::unique_ptr<Datapath>> attach(const AttachSpec& spec, AttachResult* result);
+  // Reach the pinned maps of an attached bridge.
+  static Result<std::unique_ptr<Datapath>> open(const std::string& pin_dir);
+  // Load the programs and maps without attaching or pinning: for BPF_PROG_TEST_RUN tests and
+  // benchmarks.
+  static Result<std::unique_ptr<Datapath>> load_unattached();
+  // Unpin links (which detaches the programs) and maps, remove pin_dir.
+  static Status detach(const std::string& pin_dir);
+  static bool is_attached(const std::string& pin_dir);
+
+  ~Datapath();
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
+
+  Status put_service(const ServiceKey& key, uint32_t pool);
+  Status delete_service(const ServiceKey& key);
+  Status put_backend(uint32_t id, const BackendEntry& b);
+  // Marks the backend inactive, removes its devmap slot and zeroes its counters.
+  Status delete_backend(uint32_t id);
+  // Write a pool's Maglev ring (size XDPLB_MAGLEV_RING_SIZE; XDPLB_NO_BACKEND = empty slot).
+  Status write_ring(uint32_t pool, const std::vector<uint32_t>& ring);
+
+  Result<std::vector<uint64_t>> reason_counters();  // indexed by enum xdplb_reason
+  Result<BackendCounters> backend_counters(uint32_t id);
+  Result<uint64_t> flow_count();  // forward entries currently in the flow table
+
+  // For tests and benchmarks: program fds to run through BPF_PROG_TEST_RUN.
+  int xdp_prog_fd() const;
+  int tc_prog_fd() const;
+  struct ::xdplb_bpf* skeleton() { return skel_; }
+
+ private:
+  Datapath() = default;
+  struct ::xdplb_bpf* skel_ = nullptr;
+};
+
+}  // namespace xdplb

@@ -1,0 +1,124 @@
+/* The one ABI shared by the BPF programs (bpf/) and the controller (controller/):
+ * map keys and values, sizes, and the named outcomes of the datapath.
+ * Plain C types with explicit padding, so both compilers lay them out the same way;
+ * tests/packet/abi_btf_test.cpp checks every struct against the BTF of the compiled object.
+ * Never copy a definition from here: include this file. */
+#pragma once
+
+#include <linux/types.h>
+
+/* ---- sizes (one place each; the controller sizes its buffers from these) ---- */
+
+/* Maglev ring per service: a prime, >= 100x the backends of a large pool so each backend's
+ * share is within 1% of its weight share. */
+#define XDPLB_MAGLEV_RING_SIZE 65537
+/* Services (VIP, port, proto) per attached bridge: every uplink address x TCP/UDP. */
+#define XDPLB_MAX_SERVICES 256
+/* Backend pools per attached bridge; one Maglev ring each. */
+#define XDPLB_MAX_POOLS 4
+/* Backend ids per attached bridge; also the size of the devmap and the per-backend counters. */
+#define XDPLB_MAX_BACKENDS 1024
+/* Flow table entries (each flow uses one forward and one reverse entry). */
+#define XDPLB_MAX_FLOWS 262144
+/* Largest weight a backend may have (keeps the Maglev fill loop bounded). */
+#define XDPLB_MAX_WEIGHT 1000
+
+/* A backend id that means "none" in a Maglev slot (ring not filled / pool empty). */
+#define XDPLB_NO_BACKEND 0xffffffffu
+
+#define XDPLB_AF_INET 2   /* == AF_INET; the BPF side has no libc */
+#define XDPLB_AF_INET6 10 /* == AF_INET6 */
+
+/* An IPv4 or IPv6 address in network byte order. IPv4 lives in v4 (== v6[0]), the rest zero. */
+union xdplb_addr {
+	__be32 v4;
+	__be32 v6[4];
+};
+
+/* ---- services: (VIP, port, proto) -> pool ---- */
+
+struct xdplb_service_key {
+	union xdplb_addr vip;
+	__be16 port;  /* service port, network order */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;  /* XDPLB_AF_INET / XDPLB_AF_INET6 */
+};
+
+struct xdplb_service {
+	__u32 pool;   /* index of the pool's Maglev ring */
+	__u32 flags;  /* reserved, 0 */
+};
+
+/* ---- backends: id -> where to send ---- */
+
+/* Backend flags */
+#define XDPLB_BACKEND_ACTIVE (1u << 0)   /* may receive packets (set once programmed) */
+#define XDPLB_BACKEND_FAST_PATH (1u << 1) /* MACs known and peer has NAPI: devmap redirect */
+
+struct xdplb_backend {
+	union xdplb_addr addr;
+	__be16 port;       /* backend port, network order */
+	__u8 family;
+	__u8 pad0;
+	__u32 flags;       /* XDPLB_BACKEND_* */
+	__u32 ifindex;     /* host-side port of the backend (veth), 0 if unknown */
+	__u8 dmac[6];      /* the backend's MAC */
+	__u8 smac[6];      /* the bridge's MAC: source of redirected frames */
+};
+
+/* Per-CPU counters per backend, summed by the controller. */
+struct xdplb_backend_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
+/* ---- flows ---- */
+
+/* Forward key: a client's packet as it arrives (client -> VIP). */
+struct xdplb_flow_key {
+	union xdplb_addr src;
+	union xdplb_addr dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+struct xdplb_flow {
+	__u32 backend; /* backend id */
+	__u32 pad;
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet; for status/expiry */
+};
+
+/* Reverse key: the backend's reply as it arrives (backend -> client), same layout as
+ * xdplb_flow_key. Value: what to put back as the source. */
+struct xdplb_reverse {
+	union xdplb_addr vip;
+	__be16 vport;
+	__u8 pad[2];
+	__u32 backend;
+};
+
+/* ---- named outcomes: per-CPU counters indexed by enum xdplb_reason ---- */
+enum xdplb_reason {
+	/* XDP, client side */
+	XDPLB_R_PASS_NOT_IP = 0,      /* not IPv4/IPv6 (ARP, LLDP...) */
+	XDPLB_R_PASS_NOT_SERVICE,     /* IP, but no service matches */
+	XDPLB_R_PASS_TRUNCATED,       /* too short for the headers it claims */
+	XDPLB_R_PASS_FRAGMENT,        /* IP fragment: not load balanced */
+	XDPLB_R_DROP_IP_OPTIONS,      /* service packet with IPv4 options */
+	XDPLB_R_DROP_NO_BACKEND,      /* service has no usable backend */
+	XDPLB_R_FWD_REDIRECT,         /* DNAT + devmap redirect into the backend's veth */
+	XDPLB_R_FWD_PASS,             /* DNAT + XDP_PASS, kernel routes it */
+	XDPLB_R_NEW_FLOW,             /* a flow entry was created (also counted in FWD_*) */
+	XDPLB_R_FLOW_TABLE_FULL,      /* flow insert failed: forwarded, but unpinned */
+	/* TC, reply side */
+	XDPLB_R_TC_NOT_REVERSE,       /* reply-side packet with no reverse entry: untouched */
+	XDPLB_R_TC_REVNAT_REDIRECT,   /* reverse NAT + fib lookup + redirect */
+	XDPLB_R_TC_REVNAT_NEIGH,      /* reverse NAT + bpf_redirect_neigh */
+	XDPLB_R_TC_DROP_NO_ROUTE,     /* reverse NAT done but no route back: dropped */
+	XDPLB_R_TC_PASS_TRUNCATED,    /* reply side, could not parse: untouched */
+	XDPLB_R_MAX
+};

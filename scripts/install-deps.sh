@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package xdplb needs to build, test and run its demo.
+# Safe to run again; needs root.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then echo "install-deps.sh: run as root (apt-get needs it)" >&2; exit 1; fi
+export DEBIAN_FRONTEND=noninteractive
+# LXD's preinst needs these to exist (empty is fine).
+touch /etc/subuid /etc/subgid
+apt-get update
+apt-get install -y --no-install-recommends \
+  build-essential cmake pkg-config clang llvm gcc-multilib linux-libc-dev \
+  libbpf-dev bpftool libmnl-dev lxc-dev libcli11-dev libspdlog-dev libgtest-dev \
+  nlohmann-json3-dev \
+  iproute2 ethtool iptables nftables curl socat busybox-static nginx-light wrk \
+  lxc lxd lxd-client squashfs-tools procps psmisc
