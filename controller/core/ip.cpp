@@ -52,4 +52,9 @@ IpAddress IpAddress::from_abi(const union xdplb_addr& a, int family) {
 bool IpAddress::is_v4() const { return family == AF_INET; }
 bool IpAddress::is_v6() const { return family == AF_INET6; }
 
+std::string Endpoint::to_string() const {
+  const std::string port_text = ":" + std::to_string(port);
+  return addr.is_v6() ? "[" + addr.to_string() + "]" + port_text : addr.to_string() + port_text;
+}
+
 }  // namespace xdplb

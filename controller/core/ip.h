@@ -30,4 +30,14 @@ struct IpAddress {
   auto operator<=>(const IpAddress&) const = default;
 };
 
+// An address and a port (host order): a backend or a service as the user writes it.
+struct Endpoint {
+  IpAddress addr;
+  uint16_t port = 0;
+
+  // "10.0.3.11:80" or "[fd42::11]:80".
+  std::string to_string() const;
+  auto operator<=>(const Endpoint&) const = default;
+};
+
 }  // namespace xdplb

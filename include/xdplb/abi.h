@@ -120,5 +120,11 @@ enum xdplb_reason {
 	XDPLB_R_TC_REVNAT_NEIGH,      /* reverse NAT + bpf_redirect_neigh */
 	XDPLB_R_TC_DROP_NO_ROUTE,     /* reverse NAT done but no route back: dropped */
 	XDPLB_R_TC_PASS_TRUNCATED,    /* reply side, could not parse: untouched */
+	/* added with the datapath (appended: the values above keep their numbers) */
+	XDPLB_R_FLOW_MIDSTREAM,       /* mid-flow TCP packet (no SYN) of an unknown flow, placed by
+	                               * the ring (also counted in NEW_FLOW) */
+	XDPLB_R_FLOW_RESELECTED,      /* known flow whose backend became unusable, re-placed */
+	XDPLB_R_TC_PASS_FRAGMENT,     /* reply side, IP fragment: untouched */
+	XDPLB_R_TC_DROP_REWRITE,      /* reply side, a rewrite helper failed: dropped */
 	XDPLB_R_MAX
 };

@@ -1,0 +1,41 @@
+#include "core/reasons.h"
+
+#include <array>
+
+namespace xdplb {
+
+namespace {
+
+// Order follows enum xdplb_reason; the static_assert below catches a reason added there only.
+constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
+    {"pass_not_ip", "not IPv4/IPv6 (ARP, ...): passed untouched"},
+    {"pass_not_service", "IP but not for a service: passed untouched"},
+    {"pass_truncated", "headers cut short: passed untouched"},
+    {"pass_fragment", "IP fragment: passed untouched (not load balanced)"},
+    {"drop_ip_options", "service packet with IPv4 options: dropped"},
+    {"drop_no_backend", "service has no usable backend: dropped"},
+    {"fwd_redirect", "DNAT + redirect into the backend's veth (fast path)"},
+    {"fwd_pass", "DNAT + handed to kernel routing (pass path)"},
+    {"new_flow", "flows created"},
+    {"flow_table_full", "flow entry could not be stored: forwarded unpinned"},
+    {"tc_not_reverse", "reply side, not a load-balanced flow: untouched"},
+    {"tc_revnat_redirect", "reply reverse-NATed and redirected"},
+    {"tc_revnat_neigh", "reply reverse-NATed, redirected via neighbour resolution"},
+    {"tc_drop_no_route", "reply reverse-NATed but no route back: dropped"},
+    {"tc_pass_truncated", "reply side, headers cut short: untouched"},
+    {"flow_midstream", "mid-flow TCP packet of an unknown flow, placed by the ring"},
+    {"flow_reselected", "flow's backend became unusable, re-placed by the ring"},
+    {"tc_pass_fragment", "reply side, IP fragment: untouched"},
+    {"tc_drop_rewrite", "reply side, reverse NAT rewrite failed: dropped"},
+}};
+static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
+
+constexpr ReasonInfo kUnknown{"unknown", "unknown reason"};
+
+}  // namespace
+
+const ReasonInfo& reason_info(unsigned reason) {
+  return reason < kReasons.size() ? kReasons[reason] : kUnknown;
+}
+
+}  // namespace xdplb

@@ -1,0 +1,331 @@
+#include "core/state.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xdplb/abi.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "core/parse.h"
+
+namespace xdplb {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// Typed, defaulted reads from a JSON object: a missing key keeps the default, a key of the
+// wrong type is an error naming the key.
+class Reader {
+ public:
+  Reader(const json& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
+
+  Status str(const char* key, std::string& out) const {
+    if (!obj_.contains(key)) return {};
+    if (!obj_[key].is_string()) return bad(key, "a string");
+    out = obj_[key].get<std::string>();
+    return {};
+  }
+  Status boolean(const char* key, bool& out) const {
+    if (!obj_.contains(key)) return {};
+    if (!obj_[key].is_boolean()) return bad(key, "true or false");
+    out = obj_[key].get<bool>();
+    return {};
+  }
+  template <typename T>
+  Status number(const char* key, T& out, uint64_t lo, uint64_t hi) const {
+    if (!obj_.contains(key)) return {};
+    const json& v = obj_[key];
+    if (!v.is_number_unsigned() || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi)
+      return bad(key, "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    out = static_cast<T>(v.get<uint64_t>());
+    return {};
+  }
+  Status array(const char* key, const json*& out) const {
+    out = nullptr;
+    if (!obj_.contains(key)) return {};
+    if (!obj_[key].is_array()) return bad(key, "a list");
+    out = &obj_[key];
+    return {};
+  }
+  Error fail(const std::string& what) const { return make_error(where_ + ": " + what); }
+
+ private:
+  Error bad(const char* key, const std::string& expected) const {
+    return fail("\"" + std::string(key) + "\" must be " + expected);
+  }
+  const json& obj_;
+  std::string where_;
+};
+
+Result<SavedBackend> backend_from_json(const json& j, const std::string& where) {
+  if (!j.is_object()) return make_error(where + ": must be an object");
+  Reader r(j, where);
+  SavedBackend b;
+  if (!j.contains("id")) return r.fail("\"id\" is missing");
+  XDPLB_TRY(r.number("id", b.id, 0, XDPLB_MAX_BACKENDS - 1));
+  XDPLB_TRY(r.str("name", b.name));
+  XDPLB_TRY(r.str("source", b.source));
+  if (b.source != "addr" && b.source != "lxd" && b.source != "lxc")
+    return r.fail("\"source\" is '" + b.source + "'; expected addr, lxd or lxc");
+  std::string addr;
+  XDPLB_TRY(r.str("addr", addr));
+  if (!addr.empty()) {
+    auto a = IpAddress::parse(addr);
+    if (!a) return r.fail("\"addr\": " + a.error());
+    b.addr = *a;
+  } else if (b.name.empty()) {
+    return r.fail("has neither \"addr\" nor \"name\"");
+  }
+  XDPLB_TRY(r.number("port", b.port, 1, 65535));
+  XDPLB_TRY(r.number("weight", b.weight, 1, XDPLB_MAX_WEIGHT));
+  XDPLB_TRY(r.boolean("fast_path_disabled", b.fast_path_disabled));
+  XDPLB_TRY(r.str("path", b.path));
+  XDPLB_TRY(r.str("via", b.via));
+  XDPLB_TRY(r.str("path_reason", b.path_reason));
+  return b;
+}
+
+}  // namespace
+
+std::string state_file(const std::string& dir, const std::string& bridge) {
+  return (fs::path(dir) / (bridge + ".json")).string();
+}
+
+std::string state_to_json(const BridgeState& s) {
+  // Ordered so the file reads top-down: version, bridge, settings, backends.
+  nlohmann::ordered_json j;
+  j["version"] = kStateVersion;
+  j["bridge"] = s.bridge;
+  j["uplinks"] = s.uplinks;
+  nlohmann::ordered_json modes = nlohmann::ordered_json::array();
+  for (const auto& [uplink, mode] : s.xdp_modes) modes.push_back({{"uplink", uplink}, {"mode", mode}});
+  j["xdp_modes"] = modes;
+  j["port"] = s.port;
+  j["backend_port"] = s.backend_port;
+  j["tcp"] = s.tcp;
+  j["udp"] = s.udp;
+  j["xdp_mode"] = s.xdp_mode;
+  nlohmann::ordered_json backends = nlohmann::ordered_json::array();
+  for (const auto& b : s.backends) {
+    backends.push_back({{"id", b.id},
+                        {"name", b.name},
+                        {"source", b.source},
+                        {"addr", b.addr.family ? b.addr.to_string() : ""},
+                        {"port", b.port},
+                        {"weight", b.weight},
+                        {"fast_path_disabled", b.fast_path_disabled},
+                        {"path", b.path},
+                        {"via", b.via},
+                        {"path_reason", b.path_reason}});
+  }
+  j["backends"] = backends;
+  j["next_backend_id"] = s.next_backend_id;
+  return j.dump(2) + "\n";
+}
+
+Result<BridgeState> state_from_json(std::string_view text, const std::string& origin) {
+  const std::string fix = " (move it away and attach the bridge again, or fix it by hand)";
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    return make_error("state file " + origin + " is not valid JSON: " + e.what() + fix);
+  }
+  if (!j.is_object()) return make_error("state file " + origin + " is not a JSON object" + fix);
+  const std::string where = "state file " + origin;
+  Reader r(j, where);
+  BridgeState s;
+
+  int version = kStateVersion;
+  XDPLB_TRY(r.number("version", version, 1, 1u << 30));
+  if (version > kStateVersion)
+    return make_error(where + " has version " + std::to_string(version) + ", this xdplb reads " +
+                      "version " + std::to_string(kStateVersion) + ": use a newer xdplb");
+
+  XDPLB_TRY(r.str("bridge", s.bridge));
+  if (!s.bridge.empty()) {
+    if (auto st = check_interface_name(s.bridge); !st) return r.fail("\"bridge\": " + st.error());
+  }
+
+  const json* list = nullptr;
+  XDPLB_TRY(r.array("uplinks", list));
+  if (list) {
+    for (const auto& u : *list) {
+      if (!u.is_string()) return r.fail("\"uplinks\" must be a list of interface names");
+      s.uplinks.push_back(u.get<std::string>());
+    }
+  }
+  XDPLB_TRY(r.array("xdp_modes", list));
+  if (list) {
+    for (const auto& m : *list) {
+      if (!m.is_object() || !m.contains("uplink") || !m["uplink"].is_string() ||
+          !m.contains("mode") || !m["mode"].is_string())
+        return r.fail("\"xdp_modes\" entries must look like {\"uplink\": \"eth0\", \"mode\": \"native\"}");
+      s.xdp_modes.emplace_back(m["uplink"].get<std::string>(), m["mode"].get<std::string>());
+    }
+  }
+  XDPLB_TRY(r.number("port", s.port, 1, 65535));
+  XDPLB_TRY(r.number("backend_port", s.backend_port, 1, 65535));
+  XDPLB_TRY(r.boolean("tcp", s.tcp));
+  XDPLB_TRY(r.boolean("udp", s.udp));
+  XDPLB_TRY(r.str("xdp_mode", s.xdp_mode));
+  if (auto m = parse_xdp_mode(s.xdp_mode); !m) return r.fail("\"xdp_mode\": " + m.error());
+  XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
+
+  XDPLB_TRY(r.array("backends", list));
+  if (list) {
+    std::set<uint32_t> ids;
+    for (size_t i = 0; i < list->size(); ++i) {
+      auto b = backend_from_json((*list)[i], where + ", backend #" + std::to_string(i + 1));
+      if (!b) return make_error(b.error());
+      if (!ids.insert(b->id).second)
+        return r.fail("backend id " + std::to_string(b->id) + " is used twice" + fix);
+      s.backends.push_back(std::move(*b));
+    }
+  }
+  return s;
+}
+
+Result<std::optional<BridgeState>> load_state(const std::string& dir, const std::string& bridge) {
+  XDPLB_TRY(check_interface_name(bridge));
+  const std::string path = state_file(dir, bridge);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<BridgeState>();
+    return make_error("cannot read state file " + path + ": " + errno_text(errno));
+  }
+  std::string text;
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error("cannot read state file " + path + ": " + errno_text(errno));
+    if (n == 0) break;
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  auto s = state_from_json(text, path);
+  if (!s) return make_error(s.error());
+  if (s->bridge.empty()) s->bridge = bridge;
+  if (s->bridge != bridge)
+    return make_error("state file " + path + " is for bridge '" + s->bridge +
+                      "', not '" + bridge + "': move it away or rename it to " + s->bridge + ".json");
+  return std::optional<BridgeState>(std::move(*s));
+}
+
+Status save_state(const std::string& dir, const BridgeState& state) {
+  XDPLB_TRY(check_interface_name(state.bridge));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error("cannot create state dir " + dir + ": " + ec.message());
+
+  const std::string path = state_file(dir, state.bridge);
+  // A dot-file not ending in .json, so list_bridges never sees a half-written temp.
+  std::string tmp = (fs::path(dir) / ("." + state.bridge + ".json.tmp-XXXXXX")).string();
+  UniqueFd fd(mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd.valid()) return make_error("cannot create a temp file in " + dir + ": " + errno_text(errno));
+
+  auto fail = [&](const std::string& what) -> Status {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return make_error("cannot save state file " + path + ": " + what + ": " + errno_text(err));
+  };
+  const std::string text = state_to_json(state);
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("write " + tmp);
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd.get(), 0644) != 0) return fail("chmod " + tmp);
+  if (::fsync(fd.get()) != 0) return fail("fsync " + tmp);
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename " + tmp);
+  // Make the rename itself durable.
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.valid()) ::fsync(dfd.get());
+  return {};
+}
+
+Result<std::vector<std::string>> list_bridges(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return make_error("cannot list state dir " + dir + ": " + ec.message());
+  for (const auto& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.front() == '.' || name.size() <= 5) continue;
+    if (name.compare(name.size() - 5, 5, ".json") != 0) continue;
+    if (!entry.is_regular_file(ec)) continue;
+    out.push_back(name.substr(0, name.size() - 5));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status remove_state(const std::string& dir, const std::string& bridge) {
+  XDPLB_TRY(check_interface_name(bridge));
+  const std::string path = state_file(dir, bridge);
+  // The lock file stays: unlinking it while another process waits on it would let two
+  // processes hold "the" lock on different inodes.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return make_error("cannot remove state file " + path + ": " + errno_text(errno));
+  return {};
+}
+
+Result<uint32_t> allocate_backend_id(const BridgeState& state) {
+  std::vector<bool> used(XDPLB_MAX_BACKENDS, false);
+  for (const auto& b : state.backends)
+    if (b.id < XDPLB_MAX_BACKENDS) used[b.id] = true;
+  for (uint32_t id = 0; id < XDPLB_MAX_BACKENDS; ++id)
+    if (!used[id]) return id;
+  return make_error("all " + std::to_string(XDPLB_MAX_BACKENDS) + " backend ids of bridge " +
+                    state.bridge + " are in use: remove a backend first");
+}
+
+Result<StateLock> StateLock::acquire(const std::string& dir, const std::string& bridge,
+                                     std::chrono::milliseconds timeout) {
+  XDPLB_TRY(check_interface_name(bridge));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error("cannot create state dir " + dir + ": " + ec.message());
+  const std::string path = (fs::path(dir) / (bridge + ".lock")).string();
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return make_error("cannot open lock file " + path + ": " + errno_text(errno));
+
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK)
+      return make_error("cannot lock " + path + ": " + errno_text(errno));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      char holder[32] = {};
+      ssize_t n = ::pread(fd.get(), holder, sizeof holder - 1, 0);
+      std::string pid = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "";
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      return make_error("bridge " + bridge + " is busy: another xdplb command or the daemon" +
+                        (pid.empty() ? std::string() : " (pid " + pid + ")") + " holds " + path +
+                        " (waited " + std::to_string(timeout.count()) +
+                        " ms); try again when it has finished");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // Record the holder for the message above; best effort.
+  const std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) == 0) (void)!::pwrite(fd.get(), me.data(), me.size(), 0);
+  return StateLock(std::move(fd), path);
+}
+
+}  // namespace xdplb

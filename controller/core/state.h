@@ -1,0 +1,87 @@
+// The saved configuration of one attached bridge, as JSON in the state dir
+// (<dir>/<bridge>.json), so later commands and a restarted daemon can rebuild the datapath's
+// maps. Forward compatible: unknown keys are ignored, missing keys take their defaults, and a
+// "version" field marks incompatible changes. StateLock serialises the read-modify-write of
+// concurrent CLI commands and the daemon.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/fd.h"
+#include "core/ip.h"
+#include "core/result.h"
+
+namespace xdplb {
+
+inline constexpr int kStateVersion = 1;
+
+struct SavedBackend {
+  uint32_t id = 0;
+  std::string name;              // container name, or "" for a backend given by address
+  std::string source = "addr";   // "addr", "lxd" or "lxc"
+  IpAddress addr;                // may be unset (family 0) for a container not yet running
+  uint16_t port = 80;
+  uint32_t weight = 1;
+  bool fast_path_disabled = false;
+  // How the datapath reaches it, as last installed (for status; recomputed on every install).
+  std::string path;         // "redirect" or "pass"
+  std::string via;          // host-side veth, if known
+  std::string path_reason;  // why that path
+  bool operator==(const SavedBackend&) const = default;
+};
+
+struct BridgeState {
+  std::string bridge;
+  std::vector<std::string> uplinks;
+  std::vector<std::pair<std::string, std::string>> xdp_modes;  // uplink -> "native"|"generic"
+  uint16_t port = 8000;          // service port on the VIPs
+  uint16_t backend_port = 80;    // default port of backends
+  bool tcp = true, udp = true;
+  std::string xdp_mode = "auto"; // as asked: "auto", "native" or "generic"
+  std::vector<SavedBackend> backends;
+  // One past the highest id handed out so far; informational (allocate_backend_id reuses the
+  // smallest free id and does not depend on it).
+  uint32_t next_backend_id = 0;
+  bool operator==(const BridgeState&) const = default;
+};
+
+// <dir>/<bridge>.json
+std::string state_file(const std::string& dir, const std::string& bridge);
+
+// JSON text <-> state. `origin` names the source in error messages (usually the file).
+std::string state_to_json(const BridgeState& state);
+Result<BridgeState> state_from_json(std::string_view text, const std::string& origin);
+
+// The saved state of `bridge`, or nullopt if none is saved.
+Result<std::optional<BridgeState>> load_state(const std::string& dir, const std::string& bridge);
+// Atomic: written to a temp file in `dir`, fsynced, renamed over the old file; creates `dir`.
+Status save_state(const std::string& dir, const BridgeState& state);
+// Bridges with a saved state, sorted; empty if `dir` does not exist.
+Result<std::vector<std::string>> list_bridges(const std::string& dir);
+// Removes the saved state; fine if there is none.
+Status remove_state(const std::string& dir, const std::string& bridge);
+
+// The smallest id below XDPLB_MAX_BACKENDS no backend of `state` uses.
+Result<uint32_t> allocate_backend_id(const BridgeState& state);
+
+// Exclusive flock on <dir>/<bridge>.lock, held until destroyed. Waits at most `timeout` for
+// another holder (which is named by pid in the error).
+class StateLock {
+ public:
+  static Result<StateLock> acquire(const std::string& dir, const std::string& bridge,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  const std::string& path() const { return path_; }
+
+ private:
+  StateLock(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  UniqueFd fd_;
+  std::string path_;
+};
+
+}  // namespace xdplb

@@ -1,0 +1,370 @@
+// Saved bridge state: JSON round trip, defaults and errors, atomic save, the lock, id reuse.
+#include "core/state.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xdplb/abi.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace xdplb {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// A fresh directory under /tmp, removed with everything in it at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "xdplb-unit-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string sub(const std::string& name) const { return (fs::path(path_) / name).string(); }
+
+ private:
+  std::string path_;
+};
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+IpAddress addr(const char* text) { return *IpAddress::parse(text); }
+
+BridgeState sample() {
+  BridgeState s;
+  s.bridge = "lxdbr0";
+  s.uplinks = {"eth0", "eth1"};
+  s.xdp_modes = {{"eth1", "generic"}, {"eth0", "native"}};  // order is kept
+  s.port = 8080;
+  s.backend_port = 8081;
+  s.tcp = true;
+  s.udp = false;
+  s.xdp_mode = "native";
+  s.backends = {
+      {0, "web1", "lxd", addr("10.0.3.11"), 80, 1, false},
+      {3, "", "addr", addr("fd42::12"), 8080, 7, true},
+      {5, "lxc1", "lxc", IpAddress{}, 80, 1000, false},  // container without an address yet
+  };
+  s.next_backend_id = 6;
+  return s;
+}
+
+TEST(StateJson, RoundTrip) {
+  const BridgeState s = sample();
+  auto back = state_from_json(state_to_json(s), "test");
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(*back, s);
+  auto j = nlohmann::json::parse(state_to_json(s));
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["backends"][1]["addr"], "fd42::12");
+  EXPECT_EQ(j["backends"][2]["addr"], "");
+}
+
+TEST(StateJson, MissingKeysTakeDefaultsAndUnknownKeysAreIgnored) {
+  auto s = state_from_json(R"({"bridge": "br0", "future_field": {"x": [1, 2]},
+                               "backends": [{"id": 2, "addr": "10.0.3.5", "later": true}]})",
+                           "test");
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->bridge, "br0");
+  EXPECT_EQ(s->port, 8000);
+  EXPECT_EQ(s->backend_port, 80);
+  EXPECT_TRUE(s->tcp);
+  EXPECT_TRUE(s->udp);
+  EXPECT_EQ(s->xdp_mode, "auto");
+  EXPECT_TRUE(s->uplinks.empty());
+  ASSERT_EQ(s->backends.size(), 1u);
+  const SavedBackend& b = s->backends[0];
+  EXPECT_EQ(b.id, 2u);
+  EXPECT_EQ(b.name, "");
+  EXPECT_EQ(b.source, "addr");
+  EXPECT_EQ(b.addr, addr("10.0.3.5"));
+  EXPECT_EQ(b.port, 80);
+  EXPECT_EQ(b.weight, 1u);
+  EXPECT_FALSE(b.fast_path_disabled);
+  EXPECT_TRUE(state_from_json("{}", "test").ok());
+}
+
+TEST(StateJson, BadValuesNameTheFieldAndTheFile) {
+  auto expect_error = [](const std::string& text, const std::string& part) {
+    auto s = state_from_json(text, "/var/lib/xdplb/br0.json");
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.error().find("/var/lib/xdplb/br0.json"), std::string::npos) << s.error();
+    EXPECT_NE(s.error().find(part), std::string::npos) << s.error();
+  };
+  expect_error("{\"port\": 0}", "\"port\" must be a whole number from 1 to 65535");
+  expect_error("{\"port\": \"80\"}", "\"port\"");
+  expect_error("{\"port\": 65536}", "\"port\"");
+  expect_error("{\"tcp\": 1}", "\"tcp\" must be true or false");
+  expect_error("{\"uplinks\": \"eth0\"}", "\"uplinks\" must be a list");
+  expect_error("{\"uplinks\": [1]}", "\"uplinks\" must be a list of interface names");
+  expect_error("{\"xdp_mode\": \"fast\"}", "XDP mode 'fast' is not known");
+  expect_error("{\"xdp_modes\": [\"eth0\"]}", "\"xdp_modes\" entries");
+  expect_error("{\"version\": 2}", "has version 2, this xdplb reads version 1");
+  expect_error("{\"backends\": [{\"addr\": \"10.0.3.5\"}]}", "backend #1: \"id\" is missing");
+  expect_error("{\"backends\": [{\"id\": 1024, \"addr\": \"10.0.3.5\"}]}", "\"id\" must be");
+  expect_error("{\"backends\": [{\"id\": 1, \"addr\": \"10.0.3.500\"}]}", "\"addr\"");
+  expect_error("{\"backends\": [{\"id\": 1}]}", "neither \"addr\" nor \"name\"");
+  expect_error("{\"backends\": [{\"id\": 1, \"addr\": \"10.0.3.5\", \"weight\": 0}]}", "\"weight\"");
+  expect_error("{\"backends\": [{\"id\": 1, \"name\": \"a\", \"source\": \"docker\"}]}",
+               "expected addr, lxd or lxc");
+  expect_error("{\"backends\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 1, \"name\": \"b\"}]}",
+               "backend id 1 is used twice");
+  expect_error("{\"backends\": [5]}", "backend #1: must be an object");
+  expect_error("{\"bridge\": \"../x\"}", "\"bridge\"");
+  expect_error("[1, 2]", "is not a JSON object");
+}
+
+TEST(StateFile, SaveLoadRoundTrip) {
+  TempDir dir;
+  const std::string state_dir = dir.sub("state");  // does not exist yet: save creates it
+  auto none = load_state(state_dir, "lxdbr0");
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_FALSE(none->has_value());
+
+  ASSERT_TRUE(save_state(state_dir, sample()).ok());
+  auto loaded = load_state(state_dir, "lxdbr0");
+  ASSERT_TRUE(loaded.ok()) << loaded.error();
+  ASSERT_TRUE(loaded->has_value());
+  EXPECT_EQ(**loaded, sample());
+  EXPECT_EQ(fs::status(state_file(state_dir, "lxdbr0")).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                fs::perms::others_read);
+}
+
+TEST(StateFile, CorruptFileGivesAnErrorNamingTheFile) {
+  TempDir dir;
+  const std::string path = state_file(dir.path(), "br0");
+  write_file(path, "{\"bridge\": \"br0\", \"port\": 80");  // truncated
+  auto r = load_state(dir.path(), "br0");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find(path), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("not valid JSON"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("move it away"), std::string::npos) << r.error();
+
+  write_file(path, "");
+  r = load_state(dir.path(), "br0");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find(path), std::string::npos) << r.error();
+}
+
+TEST(StateFile, FileForAnotherBridgeIsRejected) {
+  TempDir dir;
+  BridgeState s = sample();
+  ASSERT_TRUE(save_state(dir.path(), s).ok());
+  fs::rename(state_file(dir.path(), "lxdbr0"), state_file(dir.path(), "br1"));
+  auto r = load_state(dir.path(), "br1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("is for bridge 'lxdbr0', not 'br1'"), std::string::npos) << r.error();
+}
+
+TEST(StateFile, MissingBridgeFieldTakesTheFileName) {
+  TempDir dir;
+  write_file(state_file(dir.path(), "br2"), "{\"port\": 9000}");
+  auto r = load_state(dir.path(), "br2");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ((*r)->bridge, "br2");
+  EXPECT_EQ((*r)->port, 9000);
+}
+
+TEST(StateFile, BadBridgeNamesAreRefusedBeforeTouchingFiles) {
+  TempDir dir;
+  EXPECT_FALSE(load_state(dir.path(), "../etc/passwd").ok());
+  BridgeState s;
+  s.bridge = "a/b";
+  EXPECT_FALSE(save_state(dir.path(), s).ok());
+  s.bridge = "";
+  EXPECT_FALSE(save_state(dir.path(), s).ok());
+  EXPECT_FALSE(remove_state(dir.path(), "..").ok());
+  EXPECT_FALSE(StateLock::acquire(dir.path(), "x/y", 10ms).ok());
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+TEST(StateFile, SaveReplacesTheFileWithoutWritingIntoIt) {
+  TempDir dir;
+  BridgeState a = sample();
+  ASSERT_TRUE(save_state(dir.path(), a).ok());
+  const std::string path = state_file(dir.path(), "lxdbr0");
+  const std::string old_text = read_file(path);
+  // A reader that opened the old file keeps seeing the complete old content: the new state
+  // arrives by rename, never by rewriting the old file in place.
+  int old_fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(old_fd, 0);
+  BridgeState b = a;
+  b.port = 9999;
+  b.backends.pop_back();
+  ASSERT_TRUE(save_state(dir.path(), b).ok());
+  std::string seen(old_text.size() + 100, '\0');
+  ssize_t n = ::pread(old_fd, seen.data(), seen.size(), 0);
+  ::close(old_fd);
+  ASSERT_GE(n, 0);
+  seen.resize(static_cast<size_t>(n));
+  EXPECT_EQ(seen, old_text);
+  EXPECT_EQ(**load_state(dir.path(), "lxdbr0"), b);
+  // No temp file left behind.
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    ++files;
+    EXPECT_EQ(e.path().filename(), "lxdbr0.json");
+  }
+  EXPECT_EQ(files, 1u);
+}
+
+TEST(StateFile, ConcurrentReadersNeverSeeAPartialFile) {
+  TempDir dir;
+  BridgeState small = sample();
+  BridgeState large = sample();
+  for (uint32_t i = 10; i < 400; ++i)
+    large.backends.push_back({i, "web" + std::to_string(i), "lxd", addr("10.0.3.11"), 80, 1, false});
+  ASSERT_TRUE(save_state(dir.path(), small).ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0}, reads{0};
+  std::thread reader([&] {
+    while (!done && reads < 100000) {
+      auto r = load_state(dir.path(), "lxdbr0");
+      if (!r.ok() || !r->has_value() || (**r != small && **r != large)) ++bad;
+      ++reads;
+    }
+  });
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(save_state(dir.path(), i % 2 ? small : large).ok());
+  done = true;
+  reader.join();
+  EXPECT_EQ(bad, 0) << "of " << reads << " reads";
+  EXPECT_GT(reads, 0);
+}
+
+TEST(StateFile, ListAndRemove) {
+  TempDir dir;
+  auto empty = list_bridges(dir.sub("missing"));
+  ASSERT_TRUE(empty.ok()) << empty.error();
+  EXPECT_TRUE(empty->empty());
+  for (const char* name : {"br1", "lxdbr0", "br0"}) {
+    BridgeState s;
+    s.bridge = name;
+    ASSERT_TRUE(save_state(dir.path(), s).ok());
+  }
+  write_file(dir.sub(".br9.json.tmp-abcdef"), "{}");  // a crashed save's temp file
+  write_file(dir.sub("notes.txt"), "x");
+  { auto lock = StateLock::acquire(dir.path(), "br0", 100ms); ASSERT_TRUE(lock.ok()); }
+  auto list = list_bridges(dir.path());
+  ASSERT_TRUE(list.ok()) << list.error();
+  EXPECT_EQ(*list, (std::vector<std::string>{"br0", "br1", "lxdbr0"}));
+
+  ASSERT_TRUE(remove_state(dir.path(), "br1").ok());
+  ASSERT_TRUE(remove_state(dir.path(), "br1").ok());  // already gone: fine
+  EXPECT_EQ(*list_bridges(dir.path()), (std::vector<std::string>{"br0", "lxdbr0"}));
+  auto gone = load_state(dir.path(), "br1");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST(BackendIds, SmallestFreeIdIsReused) {
+  BridgeState s;
+  s.bridge = "br0";
+  EXPECT_EQ(*allocate_backend_id(s), 0u);
+  s.backends = {{0, "a", "lxd", {}, 80, 1, false}, {1, "b", "lxd", {}, 80, 1, false},
+                {3, "c", "lxd", {}, 80, 1, false}};
+  EXPECT_EQ(*allocate_backend_id(s), 2u);
+  s.backends.erase(s.backends.begin());  // remove id 0
+  EXPECT_EQ(*allocate_backend_id(s), 0u);
+  s.backends.clear();
+  for (uint32_t i = 0; i < XDPLB_MAX_BACKENDS; ++i) s.backends.push_back({i, "", "addr", {}, 80, 1, false});
+  auto full = allocate_backend_id(s);
+  ASSERT_FALSE(full.ok());
+  EXPECT_NE(full.error().find("all 1024 backend ids of bridge br0 are in use"), std::string::npos)
+      << full.error();
+  s.backends.erase(s.backends.begin() + 700);
+  EXPECT_EQ(*allocate_backend_id(s), 700u);
+}
+
+TEST(StateLock, ExcludesASecondLockerInTheSameProcess) {
+  TempDir dir;
+  auto first = StateLock::acquire(dir.path(), "br0", 100ms);
+  ASSERT_TRUE(first.ok()) << first.error();
+  EXPECT_EQ(first->path(), dir.sub("br0.lock"));
+  // A second open file description (as another command would have) must wait and time out.
+  const auto start = std::chrono::steady_clock::now();
+  auto second = StateLock::acquire(dir.path(), "br0", 200ms);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(second.ok());
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 5s);
+  EXPECT_NE(second.error().find("bridge br0 is busy"), std::string::npos) << second.error();
+  EXPECT_NE(second.error().find("(pid " + std::to_string(getpid()) + ")"), std::string::npos)
+      << second.error();
+  EXPECT_NE(second.error().find(dir.sub("br0.lock")), std::string::npos) << second.error();
+  // Another bridge has its own lock.
+  EXPECT_TRUE(StateLock::acquire(dir.path(), "br1", 100ms).ok());
+}
+
+TEST(StateLock, WaiterGetsTheLockWhenTheHolderReleasesIt) {
+  TempDir dir;
+  std::optional<Result<StateLock>> held(StateLock::acquire(dir.path(), "br0", 100ms));
+  ASSERT_TRUE(held->ok());
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    auto l = StateLock::acquire(dir.path(), "br0", 5s);
+    got = l.ok();
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(got) << "the waiter got a lock that was held";
+  held.reset();  // release
+  waiter.join();
+  EXPECT_TRUE(got);
+}
+
+TEST(StateLock, ExcludesAnotherProcess) {
+  TempDir dir;
+  int ready[2], go[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(go), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Child: take the lock, say so, hold it until told to stop (or 10 s at most).
+    auto l = StateLock::acquire(dir.path(), "br0", 1s);
+    char c = l.ok() ? 'y' : 'n';
+    (void)!write(ready[1], &c, 1);
+    struct timeval tv {10, 0};
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(go[0], &fds);
+    select(go[0] + 1, &fds, nullptr, nullptr, &tv);
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  EXPECT_EQ(c, 'y');
+  auto mine = StateLock::acquire(dir.path(), "br0", 150ms);
+  EXPECT_FALSE(mine.ok());
+  if (!mine.ok()) {
+    EXPECT_NE(mine.error().find("(pid " + std::to_string(child) + ")"), std::string::npos)
+        << mine.error();
+  }
+  (void)!write(go[1], "x", 1);
+  int status = 0;
+  waitpid(child, &status, 0);
+  auto after = StateLock::acquire(dir.path(), "br0", 1s);
+  EXPECT_TRUE(after.ok()) << (after.ok() ? "" : after.error());
+  for (int fd : {ready[0], ready[1], go[0], go[1]}) close(fd);
+}
+
+}  // namespace
+}  // namespace xdplb
