@@ -1,0 +1,72 @@
+# Program cost, control-plane and memory phases of scripts/bench.sh (sourced).
+
+# xdplb_prog_cost (the datapath's own BPF_PROG_TEST_RUN benchmark): its table goes into the
+# report as it prints it; its --json output, if it has one, into report.json.
+run_prog_cost() {
+  if [ ! -x "$PROG_COST" ]; then
+    echo "xdplb_prog_cost was not built" >"$RAW/prog_cost.txt"
+    return 0
+  fi
+  taskset -c "$GEN_CPU" timeout 300 "$PROG_COST" >"$RAW/prog_cost.txt" 2>"$RAW/prog_cost.err" ||
+    log "  xdplb_prog_cost failed (exit $?); see $RAW/prog_cost.err"
+  if "$PROG_COST" --help 2>&1 | grep -q -- --json; then
+    taskset -c "$GEN_CPU" timeout 300 "$PROG_COST" --json >"$RAW/prog_cost.json" 2>>"$RAW/prog_cost.err" ||
+      rm -f "$RAW/prog_cost.json"
+  fi
+}
+
+# Time from the start of `xdplb backend add` to the first packet at the new backend: a probe
+# in the client sends a new UDP flow to VIP:8000 every 200 us while backend 2 is added; a probe
+# in backend 2 notes when the first one arrives. Also how long the command itself took.
+measure_add_latency() {
+  local try t0 t1 first rpid spid
+  : >"$RAW/add_latency.jsonl"
+  for try in $(seq 1 "$ADD_TRIES"); do
+    xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 8000 --backend-port 80 >>"$RAW/xdplb.log" 2>&1
+    xdplb backend add "$(backend_ip 1)" >>"$RAW/xdplb.log" 2>&1
+    spawn_in "$SRV_CPU" "$(backend_ns 2)" "$PROBE" first --port 80 --seconds 10 >"$BT_TMP/first.txt"
+    rpid=$BT_LAST_PID
+    spawn_in "$GEN_CPU" "$CLI_NS" "$PROBE" send --dst "$VIP" --port 8000 --interval-us 200 --seconds 8 >/dev/null
+    spid=$BT_LAST_PID
+    sleep 0.5
+    t0=$(date +%s%N)
+    xdplb backend add "$(backend_ip 2)" >>"$RAW/xdplb.log" 2>&1
+    t1=$(date +%s%N)
+    wait "$rpid" 2>/dev/null || true
+    first=$(cat "$BT_TMP/first.txt" 2>/dev/null || true)
+    stop_pid "$spid"
+    xdplb_down
+    if [ -n "$first" ]; then
+      jq -nc --argjson first_ms "$(( (first - t0) / 1000 ))e-3" --argjson cmd_ms "$(( (t1 - t0) / 1000 ))e-3" \
+        '{to_first_packet_ms: $first_ms, command_ms: $cmd_ms}' >>"$RAW/add_latency.jsonl"
+    else
+      log "  try $try: no packet reached the new backend within 10 s"
+      jq -nc --argjson cmd_ms "$(( (t1 - t0) / 1000 ))e-3" '{to_first_packet_ms: null, command_ms: $cmd_ms}' \
+        >>"$RAW/add_latency.jsonl"
+    fi
+  done
+}
+
+run_control() {
+  taskset -c "$GEN_CPU" "$MAGLEV" --runs "$MAGLEV_RUNS" >"$RAW/maglev.json"
+  measure_add_latency
+}
+
+# Bytes per flow: memlock of the pinned flows and reverse maps (bpftool) over their entries,
+# scaled to 1 M flows; conntrack's per-entry cost from the nf_conntrack slab.
+run_memory() {
+  local pins flows_pin reverse_pin
+  xdplb_up
+  pins=$XDPLB_PIN_ROOT/$BRIDGE
+  flows_pin=$(find "$pins" -maxdepth 3 -name flows | head -1)
+  reverse_pin=$(find "$pins" -maxdepth 3 -name reverse | head -1)
+  {
+    echo '{'
+    if [ -n "$flows_pin" ]; then echo "\"flows\": $(bpftool -j map show pinned "$flows_pin"),"; fi
+    if [ -n "$reverse_pin" ]; then echo "\"reverse\": $(bpftool -j map show pinned "$reverse_pin"),"; fi
+    echo "\"conntrack_slab\": $(awk '$1 == "nf_conntrack" { printf "{\"objsize\": %d, \"objperslab\": %d, \"pagesperslab\": %d}", $4, $5, $6; f = 1 } END { if (!f) printf "null" }' /proc/slabinfo)"
+    echo '}'
+  } >"$RAW/memory.json"
+  jq . "$RAW/memory.json" >/dev/null || log "  memory.json is not valid JSON"
+  xdplb_down
+}

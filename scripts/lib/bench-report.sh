@@ -1,0 +1,252 @@
+# Report of scripts/bench.sh (sourced): raw/*.json{,l} -> report.json -> report.md + PNG charts.
+
+# Median / min / max of a list of numbers, as jq functions shared by the programs below.
+JQ_STATS='
+def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+  else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+def stats: map(select(. != null)) | {median: median, min: min, max: max, n: length};
+'
+
+summarize() {
+  local slurp_or_empty
+  slurp_or_empty() { if [ -s "$1" ]; then jq -s . "$1"; else echo '[]'; fi; }
+  jq -n "$JQ_STATS"'
+    ($meta) as $meta | $pr as $pr | $http as $http | $maglev as $maglev | $add as $add
+    | $mem as $mem | $pc as $pc
+    # Per-round ratio of a scenario against a baseline in the same round, then its stats.
+    | def ratio_vs(rows; key; base; field):
+        [rows | group_by(.round)[] | (map(select(key == base))[0][field]) as $b
+          | .[] | select($b != null and $b > 0) | {k: key, r: (.[field] / $b)}]
+        | group_by(.k) | map({key: .[0].k, value: (map(.r) | stats)}) | from_entries;
+    {
+      meta: $meta,
+      packet_rate: {
+        method: "live-frames XDP_TX generator on one CPU into the uplink veth; delivered = packets counted by the backends (veth NAPI counter), mpps = delivered / generator time",
+        results: ($pr | group_by(.scenario + "/" + .traffic) | map({
+          scenario: .[0].scenario, traffic: .[0].traffic,
+          mpps: (map(.mpps) | stats), sent_mpps: (map(.sent_mpps) | stats),
+          loss: (map(.loss) | stats)})),
+        ratio_vs_nft_dnat: ($pr | group_by(.traffic) | map({key: .[0].traffic,
+          value: ratio_vs(.; .scenario; "nft_dnat"; "mpps")}) | from_entries),
+        runs: $pr
+      },
+      http: {
+        method: "wrk -t1 -c\($meta.wrk_connections // 50) from the client namespace, nginx backends; wrk and servers on different CPUs",
+        results: ($http | group_by(.setup + "/" + .mode) | map({
+          setup: .[0].setup, mode: .[0].mode, rps: (map(.rps) | stats),
+          p50_ms: (map(.p50_ms) | stats), p99_ms: (map(.p99_ms) | stats),
+          socket_errors: (map(.socket_errors) | add)})),
+        ratio_vs_direct: ($http | group_by(.mode) | map({key: .[0].mode,
+          value: ratio_vs(.; .setup; "direct"; "rps")}) | from_entries),
+        ratio_vs_tutorial: ($http | group_by(.mode) | map({key: .[0].mode,
+          value: ratio_vs(.; .setup; "tutorial"; "rps")}) | from_entries),
+        p99_ratio_vs_direct: ($http | group_by(.mode) | map({key: .[0].mode,
+          value: ratio_vs(.; .setup; "direct"; "p99_ms")}) | from_entries),
+        runs: $http
+      },
+      control_plane: {
+        maglev: $maglev,
+        backend_add: {runs: $add, to_first_packet_ms: ($add | map(.to_first_packet_ms) | stats),
+                      command_ms: ($add | map(.command_ms) | stats)}
+      },
+      memory: ($mem | if . == null then null else {
+        flows_map: (.flows // null | if . then {max_entries, bytes_key, bytes_value, bytes_memlock,
+          per_entry: (.bytes_memlock / .max_entries)} else null end),
+        reverse_map: (.reverse // null | if . then {max_entries, bytes_key, bytes_value, bytes_memlock,
+          per_entry: (.bytes_memlock / .max_entries)} else null end),
+        conntrack_slab: .conntrack_slab
+      } | .per_flow_bytes = (if .flows_map and .reverse_map
+            then .flows_map.per_entry + .reverse_map.per_entry else null end)
+        | .one_million_flows_mib = (if .per_flow_bytes then .per_flow_bytes * 1e6 / 1048576 else null end)
+        | .conntrack_one_million_mib = (if .conntrack_slab then .conntrack_slab.objsize * 1e6 / 1048576 else null end)
+      end),
+      prog_cost: $pc
+    }' \
+    --argjson meta "$(cat "$RAW/meta.json")" \
+    --argjson pr "$(slurp_or_empty "$RAW/pktrate.jsonl")" \
+    --argjson http "$(slurp_or_empty "$RAW/http.jsonl")" \
+    --argjson maglev "$(cat "$RAW/maglev.json" 2>/dev/null || echo null)" \
+    --argjson add "$(slurp_or_empty "$RAW/add_latency.jsonl")" \
+    --argjson mem "$(cat "$RAW/memory.json" 2>/dev/null || echo null)" \
+    --argjson pc "$(cat "$RAW/prog_cost.json" 2>/dev/null || echo null)"
+}
+
+charts() {
+  command -v gnuplot >/dev/null || { log "gnuplot missing: no charts (scripts/install-deps.sh installs it)"; return 0; }
+  local r=$OUT/report.json
+  if [ "$(jq '.packet_rate.results | length' "$r")" -gt 0 ]; then
+    # One row per scenario: median, min, max for each traffic kind.
+    jq -r '.packet_rate.results as $res | ["xdplb_redirect","xdplb_pass","nft_dnat","routing","xdp_drop"][]
+      | . as $s | [$s] + ([ "udp_1","udp_many","tcp_syn_many"][] as $t
+        | ($res[] | select(.scenario == $s and .traffic == $t) | .mpps) // {median:0,min:0,max:0}
+        | [.median, .min, .max]) | flatten | map(tostring) | join(" ")' "$r" >"$RAW/pktrate.dat"
+    gnuplot <<GP
+set terminal png size 900,500 font ",10"
+set output "$OUT/packet_rate.png"
+set title "Packets delivered to the backends, 64-byte frames, one CPU (median, min-max of $ROUNDS rounds)"
+set ylabel "Mpps"
+set style data histogram
+set style histogram errorbars gap 2 lw 1
+set style fill solid 0.8 border -1
+set key top left
+set yrange [0:*]
+set grid ytics
+plot "$RAW/pktrate.dat" using 2:3:4:xtic(1) title "UDP, 1 flow", \
+     "" using 5:6:7 title "UDP, $PR_FLOWS flows", \
+     "" using 8:9:10 title "TCP SYN, $PR_FLOWS flows"
+GP
+  fi
+  if [ "$(jq '.http.results | length' "$r")" -gt 0 ]; then
+    jq -r '.http.results as $res | ["direct","xdplb","tutorial"][] | . as $s
+      | [$s] + (["keepalive","close"][] as $m
+        | ($res[] | select(.setup == $s and .mode == $m) | .rps) // {median:0,min:0,max:0}
+        | [.median, .min, .max]) | flatten | map(tostring) | join(" ")' "$r" >"$RAW/http.dat"
+    gnuplot <<GP
+set terminal png size 800,500 font ",10"
+set output "$OUT/http.png"
+set title "HTTP requests/s, wrk $WRK_CONNECTIONS connections (median, min-max of $ROUNDS rounds)"
+set ylabel "requests/s"
+set style data histogram
+set style histogram errorbars gap 2 lw 1
+set style fill solid 0.8 border -1
+set key top right
+set yrange [0:*]
+set grid ytics
+plot "$RAW/http.dat" using 2:3:4:xtic(1) title "keep-alive", \
+     "" using 5:6:7 title "one request per connection"
+GP
+  fi
+}
+
+markdown() {
+  jq -r '
+    def f(d): if . == null then "–" else (. * pow(10; d) | round) / pow(10; d) | tostring end;
+    def rng(d): if .median == null then "–" else "\(.median | f(d)) (\(.min | f(d))–\(.max | f(d)))" end;
+    def pct: if . == null then "–" else "\(. * 1000 | round / 10)%" end;
+    . as $r |
+    "# xdplb benchmark report",
+    "",
+    "Run \($r.meta.timestamp) on kernel \($r.meta.kernel), \($r.meta.cpus) vCPU (\($r.meta.cpu_model)), git \($r.meta.git // "?")" +
+      (if $r.meta.quick == 1 then ", **quick mode** (short runs: a smoke test, not figures to quote)" else "" end) + ".",
+    "Every figure is the median of \($r.meta.rounds) interleaved rounds with min–max in brackets; ratios are per-round ratios against a baseline measured in the same round (median, min–max).",
+    "",
+    "## Goals",
+    "",
+    "| goal | measured | met? |",
+    "|---|---|---|",
+    ( $r.goals[] | "| \(.goal) | \(.measured) | \(.verdict) |" ),
+    "",
+    "## 1. Program cost (BPF_PROG_TEST_RUN, `xdplb_prog_cost`)",
+    "",
+    "```",
+    $prog_cost_text,
+    "```",
+    "",
+    "## 2. Packet rate",
+    "",
+    "Generator: `xdplb_bench_pktgen`, BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, 64-byte frames (60 + FCS) sent by XDP_TX out of the client veth into the host uplink, \($r.meta.packet_rate_seconds) s per run, pinned to CPU \($r.meta.generator_cpu). The whole receive path (uplink NAPI, XDP, forwarding, backend veth NAPI) runs in the generator CPU'"'"'s softirq, so these are **one-core** figures. *Delivered* = packets counted at the backends'"'"' eth0 (veth NAPI counter) where a tc program drops them; *loss* = 1 − delivered / sent. Many flows = \($r.meta.many_flows) source ports. xdplb has 2 backends; nft DNAT spreads over the same 2 (numgen); routing sends to backend 1 directly.",
+    "",
+    "| scenario | UDP 1 flow, Mpps | UDP many flows, Mpps | TCP SYN many flows, Mpps | loss (UDP many) |",
+    "|---|---|---|---|---|",
+    ( ["xdplb_redirect","xdplb_pass","nft_dnat","routing","xdp_drop"][] as $s
+      | ($r.packet_rate.results | map(select(.scenario == $s))) as $rows
+      | def cell(t): ($rows[] | select(.traffic == t) | .mpps | rng(2)) // "–";
+        "| \($s) | \(cell("udp_1")) | \(cell("udp_many")) | \(cell("tcp_syn_many")) | \(($rows[] | select(.traffic == "udp_many") | .loss.median | pct) // "–") |" ),
+    "",
+    "Ratio against nft DNAT (same round):",
+    "",
+    "| scenario | UDP 1 flow | UDP many flows | TCP SYN many flows |",
+    "|---|---|---|---|",
+    ( ["xdplb_redirect","xdplb_pass","routing","xdp_drop"][] as $s
+      | def rc(t): ($r.packet_rate.ratio_vs_nft_dnat[t][$s] // null | if . then "\(rng(2))×" else "–" end);
+        "| \($s) | \(rc("udp_1")) | \(rc("udp_many")) | \(rc("tcp_syn_many")) |" ),
+    "",
+    "![packet rate](packet_rate.png)",
+    "",
+    "## 3. HTTP",
+    "",
+    "wrk (1 thread, 50 connections, \($r.meta.http_seconds) s per run) in the client namespace on CPU \($r.meta.generator_cpu), nginx (1 worker each) on CPU \($r.meta.server_cpu); `net.ipv4.tcp_timestamps=2` in the client namespace. *direct*: straight to one backend through the host'"'"'s routing (the ceiling). *xdplb*: VIP:8000, 2 backends on the fast path. *tutorial*: VIP:8000, nft DNAT to an nginx `upstream { least_conn; }` proxy in its own namespace in front of the same 2 backends. wrk'"'"'s latency excludes connect time: read req/s next to it.",
+    "",
+    "| setup | mode | req/s | p50 ms | p99 ms | socket errors |",
+    "|---|---|---|---|---|---|",
+    ( ["direct","xdplb","tutorial"][] as $s | ["keepalive","close"][] as $m
+      | ($r.http.results[] | select(.setup == $s and .mode == $m)
+        | "| \($s) | \($m) | \(.rps | rng(0)) | \(.p50_ms | rng(3)) | \(.p99_ms | rng(3)) | \(.socket_errors) |") // empty ),
+    "",
+    "| ratio (same round) | keep-alive | one request per connection |",
+    "|---|---|---|",
+    "| xdplb / direct req/s | \($r.http.ratio_vs_direct.keepalive.xdplb // null | if . then rng(2) else "–" end) | \($r.http.ratio_vs_direct.close.xdplb // null | if . then rng(2) else "–" end) |",
+    "| xdplb / tutorial req/s | \($r.http.ratio_vs_tutorial.keepalive.xdplb // null | if . then rng(2) else "–" end) | \($r.http.ratio_vs_tutorial.close.xdplb // null | if . then rng(2) else "–" end) |",
+    "| xdplb / direct p99 | \($r.http.p99_ratio_vs_direct.keepalive.xdplb // null | if . then rng(2) else "–" end) | \($r.http.p99_ratio_vs_direct.close.xdplb // null | if . then rng(2) else "–" end) |",
+    "",
+    "![HTTP](http.png)",
+    "",
+    "## 4. Control plane",
+    "",
+    "Maglev ring (\($r.control_plane.maglev.ring_size // "–") slots) built by `build_maglev_ring` (`xdplb_bench_maglev`, \($r.control_plane.maglev.runs // "–") builds each); *moved* = share of ring slots (= of flows without a flow entry) whose backend changes when one of N backends leaves; ideal 1/N.",
+    "",
+    "| backends | build ms | moved when one leaves | ideal | moved between staying backends |",
+    "|---|---|---|---|---|",
+    ( ($r.control_plane.maglev.pools // [])[] |
+      "| \(.backends) | \(.build_ms_median | f(2)) (\(.build_ms_min | f(2))–\(.build_ms_max | f(2))) | \(.moved_share | pct) | \(.moved_share_ideal | pct) | \(.moved_share_of_staying_backends | pct) |" ),
+    "",
+    "`xdplb backend add` → first packet at the new backend (a client opens a new UDP flow to VIP:8000 every 200 µs; a probe in the new backend notes the first arrival; \($r.control_plane.backend_add.runs | length) tries): **\($r.control_plane.backend_add.to_first_packet_ms | rng(1)) ms**; the command itself (process start, state file, ring build, map writes) took \($r.control_plane.backend_add.command_ms | rng(1)) ms. Existing flows keep their backend (flow table), so only new flows move.",
+    "",
+    "## 5. Memory",
+    "",
+    ( $r.memory as $m | if $m == null then "not measured" else
+      "| table | key + value bytes | kernel memory per entry | for 1 M flows |",
+      "|---|---|---|---|",
+      "| xdplb flows (forward) | \($m.flows_map.bytes_key // "–") + \($m.flows_map.bytes_value // "–") | \($m.flows_map.per_entry | f(0)) B | |",
+      "| xdplb reverse | \($m.reverse_map.bytes_key // "–") + \($m.reverse_map.bytes_value // "–") | \($m.reverse_map.per_entry | f(0)) B | |",
+      "| xdplb per flow (both) | | \($m.per_flow_bytes | f(0)) B | \($m.one_million_flows_mib | f(0)) MiB |",
+      "| conntrack (nf_conntrack slab object) | | \($m.conntrack_slab.objsize // "–") B | \($m.conntrack_one_million_mib | f(0)) MiB |",
+      "",
+      "xdplb figures: `bpftool map show` memlock of the pinned maps over max_entries (LRU hash maps are preallocated: the memory is taken at attach for all \($m.flows_map.max_entries // "–") entries, used or not). conntrack: object size from /proc/slabinfo, allocated per connection (plus NAT extension and hash-bucket overhead not counted here)."
+      end ),
+    "",
+    "## Notes",
+    "",
+    "- The xdplb fast path skips the TTL decrement, netfilter FORWARD and the bridge; the pass path and both baselines do not.",
+    "- The uplink and the backends are veths: an XDP program on a veth makes it copy skbs it receives from the stack (HTTP traffic from wrk); a real NIC does not.",
+    "- This VM'"'"'s vCPUs are shared and sometimes slowed by the hypervisor; compare figures of the same run only.",
+    "- Raw data: raw/ (pktrate.jsonl, http.jsonl, wrk.log, status-*.json, maglev.json, memory.json)."
+  ' --arg prog_cost_text "$(cat "$RAW/prog_cost.txt" 2>/dev/null || echo 'not run')" "$OUT/report.json"
+}
+
+# Goals, judged from report.json, with the reason if short.
+goals() {
+  jq "$JQ_STATS"'
+    def f2: if . == null then "–" else (. * 100 | round) / 100 | tostring end;
+    def verdict(ok): if ok == null then "not measured" elif ok then "yes" else "no" end;
+    . as $r
+    | ($r.packet_rate.ratio_vs_nft_dnat.udp_many.xdplb_redirect.median // null) as $pr_many
+    | ($r.packet_rate.ratio_vs_nft_dnat.udp_1.xdplb_redirect.median // null) as $pr_one
+    | ($r.http.ratio_vs_direct.keepalive.xdplb.median // null) as $d_ka
+    | ($r.http.ratio_vs_direct.close.xdplb.median // null) as $d_cl
+    | ($r.http.ratio_vs_tutorial.keepalive.xdplb.median // null) as $t_ka
+    | ($r.http.ratio_vs_tutorial.close.xdplb.median // null) as $t_cl
+    | ($r.http.p99_ratio_vs_direct.keepalive.xdplb.median // null) as $p_ka
+    | ($r.http.p99_ratio_vs_direct.close.xdplb.median // null) as $p_cl
+    | ($r.prog_cost.known_flow_ns // $r.prog_cost.known_flow_redirect_ns // null) as $kf
+    | .goals = [
+      {goal: "known flow ≤ 60 ns/pkt", measured: (if $kf then "\($kf | f2) ns/pkt" else "see the program-cost table" end),
+       verdict: (if $kf then verdict($kf <= 60) else "see table" end)},
+      {goal: "redirect-path rate ≥ 4× nft DNAT", measured: "\($pr_one | f2)× (1 flow), \($pr_many | f2)× (many flows)",
+       verdict: verdict(if $pr_many == null then null else ($pr_many >= 4 and ($pr_one // 0) >= 4) end)},
+      {goal: "HTTP through xdplb ≥ 90% of direct", measured: "\($d_ka | f2) keep-alive, \($d_cl | f2) per-connection",
+       verdict: verdict(if $d_ka == null then null else ($d_ka >= 0.9 and ($d_cl // 0) >= 0.9) end)},
+      {goal: "HTTP through xdplb ≥ 2× the nginx proxy", measured: "\($t_ka | f2)× keep-alive, \($t_cl | f2)× per-connection",
+       verdict: verdict(if $t_ka == null then null else ($t_ka >= 2 and ($t_cl // 0) >= 2) end)},
+      {goal: "p99 ≤ direct + 10%", measured: "\($p_ka | f2)× keep-alive, \($p_cl | f2)× per-connection",
+       verdict: verdict(if $p_ka == null then null else ($p_ka <= 1.1 and ($p_cl // 99) <= 1.1) end)}
+    ]' "$OUT/report.json" >"$OUT/report.json.tmp" && mv "$OUT/report.json.tmp" "$OUT/report.json"
+}
+
+write_report() {
+  jq --argjson c "$WRK_CONNECTIONS" '.wrk_connections = $c' "$RAW/meta.json" >"$RAW/meta.tmp" && mv "$RAW/meta.tmp" "$RAW/meta.json"
+  summarize >"$OUT/report.json"
+  goals
+  charts
+  markdown >"$OUT/report.md"
+}
