@@ -11,5 +11,5 @@ apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang llvm gcc-multilib linux-libc-dev \
   libbpf-dev bpftool libmnl-dev lxc-dev libcli11-dev libspdlog-dev libgtest-dev \
   nlohmann-json3-dev \
-  iproute2 ethtool iptables nftables curl socat busybox-static nginx-light wrk \
+  iproute2 ethtool iptables nftables curl socat jq busybox-static nginx-light wrk \
   lxc lxd lxd-client squashfs-tools procps psmisc

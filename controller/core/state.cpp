@@ -90,6 +90,7 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   XDPLB_TRY(r.number("port", b.port, 1, 65535));
   XDPLB_TRY(r.number("weight", b.weight, 1, XDPLB_MAX_WEIGHT));
   XDPLB_TRY(r.boolean("fast_path_disabled", b.fast_path_disabled));
+  XDPLB_TRY(r.str("lxcpath", b.lxcpath));
   XDPLB_TRY(r.str("path", b.path));
   XDPLB_TRY(r.str("via", b.via));
   XDPLB_TRY(r.str("path_reason", b.path_reason));
@@ -125,6 +126,7 @@ std::string state_to_json(const BridgeState& s) {
                         {"port", b.port},
                         {"weight", b.weight},
                         {"fast_path_disabled", b.fast_path_disabled},
+                        {"lxcpath", b.lxcpath},
                         {"path", b.path},
                         {"via", b.via},
                         {"path_reason", b.path_reason}});

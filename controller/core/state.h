@@ -25,12 +25,13 @@ struct SavedBackend {
   uint32_t id = 0;
   std::string name;              // container name, or "" for a backend given by address
   std::string source = "addr";   // "addr", "lxd" or "lxc"
+  std::string lxcpath;           // classic LXC: where the container lives ("" = default)
   IpAddress addr;                // may be unset (family 0) for a container not yet running
   uint16_t port = 80;
   uint32_t weight = 1;
   bool fast_path_disabled = false;
   // How the datapath reaches it, as last installed (for status; recomputed on every install).
-  std::string path;         // "redirect" or "pass"
+  std::string path;         // "redirect", "pass", or "down" (container stopped: not in the ring)
   std::string via;          // host-side veth, if known
   std::string path_reason;  // why that path
   bool operator==(const SavedBackend&) const = default;

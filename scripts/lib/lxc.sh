@@ -24,7 +24,11 @@ lxc_ensure_bridge() {
     echo "lxc: reusing bridge $bridge"
     return 0
   fi
-  ip link add "$bridge" type bridge
+  # A fixed MAC (as LXD gives its bridges): without one a bridge takes its lowest port's MAC,
+  # which changes when a container stops, and the others' ARP entries for the gateway go stale.
+  local mac
+  mac=$(printf '02:%02x:%02x:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
+  ip link add "$bridge" address "$mac" type bridge
   created_record "$LXC_STATE_FILE" bridge "$bridge"
   ip addr add "$cidr4" dev "$bridge"
   # nodad: the address is ours alone on a fresh bridge; no need to wait a second for DAD.
@@ -53,8 +57,9 @@ lxc_create_web() {
     # Random once at creation, then fixed: a new MAC on every start would leave the host's
     # neighbour entry for the static address stale for seconds after a restart.
     echo "lxc.net.0.hwaddr = 00:16:3e:xx:xx:xx"
-    if [ -n "$ip4" ]; then echo "lxc.net.0.ipv4.address = $ip4"; fi
-    if [ -n "$ip6" ]; then echo "lxc.net.0.ipv6.address = $ip6"; fi
+    # gateway auto = the bridge's address: replies to clients beyond the bridge need a route.
+    if [ -n "$ip4" ]; then echo "lxc.net.0.ipv4.address = $ip4"; echo "lxc.net.0.ipv4.gateway = auto"; fi
+    if [ -n "$ip6" ]; then echo "lxc.net.0.ipv6.address = $ip6"; echo "lxc.net.0.ipv6.gateway = auto"; fi
     echo "lxc.apparmor.profile = unconfined"
   } >"$conf"
   local rc=0
@@ -76,7 +81,7 @@ lxc_start_web() {
 
 # lxc_stop_web NAME LXCPATH: clean stop (SIGPWR to init), killed after 20 s.
 lxc_stop_web() {
-  lxc-stop -P "$1" -n "$2" -t 20 2>/dev/null || true
+  lxc-stop -P "$2" -n "$1" -t 20 2>/dev/null || true
 }
 
 _lxc_undo() {

@@ -1,0 +1,50 @@
+// The xdplb subcommands. Each takes its parsed arguments and returns the process exit code;
+// each reports its own errors once (context.h: fail()).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+
+namespace xdplb::cli {
+
+struct AttachArgs {
+  std::string bridge;
+  std::vector<std::string> uplinks;  // empty: the interfaces with a default route
+  std::string port = "8000";
+  std::string backend_port = "80";
+  std::string proto = "both";
+  std::string xdp_mode = "auto";
+};
+int run_attach(const Globals& g, const AttachArgs& a);
+
+struct DetachArgs {
+  std::string bridge;
+  bool forget = false;  // also drop the saved backends
+};
+int run_detach(const Globals& g, const DetachArgs& a);
+
+struct BackendArgs {
+  std::string target;  // ADDR[:PORT] or a container name
+  std::optional<std::string> bridge;
+  std::string weight = "1";
+  bool no_fast_path = false;
+  std::string source = "auto";  // containers: auto, lxd or lxc
+  std::string lxcpath;          // classic LXC: container directory ("" = liblxc's default)
+  double wait_seconds = 5;      // containers: how long to wait for an address
+};
+int run_backend_add(const Globals& g, const BackendArgs& a);
+int run_backend_remove(const Globals& g, const BackendArgs& a);
+// Re-resolves backends given by container name (all, or the one in a.target).
+int run_backend_refresh(const Globals& g, const BackendArgs& a);
+
+struct ShowArgs {
+  std::optional<std::string> bridge;
+  bool json = false;
+};
+int run_backend_list(const Globals& g, const ShowArgs& a);
+int run_status(const Globals& g, const ShowArgs& a);
+
+}  // namespace xdplb::cli

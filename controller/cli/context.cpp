@@ -1,0 +1,52 @@
+#include "cli/context.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "core/paths.h"
+#include "core/state.h"
+#include "datapath/datapath.h"
+
+namespace xdplb::cli {
+
+std::string Globals::pin_root() const { return resolve_pin_root(pin_root_flag); }
+std::string Globals::state_dir() const { return resolve_state_dir(state_dir_flag); }
+std::string Globals::pin_dir(const std::string& bridge) const {
+  return xdplb::pin_dir(pin_root(), bridge);
+}
+
+Status require_root(const std::string& what) {
+  if (geteuid() == 0) return {};
+  return make_error("xdplb " + what +
+                    " needs root (it loads BPF programs and reads pinned maps): run it with sudo");
+}
+
+Result<std::string> choose_bridge(const Globals& g, const std::optional<std::string>& given) {
+  if (given) {
+    if (!Datapath::is_attached(g.pin_dir(*given)))
+      return make_error("bridge '" + *given + "' is not attached: run `xdplb attach " + *given +
+                        "` first");
+    return *given;
+  }
+  auto saved = list_bridges(g.state_dir());
+  if (!saved) return make_error(saved.error());
+  std::vector<std::string> attached;
+  for (const auto& b : *saved)
+    if (Datapath::is_attached(g.pin_dir(b))) attached.push_back(b);
+  if (attached.empty())
+    return make_error("no bridge is attached: run `xdplb attach BRIDGE` first");
+  if (attached.size() > 1) {
+    std::string names;
+    for (const auto& b : attached) names += (names.empty() ? "" : ", ") + b;
+    return make_error("several bridges are attached (" + names + "): pick one with --bridge");
+  }
+  return attached.front();
+}
+
+int fail(const std::string& message) {
+  std::cerr << "xdplb: " << message << "\n";
+  return 1;
+}
+
+}  // namespace xdplb::cli

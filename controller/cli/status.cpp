@@ -1,0 +1,162 @@
+// status / backend list: what is attached where, the service, each backend with its counters
+// and forwarding path, and the datapath's named outcomes — as text or JSON.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/reasons.h"
+#include "core/state.h"
+#include "datapath/datapath.h"
+#include "lb/backends.h"
+#include "lb/balancer.h"
+
+namespace xdplb::cli {
+
+namespace {
+
+using nlohmann::json;
+
+const char* proto_text(const BridgeState& s) {
+  return s.tcp && s.udp ? "tcp+udp" : s.tcp ? "tcp" : "udp";
+}
+
+// The whole picture of one bridge, gathered once and printed as text or JSON.
+Result<json> gather(const Globals& g, const std::string& bridge) {
+  auto saved = load_state(g.state_dir(), bridge);
+  if (!saved) return make_error(saved.error());
+  if (!saved->has_value()) return make_error("no saved state for " + bridge);
+  const BridgeState& state = **saved;
+  auto dp = Datapath::open(g.pin_dir(bridge));
+  if (!dp) return make_error(dp.error());
+
+  json out;
+  out["bridge"] = bridge;
+  out["pin_dir"] = g.pin_dir(bridge);
+  out["state_file"] = state_file(g.state_dir(), bridge);
+  out["uplinks"] = json::array();
+  for (const auto& [name, mode] : state.xdp_modes)
+    out["uplinks"].push_back({{"name", name}, {"xdp_mode", mode}});
+  json vips = json::array();
+  if (auto v = service_vips(state.uplinks)) {
+    for (const auto& vip : *v) vips.push_back(vip.to_string());
+  }
+  out["service"] = {{"vips", vips},
+                    {"port", state.port},
+                    {"proto", proto_text(state)},
+                    {"backend_port", state.backend_port},
+                    {"scheduler", "maglev"},
+                    {"ring_size", XDPLB_MAGLEV_RING_SIZE}};
+  auto flows = (*dp)->flow_count();
+  out["flows"] = flows ? *flows : 0;
+  out["backends"] = json::array();
+  for (const auto& b : state.backends) {
+    auto c = (*dp)->backend_counters(b.id);
+    BackendCounters counters = c ? *c : BackendCounters{};
+    out["backends"].push_back({{"id", b.id},
+                               {"name", b.name},
+                               {"source", b.source},
+                               {"address", b.addr.family ? b.addr.to_string() : ""},
+                               {"port", b.port},
+                               {"weight", b.weight},
+                               {"path", b.path},
+                               {"via", b.via},
+                               {"path_reason", b.path_reason},
+                               {"packets", counters.packets},
+                               {"bytes", counters.bytes},
+                               {"new_flows", counters.new_flows}});
+  }
+  json reasons = json::object();
+  if (auto r = (*dp)->reason_counters()) {
+    for (unsigned i = 0; i < r->size(); ++i) reasons[reason_info(i).name] = (*r)[i];
+  }
+  out["reasons"] = reasons;
+  return out;
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+void print_backends(const json& s) {
+  std::printf("  %-4s %-22s %-9s %-14s %6s %12s %11s %9s\n", "ID", "BACKEND", "PATH", "VIA",
+              "WEIGHT", "PACKETS", "BYTES", "FLOWS");
+  for (const auto& b : s["backends"]) {
+    std::string who = b["name"].get<std::string>().empty()
+                          ? b["address"].get<std::string>() + ":" + std::to_string(b["port"].get<int>())
+                          : b["name"].get<std::string>();
+    std::printf("  %-4u %-22s %-9s %-14s %6u %12llu %11s %9llu\n", b["id"].get<unsigned>(),
+                who.c_str(), b["path"].get<std::string>().c_str(),
+                b["via"].get<std::string>().empty() ? "-" : b["via"].get<std::string>().c_str(),
+                b["weight"].get<unsigned>(), (unsigned long long)b["packets"].get<uint64_t>(),
+                human_bytes(b["bytes"].get<uint64_t>()).c_str(),
+                (unsigned long long)b["new_flows"].get<uint64_t>());
+  }
+  if (s["backends"].empty()) std::printf("  (no backends: `xdplb backend add ADDR`)\n");
+}
+
+void print_status(const json& s) {
+  std::printf("bridge %s (pins %s)\n", s["bridge"].get<std::string>().c_str(),
+              s["pin_dir"].get<std::string>().c_str());
+  for (const auto& u : s["uplinks"])
+    std::printf("  uplink   %s: XDP %s\n", u["name"].get<std::string>().c_str(),
+                u["xdp_mode"].get<std::string>().c_str());
+  std::printf("  replies  TC ingress on %s\n", s["bridge"].get<std::string>().c_str());
+  const auto& svc = s["service"];
+  std::string vips;
+  for (const auto& v : svc["vips"]) vips += (vips.empty() ? "" : ", ") + v.get<std::string>();
+  std::printf("  service  %s port %u/%s -> backend port %u (maglev, ring %u)\n", vips.c_str(),
+              svc["port"].get<unsigned>(), svc["proto"].get<std::string>().c_str(),
+              svc["backend_port"].get<unsigned>(), svc["ring_size"].get<unsigned>());
+  std::printf("  flows    %llu in the flow table\n", (unsigned long long)s["flows"].get<uint64_t>());
+  std::printf("backends:\n");
+  print_backends(s);
+  std::printf("datapath outcomes (packets since attach):\n");
+  for (unsigned i = 0; i < XDPLB_R_MAX; ++i) {
+    const auto& info = reason_info(i);
+    std::printf("  %-20s %12llu  %s\n", info.name,
+                (unsigned long long)s["reasons"][info.name].get<uint64_t>(), info.meaning);
+  }
+}
+
+}  // namespace
+
+int run_status(const Globals& g, const ShowArgs& a) {
+  if (auto s = require_root("status"); !s) return fail(s.error());
+  auto bridge = choose_bridge(g, a.bridge);
+  if (!bridge) return fail(bridge.error());
+  auto s = gather(g, *bridge);
+  if (!s) return fail(s.error());
+  if (a.json)
+    std::cout << s->dump(2) << "\n";
+  else
+    print_status(*s);
+  return 0;
+}
+
+int run_backend_list(const Globals& g, const ShowArgs& a) {
+  if (auto s = require_root("backend list"); !s) return fail(s.error());
+  auto bridge = choose_bridge(g, a.bridge);
+  if (!bridge) return fail(bridge.error());
+  auto s = gather(g, *bridge);
+  if (!s) return fail(s.error());
+  if (a.json) {
+    std::cout << (*s)["backends"].dump(2) << "\n";
+    return 0;
+  }
+  std::printf("backends of %s:\n", bridge->c_str());
+  print_backends(*s);
+  for (const auto& b : (*s)["backends"])
+    std::printf("  id %u %s path: %s\n", b["id"].get<unsigned>(), b["path"].get<std::string>().c_str(),
+                b["path_reason"].get<std::string>().c_str());
+  return 0;
+}
+
+}  // namespace xdplb::cli

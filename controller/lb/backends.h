@@ -1,0 +1,37 @@
+// Installing a bridge's saved backends into its datapath: resolve each (containers by name,
+// through LXD / LXC) to a forwarding plan, write its entry, and remember how it is reached.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/state.h"
+#include "datapath/datapath.h"
+#include "lb/forwarding.h"
+#include "net/link.h"
+
+namespace xdplb {
+
+// How long a container that is starting may take to get its address.
+inline constexpr std::chrono::milliseconds kDefaultContainerWait{5000};
+
+// Plans and writes one backend; records address (containers), path, via and reason in `b`.
+// A named backend is resolved again: its veth changes on every restart.
+Result<ForwardingPlan> install_backend(Datapath& dp, const net::LinkInfo& bridge, SavedBackend& b,
+                                       std::chrono::milliseconds wait = kDefaultContainerWait);
+
+// Takes a backend out of service without forgetting it (its container stopped): marks it
+// "down" and clears its datapath entry. The caller rebuilds the ring.
+Status mark_down(Datapath& dp, SavedBackend& b, const std::string& why);
+
+// Installs every backend of `state` (attach after a reboot or detach); one line of report per
+// backend. One that cannot be installed is marked down and reported, not fatal.
+std::vector<std::string> program_backends(Datapath& dp, const net::LinkInfo& bridge,
+                                          BridgeState& state);
+
+// "10.0.3.11:80" or "web1 (10.0.3.11:80)".
+std::string describe(const SavedBackend& b);
+
+}  // namespace xdplb

@@ -1,0 +1,54 @@
+#include "lb/balancer.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "core/maglev.h"
+#include "net/address.h"
+#include "net/link.h"
+
+namespace xdplb {
+
+Result<std::vector<IpAddress>> service_vips(const std::vector<std::string>& uplinks) {
+  std::vector<IpAddress> vips;
+  for (const auto& name : uplinks) {
+    auto link = net::get_link(name);
+    if (!link) return make_error(link.error());
+    auto addrs = net::link_addresses(link->ifindex, AF_INET);
+    if (!addrs) return make_error(addrs.error());
+    for (const auto& a : *addrs) vips.push_back(a.address);
+  }
+  return vips;
+}
+
+std::vector<ServiceKey> service_keys(const BridgeState& state, const std::vector<IpAddress>& vips) {
+  std::vector<ServiceKey> keys;
+  for (const auto& vip : vips) {
+    if (state.tcp) keys.push_back({vip, state.port, IPPROTO_TCP});
+    if (state.udp) keys.push_back({vip, state.port, IPPROTO_UDP});
+  }
+  return keys;
+}
+
+std::string maglev_key(const SavedBackend& b) {
+  if (!b.name.empty()) return b.name;
+  return Endpoint{b.addr, b.port}.to_string();
+}
+
+Status rebuild_ring(Datapath& dp, const BridgeState& state) {
+  std::vector<MaglevBackend> members;
+  for (const auto& b : state.backends) {
+    if (b.addr.family == 0 || b.path == "down") continue;  // container stopped / no address
+    members.push_back({b.id, maglev_key(b), b.weight});
+  }
+  auto ring = build_maglev_ring(std::move(members));
+  if (!ring) return make_error("building the Maglev ring: " + ring.error());
+  return dp.write_ring(kDefaultPool, *ring);
+}
+
+Status program_services(Datapath& dp, const BridgeState& state, const std::vector<IpAddress>& vips) {
+  for (const auto& key : service_keys(state, vips)) XDPLB_TRY(dp.put_service(key, kDefaultPool));
+  return rebuild_ring(dp, state);
+}
+
+}  // namespace xdplb

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The demo: the LXD tutorial's "load-balanced container cluster", with xdplb in place of the
+# nginx load-balancer container and the iptables DNAT rule.
+#
+#   sudo bash scripts/demo.sh            # set up (idempotent) and show it working
+#   sudo bash scripts/demo.sh --cleanup  # remove everything the demo created, nothing else
+#
+# It installs the dependencies, builds and installs xdplb, brings up LXD if it is not running
+# (an LXD that is already there is reused; its other instances are not touched), builds a tiny
+# offline web image, launches web1..web3 ("Served from the webN container!"), and makes a
+# client network namespace joined to the host by a veth that plays "another machine" (the
+# demo never attaches to eth0). Then it shows requests to host:8000 from that client, a
+# container stopped and started again, a fourth container added, and `xdplb status`.
+#
+# Environment: XDPLB_DEMO_SKIP_BUILD=1 skips dependency install and build (xdplb already on PATH).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+
+BRIDGE=lxdbr0
+BRIDGE_CIDR4=10.150.0.1/24
+BRIDGE_CIDR6=fd42:150::1/64
+CLIENT_NS=xdplb-demo
+UPLINK=xdplb-demo0           # host side of the client's veth
+UPLINK_IP=10.151.0.1
+CLIENT_IP=10.151.0.2
+IMAGE=xdplb-demo-web
+DEMO_DIR=/var/lib/xdplb-demo # what the demo created (LXD objects, our own records)
+export LXD_STATE_FILE=$DEMO_DIR/lxd-created
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+client() { nsenter --net=/run/netns/$CLIENT_NS "$@"; }
+
+if [ "$(id -u)" -ne 0 ]; then echo "demo.sh: run as root" >&2; exit 1; fi
+
+cleanup() {
+  step "removing what the demo created"
+  if command -v xdplb >/dev/null && [ -e /sys/fs/bpf/xdplb/$BRIDGE ]; then
+    xdplb detach $BRIDGE --forget || true
+  fi
+  ip link del $UPLINK 2>/dev/null && echo "deleted $UPLINK" || true
+  ip netns del $CLIENT_NS 2>/dev/null && echo "deleted namespace $CLIENT_NS" || true
+  if [ -f "$LXD_STATE_FILE" ]; then
+    # shellcheck source=lib/lxd.sh
+    source scripts/lib/lxd.sh
+    lxd_cleanup
+  fi
+  rm -rf "$DEMO_DIR"
+  echo "done"
+}
+
+if [ "${1:-}" = "--cleanup" ]; then cleanup; exit 0; fi
+if [ -n "${1:-}" ]; then echo "usage: demo.sh [--cleanup]" >&2; exit 2; fi
+
+if [ "${XDPLB_DEMO_SKIP_BUILD:-}" != 1 ]; then
+  step "installing dependencies (Debian packages) and building xdplb"
+  bash scripts/install-deps.sh >/tmp/xdplb-demo-deps.log 2>&1 || { tail -20 /tmp/xdplb-demo-deps.log; exit 1; }
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j"$(nproc)" --target xdplb >/dev/null
+  cmake --install build >/dev/null
+  echo "installed $(command -v xdplb)"
+fi
+mkdir -p "$DEMO_DIR"
+
+# shellcheck source=lib/image.sh
+source scripts/lib/image.sh
+
+step "LXD: daemon, network $BRIDGE, image, containers web1..web3"
+lxd_ensure_running
+lxd_ensure_network $BRIDGE $BRIDGE_CIDR4 $BRIDGE_CIDR6
+if ! lxc image info $IMAGE >/dev/null 2>&1; then
+  xdplb_lxd_image_build "$DEMO_DIR/web.tar.gz"
+  xdplb_lxd_image_import "$DEMO_DIR/web.tar.gz" $IMAGE
+  echo "built and imported image $IMAGE (busybox, offline)"
+fi
+launch() { # launch NAME: ours from an earlier run is reused; someone else's is refused
+  local name=$1
+  if lxc info "$name" >/dev/null 2>&1; then
+    if ! grep -qx "instance $name" "$LXD_STATE_FILE" 2>/dev/null; then
+      echo "demo.sh: LXD already has an instance '$name' that the demo did not create; not touching it" >&2
+      exit 1
+    fi
+    lxc start "$name" 2>/dev/null || true
+  else
+    echo "$ lxc launch $IMAGE $name"
+    lxd_launch $IMAGE "$name"
+  fi
+  lxd_wait_ipv4 "$name" 30 >/dev/null
+}
+for n in web1 web2 web3; do launch $n; done
+lxc list -c ns4 web
+
+step "a client namespace '$CLIENT_NS' that plays another machine, on uplink $UPLINK"
+if ! ip netns list | grep -qw $CLIENT_NS; then
+  ip netns add $CLIENT_NS
+  ip link add $UPLINK type veth peer name eth0 netns $CLIENT_NS
+  ip addr add $UPLINK_IP/24 dev $UPLINK
+  ip link set $UPLINK up
+  ip -n $CLIENT_NS link set lo up
+  ip -n $CLIENT_NS addr add $CLIENT_IP/24 dev eth0
+  ip -n $CLIENT_NS link set eth0 up
+  ip -n $CLIENT_NS route add default via $UPLINK_IP
+  # A real NIC delivers full checksums; a veth sender hands over partial ones (DESIGN facts).
+  client ethtool -K eth0 tx off >/dev/null
+fi
+
+step "xdplb in place of the LB container and the iptables rule"
+if [ ! -e /sys/fs/bpf/xdplb/$BRIDGE ]; then run xdplb attach $BRIDGE --uplink $UPLINK; fi
+for n in web1 web2 web3; do
+  xdplb backend list --json | jq -e --arg n $n 'any(.name == $n)' >/dev/null || run xdplb backend add $n
+done
+
+requests() { # requests N: N requests from the client, each on a new connection
+  local i
+  for i in $(seq 1 "$1"); do
+    printf '  %2d: %s\n' "$i" "$(client curl -s --max-time 3 http://$UPLINK_IP:8000/ || echo 'FAILED')"
+  done
+}
+
+step "1. six requests from the client to $UPLINK_IP:8000 (Maglev spreads flows by their hash)"
+requests 6
+
+step "2. lxc stop web1: requests keep succeeding from web2/web3"
+run lxc stop web1
+run xdplb backend refresh web1
+requests 6
+run lxc start web1
+lxd_wait_ipv4 web1 30 >/dev/null
+run xdplb backend refresh web1 --wait 10
+requests 6
+
+step "3. a fourth container, web4, added by name"
+launch web4
+xdplb backend list --json | jq -e 'any(.name == "web4")' >/dev/null || run xdplb backend add web4
+requests 12
+
+step "4. xdplb status"
+run xdplb status
+
+step "done: try \`nsenter --net=/run/netns/$CLIENT_NS curl http://$UPLINK_IP:8000/\`; remove it all with \`bash scripts/demo.sh --cleanup\`"

@@ -1,0 +1,170 @@
+# Shared helpers for the end-to-end tests: a test topology of network namespaces that the test
+# creates and removes itself.
+#
+#   client ns ($P-cli) ──veth── host ns ($P-host): uplink $P-up (10.$N.1.1/24)
+#                                                   bridge $P-br (10.$N.0.1/24)
+#                                 ports $P-bKh ──veth── eth0 @ backend ns $P-bK (10.$N.0.1K/24)
+#
+# Every object carries the test's prefix $P, every process started is recorded by PID, and
+# e2e_cleanup (installed as an EXIT trap by e2e_init) removes all of it, also on failure.
+# The xdplb CLI runs in the host namespace through nsenter (ip netns exec hides /sys/fs/bpf),
+# with its own pin root and state dir so parallel tests never collide.
+
+set -euo pipefail
+
+E2E_PIDS=()
+E2E_NETNS=()
+E2E_LINKS=()   # links in the root namespace (the namespaces take theirs with them)
+E2E_FAILURES=0
+E2E_CHECKS=0
+
+# e2e_init PREFIX NET: PREFIX names everything (<= 6 chars); NET is the second octet (10.NET.x.y).
+e2e_init() {
+  P=$1
+  N=$2
+  XDPLB=${XDPLB:?set XDPLB to the xdplb binary}
+  E2E_TMP=$(mktemp -d /tmp/xdplb-e2e-$P.XXXXXX)
+  export XDPLB_PIN_ROOT=/sys/fs/bpf/xdplb-test-$P-$$
+  export XDPLB_STATE_DIR=$E2E_TMP/state
+  HOST_NS=$P-host
+  CLI_NS=$P-cli
+  UPLINK=$P-up
+  BRIDGE=$P-br
+  VIP=10.$N.1.1
+  CLIENT_IP=10.$N.1.2
+  BRIDGE_IP=10.$N.0.1
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+e2e_cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  # Links attached inside the host namespace go away with it; the pins may still hold them.
+  [ -n "${XDPLB_PIN_ROOT:-}" ] && rm -rf "$XDPLB_PIN_ROOT"
+  for ns in "${E2E_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for link in "${E2E_LINKS[@]}"; do ip link del "$link" 2>/dev/null; done
+  # Hooks of a test (e.g. LXD cleanup) run last.
+  declare -F e2e_extra_cleanup >/dev/null && e2e_extra_cleanup
+  [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
+  exit $rc
+}
+
+log() { echo "[$(date +%T)] $*"; }
+
+check() { # check "description" cmd...
+  local what=$1; shift
+  E2E_CHECKS=$((E2E_CHECKS + 1))
+  if "$@"; then echo "  ok   $what"; else echo "  FAIL $what"; E2E_FAILURES=$((E2E_FAILURES + 1)); fi
+}
+
+e2e_finish() {
+  echo "$((E2E_CHECKS - E2E_FAILURES)) passed, $E2E_FAILURES failed"
+  [ "$E2E_FAILURES" -eq 0 ]
+}
+
+netns_add() { ip netns add "$1"; E2E_NETNS+=("$1"); ip -n "$1" link set lo up; }
+in_ns() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
+# Runs the xdplb CLI in the host namespace (the root one when HOST_NS is empty: LXD tests).
+xdplb() {
+  if [ -n "$HOST_NS" ]; then nsenter --net=/run/netns/"$HOST_NS" "$XDPLB" "$@"; else "$XDPLB" "$@"; fi
+}
+
+# Starts a background command in a namespace and records its PID.
+spawn_in() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@" & E2E_PIDS+=($!); }
+
+# e2e_client: the client namespace ("another machine") and its veth to the host namespace
+# (the root namespace when HOST_NS is empty), uplink $UPLINK with address $VIP.
+e2e_client() {
+  local host=()
+  [ -n "$HOST_NS" ] && host=(-n "$HOST_NS")
+  if [ -n "$HOST_NS" ]; then
+    ip link add "$UPLINK" netns "$HOST_NS" type veth peer name eth0 netns "$CLI_NS"
+  else
+    ip link add "$UPLINK" type veth peer name eth0 netns "$CLI_NS"
+    E2E_LINKS+=("$UPLINK")
+  fi
+  ip "${host[@]}" addr add "$VIP/24" dev "$UPLINK"
+  ip "${host[@]}" link set "$UPLINK" up
+  ip -n "$CLI_NS" addr add "$CLIENT_IP/24" dev eth0
+  ip -n "$CLI_NS" link set eth0 up
+  ip -n "$CLI_NS" route add default via "$VIP"
+  # Look like wire traffic: full checksums from the client (DESIGN.md, checksums on veth).
+  in_ns "$CLI_NS" ethtool -K eth0 tx off >/dev/null
+  in_ns "$CLI_NS" sysctl -qw net.ipv4.tcp_timestamps=2 2>/dev/null || true
+}
+
+# e2e_topology NBACKENDS: host + client + NBACKENDS backend namespaces.
+e2e_topology() {
+  local n=$1 k
+  netns_add "$HOST_NS"
+  netns_add "$CLI_NS"
+  # Like stock Debian: bridged traffic does not go through iptables (see DESIGN.md).
+  in_ns "$HOST_NS" sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
+  in_ns "$HOST_NS" sysctl -qw net.bridge.bridge-nf-call-ip6tables=0 2>/dev/null || true
+
+  e2e_client
+
+  ip -n "$HOST_NS" link add "$BRIDGE" type bridge
+  ip -n "$HOST_NS" addr add "$BRIDGE_IP/24" dev "$BRIDGE"
+  ip -n "$HOST_NS" link set "$BRIDGE" up
+  for k in $(seq 1 "$n"); do
+    netns_add "$P-b$k"
+    ip link add "$P-b${k}h" netns "$HOST_NS" type veth peer name eth0 netns "$P-b$k"
+    ip -n "$HOST_NS" link set "$P-b${k}h" master "$BRIDGE" up
+    ip -n "$P-b$k" addr add "$(backend_ip "$k")/24" dev eth0
+    ip -n "$P-b$k" link set eth0 up
+    ip -n "$P-b$k" route add default via "$BRIDGE_IP"
+  done
+}
+
+backend_ip() { echo "10.$N.0.1$1"; }
+
+# serve_http K: busybox httpd in backend K with a page naming it and a shared big file.
+serve_http() {
+  local k=$1 www=$E2E_TMP/www$1
+  mkdir -p "$www"
+  echo "Served from b$k" > "$www/index.html"
+  [ -f "$E2E_TMP/big.bin" ] && ln -f "$E2E_TMP/big.bin" "$www/big.bin"
+  spawn_in "$P-b$k" busybox httpd -f -p 80 -h "$www"
+}
+
+# serve_udp K: answers every datagram on port 80 with "b<K>". It reads the datagram first:
+# a reply command that exits unread makes socat's write fail (EPIPE) and drop the answer.
+serve_udp() {
+  spawn_in "$P-b$1" socat UDP4-RECVFROM:80,reuseaddr,fork SYSTEM:"read -r x; echo b$1"
+}
+
+# wait_http NS URL: bounded wait until URL answers from NS.
+wait_http() {
+  local ns=$1 url=$2 i
+  for i in $(seq 1 50); do
+    in_ns "$ns" curl -s -o /dev/null --max-time 1 "$url" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# get_pages FIRST_PORT COUNT URL: COUNT sequential requests from the client, each from its own
+# source port (FIRST_PORT, FIRST_PORT+1, ...) so runs are repeatable; prints one body per line
+# ("FAIL" for a failed request).
+get_pages() {
+  local first=$1 count=$2 url=$3 i
+  for i in $(seq 0 $((count - 1))); do
+    in_ns "$CLI_NS" curl -s --max-time 3 --local-port $((first + i)) "$url" || echo FAIL
+  done
+}
+
+# expect_fail "description" REGEX cmd...: cmd must exit non-zero and say something matching REGEX.
+expect_fail() {
+  local what=$1 pattern=$2 out rc=0; shift 2
+  E2E_CHECKS=$((E2E_CHECKS + 1))
+  out=$("$@" 2>&1) || rc=$?
+  if [ $rc -ne 0 ] && grep -qiE "$pattern" <<<"$out"; then
+    echo "  ok   $what: $(head -1 <<<"$out")"
+  else
+    echo "  FAIL $what (exit $rc): $out"; E2E_FAILURES=$((E2E_FAILURES + 1))
+  fi
+}
