@@ -27,6 +27,12 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
     {"flow_reselected", "flow's backend became unusable, re-placed by the ring"},
     {"tc_pass_fragment", "reply side, IP fragment: untouched"},
     {"tc_drop_rewrite", "reply side, reverse NAT rewrite failed: dropped"},
+    {"tc_hairpin_new", "hairpin flows created (container -> VIP, port allocated)"},
+    {"tc_hairpin_request", "hairpin request DNATed + SNATed to the bridge address"},
+    {"tc_hairpin_reply", "hairpin reply put back to VIP -> container"},
+    {"tc_hairpin_no_port", "hairpin: no free SNAT port for the backend: dropped"},
+    {"tc_hairpin_no_backend", "hairpin: service has no usable backend: dropped"},
+    {"tc_hairpin_no_source", "hairpin: no route or source address to the backend: dropped"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

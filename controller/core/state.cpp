@@ -94,7 +94,31 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   XDPLB_TRY(r.str("path", b.path));
   XDPLB_TRY(r.str("via", b.via));
   XDPLB_TRY(r.str("path_reason", b.path_reason));
+  XDPLB_TRY(r.boolean("drained", b.drained));
+  XDPLB_TRY(r.str("health", b.health));
+  if (!b.health.empty() && b.health != "up" && b.health != "down")
+    return r.fail("\"health\" is '" + b.health + "'; expected up, down or empty");
+  XDPLB_TRY(r.str("health_reason", b.health_reason));
   return b;
+}
+
+Result<HealthCheckConfig> health_check_from_json(const json& j, const std::string& where) {
+  if (!j.is_object()) return make_error(where + ": must be an object");
+  Reader r(j, where);
+  HealthCheckConfig h;
+  XDPLB_TRY(r.str("type", h.type));
+  if (h.type != "tcp" && h.type != "http" && h.type != "none")
+    return r.fail("\"type\" is '" + h.type + "'; expected tcp, http or none");
+  XDPLB_TRY(r.str("http_path", h.http_path));
+  if (h.http_path.empty() || h.http_path.front() != '/') return r.fail("\"http_path\" must start with /");
+  XDPLB_TRY(r.number("expect_min", h.expect_min, 100, 599));
+  XDPLB_TRY(r.number("expect_max", h.expect_max, 100, 599));
+  if (h.expect_min > h.expect_max) return r.fail("\"expect_min\" is above \"expect_max\"");
+  XDPLB_TRY(r.number("interval_ms", h.interval_ms, kMinHealthIntervalMs, 3600000));
+  XDPLB_TRY(r.number("timeout_ms", h.timeout_ms, 10, 3600000));
+  XDPLB_TRY(r.number("rise", h.rise, 1, 100));
+  XDPLB_TRY(r.number("fall", h.fall, 1, 100));
+  return h;
 }
 
 }  // namespace
@@ -129,10 +153,18 @@ std::string state_to_json(const BridgeState& s) {
                         {"lxcpath", b.lxcpath},
                         {"path", b.path},
                         {"via", b.via},
-                        {"path_reason", b.path_reason}});
+                        {"path_reason", b.path_reason},
+                        {"drained", b.drained},
+                        {"health", b.health},
+                        {"health_reason", b.health_reason}});
   }
   j["backends"] = backends;
   j["next_backend_id"] = s.next_backend_id;
+  const HealthCheckConfig& h = s.health_check;
+  j["health_check"] = {{"type", h.type},           {"http_path", h.http_path},
+                       {"expect_min", h.expect_min}, {"expect_max", h.expect_max},
+                       {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
+                       {"rise", h.rise},           {"fall", h.fall}};
   return j.dump(2) + "\n";
 }
 
@@ -184,6 +216,11 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
   XDPLB_TRY(r.str("xdp_mode", s.xdp_mode));
   if (auto m = parse_xdp_mode(s.xdp_mode); !m) return r.fail("\"xdp_mode\": " + m.error());
   XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
+  if (j.contains("health_check")) {
+    auto h = health_check_from_json(j["health_check"], where + ", \"health_check\"");
+    if (!h) return make_error(h.error());
+    s.health_check = *h;
+  }
 
   XDPLB_TRY(r.array("backends", list));
   if (list) {

@@ -25,17 +25,36 @@ struct SavedBackend {
   uint32_t id = 0;
   std::string name;              // container name, or "" for a backend given by address
   std::string source = "addr";   // "addr", "lxd" or "lxc"
-  std::string lxcpath;           // classic LXC: where the container lives ("" = default)
   IpAddress addr;                // may be unset (family 0) for a container not yet running
   uint16_t port = 80;
   uint32_t weight = 1;
   bool fast_path_disabled = false;
+  std::string lxcpath;           // classic LXC: where the container lives ("" = default)
   // How the datapath reaches it, as last installed (for status; recomputed on every install).
   std::string path;         // "redirect", "pass", or "down" (container stopped: not in the ring)
   std::string via;          // host-side veth, if known
   std::string path_reason;  // why that path
+  // Set by `xdplb backend drain`: out of the ring for new flows, existing flows stay.
+  bool drained = false;
+  // Written by the daemon's health checks: "" (not checked yet), "up" or "down" (out of the
+  // ring, entry inactive so its flows are re-placed), and why.
+  std::string health;
+  std::string health_reason;
   bool operator==(const SavedBackend&) const = default;
 };
+
+// Active health checks of a service's backends (the daemon runs them).
+struct HealthCheckConfig {
+  std::string type = "tcp";  // "tcp" (connect), "http" (GET, status in range) or "none"
+  std::string http_path = "/";
+  uint16_t expect_min = 200, expect_max = 399;  // HTTP status range that counts as healthy
+  uint32_t interval_ms = 1000;                  // between probes of one backend (>= 100)
+  uint32_t timeout_ms = 1000;                   // a probe that takes longer failed
+  uint32_t rise = 2;  // consecutive successes that bring a down backend back
+  uint32_t fall = 3;  // consecutive failures that take an up backend out
+  bool operator==(const HealthCheckConfig&) const = default;
+};
+inline constexpr uint32_t kMinHealthIntervalMs = 100;
 
 struct BridgeState {
   std::string bridge;
@@ -49,6 +68,7 @@ struct BridgeState {
   // One past the highest id handed out so far; informational (allocate_backend_id reuses the
   // smallest free id and does not depend on it).
   uint32_t next_backend_id = 0;
+  HealthCheckConfig health_check;  // JSON "health_check"; defaults when missing
   bool operator==(const BridgeState&) const = default;
 };
 

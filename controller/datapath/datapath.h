@@ -18,12 +18,13 @@
 
 #include "core/ip.h"
 #include "core/result.h"
+#include "core/xdp_mode.h"
 
 struct xdplb_bpf;  // generated skeleton (xdplb_bpf.skel.h)
 
 namespace xdplb {
 
-enum class XdpMode { Auto, Native, Generic };
+// enum class XdpMode { Auto, Native, Generic } lives in core/xdp_mode.h.
 const char* to_string(XdpMode m);
 
 using Mac = std::array<uint8_t, 6>;
@@ -39,6 +40,10 @@ struct AttachSpec {
   int bridge_ifindex = 0;
   std::vector<UplinkAttach> uplinks;
   XdpMode xdp_mode = XdpMode::Auto;
+  // Hairpin SNAT source ports (inclusive, host order): containers calling a VIP appear to the
+  // backend as the bridge address with a port from this range.
+  uint16_t hairpin_port_min = XDPLB_HAIRPIN_PORT_MIN;
+  uint16_t hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
 };
 
 // What `attach` did, per uplink: the mode the kernel accepted.
@@ -65,6 +70,10 @@ struct BackendEntry {
 struct BackendCounters {
   uint64_t packets = 0, bytes = 0, new_flows = 0;
 };
+
+// Makes sure /sys/fs/bpf is a bpf filesystem (pins live there), mounting one if it is not.
+// Returns what it did for the user ("" if it was already mounted).
+Result<std::string> ensure_bpffs();
 
 class Datapath {
  public:

@@ -101,6 +101,41 @@ struct xdplb_reverse {
 	__u32 backend;
 };
 
+/* ---- hairpin: a container on the bridge calling a VIP (TC ingress on the bridge) ----
+ * The request is DNATed to the backend and SNATed to the bridge's address with a port from a
+ * reserved range, so the backend (maybe the caller itself) answers through the host. */
+
+/* Default SNAT source port range (inclusive). Above the default ip_local_port_range
+ * (32768-60999), so the host's own connections from the bridge address never use these. */
+#define XDPLB_HAIRPIN_PORT_MIN 61000
+#define XDPLB_HAIRPIN_PORT_MAX 65000
+/* Hairpin flows (each uses one forward and one reverse entry). */
+#define XDPLB_MAX_HAIRPIN_FLOWS 65536
+/* Random ports tried for a new hairpin flow before giving up (each try is an atomic claim). */
+#define XDPLB_HAIRPIN_PORT_TRIES 32
+/* A reverse entry idle this long may be taken over by a new flow (TCP TIME_WAIT at the
+ * backend is 60 s). Busy entries are never reused; LRU evicts the oldest when full. */
+#define XDPLB_HAIRPIN_IDLE_NS (120ULL * 1000000000ULL)
+
+/* Forward key: xdplb_flow_key of the request as it arrives (container -> VIP:vport). */
+struct xdplb_hairpin_flow {
+	union xdplb_addr snat_addr; /* the bridge address the request leaves with */
+	__u32 backend;              /* backend id */
+	__be16 snat_port;           /* the allocated source port, network order */
+	__u8 pad[2];
+	__u64 last_seen_ns;
+};
+
+/* Reverse key: xdplb_flow_key of the reply (backend:bport -> snat_addr:snat_port). */
+struct xdplb_hairpin_reverse {
+	union xdplb_addr vip;    /* put back as the reply's source */
+	union xdplb_addr client; /* put back as the reply's destination */
+	__be16 vport;
+	__be16 cport;
+	__u32 backend;
+	__u64 last_seen_ns;
+};
+
 /* ---- named outcomes: per-CPU counters indexed by enum xdplb_reason ---- */
 enum xdplb_reason {
 	/* XDP, client side */
@@ -126,5 +161,12 @@ enum xdplb_reason {
 	XDPLB_R_FLOW_RESELECTED,      /* known flow whose backend became unusable, re-placed */
 	XDPLB_R_TC_PASS_FRAGMENT,     /* reply side, IP fragment: untouched */
 	XDPLB_R_TC_DROP_REWRITE,      /* reply side, a rewrite helper failed: dropped */
+	/* hairpin (TC ingress on the bridge: containers calling a VIP) */
+	XDPLB_R_TC_HAIRPIN_NEW,        /* new hairpin flow: backend picked, port allocated */
+	XDPLB_R_TC_HAIRPIN_REQUEST,    /* request DNATed + SNATed to the bridge address, sent on */
+	XDPLB_R_TC_HAIRPIN_REPLY,      /* reply put back to VIP -> container, sent on */
+	XDPLB_R_TC_HAIRPIN_NO_PORT,    /* no free SNAT port for that backend: dropped */
+	XDPLB_R_TC_HAIRPIN_NO_BACKEND, /* service has no usable backend: dropped */
+	XDPLB_R_TC_HAIRPIN_NO_SOURCE,  /* no route/source address towards the backend: dropped */
 	XDPLB_R_MAX
 };

@@ -48,6 +48,19 @@ std::string read_file(const std::string& path) {
 
 IpAddress addr(const char* text) { return *IpAddress::parse(text); }
 
+SavedBackend backend(uint32_t id, std::string name, std::string source, IpAddress a, uint16_t port,
+                     uint32_t weight, bool fast_path_disabled) {
+  SavedBackend b;
+  b.id = id;
+  b.name = std::move(name);
+  b.source = std::move(source);
+  b.addr = a;
+  b.port = port;
+  b.weight = weight;
+  b.fast_path_disabled = fast_path_disabled;
+  return b;
+}
+
 BridgeState sample() {
   BridgeState s;
   s.bridge = "lxdbr0";
@@ -59,9 +72,9 @@ BridgeState sample() {
   s.udp = false;
   s.xdp_mode = "native";
   s.backends = {
-      {0, "web1", "lxd", addr("10.0.3.11"), 80, 1, false},
-      {3, "", "addr", addr("fd42::12"), 8080, 7, true},
-      {5, "lxc1", "lxc", IpAddress{}, 80, 1000, false},  // container without an address yet
+      backend(0, "web1", "lxd", addr("10.0.3.11"), 80, 1, false),
+      backend(3, "", "addr", addr("fd42::12"), 8080, 7, true),
+      backend(5, "lxc1", "lxc", IpAddress{}, 80, 1000, false),  // container without an address yet
   };
   s.next_backend_id = 6;
   return s;
@@ -232,7 +245,7 @@ TEST(StateFile, ConcurrentReadersNeverSeeAPartialFile) {
   BridgeState small = sample();
   BridgeState large = sample();
   for (uint32_t i = 10; i < 400; ++i)
-    large.backends.push_back({i, "web" + std::to_string(i), "lxd", addr("10.0.3.11"), 80, 1, false});
+    large.backends.push_back(backend(i, "web" + std::to_string(i), "lxd", addr("10.0.3.11"), 80, 1, false));
   ASSERT_TRUE(save_state(dir.path(), small).ok());
   std::atomic<bool> done{false};
   std::atomic<int> bad{0}, reads{0};
@@ -279,13 +292,13 @@ TEST(BackendIds, SmallestFreeIdIsReused) {
   BridgeState s;
   s.bridge = "br0";
   EXPECT_EQ(*allocate_backend_id(s), 0u);
-  s.backends = {{0, "a", "lxd", {}, 80, 1, false}, {1, "b", "lxd", {}, 80, 1, false},
-                {3, "c", "lxd", {}, 80, 1, false}};
+  s.backends = {backend(0, "a", "lxd", {}, 80, 1, false), backend(1, "b", "lxd", {}, 80, 1, false),
+                backend(3, "c", "lxd", {}, 80, 1, false)};
   EXPECT_EQ(*allocate_backend_id(s), 2u);
   s.backends.erase(s.backends.begin());  // remove id 0
   EXPECT_EQ(*allocate_backend_id(s), 0u);
   s.backends.clear();
-  for (uint32_t i = 0; i < XDPLB_MAX_BACKENDS; ++i) s.backends.push_back({i, "", "addr", {}, 80, 1, false});
+  for (uint32_t i = 0; i < XDPLB_MAX_BACKENDS; ++i) s.backends.push_back(backend(i, "", "addr", {}, 80, 1, false));
   auto full = allocate_backend_id(s);
   ASSERT_FALSE(full.ok());
   EXPECT_NE(full.error().find("all 1024 backend ids of bridge br0 are in use"), std::string::npos)

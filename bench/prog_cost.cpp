@@ -1,0 +1,217 @@
+// xdplb_prog_cost: what the datapath programs cost per packet, by path, measured with
+// BPF_PROG_TEST_RUN against a trivial XDP_PASS program loaded in the same run (the baseline).
+//
+// BPF_PROG_TEST_RUN with repeat > 1 runs the program again on the frame it already rewrote,
+// so a "known flow" would turn into something else after one round. Each path is held:
+//   - paths that do not rewrite (non-service, malformed) repeat the same frame;
+//   - known-flow and TC paths use an identity mapping (the backend is the VIP itself, the
+//     fast path's MACs are the frame's own, the FIB's MACs are the reply's own), so the
+//     program does all its work but the bytes stay the same;
+//   - the new-flow path cannot repeat at all (the first run creates the flow): it runs each
+//     frame once with a fresh source port and averages the per-run durations (which then
+//     include the timer's own overhead; the same is shown for the non-service path).
+// Rounds are interleaved (A B C ... A B C) and the median is reported, because this VM's vCPUs
+// sometimes slow down for a while.
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/fd.h"
+#include "datapath/datapath.h"
+#include "prog_run.h"
+#include "scenario.h"
+#include "test_netns.h"
+
+using namespace xdplb;
+using namespace xdplb::test;
+
+namespace {
+
+constexpr uint32_t kRepeat = 200000;
+constexpr int kRounds = 7;
+constexpr int kNewFlowRuns = 20000;
+
+// Identity services: the backend is the VIP:port itself. id 3: pass path, id 4: fast path.
+const std::string kIdVip = "10.0.0.30", kIdFastVip = "10.0.0.40";
+constexpr uint32_t kIdPool = 2, kIdFastPool = 3;
+
+struct Path {
+  std::string name;
+  std::string held;
+  std::function<Result<double>()> measure;  // ns per packet
+};
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "xdplb_prog_cost: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T check(Result<T> r, const std::string& what) {
+  if (!r) die(what + ": " + r.error());
+  return std::move(*r);
+}
+void check(Status s, const std::string& what) {
+  if (!s) die(what + ": " + s.error());
+}
+
+UniqueFd load_trivial_xdp() {
+  struct bpf_insn insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "baseline", "GPL", insns, 2, nullptr);
+  if (fd < 0) die(std::string("loading the baseline program: ") + std::strerror(-fd));
+  return UniqueFd(fd);
+}
+
+Result<double> repeated(const Result<RunResult>& r, int want_verdict, const Bytes& in) {
+  if (!r) return make_error(r.error());
+  if (r->verdict != want_verdict)
+    return make_error("verdict " + std::to_string(r->verdict) + ", expected " + std::to_string(want_verdict));
+  if (r->out != in) return make_error("the frame changed: the path is not held");
+  return static_cast<double>(r->ns_per_run);
+}
+
+void add_identity_services(Datapath& dp, const Packet& fast_frame) {
+  for (auto [vip, pool] : {std::pair{kIdVip, kIdPool}, std::pair{kIdFastVip, kIdFastPool}}) {
+    check(dp.put_service({*IpAddress::parse(vip), kPort, IPPROTO_TCP}, pool), "identity service");
+    check(dp.put_service({*IpAddress::parse(vip), kPort, IPPROTO_UDP}, pool), "identity service");
+  }
+  BackendEntry id;
+  id.addr = *IpAddress::parse(kIdVip);
+  id.port = kPort;
+  check(dp.put_backend(3, id), "identity backend");
+  BackendEntry fast;
+  fast.addr = *IpAddress::parse(kIdFastVip);
+  fast.port = kPort;
+  fast.fast_path = true;
+  fast.ifindex = 1;  // loopback: the devmap slot must exist; test runs do not transmit
+  fast.dmac = fast_frame.eth_dst;
+  fast.smac = fast_frame.eth_src;
+  check(dp.put_backend(4, fast), "identity fast-path backend");
+  check(dp.write_ring(kIdPool, ring_of({3})), "identity ring");
+  check(dp.write_ring(kIdFastPool, ring_of({4})), "identity ring");
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main() {
+  auto dp = check(Datapath::load_unattached(), "loading the datapath");
+  check(program_scenario(*dp), "programming the maps");
+  UniqueFd baseline = load_trivial_xdp();
+  const int xdp = dp->xdp_prog_fd(), tc = dp->tc_prog_fd();
+
+  // The TC reply path looks up a route: give it one, in a namespace of its own, whose FIB
+  // answer (neighbour MAC, device MAC) equals the reply's own MACs.
+  auto ns = check(TestNetns::create("bench"), "creating the namespace");
+  for (const char* cmd : {"link add xdpbr0 type bridge", "addr add 10.1.0.1/24 dev xdpbr0", "link set xdpbr0 up",
+                          "link add xdpup0 address 02:00:00:00:01:01 type veth peer name xdpup1",
+                          "addr add 192.168.1.1/24 dev xdpup0", "link set xdpup0 up", "link set xdpup1 up",
+                          "neigh add 192.168.1.2 lladdr 02:00:00:00:00:c2 dev xdpup0 nud permanent"})
+    check(ns->ip(cmd), cmd);
+  check(ns->sh("ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=1"), "ip_forward");
+  int bridge_ifindex = 0;
+  check(ns->run([&] { bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0")); }), "entering the namespace");
+
+  const Bytes non_service = Packet::tcp("192.168.1.2", 40000, "10.9.9.9", kPort).bytes();
+  Bytes malformed = Packet::tcp("192.168.1.2", 40000, kVip, kPort).bytes();
+  malformed.resize(14 + 20 + 10);
+  Packet known_pass = Packet::tcp("192.168.1.2", 40000, kIdVip, kPort, kTcpAck);
+  Packet known_fast = Packet::tcp("192.168.1.2", 40000, kIdFastVip, kPort, kTcpAck);
+  add_identity_services(*dp, known_fast);
+  // Open both flows once (this run is the miss), so the measured runs are hits.
+  check(run_xdp(xdp, known_pass.bytes()), "opening the pass-path flow");
+  check(run_xdp(xdp, known_fast.bytes()), "opening the fast-path flow");
+  // The reply of the identity flow: backend 10.0.0.30:8000 -> client; reverse NAT writes the
+  // same source back, the FIB writes the same MACs.
+  Packet reply = Packet::tcp(kIdVip, kPort, "192.168.1.2", 40000, kTcpAck);
+  reply.eth_dst = {0x02, 0, 0, 0, 0, 0xc2};
+  reply.eth_src = {0x02, 0, 0, 0, 0x01, 0x01};
+  const Bytes reply_bytes = reply.bytes(), pass_bytes = known_pass.bytes(), fast_bytes = known_fast.bytes();
+
+  uint32_t new_flows_sent = 0;
+  std::vector<Path> paths = {
+      {"baseline: trivial XDP_PASS", "same frame, repeat",
+       [&] { return repeated(run_xdp(baseline.get(), non_service, kRepeat), XDP_PASS, non_service); }},
+      {"non-service packet", "same frame, repeat",
+       [&] { return repeated(run_xdp(xdp, non_service, kRepeat), XDP_PASS, non_service); }},
+      {"malformed (TCP header cut)", "same frame, repeat",
+       [&] { return repeated(run_xdp(xdp, malformed, kRepeat), XDP_PASS, malformed); }},
+      {"known flow, DNAT + XDP_PASS", "identity backend (VIP itself), repeat",
+       [&] { return repeated(run_xdp(xdp, pass_bytes, kRepeat), XDP_PASS, pass_bytes); }},
+      {"known flow, DNAT + MACs + redirect", "identity backend + MACs, repeat",
+       [&] { return repeated(run_xdp(xdp, fast_bytes, kRepeat), XDP_REDIRECT, fast_bytes); }},
+      {"TC reply, revNAT + FIB + redirect", "identity reverse entry + FIB MACs, repeat",
+       [&]() -> Result<double> {
+         Result<double> out = make_error("not run");
+         auto s = ns->run([&] { out = repeated(run_tc(tc, reply_bytes, bridge_ifindex, kRepeat), TC_ACT_REDIRECT, reply_bytes); });
+         if (!s) return make_error(s.error());
+         return out;
+       }},
+      {"non-service packet, one run each", "repeat=1, averaged",
+       [&]() -> Result<double> {
+         double total = 0;
+         for (int i = 0; i < kNewFlowRuns; ++i) {
+           auto r = run_xdp(xdp, non_service, 1);
+           if (!r) return make_error(r.error());
+           total += r->ns_per_run;
+         }
+         return total / kNewFlowRuns;
+       }},
+      {"new flow (SYN), one run each", "repeat=1 with a fresh source port, averaged",
+       [&]() -> Result<double> {
+         double total = 0;
+         for (int i = 0; i < kNewFlowRuns; ++i) {
+           // A client address per 60000 ports: every SYN is a flow never seen before.
+           const uint32_t n = new_flows_sent++;
+           Packet syn = Packet::tcp("172.16." + std::to_string(n / 60000 / 256 % 256) + "." +
+                                        std::to_string(n / 60000 % 256),
+                                    static_cast<uint16_t>(1024 + n % 60000), kIdVip, kPort);
+           auto r = run_xdp(xdp, syn.bytes(), 1);
+           if (!r) return make_error(r.error());
+           if (r->verdict != XDP_PASS) return make_error("new flow not passed");
+           total += r->ns_per_run;
+         }
+         return total / kNewFlowRuns;
+       }},
+  };
+
+  auto before = check(dp->reason_counters(), "reading counters");
+  std::vector<std::vector<double>> samples(paths.size());
+  for (int round = 0; round < kRounds; ++round)
+    for (size_t i = 0; i < paths.size(); ++i) samples[i].push_back(check(paths[i].measure(), paths[i].name));
+  auto after = check(dp->reason_counters(), "reading counters");
+
+  const double base = median(samples[0]);
+  std::printf("BPF_PROG_TEST_RUN, %d interleaved rounds (repeat %u; %d single runs), median [min-max]\n\n",
+              kRounds, kRepeat, kNewFlowRuns);
+  std::printf("%-38s %8s %15s %8s %8s  %s\n", "path", "ns/pkt", "[min-max]", "Mpps", "x base", "held by");
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const auto& p = paths[i];
+    const double m = median(samples[i]);
+    const auto [lo, hi] = std::minmax_element(samples[i].begin(), samples[i].end());
+    char range[32];
+    std::snprintf(range, sizeof range, "[%.0f-%.0f]", *lo, *hi);
+    std::printf("%-38s %8.1f %15s %8.1f %8.1f  %s\n", p.name.c_str(), m, range, m > 0 ? 1000.0 / m : 0.0,
+                base > 0 ? m / base : 0.0, p.held.c_str());
+  }
+  std::printf("\nnew flows created while measuring: %llu (expected %d)\n",
+              static_cast<unsigned long long>(after[XDPLB_R_NEW_FLOW] - before[XDPLB_R_NEW_FLOW]),
+              kRounds * kNewFlowRuns);
+  return 0;
+}

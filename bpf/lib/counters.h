@@ -1,0 +1,27 @@
+/* Per-CPU counters: one per named outcome (enum xdplb_reason) and one set per backend.
+ * Per-CPU arrays need no atomics; the controller sums the CPUs. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "lib/maps.h"
+
+static __always_inline void count_reason(__u32 reason)
+{
+	__u64 *c = bpf_map_lookup_elem(&reasons, &reason);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline void count_backend(__u32 id, __u32 bytes, bool new_flow)
+{
+	struct xdplb_backend_stats *s = bpf_map_lookup_elem(&backend_stats, &id);
+
+	if (!s)
+		return;
+	s->packets++;
+	s->bytes += bytes;
+	if (new_flow)
+		s->new_flows++;
+}

@@ -1,0 +1,80 @@
+/* The flow table: a forward entry (client 5-tuple -> backend) read by XDP on every packet, and
+ * next to it a reverse entry (reply 5-tuple -> VIP:vport) that the TC program needs to undo
+ * the DNAT on replies. */
+#pragma once
+
+#include "lib/maps.h"
+
+/* At most this often a packet refreshes last_seen and re-checks the reverse entry: writing a
+ * shared entry on every packet would bounce its cache line between CPUs. */
+#define XDPLB_FLOW_TOUCH_NS 1000000000ULL
+
+/* The key a reply of this flow from backend be arrives with: be:bport -> client:cport. */
+static __always_inline void reverse_key_of(const struct xdplb_flow_key *fwd,
+					   const struct xdplb_backend *be,
+					   struct xdplb_flow_key *rk)
+{
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = be->addr;
+	rk->sport = be->port;
+	rk->dst = fwd->src;
+	rk->dport = fwd->sport;
+	rk->proto = fwd->proto;
+	rk->family = fwd->family;
+}
+
+static __always_inline int reverse_remember(const struct xdplb_flow_key *key, __u32 id,
+					    const struct xdplb_backend *be)
+{
+	struct xdplb_reverse rev;
+	struct xdplb_flow_key rk;
+
+	__builtin_memset(&rev, 0, sizeof(rev));
+	rev.vip = key->dst;
+	rev.vport = key->dport;
+	rev.backend = id;
+	reverse_key_of(key, be, &rk);
+	return bpf_map_update_elem(&reverse, &rk, &rev, BPF_ANY);
+}
+
+/* Store (or replace) the flow's forward and reverse entries. Fails when an LRU map cannot
+ * take the entry; the packet is forwarded anyway. */
+static __always_inline int flow_remember(const struct xdplb_flow_key *key, __u32 id,
+					 const struct xdplb_backend *be, __u64 now)
+{
+	struct xdplb_flow flow;
+
+	__builtin_memset(&flow, 0, sizeof(flow));
+	flow.backend = id;
+	flow.last_seen_ns = now;
+	if (reverse_remember(key, id, be))
+		return -1;
+	return bpf_map_update_elem(&flows, key, &flow, BPF_ANY);
+}
+
+/* A flow leaves a backend that became inactive: its replies must not be matched any more. */
+static __always_inline void reverse_forget(const struct xdplb_flow_key *key, __u32 old_id)
+{
+	struct xdplb_backend *old = bpf_map_lookup_elem(&backends, &old_id);
+	struct xdplb_flow_key rk;
+
+	if (!old)
+		return;
+	reverse_key_of(key, old, &rk);
+	bpf_map_delete_elem(&reverse, &rk);
+}
+
+static __always_inline void flow_touch(struct xdplb_flow *flow, const struct xdplb_flow_key *key,
+				       const struct xdplb_backend *be, __u64 now)
+{
+	struct xdplb_flow_key rk;
+
+	if (now - flow->last_seen_ns < XDPLB_FLOW_TOUCH_NS)
+		return;
+	flow->last_seen_ns = now;
+	/* The reverse entry lives in its own LRU and may have been evicted alone; replies would
+	 * then leave un-NATed and be dropped as martians. Put it back. */
+	reverse_key_of(key, be, &rk);
+	if (!bpf_map_lookup_elem(&reverse, &rk))
+		reverse_remember(key, flow->backend, be);
+}

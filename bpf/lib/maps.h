@@ -1,0 +1,109 @@
+/* Every map of the datapath, in one place, apart from the logic that uses them (as Cilium
+ * keeps conntrack_map.h apart from conntrack.h). All are pinned by name, so `attach` pins them
+ * under its pin directory and `open` reuses them from there. Sizes come from abi.h. */
+#pragma once
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include <xdplb/abi.h>
+
+/* (VIP, port, proto) -> pool. Written by the controller (put_service); read by XDP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPLB_MAX_SERVICES);
+	__type(key, struct xdplb_service_key);
+	__type(value, struct xdplb_service);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} services SEC(".maps");
+
+/* Backend id -> address, port, flags, MACs. Written by the controller (put_backend);
+ * read by XDP (select, DNAT, fast path). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xdplb_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backends SEC(".maps");
+
+/* The Maglev rings of all pools back to back: slot pool * RING_SIZE + i -> backend id or
+ * XDPLB_NO_BACKEND. Written by the controller (write_ring); read by XDP for new flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPLB_MAX_POOLS * XDPLB_MAGLEV_RING_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ring SEC(".maps");
+
+/* Backend id -> ifindex of its host-side veth, for bpf_redirect_map. Written by the
+ * controller (put_backend, fast-path backends only); read by XDP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, XDPLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tx_ports SEC(".maps");
+
+/* Client 5-tuple as it arrives -> backend. Written and read by XDP; the controller only
+ * counts and reads it. LRU: idle flows make room for new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPLB_MAX_FLOWS);
+	__type(key, struct xdplb_flow_key);
+	__type(value, struct xdplb_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+/* Reply 5-tuple (backend:bport -> client:cport) -> VIP:vport to put back as the source.
+ * Written by XDP next to each flow entry; read by TC on the reply path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPLB_MAX_FLOWS);
+	__type(key, struct xdplb_flow_key);
+	__type(value, struct xdplb_reverse);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reverse SEC(".maps");
+
+/* enum xdplb_reason -> packets, per CPU. Written by XDP and TC; read (summed) by the
+ * controller for `xdplb status`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPLB_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reasons SEC(".maps");
+
+/* Backend id -> packets, bytes, new flows, per CPU. Written by XDP; read (summed) and zeroed
+ * by the controller. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xdplb_backend_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backend_stats SEC(".maps");
+
+/* Hairpin request 5-tuple (container -> VIP:vport) -> backend, bridge address, SNAT port.
+ * Written and read by TC on the bridge. LRU: idle flows make room for new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPLB_MAX_HAIRPIN_FLOWS);
+	__type(key, struct xdplb_flow_key);
+	__type(value, struct xdplb_hairpin_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hairpin_flows SEC(".maps");
+
+/* Hairpin reply 5-tuple (backend:bport -> bridge:SNAT port) -> VIP:vport and container:port
+ * to put back. Written by TC when it allocates the port (the entry IS the port's claim: an
+ * atomic BPF_NOEXIST insert), read by TC on replies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPLB_MAX_HAIRPIN_FLOWS);
+	__type(key, struct xdplb_flow_key);
+	__type(value, struct xdplb_hairpin_reverse);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hairpin_reverse SEC(".maps");

@@ -1,0 +1,115 @@
+/* Address rewrites. XDP: DNAT client -> VIP:vport into client -> backend:bport with the
+ * incremental checksums of csum.h. TC: reverse NAT of the reply's source back to VIP:vport with
+ * the skb checksum helpers, which also keep CHECKSUM_PARTIAL/COMPLETE skbs consistent. */
+#pragma once
+
+#include <linux/pkt_cls.h>
+#include <stddef.h>
+
+#include "lib/csum.h"
+#include "lib/parse.h"
+
+/* XDP: the caller has parsed pkt (IPv4, no options) and picked be. */
+static __always_inline void dnat4(struct packet *pkt, const struct xdplb_backend *be)
+{
+	__be32 old_ip = pkt->ip4->daddr, new_ip = be->addr.v4;
+	__be16 old_port = pkt->key.dport, new_port = be->port;
+
+	pkt->ip4->daddr = new_ip;
+	csum_replace4(&pkt->ip4->check, old_ip, new_ip);
+	if (pkt->tcp) {
+		pkt->tcp->dest = new_port;
+		csum_replace4(&pkt->tcp->check, old_ip, new_ip); /* pseudo-header */
+		csum_replace2(&pkt->tcp->check, old_port, new_port);
+	} else if (pkt->udp) {
+		pkt->udp->dest = new_port;
+		if (!pkt->udp->check) /* sender chose no checksum: keep it that way */
+			return;
+		csum_replace4(&pkt->udp->check, old_ip, new_ip);
+		csum_replace2(&pkt->udp->check, old_port, new_port);
+		if (!pkt->udp->check)
+			pkt->udp->check = XDPLB_CSUM_MANGLED_0;
+	}
+}
+
+/* TC: put rev's VIP:vport back as the source of a reply. Offsets only: the helpers
+ * invalidate packet pointers. Returns 0 or a negative error of a helper. */
+static __always_inline int revnat4(struct __sk_buff *skb, const struct packet *pkt,
+				   const struct xdplb_reverse *rev)
+{
+	__be32 old_ip = pkt->key.src.v4, new_ip = rev->vip.v4;
+	__be16 old_port = pkt->key.sport, new_port = rev->vport;
+	__u32 ip_off = pkt->l3_off, l4_off = pkt->l4_off;
+	__u32 csum_off, mangled = 0;
+	int err;
+
+	if (pkt->key.proto == IPPROTO_TCP) {
+		csum_off = l4_off + offsetof(struct tcphdr, check);
+	} else {
+		csum_off = l4_off + offsetof(struct udphdr, check);
+		/* leave a zero (absent) UDP checksum alone, never produce one */
+		mangled = BPF_F_MARK_MANGLED_0;
+	}
+	err = bpf_l4_csum_replace(skb, csum_off, old_ip, new_ip,
+				  BPF_F_PSEUDO_HDR | mangled | sizeof(new_ip));
+	if (!err)
+		err = bpf_l4_csum_replace(skb, csum_off, old_port, new_port,
+					  mangled | sizeof(new_port));
+	if (!err)
+		err = bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check), old_ip,
+					  new_ip, sizeof(new_ip));
+	if (!err)
+		err = bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, saddr), &new_ip,
+					  sizeof(new_ip), 0);
+	/* source port sits at offset 0 of both TCP and UDP */
+	if (!err)
+		err = bpf_skb_store_bytes(skb, l4_off, &new_port, sizeof(new_port), 0);
+	return err;
+}
+
+/* TC: rewrite source and destination at once (hairpin: DNAT to the backend + SNAT to the
+ * bridge address, and back on replies). Offsets only, as revnat4. Returns 0 or a negative
+ * error of a helper. */
+static __always_inline int tc_rewrite4(struct __sk_buff *skb, const struct packet *pkt,
+				       __be32 saddr, __be16 sport, __be32 daddr, __be16 dport)
+{
+	__be32 old_saddr = pkt->key.src.v4, old_daddr = pkt->key.dst.v4;
+	__be16 old_sport = pkt->key.sport, old_dport = pkt->key.dport;
+	__u32 ip_off = pkt->l3_off, l4_off = pkt->l4_off;
+	__u32 csum_off, mangled = 0;
+	int err;
+
+	if (pkt->key.proto == IPPROTO_TCP) {
+		csum_off = l4_off + offsetof(struct tcphdr, check);
+	} else {
+		csum_off = l4_off + offsetof(struct udphdr, check);
+		mangled = BPF_F_MARK_MANGLED_0;
+	}
+	err = bpf_l4_csum_replace(skb, csum_off, old_saddr, saddr,
+				  BPF_F_PSEUDO_HDR | mangled | sizeof(saddr));
+	if (!err)
+		err = bpf_l4_csum_replace(skb, csum_off, old_daddr, daddr,
+					  BPF_F_PSEUDO_HDR | mangled | sizeof(daddr));
+	if (!err)
+		err = bpf_l4_csum_replace(skb, csum_off, old_sport, sport, mangled | sizeof(sport));
+	if (!err)
+		err = bpf_l4_csum_replace(skb, csum_off, old_dport, dport, mangled | sizeof(dport));
+	if (!err)
+		err = bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check), old_saddr,
+					  saddr, sizeof(saddr));
+	if (!err)
+		err = bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check), old_daddr,
+					  daddr, sizeof(daddr));
+	if (!err)
+		err = bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, saddr), &saddr,
+					  sizeof(saddr), 0);
+	if (!err)
+		err = bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, daddr), &daddr,
+					  sizeof(daddr), 0);
+	/* source and destination ports sit at offsets 0 and 2 of both TCP and UDP */
+	if (!err)
+		err = bpf_skb_store_bytes(skb, l4_off, &sport, sizeof(sport), 0);
+	if (!err)
+		err = bpf_skb_store_bytes(skb, l4_off + 2, &dport, sizeof(dport), 0);
+	return err;
+}

@@ -1,0 +1,161 @@
+/* Header parsing: a bounds-checked cursor and one parse_* per protocol (after xdp-tools'
+ * parsing_helpers.h). Shared by the XDP and the TC program, so both see a packet the same way.
+ * Nothing here writes to the packet. */
+#pragma once
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <stdbool.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include <xdplb/abi.h>
+
+/* Fragment bits of iphdr.frag_off (host order; the kernel keeps them in net/ip.h, not uapi). */
+#define XDPLB_IP_MF 0x2000
+#define XDPLB_IP_OFFSET 0x1fff
+
+struct hdr_cursor {
+	void *pos;
+	void *end;
+};
+
+/* How far parsing got; the caller maps this to its own (XDP or TC) reason. */
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_NOT_IP,     /* not an IP ethertype */
+	PARSE_NOT_L4,     /* IP, but not something we balance (other protocol, IPv6 for now) */
+	PARSE_TRUNCATED,  /* shorter than the headers it claims */
+	PARSE_FRAGMENT,   /* IPv4 fragment: ports are missing or belong to the whole datagram */
+};
+
+/* One parsed packet. key holds the 5-tuple as it arrived (zero padded: it is hashed and used
+ * as a map key as is). */
+struct packet {
+	struct ethhdr *eth;
+	struct iphdr *ip4;
+	struct tcphdr *tcp; /* exactly one of tcp/udp is set when PARSE_OK */
+	struct udphdr *udp;
+	__u32 l3_off;       /* from the start of the frame */
+	__u32 l4_off;
+	__u32 len;          /* frame length as seen by the program */
+	bool ip_options;    /* IPv4 header longer than 20 bytes */
+	struct xdplb_flow_key key;
+};
+
+static __always_inline int parse_ethhdr(struct hdr_cursor *c, struct ethhdr **ethp)
+{
+	struct ethhdr *eth = c->pos;
+
+	if ((void *)(eth + 1) > c->end)
+		return -1;
+	c->pos = eth + 1;
+	*ethp = eth;
+	return eth->h_proto; /* network order */
+}
+
+/* Returns the L4 protocol, or a negative value for a truncated/invalid header. */
+static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **iphp)
+{
+	struct iphdr *iph = c->pos;
+	__u32 hdrsize;
+
+	if ((void *)(iph + 1) > c->end)
+		return -1;
+	hdrsize = iph->ihl * 4;
+	if (hdrsize < sizeof(*iph))
+		return -1;
+	if (c->pos + hdrsize > c->end)
+		return -1;
+	if (bpf_ntohs(iph->tot_len) < hdrsize)
+		return -1;
+	c->pos += hdrsize;
+	*iphp = iph;
+	return iph->protocol;
+}
+
+static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcphdr **tcpp)
+{
+	struct tcphdr *tcp = c->pos;
+
+	if ((void *)(tcp + 1) > c->end)
+		return -1;
+	c->pos = tcp + 1;
+	*tcpp = tcp;
+	return 0;
+}
+
+static __always_inline int parse_udphdr(struct hdr_cursor *c, struct udphdr **udpp)
+{
+	struct udphdr *udp = c->pos;
+
+	if ((void *)(udp + 1) > c->end)
+		return -1;
+	c->pos = udp + 1;
+	*udpp = udp;
+	return 0;
+}
+
+static __always_inline bool ipv4_is_fragment(const struct iphdr *iph)
+{
+	return iph->frag_off & bpf_htons(XDPLB_IP_MF | XDPLB_IP_OFFSET);
+}
+
+/* IPv4 part of parse_packet: the L4 header and the 5-tuple. */
+static __always_inline int parse_ipv4_packet(struct hdr_cursor *c, struct packet *pkt, void *data)
+{
+	int proto = parse_iphdr(c, &pkt->ip4);
+	__u32 l4_len;
+
+	if (proto < 0)
+		return PARSE_TRUNCATED;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return PARSE_NOT_L4;
+	if (ipv4_is_fragment(pkt->ip4))
+		return PARSE_FRAGMENT;
+
+	pkt->l4_off = c->pos - data;
+	pkt->ip_options = pkt->ip4->ihl > 5;
+	l4_len = bpf_ntohs(pkt->ip4->tot_len) - pkt->ip4->ihl * 4;
+	if (proto == IPPROTO_TCP) {
+		if (l4_len < sizeof(struct tcphdr) || parse_tcphdr(c, &pkt->tcp) < 0)
+			return PARSE_TRUNCATED;
+		pkt->key.sport = pkt->tcp->source;
+		pkt->key.dport = pkt->tcp->dest;
+	} else {
+		if (l4_len < sizeof(struct udphdr) || parse_udphdr(c, &pkt->udp) < 0)
+			return PARSE_TRUNCATED;
+		pkt->key.sport = pkt->udp->source;
+		pkt->key.dport = pkt->udp->dest;
+	}
+	pkt->key.src.v4 = pkt->ip4->saddr;
+	pkt->key.dst.v4 = pkt->ip4->daddr;
+	pkt->key.proto = proto;
+	pkt->key.family = XDPLB_AF_INET;
+	return PARSE_OK;
+}
+
+/* Parse eth / IP / TCP|UDP of the frame [data, data_end). */
+static __always_inline int parse_packet(void *data, void *data_end, struct packet *pkt)
+{
+	struct hdr_cursor c = { .pos = data, .end = data_end };
+	int eth_proto;
+
+	__builtin_memset(pkt, 0, sizeof(*pkt));
+	pkt->len = data_end - data;
+	eth_proto = parse_ethhdr(&c, &pkt->eth);
+	if (eth_proto < 0)
+		return PARSE_TRUNCATED;
+	pkt->l3_off = sizeof(struct ethhdr);
+	if (eth_proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4_packet(&c, pkt, data);
+	/* IPv6: the ABI already carries 16-byte addresses and a family; parse_ipv6_packet and
+	 * the v6 rewrites slot in here. Until then IPv6 is IP we do not balance. */
+	if (eth_proto == bpf_htons(ETH_P_IPV6))
+		return PARSE_NOT_L4;
+	return PARSE_NOT_IP;
+}

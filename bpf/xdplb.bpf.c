@@ -1,0 +1,199 @@
+/* xdplb datapath: one object, two programs.
+ *   xdplb_xdp (XDP, each uplink): clients -> VIP:vport. Service lookup, flow table, Maglev
+ *       placement, DNAT, then devmap redirect into the backend's veth or XDP_PASS.
+ *   xdplb_tc  (TC ingress, the bridge): backend replies. Reverse NAT of the source to
+ *       VIP:vport, FIB lookup, redirect.
+ * Every outcome is counted under a named reason (enum xdplb_reason). */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include <xdplb/abi.h>
+
+#include "lib/counters.h"
+#include "lib/flow.h"
+#include "lib/forward.h"
+#include "lib/hairpin.h"
+#include "lib/maps.h"
+#include "lib/nat.h"
+#include "lib/parse.h"
+#include "lib/select.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline bool is_loopback4(__be32 addr)
+{
+	return (bpf_ntohl(addr) >> 24) == 127;
+}
+
+/* The service a packet is for (its destination VIP:port/proto), or NULL. */
+static __always_inline struct xdplb_service *service_lookup(const struct xdplb_flow_key *key)
+{
+	struct xdplb_service_key skey;
+
+	__builtin_memset(&skey, 0, sizeof(skey));
+	skey.vip = key->dst;
+	skey.port = key->dport;
+	skey.proto = key->proto;
+	skey.family = key->family;
+	return bpf_map_lookup_elem(&services, &skey);
+}
+
+static __always_inline bool tcp_opens_flow(const struct packet *pkt)
+{
+	return pkt->tcp && pkt->tcp->syn && !pkt->tcp->ack;
+}
+
+/* A service packet: find (or place) its flow, DNAT, forward. */
+static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_service *svc)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct xdplb_backend *be = NULL;
+	struct xdplb_flow *flow;
+	bool new_flow = false;
+	__u32 id = XDPLB_NO_BACKEND;
+
+	flow = bpf_map_lookup_elem(&flows, &pkt->key);
+	if (flow) {
+		id = flow->backend;
+		be = backend_usable(id, pkt->key.family);
+		if (be) {
+			flow_touch(flow, &pkt->key, be, now);
+		} else {
+			count_reason(XDPLB_R_FLOW_RESELECTED);
+			reverse_forget(&pkt->key, id);
+		}
+	} else if (pkt->tcp && !tcp_opens_flow(pkt)) {
+		/* Another node (or a flushed table) had this flow: place it by the ring, which
+		 * every node fills alike, instead of resetting it. */
+		count_reason(XDPLB_R_FLOW_MIDSTREAM);
+	}
+
+	if (!be) {
+		id = ring_pick(svc->pool, &pkt->key);
+		be = backend_usable(id, pkt->key.family);
+		if (!be) {
+			count_reason(XDPLB_R_DROP_NO_BACKEND);
+			return XDP_DROP;
+		}
+		if (flow_remember(&pkt->key, id, be, now))
+			count_reason(XDPLB_R_FLOW_TABLE_FULL);
+		else
+			count_reason(XDPLB_R_NEW_FLOW);
+		new_flow = true;
+	}
+
+	dnat4(pkt, be);
+	count_backend(id, pkt->len, new_flow);
+	return xdp_forward(pkt, id, be);
+}
+
+SEC("xdp")
+int xdplb_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xdplb_service *svc;
+	struct packet pkt;
+
+	switch (parse_packet(data, data_end, &pkt)) {
+	case PARSE_OK:
+		break;
+	case PARSE_NOT_IP:
+		count_reason(XDPLB_R_PASS_NOT_IP);
+		return XDP_PASS;
+	case PARSE_NOT_L4:
+		count_reason(XDPLB_R_PASS_NOT_SERVICE);
+		return XDP_PASS;
+	case PARSE_FRAGMENT:
+		count_reason(XDPLB_R_PASS_FRAGMENT);
+		return XDP_PASS;
+	default:
+		count_reason(XDPLB_R_PASS_TRUNCATED);
+		return XDP_PASS;
+	}
+
+	/* 127.0.0.1 is a service address for host-local clients only (xdplb_sock.bpf.c): a
+	 * loopback destination arriving on an uplink is never served. */
+	svc = is_loopback4(pkt.key.dst.v4) ? NULL : service_lookup(&pkt.key);
+	if (!svc) {
+		count_reason(XDPLB_R_PASS_NOT_SERVICE);
+		return XDP_PASS;
+	}
+	/* Options would have to be carried across the rewrite and are all but unused by real
+	 * clients: refuse rather than guess. */
+	if (pkt.ip_options) {
+		count_reason(XDPLB_R_DROP_IP_OPTIONS);
+		return XDP_DROP;
+	}
+	return xdp_balance(&pkt, svc);
+}
+
+/* Enough linear bytes for eth + the largest IPv4 header + a TCP header. */
+#define XDPLB_TC_PULL_LEN (14 + 60 + 20)
+
+static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
+{
+	int res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
+
+	/* Headers may sit in paged data; pull them into the linear part once and retry. */
+	if (res == PARSE_TRUNCATED && skb->len > skb->data_end - skb->data) {
+		if (bpf_skb_pull_data(skb, skb->len < XDPLB_TC_PULL_LEN ? skb->len : XDPLB_TC_PULL_LEN))
+			return PARSE_TRUNCATED;
+		res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
+	}
+	return res;
+}
+
+/* Not a reply of an external flow: a hairpin reply, a container's request to a service
+ * (hairpin, lib/hairpin.h), or traffic that is none of ours. */
+static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt)
+{
+	struct xdplb_hairpin_reverse *hrev;
+	struct xdplb_service *svc;
+
+	hrev = bpf_map_lookup_elem(&hairpin_reverse, &pkt->key);
+	if (hrev)
+		return hairpin_reply(skb, pkt, hrev);
+	svc = service_lookup(&pkt->key);
+	if (svc && !pkt->ip_options)
+		return hairpin_request(skb, pkt, svc);
+	count_reason(XDPLB_R_TC_NOT_REVERSE);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int xdplb_tc(struct __sk_buff *skb)
+{
+	struct xdplb_reverse *rev;
+	__be32 vip, client;
+	struct packet pkt;
+
+	switch (tc_parse(skb, &pkt)) {
+	case PARSE_OK:
+		break;
+	case PARSE_NOT_IP:
+	case PARSE_NOT_L4:
+		count_reason(XDPLB_R_TC_NOT_REVERSE);
+		return TC_ACT_OK;
+	case PARSE_FRAGMENT:
+		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
+		return TC_ACT_OK;
+	default:
+		count_reason(XDPLB_R_TC_PASS_TRUNCATED);
+		return TC_ACT_OK;
+	}
+
+	rev = bpf_map_lookup_elem(&reverse, &pkt.key);
+	if (!rev)
+		return tc_not_reverse(skb, &pkt);
+	vip = rev->vip.v4;
+	client = pkt.key.dst.v4;
+	if (revnat4(skb, &pkt, rev)) {
+		count_reason(XDPLB_R_TC_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	/* From here on the source is a local address: the stack would drop it as a martian, so
+	 * every outcome is a redirect or a drop, never TC_ACT_OK. */
+	return tc_forward_reply(skb, vip, client);
+}

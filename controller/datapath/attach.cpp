@@ -1,0 +1,288 @@
+// Loading, attaching, pinning and detaching. The datapath outlives the process that attaches
+// it: links and maps are pinned under the pin directory, and a link stays attached as long as
+// its pin exists. Detaching is detaching each link (at once: the kernel frees an unpinned link
+// only later, from a work queue) and unpinning everything; every failure path of attach undoes
+// what it did the same way (AttachUndo).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <spdlog/spdlog.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "core/fd.h"
+#include "datapath/datapath.h"
+#include "datapath/skeleton.h"
+#include "xdplb_bpf.skel.h"
+
+namespace fs = std::filesystem;
+
+namespace xdplb {
+
+namespace {
+
+// enum bpf_attach_type BPF_TCX_INGRESS (Linux 6.6). The uapi headers shipped with libbpf 1.1
+// predate tcx, and libbpf 1.1 has no bpf_program__attach_tcx: bpf_link_create takes it as is.
+constexpr int kBpfTcxIngress = 46;
+
+constexpr const char* kLinkPrefix = "link_";
+
+bool on_bpffs(const std::string& path) {
+  struct statfs st {};
+  return statfs(path.c_str(), &st) == 0 && static_cast<unsigned long>(st.f_type) == BPF_FS_MAGIC;
+}
+
+bool dir_has_entries(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && !fs::is_empty(dir, ec);
+}
+
+// Undoes a half-done attach: unpins links and maps, removes the pin directory it created.
+class AttachUndo {
+ public:
+  AttachUndo(std::string pin_dir, bool created_dir)
+      : pin_dir_(std::move(pin_dir)), created_dir_(created_dir) {}
+  AttachUndo(const AttachUndo&) = delete;
+  AttachUndo& operator=(const AttachUndo&) = delete;
+  ~AttachUndo() {
+    if (!armed_) return;
+    // Detach explicitly: dropping the last reference through an unpin frees a link only
+    // later, from a work queue, and the interface must be free when we return.
+    for (const auto& l : links_) bpf_link_detach(l.get());
+    for (const auto& p : pins_) ::unlink(p.c_str());
+    if (obj_) {
+      struct bpf_map* map;
+      bpf_object__for_each_map(map, obj_) {
+        if (const char* p = bpf_map__pin_path(map)) ::unlink(p);
+      }
+    }
+    if (created_dir_) ::rmdir(pin_dir_.c_str());
+  }
+  void pinned(std::string path) { pins_.push_back(std::move(path)); }
+  void linked(UniqueFd link) { links_.push_back(std::move(link)); }
+  void maps_of(struct bpf_object* obj) { obj_ = obj; }
+  void dismiss() { armed_ = false; }
+
+ private:
+  std::string pin_dir_;
+  bool created_dir_;
+  std::vector<std::string> pins_;
+  std::vector<UniqueFd> links_;  // closed at the end: from then on the pins hold the links
+  struct bpf_object* obj_ = nullptr;
+  bool armed_ = true;
+};
+
+Result<UniqueFd> link_create(int prog_fd, int ifindex, int attach_type, uint32_t flags) {
+  LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+  int fd = bpf_link_create(prog_fd, ifindex, static_cast<enum bpf_attach_type>(attach_type), &opts);
+  if (fd < 0) return make_error(errno_text(fd));
+  return UniqueFd(fd);
+}
+
+Result<UniqueFd> link_xdp(int prog_fd, const UplinkAttach& up, XdpMode want, XdpMode* got) {
+  auto try_mode = [&](XdpMode m) {
+    return link_create(prog_fd, up.ifindex, BPF_XDP,
+                       m == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+  };
+  if (want != XdpMode::Auto) {
+    auto link = try_mode(want);
+    if (!link)
+      return make_error("attaching XDP (" + std::string(to_string(want)) + ") to " + up.name +
+                        " failed: " + link.error() +
+                        (want == XdpMode::Native ? " (driver without native XDP? try --xdp-mode generic)"
+                                                 : " (another XDP program there?)"));
+    *got = want;
+    return link;
+  }
+  auto native = try_mode(XdpMode::Native);
+  if (native) {
+    *got = XdpMode::Native;
+    return native;
+  }
+  auto generic = try_mode(XdpMode::Generic);
+  if (!generic)
+    return make_error("attaching XDP to " + up.name + " failed: native: " + native.error() +
+                      ", generic: " + generic.error() + " (another XDP program there?)");
+  spdlog::info("{}: native XDP refused ({}), attached in generic mode", up.name, native.error());
+  *got = XdpMode::Generic;
+  return generic;
+}
+
+Status pin_link(const UniqueFd& link, const std::string& path, AttachUndo& undo) {
+  if (int err = bpf_obj_pin(link.get(), path.c_str()); err)
+    return make_error("pinning " + path + " failed: " + errno_text(err));
+  undo.pinned(path);
+  return {};
+}
+
+// Points map at its pin. Done by hand rather than by libbpf's pin reuse, whose compatibility
+// check compares map flags and so refuses every devmap (the kernel adds BPF_F_RDONLY_PROG to
+// them, and refuses that flag at creation). Without a pin libbpf would quietly create a
+// fresh, empty map, so a missing pin is an error.
+Status reuse_pinned(struct bpf_map* map) {
+  const char* pin = bpf_map__pin_path(map);
+  if (!pin) return {};
+  const std::string path = pin;
+  UniqueFd fd(bpf_obj_get(path.c_str()));
+  if (!fd.valid())
+    return make_error("map pin " + path + " cannot be opened: " + std::strerror(errno) +
+                      " (the attachment is incomplete: detach and attach again)");
+  struct bpf_map_info info {};
+  __u32 len = sizeof info;
+  if (int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len); err)
+    return make_error("reading " + path + " failed: " + errno_text(err));
+  if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+      info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map))
+    return make_error("pinned map " + path + " does not match this build of xdplb (detach and attach again)");
+  if (int err = bpf_map__reuse_fd(map, fd.get()); err)
+    return make_error("reusing " + path + " failed: " + errno_text(err));
+  // The map now has its fd: without a pin path libbpf neither reuses nor re-pins it.
+  if (int err = bpf_map__set_pin_path(map, nullptr); err)
+    return make_error("clearing the pin path of " + path + " failed: " + errno_text(err));
+  return {};
+}
+
+int ifindex_of(const std::string& name, int given) {
+  return given > 0 ? given : static_cast<int>(if_nametoindex(name.c_str()));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Datapath>> Datapath::attach(const AttachSpec& spec, AttachResult* result) {
+  if (spec.pin_dir.empty()) return make_error("no pin directory given");
+  if (dir_has_entries(spec.pin_dir))
+    return make_error("already attached: " + spec.pin_dir + " holds pins (detach first)");
+  const int bridge_ifindex = ifindex_of(spec.bridge, spec.bridge_ifindex);
+  if (bridge_ifindex <= 0) return make_error("bridge " + spec.bridge + " not found");
+  if (spec.uplinks.empty()) return make_error("no uplink given: XDP needs at least one");
+
+  // Opening touches no pins (that happens at load); it goes first so the skeleton outlives
+  // the undo guard that unpins its maps.
+  if (spec.hairpin_port_min == 0 || spec.hairpin_port_min > spec.hairpin_port_max)
+    return make_error("hairpin port range " + std::to_string(spec.hairpin_port_min) + "-" +
+                      std::to_string(spec.hairpin_port_max) + " is empty or starts at 0");
+  auto skel = open_skeleton(&spec.pin_dir);
+  if (!skel) return make_error(skel.error());
+  (*skel)->rodata->hairpin_port_min = spec.hairpin_port_min;
+  (*skel)->rodata->hairpin_port_max = spec.hairpin_port_max;
+  std::error_code ec;
+  const bool created_dir = fs::create_directories(spec.pin_dir, ec);
+  if (ec)
+    return make_error("creating " + spec.pin_dir + " failed: " + ec.message() +
+                      " (is /sys/fs/bpf a bpf filesystem? see ensure_bpffs)");
+  AttachUndo undo(spec.pin_dir, created_dir);
+  if (!on_bpffs(spec.pin_dir))
+    return make_error(spec.pin_dir + " is not on a bpf filesystem: pins need one (mount -t bpf bpf /sys/fs/bpf)");
+
+  undo.maps_of((*skel)->obj);
+  if (int err = xdplb_bpf__load(skel->get()); err)
+    return make_error("loading the BPF programs failed: " + errno_text(err) +
+                      " (the verifier log is in the debug output)");
+
+  AttachResult got;
+  const int xdp_fd = bpf_program__fd((*skel)->progs.xdplb_xdp);
+  for (const auto& up : spec.uplinks) {
+    UplinkAttach u{up.name, ifindex_of(up.name, up.ifindex)};
+    if (u.ifindex <= 0) return make_error("uplink " + up.name + " not found");
+    XdpMode mode = XdpMode::Auto;
+    auto link = link_xdp(xdp_fd, u, spec.xdp_mode, &mode);
+    if (!link) return make_error(link.error());
+    XDPLB_TRY(pin_link(*link, spec.pin_dir + "/" + kLinkPrefix + "xdp_" + up.name, undo));
+    got.xdp_modes.emplace_back(up.name, mode);
+    undo.linked(std::move(*link));
+  }
+
+  auto tc = link_create(bpf_program__fd((*skel)->progs.xdplb_tc), bridge_ifindex, kBpfTcxIngress, 0);
+  if (!tc)
+    return make_error("attaching TC (tcx ingress) to " + spec.bridge + " failed: " + tc.error() +
+                      " (tcx needs Linux 6.6 or later)");
+  XDPLB_TRY(pin_link(*tc, spec.pin_dir + "/" + kLinkPrefix + "tc_" + spec.bridge, undo));
+  undo.linked(std::move(*tc));
+
+  undo.dismiss();
+  if (result) *result = std::move(got);
+  std::unique_ptr<Datapath> dp(new Datapath());
+  dp->skel_ = skel->release();
+  return dp;
+}
+
+Result<std::unique_ptr<Datapath>> Datapath::open(const std::string& pin_dir) {
+  if (!is_attached(pin_dir))
+    return make_error("not attached: no pins in " + pin_dir + " (run `xdplb attach` first)");
+  auto skel = open_skeleton(&pin_dir);
+  if (!skel) return make_error(skel.error());
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, (*skel)->obj) bpf_program__set_autoload(prog, false);
+  struct bpf_map* map;
+  bpf_object__for_each_map(map, (*skel)->obj) XDPLB_TRY(reuse_pinned(map));
+  if (int err = xdplb_bpf__load(skel->get()); err)
+    return make_error("loading the BPF object over the pinned maps in " + pin_dir + " failed: " + errno_text(err));
+  std::unique_ptr<Datapath> dp(new Datapath());
+  dp->skel_ = skel->release();
+  return dp;
+}
+
+Result<std::unique_ptr<Datapath>> Datapath::load_unattached() {
+  auto skel = open_skeleton(nullptr);
+  if (!skel) return make_error(skel.error());
+  if (int err = xdplb_bpf__load(skel->get()); err)
+    return make_error("loading the BPF programs failed: " + errno_text(err));
+  std::unique_ptr<Datapath> dp(new Datapath());
+  dp->skel_ = skel->release();
+  return dp;
+}
+
+bool Datapath::is_attached(const std::string& pin_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(pin_dir, ec)) return false;
+  auto names = map_pin_names();
+  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kLinkPrefix, 0) == 0) return true;
+    if (names && std::find(names->begin(), names->end(), name) != names->end()) return true;
+  }
+  return false;
+}
+
+Status Datapath::detach(const std::string& pin_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(pin_dir, ec)) return make_error("not attached: " + pin_dir + " does not exist");
+  auto names = map_pin_names();
+  if (!names) return make_error(names.error());
+  // Links first: unpinning the last reference detaches the program from its interface.
+  std::vector<std::string> links;
+  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kLinkPrefix, 0) == 0) links.push_back(entry.path().string());
+  }
+  std::string failed;
+  for (const auto& p : links) {
+    // Detach through the link itself, then unpin: an unpin alone frees the link only later,
+    // from a work queue, and callers expect the interfaces to be free when we return.
+    UniqueFd link(bpf_obj_get(p.c_str()));
+    if (link.valid() && bpf_link_detach(link.get()) != 0 && errno != EINVAL)
+      failed += " " + p + " (detach: " + std::strerror(errno) + ")";
+    if (::unlink(p.c_str()) != 0) failed += " " + p + " (" + std::strerror(errno) + ")";
+  }
+  for (const auto& n : *names) {
+    const std::string p = pin_dir + "/" + n;
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) failed += " " + p + " (" + std::strerror(errno) + ")";
+  }
+  if (!failed.empty()) return make_error("unpinning failed:" + failed);
+  if (::rmdir(pin_dir.c_str()) != 0) {
+    std::string left;
+    for (const auto& entry : fs::directory_iterator(pin_dir, ec)) left += " " + entry.path().filename().string();
+    return make_error("removing " + pin_dir + " failed: " + std::strerror(errno) +
+                      (left.empty() ? "" : " (not ours, left in place:" + left + ")"));
+  }
+  return {};
+}
+
+}  // namespace xdplb

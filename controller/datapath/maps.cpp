@@ -1,0 +1,175 @@
+// Programming the maps. Values are built from the ABI structs of <xdplb/abi.h> directly; maps
+// are reached through the skeleton (skel_->maps.<name>), never by name.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "datapath/datapath.h"
+#include "datapath/skeleton.h"
+#include "xdplb_bpf.skel.h"
+
+namespace xdplb {
+
+namespace {
+
+template <typename K, typename V>
+Status update(const struct bpf_map* map, const K& key, const V& value, const char* what) {
+  if (int err = bpf_map__update_elem(map, &key, sizeof key, &value, sizeof value, BPF_ANY); err)
+    return make_error(std::string("writing ") + what + " failed: " + errno_text(err));
+  return {};
+}
+
+uint8_t abi_family(const IpAddress& a) { return a.is_v6() ? XDPLB_AF_INET6 : XDPLB_AF_INET; }
+
+Result<struct xdplb_service_key> service_key(const ServiceKey& k) {
+  if (!k.vip.is_v4() && !k.vip.is_v6()) return make_error("service without an address");
+  if (k.proto != IPPROTO_TCP && k.proto != IPPROTO_UDP) return make_error("service protocol must be TCP or UDP");
+  struct xdplb_service_key key;
+  std::memset(&key, 0, sizeof key);
+  key.vip = k.vip.to_abi();
+  key.port = htons(k.port);
+  key.proto = k.proto;
+  key.family = abi_family(k.vip);
+  return key;
+}
+
+int possible_cpus() {
+  int n = libbpf_num_possible_cpus();
+  return n > 0 ? n : 1;
+}
+
+}  // namespace
+
+Status Datapath::put_service(const ServiceKey& k, uint32_t pool) {
+  if (pool >= XDPLB_MAX_POOLS)
+    return make_error("pool " + std::to_string(pool) + " out of range (max " + std::to_string(XDPLB_MAX_POOLS - 1) + ")");
+  auto key = service_key(k);
+  if (!key) return make_error(key.error());
+  struct xdplb_service svc;
+  std::memset(&svc, 0, sizeof svc);
+  svc.pool = pool;
+  return update(skel_->maps.services, *key, svc, "a service");
+}
+
+Status Datapath::delete_service(const ServiceKey& k) {
+  auto key = service_key(k);
+  if (!key) return make_error(key.error());
+  int err = bpf_map__delete_elem(skel_->maps.services, &*key, sizeof *key, 0);
+  if (err && err != -ENOENT) return make_error("deleting a service failed: " + errno_text(err));
+  return {};
+}
+
+Status Datapath::put_backend(uint32_t id, const BackendEntry& b) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  if (!b.addr.is_v4() && !b.addr.is_v6()) return make_error("backend without an address");
+  if (b.fast_path && b.ifindex <= 0) return make_error("fast path needs the backend's host-side ifindex");
+  struct xdplb_backend be;
+  std::memset(&be, 0, sizeof be);
+  be.addr = b.addr.to_abi();
+  be.port = htons(b.port);
+  be.family = abi_family(b.addr);
+  be.flags = (b.active ? XDPLB_BACKEND_ACTIVE : 0u) | (b.fast_path ? XDPLB_BACKEND_FAST_PATH : 0u);
+  be.ifindex = static_cast<uint32_t>(b.ifindex);
+  std::memcpy(be.dmac, b.dmac.data(), sizeof be.dmac);
+  std::memcpy(be.smac, b.smac.data(), sizeof be.smac);
+  if (b.fast_path) {
+    // The devmap slot first, so the program never sees FAST_PATH without a port to send to.
+    // The kernel resolves the ifindex in the caller's network namespace.
+    uint32_t ifindex = be.ifindex;
+    if (auto s = update(skel_->maps.tx_ports, id, ifindex, "the devmap slot"); !s)
+      return make_error(s.error() + " (is ifindex " + std::to_string(ifindex) + " in this network namespace?)");
+    return update(skel_->maps.backends, id, be, "a backend");
+  }
+  XDPLB_TRY(update(skel_->maps.backends, id, be, "a backend"));
+  int err = bpf_map__delete_elem(skel_->maps.tx_ports, &id, sizeof id, 0);
+  if (err && err != -ENOENT) return make_error("clearing the devmap slot failed: " + errno_text(err));
+  return {};
+}
+
+Status Datapath::delete_backend(uint32_t id) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  // Keep the address: the program still needs it to forget the reverse entries of flows it
+  // moves away from this backend. Only the flags go.
+  struct xdplb_backend be;
+  if (int err = bpf_map__lookup_elem(skel_->maps.backends, &id, sizeof id, &be, sizeof be, 0); err)
+    return make_error("reading backend " + std::to_string(id) + " failed: " + errno_text(err));
+  be.flags = 0;
+  XDPLB_TRY(update(skel_->maps.backends, id, be, "a backend"));
+  int err = bpf_map__delete_elem(skel_->maps.tx_ports, &id, sizeof id, 0);
+  if (err && err != -ENOENT) return make_error("clearing the devmap slot failed: " + errno_text(err));
+  std::vector<struct xdplb_backend_stats> zero(possible_cpus());
+  std::memset(zero.data(), 0, zero.size() * sizeof zero[0]);
+  if (int e = bpf_map__update_elem(skel_->maps.backend_stats, &id, sizeof id, zero.data(),
+                                   zero.size() * sizeof zero[0], BPF_ANY); e)
+    return make_error("zeroing backend counters failed: " + errno_text(e));
+  return {};
+}
+
+Status Datapath::write_ring(uint32_t pool, const std::vector<uint32_t>& ring) {
+  if (pool >= XDPLB_MAX_POOLS) return make_error("pool " + std::to_string(pool) + " out of range");
+  if (ring.size() != XDPLB_MAGLEV_RING_SIZE)
+    return make_error("ring has " + std::to_string(ring.size()) + " slots, expected " +
+                      std::to_string(XDPLB_MAGLEV_RING_SIZE));
+  std::vector<uint32_t> keys(ring.size());
+  for (uint32_t i = 0; i < ring.size(); ++i) keys[i] = pool * XDPLB_MAGLEV_RING_SIZE + i;
+  const int fd = bpf_map__fd(skel_->maps.ring);
+  // One syscall for the whole ring; element by element only if the kernel cannot batch.
+  uint32_t count = static_cast<uint32_t>(ring.size());
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
+  int err = bpf_map_update_batch(fd, keys.data(), ring.data(), &count, &opts);
+  if (err == 0 && count == ring.size()) return {};
+  if (err && err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
+    return make_error("writing the ring of pool " + std::to_string(pool) + " failed: " + errno_text(err));
+  for (size_t i = 0; i < ring.size(); ++i) {
+    if (int e = bpf_map_update_elem(fd, &keys[i], &ring[i], BPF_ANY); e)
+      return make_error("writing ring slot " + std::to_string(i) + " failed: " + errno_text(e));
+  }
+  return {};
+}
+
+Result<std::vector<uint64_t>> Datapath::reason_counters() {
+  std::vector<uint64_t> sums(XDPLB_R_MAX, 0);
+  std::vector<uint64_t> per_cpu(possible_cpus());
+  for (uint32_t r = 0; r < XDPLB_R_MAX; ++r) {
+    if (int err = bpf_map__lookup_elem(skel_->maps.reasons, &r, sizeof r, per_cpu.data(),
+                                       per_cpu.size() * sizeof per_cpu[0], 0); err)
+      return make_error("reading reason counters failed: " + errno_text(err));
+    for (uint64_t v : per_cpu) sums[r] += v;
+  }
+  return sums;
+}
+
+Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  std::vector<struct xdplb_backend_stats> per_cpu(possible_cpus());
+  if (int err = bpf_map__lookup_elem(skel_->maps.backend_stats, &id, sizeof id, per_cpu.data(),
+                                     per_cpu.size() * sizeof per_cpu[0], 0); err)
+    return make_error("reading backend counters failed: " + errno_text(err));
+  BackendCounters c;
+  for (const auto& s : per_cpu) {
+    c.packets += s.packets;
+    c.bytes += s.bytes;
+    c.new_flows += s.new_flows;
+  }
+  return c;
+}
+
+Result<uint64_t> Datapath::flow_count() {
+  const struct bpf_map* map = skel_->maps.flows;
+  struct xdplb_flow_key key, next;
+  uint64_t n = 0;
+  const uint64_t limit = bpf_map__max_entries(map) + 1ull;  // entries come and go meanwhile
+  int err = bpf_map__get_next_key(map, nullptr, &next, sizeof next);
+  while (err == 0 && n < limit) {
+    ++n;
+    key = next;
+    err = bpf_map__get_next_key(map, &key, &next, sizeof next);
+  }
+  if (err && err != -ENOENT) return make_error("walking the flow table failed: " + errno_text(err));
+  return n;
+}
+
+}  // namespace xdplb

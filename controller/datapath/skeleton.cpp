@@ -1,0 +1,74 @@
+#include "datapath/skeleton.h"
+
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+
+#include "xdplb_bpf.skel.h"
+
+namespace xdplb {
+
+namespace {
+
+// libbpf prints verifier logs and pin decisions itself; send them to our log instead of
+// letting them interleave with the CLI's output.
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  char buf[4096];
+  int n = vsnprintf(buf, sizeof buf, fmt, args);
+  std::string line(buf, n > 0 ? std::min<size_t>(n, sizeof buf - 1) : 0);
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  switch (level) {
+    case LIBBPF_WARN: spdlog::warn("libbpf: {}", line); break;
+    case LIBBPF_INFO: spdlog::debug("libbpf: {}", line); break;
+    default: spdlog::trace("libbpf: {}", line); break;
+  }
+  return n;
+}
+
+void route_libbpf_log() {
+  static std::once_flag once;
+  std::call_once(once, [] { libbpf_set_print(libbpf_print); });
+}
+
+}  // namespace
+
+void SkeletonDeleter::operator()(struct ::xdplb_bpf* skel) const { xdplb_bpf__destroy(skel); }
+
+std::string errno_text(int negative_errno) { return std::strerror(negative_errno < 0 ? -negative_errno : negative_errno); }
+
+Result<SkeletonPtr> open_skeleton(const std::string* pin_root) {
+  route_libbpf_log();
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root ? pin_root->c_str() : nullptr);
+  SkeletonPtr skel(xdplb_bpf__open_opts(&opts));
+  if (!skel) return make_error("opening the BPF object failed: " + errno_text(errno));
+  if (!pin_root) {
+    // Unattached loads (tests, benchmarks) must not touch pins: libbpf would otherwise
+    // reuse or create them under its default /sys/fs/bpf.
+    struct bpf_map* map;
+    bpf_object__for_each_map(map, skel->obj) {
+      if (int err = bpf_map__set_pin_path(map, nullptr); err)
+        return make_error(std::string("switching off pinning of map ") + bpf_map__name(map) +
+                          " failed: " + errno_text(err));
+    }
+  }
+  return skel;
+}
+
+Result<std::vector<std::string>> map_pin_names() {
+  auto skel = open_skeleton(nullptr);
+  if (!skel) return make_error(skel.error());
+  std::vector<std::string> names;
+  struct bpf_map* map;
+  // Internal maps (.rodata, .bss) are never pinned; their names hold a '.', which bpffs
+  // refuses even to look up (EPERM).
+  bpf_object__for_each_map(map, (*skel)->obj) {
+    if (!bpf_map__is_internal(map)) names.emplace_back(bpf_map__name(map));
+  }
+  return names;
+}
+
+}  // namespace xdplb

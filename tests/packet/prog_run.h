@@ -1,0 +1,23 @@
+// Running the datapath's programs on one frame through BPF_PROG_TEST_RUN.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+#include "packet.h"
+
+namespace xdplb::test {
+
+struct RunResult {
+  int verdict = -1;      // XDP_* or TC_ACT_*
+  Bytes out;             // the frame after the program
+  uint32_t ns_per_run = 0;
+};
+
+Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat = 1);
+// ifindex: device the skb arrives on (also its ingress_ifindex), in the caller's namespace;
+// 0 = loopback.
+Result<RunResult> run_tc(int prog_fd, const Bytes& in, int ifindex = 0, uint32_t repeat = 1);
+
+}  // namespace xdplb::test

@@ -1,0 +1,72 @@
+#include "scenario.h"
+
+#include <netinet/in.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "lib/flow_hash.h"
+
+namespace xdplb::test {
+
+std::vector<uint32_t> ring_of(const std::vector<uint32_t>& ids) {
+  std::vector<uint32_t> ring(XDPLB_MAGLEV_RING_SIZE, XDPLB_NO_BACKEND);
+  if (!ids.empty())
+    for (size_t s = 0; s < ring.size(); ++s) ring[s] = ids[s % ids.size()];
+  return ring;
+}
+
+Status put_backend(Datapath& dp, const TestBackend& b, bool active, int fast_ifindex) {
+  BackendEntry e;
+  auto addr = IpAddress::parse(b.addr);
+  if (!addr) return make_error(addr.error());
+  e.addr = *addr;
+  e.port = b.port;
+  e.active = active;
+  e.fast_path = b.fast_path;
+  e.ifindex = b.fast_path ? fast_ifindex : 0;
+  e.dmac = b.mac;
+  e.smac = kBridgeMac;
+  return dp.put_backend(b.id, e);
+}
+
+Status program_scenario(Datapath& dp) {
+  for (const auto& vip : {kVip, kVipNoBackend})
+    for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
+      ServiceKey k{*IpAddress::parse(vip), kPort, proto};
+      XDPLB_TRY(dp.put_service(k, vip == kVip ? kPool : kEmptyPool));
+    }
+  for (const auto& b : {kB0, kB1, kB2}) XDPLB_TRY(put_backend(dp, b));
+  XDPLB_TRY(dp.write_ring(kPool, ring_of({kB0.id, kB1.id, kB2.id})));
+  return dp.write_ring(kEmptyPool, ring_of({}));
+}
+
+uint32_t ring_choice(const std::vector<uint32_t>& ring, const Packet& p) {
+  struct xdplb_flow_key key;
+  std::memset(&key, 0, sizeof key);
+  key.src.v4 = ipv4(p.src);
+  key.dst.v4 = ipv4(p.dst);
+  key.sport = htons(p.sport);
+  key.dport = htons(p.dport);
+  key.proto = p.proto;
+  key.family = XDPLB_AF_INET;
+  return ring[xdplb_flow_slot(&key)];
+}
+
+Packet with_sport_for(const std::vector<uint32_t>& ring, Packet p, uint32_t id) {
+  for (int i = 0; i < 10000; ++i, ++p.sport)
+    if (ring_choice(ring, p) == id) return p;
+  throw std::runtime_error("no source port maps to backend " + std::to_string(id));
+}
+
+Bytes dnat_expected(Packet p, const TestBackend& b) {
+  p.dst = b.addr;
+  p.dport = b.port;
+  if (b.fast_path) {
+    p.eth_dst = b.mac;
+    p.eth_src = kBridgeMac;
+  }
+  return p.bytes();
+}
+
+}  // namespace xdplb::test

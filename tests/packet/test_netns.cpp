@@ -1,0 +1,51 @@
+#include "test_netns.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "core/fd.h"
+
+namespace xdplb::test {
+
+Result<std::unique_ptr<TestNetns>> TestNetns::create(const std::string& tag) {
+  std::string name = "xdp" + tag + std::to_string(::getpid());
+  std::system(("ip netns del " + name + " 2>/dev/null").c_str());  // leftover of a killed run
+  if (std::system(("ip netns add " + name).c_str()) != 0)
+    return make_error("ip netns add " + name + " failed");
+  std::unique_ptr<TestNetns> ns(new TestNetns(name));
+  XDPLB_TRY(ns->ip("link set lo up"));
+  return ns;
+}
+
+TestNetns::~TestNetns() { std::system(("ip netns del " + name_ + " 2>/dev/null").c_str()); }
+
+Status TestNetns::sh(const std::string& command) const {
+  std::string cmd = command;
+  for (size_t p; (p = cmd.find("{ns}")) != std::string::npos;) cmd.replace(p, 4, name_);
+  if (std::system(cmd.c_str()) != 0) return make_error("command failed: " + cmd);
+  return {};
+}
+
+Status TestNetns::ip(const std::string& args) const { return sh("ip -n {ns} " + args); }
+
+Status TestNetns::run(const std::function<void()>& f) const {
+  std::string error;
+  std::thread t([&] {
+    UniqueFd fd(::open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid() || ::setns(fd.get(), CLONE_NEWNET) != 0) {
+      error = "entering namespace " + name_ + " failed: " + std::strerror(errno);
+      return;
+    }
+    f();
+  });
+  t.join();
+  if (!error.empty()) return make_error(error);
+  return {};
+}
+
+}  // namespace xdplb::test

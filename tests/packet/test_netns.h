@@ -1,0 +1,35 @@
+// A network namespace owned by one test (name prefix "xdp", PID suffix so parallel runs do not
+// collide): created with `ip netns add`, configured with `ip -n`, deleted in the destructor.
+// run() executes a function on a thread that has entered the namespace, so ifindexes, routes
+// and devmap updates resolve there.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+namespace xdplb::test {
+
+class TestNetns {
+ public:
+  // tag: short, e.g. "pkt" -> namespace "xdppkt<pid>".
+  static Result<std::unique_ptr<TestNetns>> create(const std::string& tag);
+  ~TestNetns();
+  TestNetns(const TestNetns&) = delete;
+  TestNetns& operator=(const TestNetns&) = delete;
+
+  const std::string& name() const { return name_; }
+  // Runs `ip -n <ns> <args>` (or any command with {ns} replaced) and fails on a non-zero exit.
+  Status ip(const std::string& args) const;
+  Status sh(const std::string& command) const;
+  // Runs f inside the namespace on a dedicated thread; fails if the thread cannot enter it.
+  Status run(const std::function<void()>& f) const;
+
+ private:
+  explicit TestNetns(std::string name) : name_(std::move(name)) {}
+  std::string name_;
+};
+
+}  // namespace xdplb::test
