@@ -21,9 +21,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline bool is_loopback4(__be32 addr)
+static __always_inline bool is_loopback(const struct xdplb_flow_key *key)
 {
-	return (bpf_ntohl(addr) >> 24) == 127;
+	if (key->family == XDPLB_AF_INET6)
+		return !key->dst.v6[0] && !key->dst.v6[1] && !key->dst.v6[2] &&
+		       key->dst.v6[3] == bpf_htonl(1);
+	return (bpf_ntohl(key->dst.v4) >> 24) == 127;
 }
 
 /* The service a packet is for (its destination VIP:port/proto), or NULL. */
@@ -57,6 +60,8 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 	if (flow) {
 		id = flow->backend;
 		be = backend_usable(id, pkt->key.family);
+		if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc->pool, &pkt->key, id))
+			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
 			flow_touch(flow, &pkt->key, be, now);
 		} else {
@@ -83,7 +88,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 		new_flow = true;
 	}
 
-	dnat4(pkt, be);
+	dnat(pkt, be);
 	count_backend(id, pkt->len, new_flow);
 	return xdp_forward(pkt, id, be);
 }
@@ -113,9 +118,9 @@ int xdplb_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
-	/* 127.0.0.1 is a service address for host-local clients only (xdplb_sock.bpf.c): a
+	/* 127.0.0.1 (::1) is a service address for host-local clients only (xdplb_sock.bpf.c): a
 	 * loopback destination arriving on an uplink is never served. */
-	svc = is_loopback4(pkt.key.dst.v4) ? NULL : service_lookup(&pkt.key);
+	svc = is_loopback(&pkt.key) ? NULL : service_lookup(&pkt.key);
 	if (!svc) {
 		count_reason(XDPLB_R_PASS_NOT_SERVICE);
 		return XDP_PASS;
@@ -156,7 +161,7 @@ static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *
 	if (hrev)
 		return hairpin_reply(skb, pkt, hrev);
 	svc = service_lookup(&pkt->key);
-	if (svc && !pkt->ip_options)
+	if (svc && !pkt->ip_options && pkt->key.family == XDPLB_AF_INET)
 		return hairpin_request(skb, pkt, svc);
 	count_reason(XDPLB_R_TC_NOT_REVERSE);
 	return TC_ACT_OK;
@@ -166,7 +171,7 @@ SEC("tc")
 int xdplb_tc(struct __sk_buff *skb)
 {
 	struct xdplb_reverse *rev;
-	__be32 vip, client;
+	union xdplb_addr vip, client;
 	struct packet pkt;
 
 	switch (tc_parse(skb, &pkt)) {
@@ -187,13 +192,13 @@ int xdplb_tc(struct __sk_buff *skb)
 	rev = bpf_map_lookup_elem(&reverse, &pkt.key);
 	if (!rev)
 		return tc_not_reverse(skb, &pkt);
-	vip = rev->vip.v4;
-	client = pkt.key.dst.v4;
-	if (revnat4(skb, &pkt, rev)) {
+	vip = rev->vip;
+	client = pkt.key.dst;
+	if (pkt.key.family == XDPLB_AF_INET6 ? revnat6(skb, &pkt, rev) : revnat4(skb, &pkt, rev)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
 	/* From here on the source is a local address: the stack would drop it as a martian, so
 	 * every outcome is a redirect or a drop, never TC_ACT_OK. */
-	return tc_forward_reply(skb, vip, client);
+	return tc_forward_reply(skb, &vip, &client, pkt.key.family);
 }

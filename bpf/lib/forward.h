@@ -30,13 +30,19 @@ static __always_inline int xdp_forward(struct packet *pkt, __u32 id, const struc
 /* The seam between reverse NAT and the routing decision: everything that depends on the host's
  * routes and neighbours is in here. Packet tests run it in a namespace of their own with a
  * known route and neighbour. */
-static __always_inline int fib_lookup_reply(struct __sk_buff *skb, __be32 src, __be32 dst,
+static __always_inline int fib_lookup_reply(struct __sk_buff *skb, const union xdplb_addr *src,
+					    const union xdplb_addr *dst, __u8 family,
 					    struct bpf_fib_lookup *fib)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = XDPLB_AF_INET;
-	fib->ipv4_src = src;
-	fib->ipv4_dst = dst;
+	fib->family = family; /* XDPLB_AF_* == AF_* */
+	if (family == XDPLB_AF_INET6) {
+		__builtin_memcpy(fib->ipv6_src, src->v6, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
+	} else {
+		fib->ipv4_src = src->v4;
+		fib->ipv4_dst = dst->v4;
+	}
 	fib->ifindex = skb->ingress_ifindex;
 	/* tot_len = 0 skips the MTU check: with the real length, GSO replies get FRAG_NEEDED
 	 * and large downloads stall. */
@@ -47,11 +53,12 @@ static __always_inline int fib_lookup_reply(struct __sk_buff *skb, __be32 src, _
 /* TC: route a rewritten packet (now src -> dst) and redirect it; never back to the stack.
  * *reason gets the outcome (XDPLB_R_TC_REVNAT_REDIRECT / _NEIGH / _DROP_NO_ROUTE /
  * _DROP_REWRITE) for the caller to count as it sees fit. */
-static __always_inline int tc_route_redirect(struct __sk_buff *skb, __be32 src, __be32 dst,
+static __always_inline int tc_route_redirect(struct __sk_buff *skb, const union xdplb_addr *src,
+					     const union xdplb_addr *dst, __u8 family,
 					     __u32 *reason)
 {
 	struct bpf_fib_lookup fib;
-	int rc = fib_lookup_reply(skb, src, dst, &fib);
+	int rc = fib_lookup_reply(skb, src, dst, family, &fib);
 
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
 		if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_dest), fib.dmac, ETH_ALEN, 0) ||
@@ -71,10 +78,11 @@ static __always_inline int tc_route_redirect(struct __sk_buff *skb, __be32 src, 
 }
 
 /* TC: forward a reply whose source is now src (the VIP) to dst (the client). */
-static __always_inline int tc_forward_reply(struct __sk_buff *skb, __be32 src, __be32 dst)
+static __always_inline int tc_forward_reply(struct __sk_buff *skb, const union xdplb_addr *src,
+					    const union xdplb_addr *dst, __u8 family)
 {
 	__u32 reason;
-	int verdict = tc_route_redirect(skb, src, dst, &reason);
+	int verdict = tc_route_redirect(skb, src, dst, family, &reason);
 
 	count_reason(reason);
 	return verdict;

@@ -32,6 +32,78 @@ static __always_inline void dnat4(struct packet *pkt, const struct xdplb_backend
 	}
 }
 
+/* XDP: IPv6 has no header checksum; the address is part of the L4 pseudo-header, so the L4
+ * checksum takes the change of each of its four words. */
+static __always_inline void dnat6(struct packet *pkt, const struct xdplb_backend *be)
+{
+	__be32 *daddr = (__be32 *)&pkt->ip6->daddr;
+	__be16 old_port = pkt->key.dport, new_port = be->port;
+	__sum16 *check;
+	int i;
+
+	if (pkt->tcp) {
+		check = &pkt->tcp->check;
+		pkt->tcp->dest = new_port;
+	} else if (pkt->udp) {
+		check = &pkt->udp->check;
+		pkt->udp->dest = new_port;
+	} else {
+		return;
+	}
+	/* A zero UDP checksum is invalid over IPv6 (RFC 8200): keep it, the backend drops it
+	 * as it would without us. */
+	if (pkt->udp && !*check) {
+		for (i = 0; i < 4; i++)
+			daddr[i] = be->addr.v6[i];
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		csum_replace4(check, daddr[i], be->addr.v6[i]);
+		daddr[i] = be->addr.v6[i];
+	}
+	csum_replace2(check, old_port, new_port);
+	if (pkt->udp && !*check)
+		*check = XDPLB_CSUM_MANGLED_0;
+}
+
+/* XDP: DNAT of either family. Dispatch on the header pointer parse_packet set (not on
+ * key.family): the verifier then knows which of ip4/ip6 is a packet pointer on each branch. */
+static __always_inline void dnat(struct packet *pkt, const struct xdplb_backend *be)
+{
+	if (pkt->ip6)
+		dnat6(pkt, be);
+	else if (pkt->ip4)
+		dnat4(pkt, be);
+}
+
+/* TC, IPv6: put rev's VIP:vport back as the source of a reply. */
+static __always_inline int revnat6(struct __sk_buff *skb, const struct packet *pkt,
+				   const struct xdplb_reverse *rev)
+{
+	__be16 old_port = pkt->key.sport, new_port = rev->vport;
+	__u32 l4_off = pkt->l4_off, csum_off, mangled = 0;
+	int err = 0, i;
+
+	if (pkt->key.proto == IPPROTO_TCP) {
+		csum_off = l4_off + offsetof(struct tcphdr, check);
+	} else {
+		csum_off = l4_off + offsetof(struct udphdr, check);
+		mangled = BPF_F_MARK_MANGLED_0;
+	}
+	for (i = 0; i < 4 && !err; i++)
+		err = bpf_l4_csum_replace(skb, csum_off, pkt->key.src.v6[i], rev->vip.v6[i],
+					  BPF_F_PSEUDO_HDR | mangled | sizeof(__be32));
+	if (!err)
+		err = bpf_l4_csum_replace(skb, csum_off, old_port, new_port,
+					  mangled | sizeof(new_port));
+	if (!err)
+		err = bpf_skb_store_bytes(skb, pkt->l3_off + offsetof(struct ipv6hdr, saddr),
+					  rev->vip.v6, sizeof(rev->vip.v6), 0);
+	if (!err)
+		err = bpf_skb_store_bytes(skb, l4_off, &new_port, sizeof(new_port), 0);
+	return err;
+}
+
 /* TC: put rev's VIP:vport back as the source of a reply. Offsets only: the helpers
  * invalidate packet pointers. Returns 0 or a negative error of a helper. */
 static __always_inline int revnat4(struct __sk_buff *skb, const struct packet *pkt,

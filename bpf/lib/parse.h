@@ -7,6 +7,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
 #include <stdbool.h>
@@ -28,7 +29,8 @@ struct hdr_cursor {
 enum parse_result {
 	PARSE_OK = 0,
 	PARSE_NOT_IP,     /* not an IP ethertype */
-	PARSE_NOT_L4,     /* IP, but not something we balance (other protocol, IPv6 for now) */
+	PARSE_NOT_L4,     /* IP, but not something we balance (other protocol, ICMPv6/ND, IPv6
+			   * extension headers) */
 	PARSE_TRUNCATED,  /* shorter than the headers it claims */
 	PARSE_FRAGMENT,   /* IPv4 fragment: ports are missing or belong to the whole datagram */
 };
@@ -37,7 +39,8 @@ enum parse_result {
  * as a map key as is). */
 struct packet {
 	struct ethhdr *eth;
-	struct iphdr *ip4;
+	struct iphdr *ip4;  /* exactly one of ip4/ip6 is set when PARSE_OK */
+	struct ipv6hdr *ip6;
 	struct tcphdr *tcp; /* exactly one of tcp/udp is set when PARSE_OK */
 	struct udphdr *udp;
 	__u32 l3_off;       /* from the start of the frame */
@@ -105,22 +108,10 @@ static __always_inline bool ipv4_is_fragment(const struct iphdr *iph)
 	return iph->frag_off & bpf_htons(XDPLB_IP_MF | XDPLB_IP_OFFSET);
 }
 
-/* IPv4 part of parse_packet: the L4 header and the 5-tuple. */
-static __always_inline int parse_ipv4_packet(struct hdr_cursor *c, struct packet *pkt, void *data)
+/* The TCP or UDP header after the IP header, and the ports of the 5-tuple. */
+static __always_inline int parse_l4(struct hdr_cursor *c, struct packet *pkt, int proto,
+				    __u32 l4_len)
 {
-	int proto = parse_iphdr(c, &pkt->ip4);
-	__u32 l4_len;
-
-	if (proto < 0)
-		return PARSE_TRUNCATED;
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return PARSE_NOT_L4;
-	if (ipv4_is_fragment(pkt->ip4))
-		return PARSE_FRAGMENT;
-
-	pkt->l4_off = c->pos - data;
-	pkt->ip_options = pkt->ip4->ihl > 5;
-	l4_len = bpf_ntohs(pkt->ip4->tot_len) - pkt->ip4->ihl * 4;
 	if (proto == IPPROTO_TCP) {
 		if (l4_len < sizeof(struct tcphdr) || parse_tcphdr(c, &pkt->tcp) < 0)
 			return PARSE_TRUNCATED;
@@ -132,10 +123,55 @@ static __always_inline int parse_ipv4_packet(struct hdr_cursor *c, struct packet
 		pkt->key.sport = pkt->udp->source;
 		pkt->key.dport = pkt->udp->dest;
 	}
+	pkt->key.proto = proto;
+	return PARSE_OK;
+}
+
+/* IPv4 part of parse_packet: the L4 header and the 5-tuple. */
+static __always_inline int parse_ipv4_packet(struct hdr_cursor *c, struct packet *pkt, void *data)
+{
+	int proto = parse_iphdr(c, &pkt->ip4);
+	int res;
+
+	if (proto < 0)
+		return PARSE_TRUNCATED;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return PARSE_NOT_L4;
+	if (ipv4_is_fragment(pkt->ip4))
+		return PARSE_FRAGMENT;
+
+	pkt->l4_off = c->pos - data;
+	pkt->ip_options = pkt->ip4->ihl > 5;
+	res = parse_l4(c, pkt, proto, bpf_ntohs(pkt->ip4->tot_len) - pkt->ip4->ihl * 4);
+	if (res != PARSE_OK)
+		return res;
 	pkt->key.src.v4 = pkt->ip4->saddr;
 	pkt->key.dst.v4 = pkt->ip4->daddr;
-	pkt->key.proto = proto;
 	pkt->key.family = XDPLB_AF_INET;
+	return PARSE_OK;
+}
+
+/* IPv6 part of parse_packet. Only TCP/UDP right after the fixed header is balanced:
+ * extension headers (fragments included), ICMPv6 and neighbour discovery pass untouched. */
+static __always_inline int parse_ipv6_packet(struct hdr_cursor *c, struct packet *pkt, void *data)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	int proto, res;
+
+	if ((void *)(ip6 + 1) > c->end)
+		return PARSE_TRUNCATED;
+	c->pos = ip6 + 1;
+	pkt->ip6 = ip6;
+	proto = ip6->nexthdr;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return PARSE_NOT_L4;
+	pkt->l4_off = c->pos - data;
+	res = parse_l4(c, pkt, proto, bpf_ntohs(ip6->payload_len));
+	if (res != PARSE_OK)
+		return res;
+	__builtin_memcpy(pkt->key.src.v6, &ip6->saddr, sizeof(pkt->key.src.v6));
+	__builtin_memcpy(pkt->key.dst.v6, &ip6->daddr, sizeof(pkt->key.dst.v6));
+	pkt->key.family = XDPLB_AF_INET6;
 	return PARSE_OK;
 }
 
@@ -153,9 +189,7 @@ static __always_inline int parse_packet(void *data, void *data_end, struct packe
 	pkt->l3_off = sizeof(struct ethhdr);
 	if (eth_proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4_packet(&c, pkt, data);
-	/* IPv6: the ABI already carries 16-byte addresses and a family; parse_ipv6_packet and
-	 * the v6 rewrites slot in here. Until then IPv6 is IP we do not balance. */
 	if (eth_proto == bpf_htons(ETH_P_IPV6))
-		return PARSE_NOT_L4;
+		return parse_ipv6_packet(&c, pkt, data);
 	return PARSE_NOT_IP;
 }

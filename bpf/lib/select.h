@@ -30,3 +30,13 @@ static __always_inline __u32 ring_pick(__u32 pool, const struct xdplb_flow_key *
 	id = bpf_map_lookup_elem(&ring, &slot);
 	return id ? *id : XDPLB_NO_BACKEND;
 }
+
+/* A SYN on a known flow is a new connection reusing an old 5-tuple (finished flows stay in
+ * the table until the LRU evicts them). It goes where the ring places new flows now, so a
+ * drained or replaced backend gets no new connections; the old entry is replaced. */
+static __always_inline bool syn_moves_flow(__u32 pool, const struct xdplb_flow_key *key, __u32 id)
+{
+	__u32 now_id = ring_pick(pool, key);
+
+	return now_id != id && now_id != XDPLB_NO_BACKEND;
+}

@@ -53,6 +53,14 @@ std::vector<Expect> abi_structs() {
       {"xdplb_reverse", BTF_KIND_STRUCT, sizeof(struct xdplb_reverse),
        {M(struct xdplb_reverse, vip), M(struct xdplb_reverse, vport), M(struct xdplb_reverse, pad),
         M(struct xdplb_reverse, backend)}},
+      {"xdplb_hairpin_flow", BTF_KIND_STRUCT, sizeof(struct xdplb_hairpin_flow),
+       {M(struct xdplb_hairpin_flow, snat_addr), M(struct xdplb_hairpin_flow, backend),
+        M(struct xdplb_hairpin_flow, snat_port), M(struct xdplb_hairpin_flow, pad),
+        M(struct xdplb_hairpin_flow, last_seen_ns)}},
+      {"xdplb_hairpin_reverse", BTF_KIND_STRUCT, sizeof(struct xdplb_hairpin_reverse),
+       {M(struct xdplb_hairpin_reverse, vip), M(struct xdplb_hairpin_reverse, client),
+        M(struct xdplb_hairpin_reverse, vport), M(struct xdplb_hairpin_reverse, cport),
+        M(struct xdplb_hairpin_reverse, backend), M(struct xdplb_hairpin_reverse, last_seen_ns)}},
   };
 }
 

@@ -155,7 +155,7 @@ TEST_F(TcTest, OtherTrafficIsUntouched) {
     {"reply to another client port", {}, other_port.bytes(), TC_ACT_OK, {XDPLB_R_TC_NOT_REVERSE}, {}},
     {"same client port, another backend", {}, wrong_backend.bytes(), TC_ACT_OK, {XDPLB_R_TC_NOT_REVERSE}, {}},
     {"same ports, UDP instead of TCP", {}, udp_same_ports.bytes(), TC_ACT_OK, {XDPLB_R_TC_NOT_REVERSE}, {}},
-    {"client-to-VIP packet seen on the bridge", {}, tcp.bytes(), TC_ACT_OK, {XDPLB_R_TC_NOT_REVERSE}, {}},
+    // A client-to-VIP packet seen on the bridge is a hairpin request now: hairpin_test.cpp.
     {"fragment of a reply", {}, frag.bytes(), TC_ACT_OK, {XDPLB_R_TC_PASS_FRAGMENT}, {}},
     {"TCP header cut", {}, cut, TC_ACT_OK, {XDPLB_R_TC_PASS_TRUNCATED}, {}},
   });

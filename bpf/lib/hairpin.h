@@ -1,0 +1,194 @@
+/* Hairpin: a container on the bridge calls a VIP (the bridge's or an uplink's address). Its
+ * request reaches the host through the bridge, so TC ingress on the bridge sees it. If only
+ * the destination were rewritten, the backend (on the same L2) would answer the container
+ * directly from its own address and the container would reset the connection. So the request
+ * is DNATed to the backend AND SNATed to the bridge's address with a source port from a
+ * reserved range; the backend answers the host, and TC puts VIP -> container back.
+ *
+ * Port allocation: the reverse entry (backend:bport -> bridge:port) is the port's claim,
+ * inserted with BPF_NOEXIST, so two CPUs can never hand out the same port to the same backend.
+ * Ports are per backend (the key holds it), picked at random from the range; an entry idle for
+ * XDPLB_HAIRPIN_IDLE_NS may be taken over; the LRU maps evict the oldest when full.
+ * IPv4 only for now: IPv6 requests from containers pass untouched. */
+#pragma once
+
+#include <linux/pkt_cls.h>
+
+#include "lib/counters.h"
+#include "lib/flow.h"
+#include "lib/forward.h"
+#include "lib/maps.h"
+#include "lib/nat.h"
+#include "lib/select.h"
+
+/* The SNAT source port range (host order, inclusive); set by the loader between open and
+ * load (AttachSpec), defaults from abi.h. */
+const volatile __u16 hairpin_port_min = XDPLB_HAIRPIN_PORT_MIN;
+const volatile __u16 hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
+
+/* The address the host sends from towards the backend: the bridge's (the kernel picks it as
+ * for its own traffic, so it follows address changes without any configuration). */
+static __always_inline int hairpin_source(struct __sk_buff *skb, __be32 backend, __be32 *src)
+{
+	struct bpf_fib_lookup fib;
+	int rc;
+
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.family = XDPLB_AF_INET;
+	fib.ipv4_dst = backend;
+	fib.ifindex = skb->ingress_ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !fib.ipv4_src)
+		return -1;
+	*src = fib.ipv4_src;
+	return 0;
+}
+
+/* Claim a free SNAT port towards be for the flow key; fills rk (the reply key). */
+static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, __u32 id,
+					      const struct xdplb_backend *be, __be32 snat_addr,
+					      __u64 now, struct xdplb_flow_key *rk)
+{
+	__u32 lo = hairpin_port_min, hi = hairpin_port_max;
+	__u32 span = hi >= lo ? hi - lo + 1 : 1;
+	struct xdplb_hairpin_reverse rev, *old;
+	int i;
+
+	__builtin_memset(&rev, 0, sizeof(rev));
+	rev.vip = key->dst;
+	rev.vport = key->dport;
+	rev.client = key->src;
+	rev.cport = key->sport;
+	rev.backend = id;
+	rev.last_seen_ns = now;
+
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = be->addr;
+	rk->sport = be->port;
+	rk->dst.v4 = snat_addr;
+	rk->proto = key->proto;
+	rk->family = key->family;
+	for (i = 0; i < XDPLB_HAIRPIN_PORT_TRIES; i++) {
+		rk->dport = bpf_htons((__u16)(lo + bpf_get_prandom_u32() % span));
+		if (!bpf_map_update_elem(&hairpin_reverse, rk, &rev, BPF_NOEXIST))
+			return 0;
+		old = bpf_map_lookup_elem(&hairpin_reverse, rk);
+		if (old && now - old->last_seen_ns > XDPLB_HAIRPIN_IDLE_NS &&
+		    !bpf_map_update_elem(&hairpin_reverse, rk, &rev, BPF_EXIST))
+			return 0;
+	}
+	return -1;
+}
+
+/* Forget a hairpin flow whose backend became unusable. */
+static __always_inline void hairpin_forget(const struct xdplb_flow_key *key,
+					   const struct xdplb_hairpin_flow *hf)
+{
+	struct xdplb_backend *old = bpf_map_lookup_elem(&backends, &hf->backend);
+	struct xdplb_flow_key rk;
+
+	if (old) {
+		__builtin_memset(&rk, 0, sizeof(rk));
+		rk.src = old->addr;
+		rk.sport = old->port;
+		rk.dst = hf->snat_addr;
+		rk.dport = hf->snat_port;
+		rk.proto = key->proto;
+		rk.family = key->family;
+		bpf_map_delete_elem(&hairpin_reverse, &rk);
+	}
+	bpf_map_delete_elem(&hairpin_flows, key);
+}
+
+/* TC: a container's request to a service. Returns the TC verdict. */
+static __always_inline int hairpin_request(struct __sk_buff *skb, const struct packet *pkt,
+					   const struct xdplb_service *svc)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct xdplb_backend *be = NULL;
+	struct xdplb_hairpin_flow *hf, nf;
+	struct xdplb_flow_key rk;
+	union xdplb_addr from, to;
+	__be32 snat_addr;
+	__be16 snat_port;
+	bool new_flow = false;
+	__u32 id, reason;
+	int verdict;
+
+	hf = bpf_map_lookup_elem(&hairpin_flows, &pkt->key);
+	if (hf) {
+		id = hf->backend;
+		be = backend_usable(id, pkt->key.family);
+		if (be) {
+			snat_addr = hf->snat_addr.v4;
+			snat_port = hf->snat_port;
+			if (now - hf->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
+				hf->last_seen_ns = now;
+		} else {
+			count_reason(XDPLB_R_FLOW_RESELECTED);
+			hairpin_forget(&pkt->key, hf);
+		}
+	}
+	if (!be) {
+		id = ring_pick(svc->pool, &pkt->key);
+		be = backend_usable(id, pkt->key.family);
+		if (!be) {
+			count_reason(XDPLB_R_TC_HAIRPIN_NO_BACKEND);
+			return TC_ACT_SHOT;
+		}
+		if (hairpin_source(skb, be->addr.v4, &snat_addr)) {
+			count_reason(XDPLB_R_TC_HAIRPIN_NO_SOURCE);
+			return TC_ACT_SHOT;
+		}
+		if (hairpin_claim_port(&pkt->key, id, be, snat_addr, now, &rk)) {
+			count_reason(XDPLB_R_TC_HAIRPIN_NO_PORT);
+			return TC_ACT_SHOT;
+		}
+		snat_port = rk.dport;
+		__builtin_memset(&nf, 0, sizeof(nf));
+		nf.snat_addr.v4 = snat_addr;
+		nf.snat_port = snat_port;
+		nf.backend = id;
+		nf.last_seen_ns = now;
+		if (bpf_map_update_elem(&hairpin_flows, &pkt->key, &nf, BPF_ANY)) {
+			bpf_map_delete_elem(&hairpin_reverse, &rk);
+			count_reason(XDPLB_R_FLOW_TABLE_FULL);
+			return TC_ACT_SHOT;
+		}
+		count_reason(XDPLB_R_TC_HAIRPIN_NEW);
+		new_flow = true;
+	}
+
+	__builtin_memset(&from, 0, sizeof(from));
+	__builtin_memset(&to, 0, sizeof(to));
+	from.v4 = snat_addr;
+	to.v4 = be->addr.v4;
+	count_backend(id, skb->len, new_flow);
+	if (tc_rewrite4(skb, pkt, snat_addr, snat_port, to.v4, be->port)) {
+		count_reason(XDPLB_R_TC_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	verdict = tc_route_redirect(skb, &from, &to, XDPLB_AF_INET, &reason);
+	count_reason(verdict == TC_ACT_SHOT ? reason : XDPLB_R_TC_HAIRPIN_REQUEST);
+	return verdict;
+}
+
+/* TC: a backend's reply to a hairpin flow. Returns the TC verdict. */
+static __always_inline int hairpin_reply(struct __sk_buff *skb, const struct packet *pkt,
+					 struct xdplb_hairpin_reverse *rev)
+{
+	__u64 now = bpf_ktime_get_ns();
+	union xdplb_addr vip = rev->vip, client = rev->client;
+	__u32 reason;
+	int verdict;
+
+	if (now - rev->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
+		rev->last_seen_ns = now;
+	if (tc_rewrite4(skb, pkt, vip.v4, rev->vport, client.v4, rev->cport)) {
+		count_reason(XDPLB_R_TC_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	verdict = tc_route_redirect(skb, &vip, &client, XDPLB_AF_INET, &reason);
+	count_reason(verdict == TC_ACT_SHOT ? reason : XDPLB_R_TC_HAIRPIN_REPLY);
+	return verdict;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""What a client sees of the address it dialled, for the client-path tests.
+
+  peer_probe.py tcp HOST PORT   connect, print "peer=ADDR:PORT" (getpeername) and the first
+                                body line of GET /
+  peer_probe.py udp HOST PORT   unconnected sendto, print "from=ADDR:PORT" (recvfrom) and the
+                                answer
+"""
+import socket
+import sys
+
+
+def tcp(host, port):
+    s = socket.create_connection((host, port), timeout=3)
+    peer = s.getpeername()
+    s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    body = data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()
+    print(f"peer={peer[0]}:{peer[1]} body={body}")
+
+
+def udp(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(b"ping\n", (host, port))
+    data, addr = s.recvfrom(2048)
+    print(f"from={addr[0]}:{addr[1]} body={data.decode(errors='replace').strip()}")
+
+
+if __name__ == "__main__":
+    {"tcp": tcp, "udp": udp}[sys.argv[1]](sys.argv[2], int(sys.argv[3]))

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# End to end: every client path of a service, TCP and UDP, with data checked.
+#   external  client namespace -> uplink (XDP)                       keeps its own address
+#   host      a process in the host namespace -> 127.0.0.1 / uplink / bridge address
+#             (cgroup socket hooks), and that a second namespace is untouched by them
+#   hairpin   a backend container -> bridge address / uplink address (TC on the bridge, DNAT +
+#             SNAT to the bridge address from the reserved port range), also served by itself
+# Backends report the client address they see, so each path's source address is checked too.
+# Usage: test_paths.sh /path/to/xdplb   (root)
+set -euo pipefail
+XDPLB=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+e2e_init xhp 83
+export XDPLB_PIN_ROOT=/sys/fs/bpf/xhp-$$
+PROBE="$HERE/peer_probe.py"
+OTHER_NS=$P-oth
+
+# The cgroup hooks sit on the machine's cgroup root: whatever happens, take them off before
+# anything else is torn down (detach unpins the links; lib.sh's cleanup then removes the rest).
+paths_cleanup() {
+  local rc=$?
+  set +e
+  if [ -d "$XDPLB_PIN_ROOT/$BRIDGE" ]; then xdplb detach "$BRIDGE" >/dev/null 2>&1; fi
+  (exit $rc)
+  e2e_cleanup
+}
+trap paths_cleanup EXIT
+
+CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+# Program ids on the cgroup root (other helpers' tests may attach their own at any time, so
+# checks compare ids of our own links, never plain counts).
+cgroup_prog_ids() { bpftool -j cgroup show "$CGROOT" 2>/dev/null | jq -r '.[].id' | sort -n; }
+# The programs of our pinned host-local links.
+our_hook_ids() {
+  local f
+  for f in "$XDPLB_PIN_ROOT/$BRIDGE"/link_hostlocal_*; do
+    [ -e "$f" ] && bpftool -j link show pinned "$f" | jq -r '.prog_id'
+  done | sort -n
+}
+# ids_on_cgroup IDS...: how many of IDS are attached to the cgroup root.
+ids_on_cgroup() { comm -12 <(printf '%s\n' "$@" | sort -n) <(cgroup_prog_ids) | grep -c . || true; }
+
+# serve_whoami K: busybox httpd in backend K; / names the backend, /cgi-bin/peer prints the
+# client address the backend sees, /big.bin is a shared 10 MB file.
+serve_whoami() {
+  local k=$1 www=$E2E_TMP/www$1
+  mkdir -p "$www/cgi-bin"
+  echo "Served from b$k" > "$www/index.html"
+  printf '#!/bin/sh\na=${REMOTE_ADDR#[::ffff:}; a=${a%%]}\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "b%s $a $REMOTE_PORT"\n' "$k" > "$www/cgi-bin/peer"
+  # (busybox httpd listens on an IPv6 socket: REMOTE_ADDR is [::ffff:a.b.c.d].)
+  # /cgi-bin/slow holds its connection for 2 s: many of them are open at the same time.
+  printf '#!/bin/sh\na=${REMOTE_ADDR#[::ffff:}; a=${a%%]}\nsleep 2\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "b%s $a $REMOTE_PORT"\n' "$k" > "$www/cgi-bin/slow"
+  chmod +x "$www/cgi-bin/peer" "$www/cgi-bin/slow"
+  ln -f "$E2E_TMP/big.bin" "$www/big.bin"
+  spawn_in "$P-b$k" busybox httpd -f -p 80 -h "$www"
+}
+# serve_udp_peer K: answers each datagram with "b<K> <client address as the backend sees it>".
+serve_udp_peer() {
+  spawn_in "$P-b$1" socat UDP4-RECVFROM:80,reuseaddr,fork SYSTEM:"read -r x; echo b$1 \$SOCAT_PEERADDR \$SOCAT_PEERPORT"
+}
+
+# http_from NS URL: body of one request, "FAIL" on error.
+http_from() { in_ns "$1" curl -s --max-time 3 "$2" || echo FAIL; }
+udp_from() { echo ping | in_ns "$1" timeout 5 socat -T2 - "UDP4:$2:8000" 2>/dev/null || echo FAIL; }
+# download_ok NS URL: 10 MB through URL arrive byte-identical.
+# Prints the rate it saw (a figure, not a check: shared CI machines vary).
+download_ok() {
+  local speed
+  rm -f "$E2E_TMP/got.bin"
+  speed=$(in_ns "$1" curl -s --max-time 30 -o "$E2E_TMP/got.bin" -w '%{speed_download}' "$2") || return 1
+  echo "       ($1 -> $2: $((${speed%.*} / 1000000)) MB/s)"
+  cmp -s "$E2E_TMP/big.bin" "$E2E_TMP/got.bin"
+}
+# all_served NS URL COUNT: COUNT requests all answered by a backend; prints which backends.
+spread() {
+  local ns=$1 url=$2 n=$3 i
+  for i in $(seq 1 "$n"); do http_from "$ns" "$url"; done | sort | uniq -c
+}
+
+log "topology: host, client, other and 2 backend namespaces (prefix $P)"
+e2e_topology 2
+netns_add "$OTHER_NS"
+head -c 10000000 /dev/urandom > "$E2E_TMP/big.bin"
+for k in 1 2; do serve_whoami $k; serve_udp_peer $k; done
+for k in 1 2; do wait_http "$HOST_NS" "http://$(backend_ip $k)/" || { echo "backend $k did not start"; exit 1; }; done
+# The other namespace has its own server on 127.0.0.1:8000: the hooks must leave it alone.
+printf '#!/bin/sh\nread -r x\nprintf "HTTP/1.0 200 OK\\r\\n\\r\\nother namespace\\n"\n' > "$E2E_TMP/other.sh"
+spawn_in "$OTHER_NS" socat TCP4-LISTEN:8000,bind=127.0.0.1,reuseaddr,fork EXEC:"sh $E2E_TMP/other.sh"
+spawn_in "$OTHER_NS" socat UDP4-RECVFROM:8000,bind=127.0.0.1,reuseaddr,fork SYSTEM:"read -r x; echo other namespace"
+wait_http "$OTHER_NS" "http://127.0.0.1:8000/" || { echo "other namespace server did not start"; exit 1; }
+
+check "baseline: 10 MB straight from b1, no load balancer" download_ok "$HOST_NS" "http://$(backend_ip 1)/big.bin"
+
+log "attach (host-local on by default)"
+xdplb attach "$BRIDGE" --uplink "$UPLINK"
+for k in 1 2; do xdplb backend add "$(backend_ip $k)"; done
+HOOK_IDS=($(our_hook_ids))
+echo "  hook programs: ${HOOK_IDS[*]}"
+check "4 hook programs, all on the cgroup root ($CGROOT)" bash -c "[ ${#HOOK_IDS[@]} -eq 4 ] && [ \$(comm -12 <(printf '%s\n' ${HOOK_IDS[*]} | sort -n) <(bpftool -j cgroup show $CGROOT | jq -r '.[].id' | sort -n) | wc -l) -eq 4 ]"
+check "host-local links pinned next to the datapath's" bash -c "ls $XDPLB_PIN_ROOT/$BRIDGE | grep -c '^link_hostlocal_' | grep -qx 4"
+check "status says host-local is on" bash -c "nsenter --net=/run/netns/$HOST_NS $XDPLB status --json | jq -e '.host_local == true' >/dev/null"
+
+log "external client -> $VIP:8000 (XDP)"
+out=$(spread "$CLI_NS" "http://$VIP:8000/" 20); echo "$out"
+check "external TCP: 20 of 20 served, by both backends" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -eq 2 ] && ! grep -q FAIL <<<'$out'"
+check "external TCP: 10 MB download" download_ok "$CLI_NS" "http://$VIP:8000/big.bin"
+udp=$(udp_from "$CLI_NS" "$VIP"); echo "  udp: $udp"
+check "external UDP answered by a backend" bash -c "grep -qE '^b[12] ' <<<'$udp'"
+
+for target in 127.0.0.1 "$VIP" "$BRIDGE_IP"; do
+  log "host-local client -> $target:8000 (cgroup hooks)"
+  out=$(spread "$HOST_NS" "http://$target:8000/" 20); echo "$out"
+  check "host TCP to $target: 20 of 20 served, by both backends" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -eq 2 ] && ! grep -q FAIL <<<'$out'"
+  check "host TCP to $target: 10 MB download" download_ok "$HOST_NS" "http://$target:8000/big.bin"
+  probe=$(in_ns "$HOST_NS" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
+  check "host TCP to $target: getpeername shows $target:8000" bash -c "grep -q '^peer=$target:8000 body=Served from b' <<<'$probe'"
+  udp=$(udp_from "$HOST_NS" "$target"); echo "  udp (connected): $udp"
+  check "host UDP (connected) to $target answered" bash -c "grep -qE '^b[12] ' <<<'$udp'"
+  probe=$(in_ns "$HOST_NS" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
+  check "host UDP (sendto) to $target: reply comes from $target:8000" bash -c "grep -qE '^from=$target:8000 body=b[12] ' <<<'$probe'"
+done
+
+log "another namespace is untouched by the hooks"
+out=$(http_from "$OTHER_NS" "http://127.0.0.1:8000/"); echo "  tcp: $out"
+check "other namespace TCP 127.0.0.1:8000 reaches its own server" [ "$out" = "other namespace" ]
+udp=$(udp_from "$OTHER_NS" 127.0.0.1); echo "  udp: $udp"
+check "other namespace UDP 127.0.0.1:8000 reaches its own server" [ "$udp" = "other namespace" ]
+
+log "client address as the backend sees it"
+peer=$(http_from "$CLI_NS" "http://$VIP:8000/cgi-bin/peer"); echo "  external tcp: $peer"
+check "external TCP client keeps its address ($CLIENT_IP) up to the backend" bash -c "grep -qE '^b[12] $CLIENT_IP ' <<<'$peer'"
+udp=$(echo ping | in_ns "$CLI_NS" timeout 5 socat -T2 - "UDP4:$VIP:8000,sourceport=45123" 2>/dev/null || echo FAIL); echo "  external udp: $udp"
+check "external UDP client keeps its address and port up to the backend" bash -c "grep -qE '^b[12] $CLIENT_IP 45123\$' <<<'$udp'"
+peer=$(http_from "$HOST_NS" "http://127.0.0.1:8000/cgi-bin/peer"); echo "  host-local tcp: $peer"
+check "host-local client appears as the bridge address (the host's source towards the backends)" bash -c "grep -qE '^b[12] $BRIDGE_IP ' <<<'$peer'"
+
+HP_MIN=61000 HP_MAX=65000
+in_range() { [ "$1" -ge $HP_MIN ] && [ "$1" -le $HP_MAX ]; }
+for target in "$BRIDGE_IP" "$VIP"; do
+  log "hairpin: backend b1 -> $target:8000 (TC on the bridge)"
+  out=$(spread "$P-b1" "http://$target:8000/" 20); echo "$out"
+  check "hairpin TCP to $target: 20 of 20 served" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -ge 1 ] && ! grep -q FAIL <<<'$out' && [ \$(awk '{s+=\$1} END {print s}' <<<'$out') -eq 20 ]"
+  check "hairpin TCP to $target: b1 is served by itself too" bash -c "grep -q 'Served from b1' <<<'$out'"
+  check "hairpin TCP to $target: and by b2" bash -c "grep -q 'Served from b2' <<<'$out'"
+  check "hairpin TCP to $target: 10 MB download" download_ok "$P-b1" "http://$target:8000/big.bin"
+  peer=$(http_from "$P-b1" "http://$target:8000/cgi-bin/peer"); echo "  tcp peer: $peer"
+  check "hairpin TCP to $target: client appears as $BRIDGE_IP with a port in $HP_MIN-$HP_MAX" \
+    bash -c "read -r b a port <<<'$peer'; [ \"\$a\" = $BRIDGE_IP ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
+  probe=$(in_ns "$P-b1" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
+  check "hairpin TCP to $target: the container's peer is $target:8000" bash -c "grep -q '^peer=$target:8000 body=Served from b' <<<'$probe'"
+  udp=$(udp_from "$P-b1" "$target"); echo "  udp: $udp"
+  check "hairpin UDP to $target: answered, client seen as $BRIDGE_IP with a port in range" \
+    bash -c "read -r b a port <<<'$udp'; [[ \$b == b[12] ]] && [ \"\$a\" = $BRIDGE_IP ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
+  probe=$(in_ns "$P-b1" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
+  check "hairpin UDP to $target: the reply comes from $target:8000" bash -c "grep -qE '^from=$target:8000 body=b[12] ' <<<'$probe'"
+done
+
+log "hairpin under concurrency: 200 connections open at once from b1"
+urls=(); for i in $(seq 1 200); do urls+=("http://$BRIDGE_IP:8000/cgi-bin/slow?$i"); done
+start=$(date +%s.%N)
+in_ns "$P-b1" curl -s -Z --parallel-immediate --parallel-max 200 --max-time 30 "${urls[@]}" > "$E2E_TMP/conc.txt" 2>/dev/null || true
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+echo "  200 parallel 2-second requests took ${secs}s; answers: $(wc -l < "$E2E_TMP/conc.txt")"
+sort "$E2E_TMP/conc.txt" | awk '{print $1}' | uniq -c
+check "all 200 concurrent hairpin requests answered" [ "$(grep -cE '^b[12] ' "$E2E_TMP/conc.txt")" -eq 200 ]
+check "all from $BRIDGE_IP with ports in $HP_MIN-$HP_MAX" bash -c "awk '\$2 != \"$BRIDGE_IP\" || \$3 < $HP_MIN || \$3 > $HP_MAX { bad++ } END { exit bad > 0 }' $E2E_TMP/conc.txt"
+check "no two concurrent connections share (backend, SNAT port)" bash -c "[ \$(awk '{print \$1, \$3}' $E2E_TMP/conc.txt | sort -u | wc -l) -eq 200 ]"
+check "the 200 overlapped (done in well under 200 x 2 s)" bash -c "(( \$(echo '$secs < 30' | bc) ))"
+xdplb status | grep -E 'hairpin|revnat' || true
+check "status counts hairpin flows" bash -c "nsenter --net=/run/netns/$HOST_NS $XDPLB status --json | jq -e '.reasons.tc_hairpin_new >= 200' >/dev/null"
+
+log "backend b2 removed: host-local and hairpin clients go to b1 only"
+xdplb backend remove "$(backend_ip 2)"
+out=$(spread "$HOST_NS" "http://127.0.0.1:8000/" 10); echo "$out"
+check "host-local: 10 of 10 served by b1 after removing b2" bash -c "grep -qE '^ +10 Served from b1\$' <<<'$out'"
+out=$(spread "$P-b1" "http://$BRIDGE_IP:8000/" 10); echo "$out"
+check "hairpin: 10 of 10 served by b1 after removing b2" bash -c "grep -qE '^ +10 Served from b1\$' <<<'$out'"
+xdplb backend add "$(backend_ip 2)"
+
+log "detach removes the hooks"
+xdplb detach "$BRIDGE"
+check "none of our hook programs left on the cgroup root" [ "$(ids_on_cgroup "${HOOK_IDS[@]}")" -eq 0 ]
+check "host 127.0.0.1:8000 no longer served" bash -c "! nsenter --net=/run/netns/$HOST_NS curl -s --max-time 2 http://127.0.0.1:8000/ >/dev/null"
+
+log "attach --no-host-local"
+xdplb attach "$BRIDGE" --uplink "$UPLINK" --no-host-local --hairpin-ports 62000-62099
+check "no host-local links with --no-host-local" [ -z "$(our_hook_ids)" ]
+check "status says host-local is off" bash -c "nsenter --net=/run/netns/$HOST_NS $XDPLB status --json | jq -e '.host_local == false' >/dev/null"
+check "host 127.0.0.1:8000 not served with --no-host-local" bash -c "! nsenter --net=/run/netns/$HOST_NS curl -s --max-time 2 http://127.0.0.1:8000/ >/dev/null"
+out=$(http_from "$CLI_NS" "http://$VIP:8000/")
+check "external clients still served with --no-host-local" bash -c "grep -q 'Served from b' <<<'$out'"
+peer=$(http_from "$P-b2" "http://$BRIDGE_IP:8000/cgi-bin/peer"); echo "  hairpin tcp peer: $peer"
+check "hairpin uses the configured --hairpin-ports 62000-62099" \
+  bash -c "read -r b a port <<<'$peer'; [ \"\$a\" = $BRIDGE_IP ] && [ \$port -ge 62000 ] && [ \$port -le 62099 ]"
+expect_fail "an inverted --hairpin-ports range is refused" "hairpin-ports" xdplb attach "$BRIDGE" --uplink "$UPLINK" --hairpin-ports 65000-61000
+xdplb detach "$BRIDGE"
+
+e2e_finish

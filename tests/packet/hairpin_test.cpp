@@ -1,0 +1,231 @@
+// The TC program's hairpin branch (lib/hairpin.h) through BPF_PROG_TEST_RUN: a container on
+// the bridge calling a VIP is DNATed to the backend and SNATed to the bridge address with a
+// port from the reserved range, and the backend's reply is put back to VIP -> container.
+// The SNAT port is random, so rows check fields of the parsed output rather than whole bytes.
+// Namespace of this test:
+//   xdpbr0 (bridge, 10.1.0.1/24, MAC 02:00:00:00:00:01) with one veth port (carrier)
+//     permanent neighbours: backends 10.1.0.11-13 (their MACs), container 10.1.0.50
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <set>
+
+#include "prog_run.h"
+#include "scenario.h"
+#include "test_netns.h"
+
+namespace xdplb::test {
+namespace {
+
+const std::string kBridgeIp = "10.1.0.1";
+const std::string kContainer = "10.1.0.50";
+const Mac kContainerMac{0x02, 0, 0, 0, 0, 0x50};
+
+class HairpinTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto n = TestNetns::create("hp");
+    ASSERT_TRUE(n) << n.error();
+    ns = std::move(*n);
+    for (const char* cmd : {
+             "link add xdpbr0 address 02:00:00:00:00:01 type bridge",
+             "addr add 10.1.0.1/24 dev xdpbr0",
+             "link add xdpport0 type veth peer name xdpport1",
+             "link set xdpport0 master xdpbr0 up",
+             "link set xdpport1 up",
+             "link set xdpbr0 up",
+             "neigh add 10.1.0.11 lladdr 02:00:00:00:00:11 dev xdpbr0 nud permanent",
+             "neigh add 10.1.0.12 lladdr 02:00:00:00:00:12 dev xdpbr0 nud permanent",
+             "neigh add 10.1.0.13 lladdr 02:00:00:00:00:13 dev xdpbr0 nud permanent",
+             "neigh add 10.1.0.50 lladdr 02:00:00:00:00:50 dev xdpbr0 nud permanent",
+         }) {
+      auto s = ns->ip(cmd);
+      ASSERT_TRUE(s) << s.error();
+    }
+    auto s = ns->run([&] { bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0")); });
+    ASSERT_TRUE(s) << s.error();
+    ASSERT_GT(bridge_ifindex, 0);
+    auto d = Datapath::load_unattached();
+    ASSERT_TRUE(d) << d.error();
+    dp = std::move(*d);
+    s = program_scenario(*dp);
+    ASSERT_TRUE(s) << s.error();
+  }
+
+  // Runs one frame through TC on the bridge; returns the verdict, the parsed output and the
+  // reasons it counted (delta of the counters).
+  struct Outcome {
+    int verdict = -1;
+    Parsed out;
+    std::vector<uint64_t> reasons;
+  };
+  Outcome run(const Packet& p) {
+    Outcome o;
+    auto before = dp->reason_counters();
+    EXPECT_TRUE(before) << before.error();
+    Result<RunResult> r = make_error("not run");
+    auto s = ns->run([&] { r = run_tc(dp->tc_prog_fd(), p.bytes(), bridge_ifindex); });
+    EXPECT_TRUE(s) << s.error();
+    EXPECT_TRUE(r) << r.error();
+    if (!r || !before) return o;
+    o.verdict = r->verdict;
+    auto parsed = parse(r->out);
+    EXPECT_TRUE(parsed.has_value()) << "output frame does not parse";
+    if (parsed) o.out = *parsed;
+    auto after = dp->reason_counters();
+    EXPECT_TRUE(after) << after.error();
+    if (after)
+      for (size_t i = 0; i < after->size(); ++i) o.reasons.push_back((*after)[i] - (*before)[i]);
+    return o;
+  }
+
+  static Packet from_container(Packet p) {
+    p.eth_src = kContainerMac;
+    p.eth_dst = kBridgeMac;
+    return p;
+  }
+
+  std::unique_ptr<TestNetns> ns;
+  std::unique_ptr<Datapath> dp;
+  int bridge_ifindex = 0;
+  const std::vector<uint32_t> ring = ring_of({kB0.id, kB1.id, kB2.id});
+};
+
+// The backend's reply to a request that left as `req` (bridge:port -> backend:bport).
+Packet reply_to(const Parsed& req, const TestBackend& b, uint8_t proto) {
+  Packet r = proto == 6 ? Packet::tcp(b.addr, b.port, req.src, req.sport, kTcpSyn | kTcpAck)
+                        : Packet::udp(b.addr, b.port, req.src, req.sport);
+  r.eth_src = b.mac;
+  r.eth_dst = kBridgeMac;
+  r.payload = {'w', 'o', 'r', 'l', 'd'};
+  return r;
+}
+
+void expect_request(const Parsed& got, const TestBackend& b, const Packet& sent) {
+  EXPECT_EQ(got.src, kBridgeIp) << "source not SNATed to the bridge address";
+  EXPECT_GE(got.sport, XDPLB_HAIRPIN_PORT_MIN) << "SNAT port below the reserved range";
+  EXPECT_LE(got.sport, XDPLB_HAIRPIN_PORT_MAX) << "SNAT port above the reserved range";
+  EXPECT_EQ(got.dst, b.addr) << "destination not DNATed to the backend";
+  EXPECT_EQ(got.dport, b.port) << "destination port not the backend's";
+  EXPECT_EQ(mac_text(got.eth_dst), mac_text(b.mac)) << "not addressed to the backend's MAC";
+  EXPECT_EQ(mac_text(got.eth_src), mac_text(kBridgeMac)) << "not sent from the bridge MAC";
+  EXPECT_TRUE(got.ip_csum_ok) << "IPv4 checksum wrong after the rewrite";
+  EXPECT_TRUE(got.l4_csum_ok) << "L4 checksum wrong after the rewrite";
+  EXPECT_EQ(got.payload, sent.payload) << "payload changed";
+}
+
+void expect_reply(const Parsed& got, const Packet& request) {
+  EXPECT_EQ(got.src, kVip) << "reply source not put back to the VIP";
+  EXPECT_EQ(got.sport, kPort) << "reply source port not put back to the service port";
+  EXPECT_EQ(got.dst, request.src) << "reply not addressed to the container";
+  EXPECT_EQ(got.dport, request.sport) << "reply not addressed to the container's port";
+  EXPECT_EQ(mac_text(got.eth_dst), mac_text(kContainerMac)) << "not addressed to the container's MAC";
+  EXPECT_TRUE(got.ip_csum_ok) << "IPv4 checksum wrong after the reverse rewrite";
+  EXPECT_TRUE(got.l4_csum_ok) << "L4 checksum wrong after the reverse rewrite";
+}
+
+TEST_F(HairpinTest, TcpRequestAndReplyAreRewrittenBothWays) {
+  const Packet syn = from_container(with_sport_for(ring, Packet::tcp(kContainer, 40000, kVip, kPort), kB1.id));
+  Outcome req = run(syn);
+  ASSERT_EQ(req.verdict, TC_ACT_REDIRECT);
+  expect_request(req.out, kB1, syn);
+  EXPECT_EQ(req.reasons[XDPLB_R_TC_HAIRPIN_NEW], 1u);
+  EXPECT_EQ(req.reasons[XDPLB_R_TC_HAIRPIN_REQUEST], 1u);
+
+  Packet ack = syn;
+  ack.tcp_flags = kTcpAck;
+  Outcome again = run(ack);
+  ASSERT_EQ(again.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(again.out.sport, req.out.sport) << "a known flow must keep its SNAT port";
+  EXPECT_EQ(again.reasons[XDPLB_R_TC_HAIRPIN_NEW], 0u) << "a known flow must not be placed again";
+
+  Outcome rep = run(reply_to(req.out, kB1, 6));
+  ASSERT_EQ(rep.verdict, TC_ACT_REDIRECT);
+  expect_reply(rep.out, syn);
+  EXPECT_EQ(rep.reasons[XDPLB_R_TC_HAIRPIN_REPLY], 1u);
+}
+
+TEST_F(HairpinTest, UdpWithAndWithoutChecksum) {
+  for (bool csum : {true, false}) {
+    SCOPED_TRACE(csum ? "UDP with checksum" : "UDP without checksum");
+    const Packet dg = from_container(
+        with_sport_for(ring, Packet::udp(kContainer, csum ? 50000 : 51000, kVip, kPort, csum), kB2.id));
+    Outcome req = run(dg);
+    ASSERT_EQ(req.verdict, TC_ACT_REDIRECT);
+    expect_request(req.out, kB2, dg);
+    if (!csum) {
+      EXPECT_EQ(req.out.l4_check, 0) << "an absent UDP checksum must stay absent";
+    }
+    Packet reply = reply_to(req.out, kB2, 17);
+    reply.udp_checksum = csum;
+    Outcome rep = run(reply);
+    ASSERT_EQ(rep.verdict, TC_ACT_REDIRECT);
+    expect_reply(rep.out, dg);
+  }
+}
+
+TEST_F(HairpinTest, BackendCallingTheVipIsServedByItself) {
+  // The caller is backend 1 and the ring places its flow on backend 1.
+  Packet syn = with_sport_for(ring, Packet::tcp(kB1.addr, 40000, kVip, kPort), kB1.id);
+  syn.eth_src = kB1.mac;
+  syn.eth_dst = kBridgeMac;
+  Outcome req = run(syn);
+  ASSERT_EQ(req.verdict, TC_ACT_REDIRECT);
+  expect_request(req.out, kB1, syn);  // from the bridge address, so b1 answers the host
+  Outcome rep = run(reply_to(req.out, kB1, 6));
+  ASSERT_EQ(rep.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(rep.out.src, kVip);
+  EXPECT_EQ(rep.out.dst, kB1.addr);
+  EXPECT_EQ(rep.out.dport, syn.sport);
+  EXPECT_EQ(mac_text(rep.out.eth_dst), mac_text(kB1.mac));
+  EXPECT_TRUE(rep.out.l4_csum_ok);
+}
+
+TEST_F(HairpinTest, ConcurrentFlowsToOneBackendGetDistinctPorts) {
+  ASSERT_TRUE(dp->write_ring(kPool, ring_of({kB0.id})));
+  std::set<uint16_t> ports;
+  constexpr int kFlows = 500;
+  for (int i = 0; i < kFlows; ++i) {
+    Outcome o = run(from_container(Packet::tcp(kContainer, static_cast<uint16_t>(20000 + i), kVip, kPort)));
+    ASSERT_EQ(o.verdict, TC_ACT_REDIRECT) << "flow " << i;
+    ASSERT_EQ(o.out.dst, kB0.addr);
+    ASSERT_GE(o.out.sport, XDPLB_HAIRPIN_PORT_MIN);
+    ASSERT_LE(o.out.sport, XDPLB_HAIRPIN_PORT_MAX);
+    ports.insert(o.out.sport);
+  }
+  EXPECT_EQ(ports.size(), static_cast<size_t>(kFlows)) << "two open flows to one backend share a SNAT port";
+}
+
+TEST_F(HairpinTest, NoBackendIsDroppedAndOtherTrafficUntouched) {
+  Outcome none = run(from_container(Packet::tcp(kContainer, 40000, kVipNoBackend, kPort)));
+  EXPECT_EQ(none.verdict, TC_ACT_SHOT);
+  EXPECT_EQ(none.reasons[XDPLB_R_TC_HAIRPIN_NO_BACKEND], 1u);
+  // Not a service port: the host's own traffic from containers (DNS, ...) goes on untouched.
+  Outcome other = run(from_container(Packet::tcp(kContainer, 40000, kVip, 8001)));
+  EXPECT_EQ(other.verdict, TC_ACT_OK);
+  EXPECT_EQ(other.reasons[XDPLB_R_TC_NOT_REVERSE], 1u);
+  EXPECT_EQ(other.out.src, kContainer);
+  EXPECT_EQ(other.out.dport, 8001);
+}
+
+// 127.0.0.1 is a service address for host-local clients (the cgroup hooks) only: XDP on an
+// uplink must never serve a loopback destination, even with a service entry for it.
+TEST_F(HairpinTest, XdpNeverServesLoopbackDestinations) {
+  ASSERT_TRUE(dp->put_service({*IpAddress::parse("127.0.0.1"), kPort, IPPROTO_TCP}, kPool));
+  auto before = dp->reason_counters();
+  ASSERT_TRUE(before) << before.error();
+  const Packet p = Packet::tcp("192.168.1.2", 40000, "127.0.0.1", kPort);
+  auto r = run_xdp(dp->xdp_prog_fd(), p.bytes());
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->verdict, XDP_PASS);
+  EXPECT_EQ(r->out, p.bytes()) << "a loopback destination was rewritten";
+  auto after = dp->reason_counters();
+  ASSERT_TRUE(after) << after.error();
+  EXPECT_EQ((*after)[XDPLB_R_PASS_NOT_SERVICE] - (*before)[XDPLB_R_PASS_NOT_SERVICE], 1u);
+}
+
+}  // namespace
+}  // namespace xdplb::test

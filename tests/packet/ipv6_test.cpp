@@ -1,0 +1,236 @@
+// IPv6 on the XDP (client) and TC (reply) paths through BPF_PROG_TEST_RUN: DNAT and reverse
+// NAT of 16-byte addresses with checksums that a from-scratch recomputation accepts (IPv6 has
+// no header checksum: the addresses count through the L4 pseudo-header), and ICMPv6 /
+// neighbour discovery / extension headers untouched. IPv6 frames are built and read here
+// (packet.h speaks IPv4). Namespace for the reply FIB lookups:
+//   xdpbr0 (bridge, fd00:2::1/64): where replies arrive
+//   xdpup0 (veth, fd00:1::1/64, MAC 02:00:00:00:01:01): route to the client fd00:1::2,
+//     permanent neighbour 02:00:00:00:00:c2
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "prog_run.h"
+#include "scenario.h"
+#include "test_netns.h"
+
+namespace xdplb::test {
+namespace {
+
+constexpr uint32_t kPool6 = 2;
+const std::string kVip6 = "fd00::10";
+const std::string kClient6 = "fd00:1::2";
+struct Backend6 {
+  uint32_t id;
+  std::string addr;
+};
+const Backend6 kC0{10, "fd00:2::11"}, kC1{11, "fd00:2::12"};
+const Mac kUplinkMac{0x02, 0, 0, 0, 0x01, 0x01};
+const Mac kClientMac{0x02, 0, 0, 0, 0, 0xc2};
+
+void put16(Bytes& b, size_t at, uint16_t v) { b[at] = v >> 8, b[at + 1] = v & 0xff; }
+uint16_t get16(const Bytes& b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
+
+uint32_t sum16(const uint8_t* p, size_t n, uint32_t sum = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+  if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
+  return sum;
+}
+uint16_t fold(uint32_t s) {
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(s);
+}
+// Sum of the IPv6 pseudo-header plus the L4 segment of frame f (IPv6 at 14, L4 at 54).
+uint32_t l4_sum(const Bytes& f) {
+  const size_t l4_len = get16(f, 18);
+  uint32_t s = sum16(&f[22], 32);  // source + destination
+  s += static_cast<uint32_t>(l4_len) + f[20];
+  return sum16(&f[54], l4_len, s);
+}
+
+struct Frame6 {
+  Mac eth_dst{0x02, 0, 0, 0, 0, 0xaa}, eth_src{0x02, 0, 0, 0, 0, 0xbb};
+  std::string src = kClient6, dst = kVip6;
+  uint8_t next = 6;  // TCP, UDP, 58 (ICMPv6), 0 (hop-by-hop)...
+  uint16_t sport = 40000, dport = 8000;
+  bool udp_checksum = true;
+  Bytes payload{'h', 'e', 'l', 'l', 'o'};
+
+  Bytes bytes() const {
+    const size_t l4 = next == 6 ? 20 : next == 17 ? 8 : 8;
+    Bytes b(14 + 40 + l4 + payload.size(), 0);
+    std::memcpy(&b[0], eth_dst.data(), 6);
+    std::memcpy(&b[6], eth_src.data(), 6);
+    put16(b, 12, 0x86dd);
+    b[14] = 0x60;
+    put16(b, 18, static_cast<uint16_t>(l4 + payload.size()));
+    b[20] = next, b[21] = 64;
+    inet_pton(AF_INET6, src.c_str(), &b[22]);
+    inet_pton(AF_INET6, dst.c_str(), &b[38]);
+    put16(b, 54, sport), put16(b, 56, dport);
+    if (next == 6) b[66] = 5 << 4, b[67] = 0x02;  // SYN
+    if (next == 17) put16(b, 58, static_cast<uint16_t>(8 + payload.size()));
+    std::memcpy(&b[54 + l4], payload.data(), payload.size());
+    const size_t csum_at = next == 6 ? 54 + 16 : 54 + 6;
+    if (next == 6 || (next == 17 && udp_checksum)) {
+      uint16_t c = static_cast<uint16_t>(~fold(l4_sum(b)));
+      put16(b, csum_at, next == 17 && c == 0 ? 0xffff : c);
+    }
+    return b;
+  }
+};
+
+struct Read6 {
+  std::string src, dst;
+  uint16_t sport = 0, dport = 0, check = 0;
+  bool csum_ok = false;
+  Mac eth_dst{}, eth_src{};
+};
+Read6 read6(const Bytes& f) {
+  Read6 r;
+  char buf[INET6_ADDRSTRLEN];
+  r.src = inet_ntop(AF_INET6, &f[22], buf, sizeof buf);
+  r.dst = inet_ntop(AF_INET6, &f[38], buf, sizeof buf);
+  r.sport = get16(f, 54), r.dport = get16(f, 56);
+  r.check = get16(f, f[20] == 6 ? 54 + 16 : 54 + 6);
+  r.csum_ok = fold(l4_sum(f)) == 0xffff;
+  std::memcpy(r.eth_dst.data(), &f[0], 6);
+  std::memcpy(r.eth_src.data(), &f[6], 6);
+  return r;
+}
+
+class Ipv6Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = Datapath::load_unattached();
+    ASSERT_TRUE(d) << d.error();
+    dp = std::move(*d);
+    ASSERT_TRUE(program_scenario(*dp));
+    for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
+      auto s = dp->put_service({*IpAddress::parse(kVip6), kPort, proto}, kPool6);
+      ASSERT_TRUE(s) << s.error();
+    }
+    for (const auto& b : {kC0, kC1}) {
+      BackendEntry e;
+      e.addr = *IpAddress::parse(b.addr);
+      e.port = 80;
+      auto s = dp->put_backend(b.id, e);
+      ASSERT_TRUE(s) << s.error();
+    }
+    ASSERT_TRUE(dp->write_ring(kPool6, ring_of({kC0.id, kC1.id})));
+  }
+
+  // XDP on one frame; the reasons it counted.
+  RunResult xdp(const Bytes& in, std::vector<uint64_t>* reasons) {
+    auto before = dp->reason_counters();
+    auto r = run_xdp(dp->xdp_prog_fd(), in);
+    EXPECT_TRUE(r) << r.error();
+    auto after = dp->reason_counters();
+    if (reasons && before && after)
+      for (size_t i = 0; i < after->size(); ++i) reasons->push_back((*after)[i] - (*before)[i]);
+    return r ? *r : RunResult{};
+  }
+
+  std::unique_ptr<Datapath> dp;
+};
+
+TEST_F(Ipv6Test, TcpAndUdpToAnIpv6VipAreDnated) {
+  for (uint8_t proto : {6, 17}) {
+    SCOPED_TRACE(proto == 6 ? "TCP" : "UDP");
+    Frame6 f;
+    f.next = proto;
+    std::vector<uint64_t> reasons;
+    auto r = xdp(f.bytes(), &reasons);
+    ASSERT_EQ(r.verdict, XDP_PASS);
+    Read6 got = read6(r.out);
+    EXPECT_TRUE(got.dst == kC0.addr || got.dst == kC1.addr) << "dst not DNATed: " << got.dst;
+    EXPECT_EQ(got.dport, 80) << "destination port not the backend's";
+    EXPECT_EQ(got.src, kClient6) << "client address changed";
+    EXPECT_EQ(got.sport, 40000);
+    EXPECT_TRUE(got.csum_ok) << "L4 checksum wrong after the IPv6 DNAT";
+    EXPECT_EQ(reasons[XDPLB_R_NEW_FLOW], 1u);
+    EXPECT_EQ(reasons[XDPLB_R_FWD_PASS], 1u);
+    // The flow keeps its backend.
+    auto again = xdp(f.bytes(), nullptr);
+    EXPECT_EQ(read6(again.out).dst, got.dst) << "second packet of the flow went elsewhere";
+  }
+}
+
+TEST_F(Ipv6Test, Icmpv6ExtensionHeadersAndLoopbackAreUntouched) {
+  ASSERT_TRUE(dp->put_service({*IpAddress::parse("::1"), kPort, IPPROTO_TCP}, kPool6));
+  Frame6 nd;
+  nd.next = 58;  // ICMPv6 (neighbour solicitation, echo...)
+  Frame6 hbh;
+  hbh.next = 0;  // hop-by-hop options header before TCP
+  Frame6 lo;
+  lo.dst = "::1";
+  Frame6 other_port;
+  other_port.dport = 8001;
+  for (const auto* f : {&nd, &hbh, &lo, &other_port}) {
+    std::vector<uint64_t> reasons;
+    const Bytes in = f->bytes();
+    auto r = xdp(in, &reasons);
+    EXPECT_EQ(r.verdict, XDP_PASS) << "next header " << int(f->next) << " dst " << f->dst;
+    EXPECT_EQ(r.out, in) << "frame changed: next header " << int(f->next) << " dst " << f->dst;
+    EXPECT_EQ(reasons[XDPLB_R_PASS_NOT_SERVICE], 1u) << "next header " << int(f->next);
+  }
+}
+
+TEST_F(Ipv6Test, RepliesAreReverseNatedAndRoutedOverIpv6) {
+  auto n = TestNetns::create("v6");
+  ASSERT_TRUE(n) << n.error();
+  auto ns = std::move(*n);
+  for (const char* cmd : {
+           "link add xdpbr0 type bridge",
+           "addr add fd00:2::1/64 dev xdpbr0 nodad",
+           "link set xdpbr0 up",
+           "link add xdpup0 address 02:00:00:00:01:01 type veth peer name xdpup1",
+           "addr add fd00:1::1/64 dev xdpup0 nodad",
+           "link set xdpup0 up",
+           "link set xdpup1 up",
+           "neigh add fd00:1::2 lladdr 02:00:00:00:00:c2 dev xdpup0 nud permanent",
+       }) {
+    auto s = ns->ip(cmd);
+    ASSERT_TRUE(s) << s.error();
+  }
+  ASSERT_TRUE(ns->sh("ip netns exec {ns} sysctl -qw net.ipv6.conf.all.forwarding=1"));
+  int bridge_ifindex = 0;
+  ASSERT_TRUE(ns->run([&] { bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0")); }));
+
+  for (uint8_t proto : {6, 17}) {
+    SCOPED_TRACE(proto == 6 ? "TCP" : "UDP");
+    Frame6 req;
+    req.next = proto;
+    req.sport = proto == 6 ? 41000 : 51000;
+    auto fwd = xdp(req.bytes(), nullptr);
+    ASSERT_EQ(fwd.verdict, XDP_PASS);
+    const std::string backend = read6(fwd.out).dst;
+
+    Frame6 rep;
+    rep.next = proto;
+    rep.src = backend;
+    rep.sport = 80;
+    rep.dst = kClient6;
+    rep.dport = req.sport;
+    rep.payload = {'w', 'o', 'r', 'l', 'd'};
+    Result<RunResult> r = make_error("not run");
+    ASSERT_TRUE(ns->run([&] { r = run_tc(dp->tc_prog_fd(), rep.bytes(), bridge_ifindex); }));
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->verdict, TC_ACT_REDIRECT);
+    Read6 got = read6(r->out);
+    EXPECT_EQ(got.src, kVip6) << "reply source not put back to the VIP";
+    EXPECT_EQ(got.sport, kPort);
+    EXPECT_EQ(got.dst, kClient6);
+    EXPECT_TRUE(got.csum_ok) << "L4 checksum wrong after the IPv6 reverse NAT";
+    EXPECT_EQ(mac_text(got.eth_dst), mac_text(kClientMac)) << "FIB neighbour MAC not set";
+    EXPECT_EQ(mac_text(got.eth_src), mac_text(kUplinkMac));
+  }
+}
+
+}  // namespace
+}  // namespace xdplb::test
