@@ -1,18 +1,25 @@
 # Program cost, control-plane and memory phases of scripts/bench.sh (sourced).
 
 # xdplb_prog_cost (the datapath's own BPF_PROG_TEST_RUN benchmark): its table goes into the
-# report as it prints it; its --json output, if it has one, into report.json.
+# report as it prints it, and its rows (fixed-width: a 38-column name, then ns/pkt, [min-max],
+# Mpps, x base) into report.json.
 run_prog_cost() {
   if [ ! -x "$PROG_COST" ]; then
     echo "xdplb_prog_cost was not built" >"$RAW/prog_cost.txt"
     return 0
   fi
   taskset -c "$GEN_CPU" timeout 300 "$PROG_COST" >"$RAW/prog_cost.txt" 2>"$RAW/prog_cost.err" ||
-    log "  xdplb_prog_cost failed (exit $?); see $RAW/prog_cost.err"
-  if "$PROG_COST" --help 2>&1 | grep -q -- --json; then
-    taskset -c "$GEN_CPU" timeout 300 "$PROG_COST" --json >"$RAW/prog_cost.json" 2>>"$RAW/prog_cost.err" ||
-      rm -f "$RAW/prog_cost.json"
-  fi
+    { log "  xdplb_prog_cost failed; see $RAW/prog_cost.err"; return 0; }
+  awk 'length($0) > 40 && $0 !~ /^path/ && match(substr($0, 39), /^ *[0-9.]+ +\[[0-9]+-[0-9]+\]/) {
+         name = substr($0, 1, 38); sub(/ +$/, "", name)
+         split(substr($0, 39), f, " "); gsub(/[\[\]]/, "", f[2]); split(f[2], mm, "-")
+         printf "{\"path\": \"%s\", \"ns_per_pkt\": %s, \"min\": %s, \"max\": %s, \"mpps\": %s, \"x_base\": %s}\n",
+                name, f[1], mm[1], mm[2], f[3], f[4] }' "$RAW/prog_cost.txt" |
+    jq -s '{paths: .,
+            baseline_ns: (map(select(.path | startswith("baseline"))) | .[0].ns_per_pkt // null),
+            known_flow_ns: (map(select(.path | test("known flow.*redirect"))) | .[0].ns_per_pkt // null),
+            known_flow_x_base: (map(select(.path | test("known flow.*redirect"))) | .[0].x_base // null)}' \
+    >"$RAW/prog_cost.json" || rm -f "$RAW/prog_cost.json"
 }
 
 # Time from the start of `xdplb backend add` to the first packet at the new backend: a probe
@@ -22,8 +29,12 @@ measure_add_latency() {
   local try t0 t1 first rpid spid
   : >"$RAW/add_latency.jsonl"
   for try in $(seq 1 "$ADD_TRIES"); do
-    xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 8000 --backend-port 80 >>"$RAW/xdplb.log" 2>&1
-    xdplb backend add "$(backend_ip 1)" >>"$RAW/xdplb.log" 2>&1
+    if ! xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 8000 --backend-port 80 >>"$RAW/xdplb.log" 2>&1 ||
+       ! xdplb backend add "$(backend_ip 1)" >>"$RAW/xdplb.log" 2>&1; then
+      log "  xdplb attach/backend add failed: $(tail -1 "$RAW/xdplb.log")"
+      xdplb_down
+      return 0
+    fi
     spawn_in "$SRV_CPU" "$(backend_ns 2)" "$PROBE" first --port 80 --seconds 10 >"$BT_TMP/first.txt"
     rpid=$BT_LAST_PID
     spawn_in "$GEN_CPU" "$CLI_NS" "$PROBE" send --dst "$VIP" --port 8000 --interval-us 200 --seconds 8 >/dev/null
@@ -56,7 +67,7 @@ run_control() {
 # scaled to 1 M flows; conntrack's per-entry cost from the nf_conntrack slab.
 run_memory() {
   local pins flows_pin reverse_pin
-  xdplb_up
+  xdplb_up || { xdplb_down; return 0; }
   pins=$XDPLB_PIN_ROOT/$BRIDGE
   flows_pin=$(find "$pins" -maxdepth 3 -name flows | head -1)
   reverse_pin=$(find "$pins" -maxdepth 3 -name reverse | head -1)
@@ -68,5 +79,7 @@ run_memory() {
     echo '}'
   } >"$RAW/memory.json"
   jq . "$RAW/memory.json" >/dev/null || log "  memory.json is not valid JSON"
+  # One snapshot of `xdplb top` (stdout is a file: it prints once and exits).
+  timeout 20 "$XDPLB" top --interval 0.5 >"$RAW/top.txt" 2>&1 || log "  xdplb top failed: $(tail -1 "$RAW/top.txt")"
   xdplb_down
 }

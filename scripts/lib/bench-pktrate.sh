@@ -1,7 +1,6 @@
 # Packet-rate phase of scripts/bench.sh (sourced). The generator (xdplb_bench_pktgen, live
 # frames + XDP_TX) sends 64-byte frames out of the client's eth0 into the host's uplink; the
-# backends count what reaches them (veth NAPI counter rx_queue_0_xdp_packets, exact for skbs
-# and frames alike since GRO puts the veth in NAPI mode) and drop it at tc ingress.
+# backends count what reaches them (rx_packets of their eth0) and drop it at tc ingress.
 #
 # Scenarios (all on the same uplink veth, one at a time, interleaved over the rounds):
 #   xdplb_redirect  xdplb attached, backends on the fast path (DNAT + devmap redirect)
@@ -9,19 +8,16 @@
 #   nft_dnat        no XDP; an nft DNAT rule (conntrack + nf_nat, as iptables DNAT)
 #   routing         no XDP, no NAT: packets addressed to a backend, plain kernel forwarding
 #   xdp_drop        an XDP_DROP program on the uplink: the generator's ceiling on this veth
+#   xdplb_redirect_xdpsink  as xdplb_redirect, but the backends drop with XDP instead of tc, so
+#                   no skb is ever built: the load balancer's own ceiling (a real backend needs
+#                   the skb; the other scenarios pay for it)
 # Traffic kinds: udp_1 (one flow), udp_many and tcp_syn_many (PR_FLOWS source ports).
 
-PR_SCENARIOS=(xdplb_redirect xdplb_pass nft_dnat routing xdp_drop)
+PR_SCENARIOS=(xdplb_redirect xdplb_pass nft_dnat routing xdp_drop xdplb_redirect_xdpsink)
 PR_TRAFFIC=(udp_1 udp_many tcp_syn_many)
 
 ethtool_stat() { in_ns "$1" ethtool -S "$2" | awk -v k="$3:" '$1 == k { print $2; exit }'; }
-backends_received() {
-  local k total=0
-  for k in $(seq 1 "$BT_BACKENDS"); do
-    total=$((total + $(ethtool_stat "$(backend_ns "$k")" eth0 rx_queue_0_xdp_packets)))
-  done
-  echo "$total"
-}
+backends_received() { bt_sink_count; }
 
 nft_dnat_rules() {
   cat <<NFT
@@ -40,18 +36,32 @@ table ip xbn_bench {
 NFT
 }
 
-xdplb_up() { # xdplb_up [--no-fast-path]
+xdplb_up() { # xdplb_up [--no-fast-path]; fails (logged in raw/xdplb.log) if xdplb does
   local k
-  xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 8000 --backend-port 80 >>"$RAW/xdplb.log" 2>&1
+  xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 8000 --backend-port 80 >>"$RAW/xdplb.log" 2>&1 ||
+    { log "  xdplb attach failed: $(tail -1 "$RAW/xdplb.log")"; return 1; }
   for k in $(seq 1 "$BT_BACKENDS"); do
-    xdplb backend add "$(backend_ip "$k")" "$@" >>"$RAW/xdplb.log" 2>&1
+    xdplb backend add "$(backend_ip "$k")" "$@" >>"$RAW/xdplb.log" 2>&1 ||
+      { log "  xdplb backend add failed: $(tail -1 "$RAW/xdplb.log")"; return 1; }
   done
 }
-xdplb_down() { xdplb detach "$BRIDGE" --forget >>"$RAW/xdplb.log" 2>&1 || true; }
+# Detach; if that fails (logged, and counted in the report), still start the next scenario
+# from nothing: the state dir and pin root are this run's own.
+xdplb_down() {
+  xdplb detach "$BRIDGE" --forget >>"$RAW/xdplb.log" 2>&1 && return 0
+  rm -f "$XDPLB_STATE_DIR/$BRIDGE.json"
+  rm -rf "${XDPLB_PIN_ROOT:?}/$BRIDGE"
+}
 
 pr_setup() {
+  local k
   case $1 in
     xdplb_redirect) xdplb_up ;;
+    xdplb_redirect_xdpsink)
+      xdplb_up || return 1
+      for k in $(seq 1 "$BT_BACKENDS"); do
+        in_ns "$(backend_ns "$k")" ip link set dev eth0 xdpdrv obj "$BT_SINK_OBJ" sec xdp || return 1
+      done ;;
     xdplb_pass) xdplb_up --no-fast-path ;;
     nft_dnat) nft_dnat_rules | in_ns "$HOST_NS" nft -f - ;;
     routing) ;;
@@ -59,8 +69,12 @@ pr_setup() {
   esac
 }
 pr_teardown() {
+  local k
   case $1 in
     xdplb_*)
+      if [ "$1" = xdplb_redirect_xdpsink ]; then
+        for k in $(seq 1 "$BT_BACKENDS"); do in_ns "$(backend_ns "$k")" ip link set dev eth0 xdpdrv off; done
+      fi
       xdplb status --json >"$RAW/status-$1-r$2.json" 2>>"$RAW/xdplb.log" || true
       xdplb_down ;;
     nft_dnat)
@@ -103,9 +117,16 @@ run_pktrate() {
   bt_sinks_on
   for round in $(seq 1 "$ROUNDS"); do
     for scen in "${PR_SCENARIOS[@]}"; do
-      pr_setup "$scen"
-      for traffic in "${PR_TRAFFIC[@]}"; do pr_measure "$scen" "$traffic" "$round"; done
-      pr_teardown "$scen" "$round"
+      if pr_setup "$scen"; then
+        for traffic in "${PR_TRAFFIC[@]}"; do pr_measure "$scen" "$traffic" "$round"; done
+      else
+        for traffic in "${PR_TRAFFIC[@]}"; do
+          jq -nc --arg s "$scen" --arg t "$traffic" --argjson r "$round" \
+            '{scenario: $s, traffic: $t, round: $r, error: "setup failed (see raw/xdplb.log)", mpps: null, loss: null}' \
+            >>"$RAW/pktrate.jsonl"
+        done
+      fi
+      pr_teardown "$scen" "$round" || true
     done
   done
   bt_sinks_off

@@ -76,7 +76,7 @@ netns_add() {
   ip -n "$1" link set lo up
 }
 
-link_mac() { in_ns "$1" cat /sys/class/net/"$2"/address 2>/dev/null || ip -n "$1" -j link show "$2" | jq -r '.[0].address'; }
+link_mac() { ip -n "$1" -j link show "$2" | jq -r ".[0].address"; }  # not /sys: nsenter keeps the host's /sys
 
 # bt_topology NBACKENDS
 bt_topology() {
@@ -121,16 +121,21 @@ bt_topology() {
     # NAPI on the container side: the fast path's redirect needs it (DESIGN.md).
     in_ns "$ns" ethtool -K eth0 gro on >/dev/null
   done
-  # Static neighbours: at millions of packets/s nothing should wait on ARP.
+  # Static neighbours and bridge FDB entries: at millions of packets/s nothing should wait on
+  # ARP, and a bridge that has not learnt a backend's MAC (a sink never sends) floods every
+  # frame to all ports.
+  local mac
   for k in $(seq 1 "$n"); do
-    ip -n "$HOST_NS" neigh replace "$(backend_ip "$k")" lladdr "$(link_mac "$(backend_ns "$k")" eth0)" \
-      dev "$BRIDGE" nud permanent
+    mac=$(link_mac "$(backend_ns "$k")" eth0)
+    ip -n "$HOST_NS" neigh replace "$(backend_ip "$k")" lladdr "$mac" dev "$BRIDGE" nud permanent
+    in_ns "$HOST_NS" bridge fdb replace "$mac" dev "$BT_PREFIX-b${k}h" master static
   done
   ip -n "$HOST_NS" neigh replace "$CLIENT_IP" lladdr "$(link_mac "$CLI_NS" eth0)" dev "$UPLINK" nud permanent
 }
 
 # Packet-rate sink on every backend: a tc program drops IPv4 at ingress of eth0 (ARP passes);
-# the veth's rx_packets counts what arrived. BT_SINK_OBJ: bench_sink.bpf.o of the build.
+# the veth's rx_packets counts what arrived, by either path (frames received in NAPI and skbs
+# handed over by the peer's xmit). BT_SINK_OBJ: bench_sink.bpf.o of the build.
 bt_sinks_on() {
   local k
   for k in $(seq 1 "$BT_BACKENDS"); do

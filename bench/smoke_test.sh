@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# ctest "bench": runs `scripts/bench.sh --quick` and checks that it wrote a report with numbers
+# in every section. It never judges the figures (timing goals belong in the report, not in a
+# test that a slow CI machine would fail).
+#   bash bench/smoke_test.sh REPO BUILD_DIR
+set -uo pipefail
+REPO=$1
+BUILD=$2
+OUT=$(mktemp -d /tmp/xbn-smoke.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+passed=0 failed=0
+check() { # check "description" cmd...
+  local what=$1; shift
+  if "$@"; then echo "  ok   $what"; passed=$((passed + 1)); else echo "  FAIL $what"; failed=$((failed + 1)); fi
+}
+jq_true() { jq -e "$1" "$OUT/report.json" >/dev/null 2>&1; }
+
+timeout 240 bash "$REPO/scripts/bench.sh" --quick --build "$BUILD" --out "$OUT"
+rc=$?
+check "bench.sh --quick exits 0 (got $rc)" [ "$rc" -eq 0 ]
+check "report.md written" test -s "$OUT/report.md"
+check "report.json is valid JSON" jq_true '.meta.timestamp != null'
+check "packet rate: 6 scenarios x 3 traffic kinds with a delivered rate > 0" \
+  jq_true '[.packet_rate.results[] | select(.mpps.median > 0)] | length == 18'
+check "packet rate: ratios against nft DNAT" jq_true '.packet_rate.ratio_vs_nft_dnat.udp_1.xdplb_redirect.median > 0'
+check "HTTP: 4 setups x 2 modes with req/s > 0 and latencies" \
+  jq_true '[.http.results[] | select(.rps.median > 0 and .p99_ms.median > 0)] | length == 8'
+check "program cost table parsed" jq_true '.prog_cost.known_flow_ns > 0'
+check "Maglev: build times for 3 pool sizes" jq_true '[.control_plane.maglev.pools[] | select(.build_ms_median > 0)] | length == 3'
+check "backend add -> first packet measured" jq_true '.control_plane.backend_add.to_first_packet_ms.median > 0'
+check "memory: bytes per flow and conntrack object size" \
+  jq_true '.memory.per_flow_bytes > 0 and .memory.conntrack_slab.objsize > 0'
+check "goals listed" jq_true '.goals | length == 5'
+check "report.md has the packet-rate table with numbers" grep -qE '^\| xdplb_redirect \| [0-9]' "$OUT/report.md"
+check "xdplb top printed one snapshot with a TOTAL row" grep -q '^TOTAL' "$OUT/raw/top.txt"
+check "charts written" test -s "$OUT/packet_rate.png" -a -s "$OUT/http.png"
+check "nothing left behind: no xbn namespaces" bash -c '! ip netns list | grep -q "^xbn-"'
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
