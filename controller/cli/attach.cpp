@@ -1,6 +1,7 @@
 // attach / detach: bring a bridge's datapath up from its arguments and saved state, and take
 // it down again.
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -8,8 +9,10 @@
 #include "core/parse.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
+#include "hostlocal/hostlocal.h"
 #include "lb/balancer.h"
 #include "lb/backends.h"
+#include "net/address.h"
 #include "net/link.h"
 #include "net/route.h"
 #include "net/sysctl.h"
@@ -41,6 +44,19 @@ Result<std::vector<UplinkAttach>> resolve_uplinks(const AttachArgs& a) {
   return out;
 }
 
+// "MIN-MAX" -> the hairpin SNAT port range.
+Result<std::pair<uint16_t, uint16_t>> parse_port_range(const std::string& text) {
+  const auto dash = text.find('-');
+  if (dash == std::string::npos)
+    return make_error("'" + text + "' is not a range: write MIN-MAX, e.g. 61000-65000");
+  auto lo = parse_port(text.substr(0, dash));
+  if (!lo) return make_error(lo.error());
+  auto hi = parse_port(text.substr(dash + 1));
+  if (!hi) return make_error(hi.error());
+  if (*lo > *hi) return make_error("'" + text + "': the first port must not be above the second");
+  return std::make_pair(static_cast<uint16_t>(*lo), static_cast<uint16_t>(*hi));
+}
+
 }  // namespace
 
 int run_attach(const Globals& g, const AttachArgs& a) {
@@ -53,6 +69,8 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (!protos) return fail("--proto: " + protos.error());
   auto mode = parse_xdp_mode(a.xdp_mode);
   if (!mode) return fail("--xdp-mode: " + mode.error());
+  auto hairpin_ports = parse_port_range(a.hairpin_ports);
+  if (!hairpin_ports) return fail("--hairpin-ports: " + hairpin_ports.error());
   if (auto s = require_root("attach"); !s) return fail(s.error());
 
   auto bridge = net::get_link(a.bridge);
@@ -87,6 +105,14 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (vips->empty())
     return fail("the uplinks have no IPv4 address to serve on: give them one, or pick another --uplink");
 
+  // The bridge's own addresses are VIPs too: containers on it (hairpin) and host-local
+  // clients dial them. 127.0.0.1 only means something to host-local clients.
+  auto bridge_addrs = net::link_addresses(bridge->ifindex, AF_INET);
+  if (!bridge_addrs) return fail(bridge_addrs.error());
+  for (const auto& ba : *bridge_addrs) vips->push_back(ba.address);
+  if (!a.no_host_local)
+    for (const auto& lo : hostlocal::loopback_vips()) vips->push_back(lo);
+
   auto bpffs = ensure_bpffs();
   if (!bpffs) return fail(bpffs.error());
   if (!bpffs->empty()) std::cout << *bpffs << "\n";
@@ -95,6 +121,8 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (*fwd) std::cout << "enabled net.ipv4.ip_forward (the pass path routes through the kernel)\n";
 
   AttachSpec spec{pin_dir, a.bridge, bridge->ifindex, *uplinks, *mode};
+  spec.hairpin_port_min = hairpin_ports->first;
+  spec.hairpin_port_max = hairpin_ports->second;
   AttachResult result;
   auto dp = Datapath::attach(spec, &result);
   if (!dp) return fail("attach " + a.bridge + ": " + dp.error());
@@ -107,6 +135,12 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     (void)Datapath::detach(pin_dir);
     return fail("programming the services: " + s.error());
   }
+  if (!a.no_host_local) {
+    if (auto s = hostlocal::attach(pin_dir); !s) {
+      (void)Datapath::detach(pin_dir);
+      return fail("host-local clients: " + s.error());
+    }
+  }
   if (auto s = save_state(g.state_dir(), state); !s) {
     (void)Datapath::detach(pin_dir);
     return fail(s.error());
@@ -115,6 +149,8 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   for (const auto& [name, m] : state.xdp_modes)
     std::cout << "attached XDP (" << m << ") to " << name << "\n";
   std::cout << "attached TC ingress to " << a.bridge << " (reply path)\n";
+  if (!a.no_host_local)
+    std::cout << "attached socket hooks to the cgroup v2 root (host-local clients of this network namespace)\n";
   for (const auto& vip : *vips)
     std::cout << "serving " << Endpoint{vip, state.port}.to_string() << " ("
               << (state.tcp && state.udp ? "tcp+udp" : state.tcp ? "tcp" : "udp") << ") -> backends port "
@@ -135,6 +171,7 @@ int run_detach(const Globals& g, const DetachArgs& a) {
     return fail(a.bridge + " is not attached (no pins in " + pin_dir + ")");
   if (auto s = Datapath::detach(pin_dir); !s) return fail("detach " + a.bridge + ": " + s.error());
   std::cout << "detached " << a.bridge << ": programs, links, maps and counters removed\n";
+  ::rmdir(g.pin_root().c_str());  // the pin root too, once no bridge is left in it
   if (a.forget) {
     if (auto s = remove_state(g.state_dir(), a.bridge); !s) return fail(s.error());
     std::cout << "forgot the saved backends of " << a.bridge << "\n";

@@ -174,7 +174,8 @@ int run_backend_refresh(const Globals& g, const BackendArgs& a) {
   for (auto& b : state.backends) {
     if (b.name.empty() || (!a.target.empty() && b.name != a.target)) continue;
     ++refreshed;
-    auto plan = install_backend(*session->dp, session->bridge, b, wait_of(a));
+    auto plan = install_backend(*session->dp, session->bridge, b, wait_of(a),
+                                b.health != "down");  // a failing backend stays inactive
     if (plan) {
       std::cout << b.name << ": " << describe(b) << ", " << b.path << " path"
                 << (b.via.empty() ? "" : " via " + b.via) << "\n";

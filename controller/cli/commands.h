@@ -17,6 +17,8 @@ struct AttachArgs {
   std::string backend_port = "80";
   std::string proto = "both";
   std::string xdp_mode = "auto";
+  bool no_host_local = false;  // skip the cgroup socket hooks for clients on the host itself
+  std::string hairpin_ports = "61000-65000";  // SNAT source ports of containers calling a VIP
 };
 int run_attach(const Globals& g, const AttachArgs& a);
 

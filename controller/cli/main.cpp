@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/daemon.h"
+#include "cli/top.h"
 
 using namespace xdplb::cli;
 
@@ -27,6 +29,12 @@ int main(int argc, char** argv) {
   c_attach->add_option("--backend-port", attach.backend_port, "port of the backends")->capture_default_str();
   c_attach->add_option("--proto", attach.proto, "tcp, udp or both")->capture_default_str();
   c_attach->add_option("--xdp-mode", attach.xdp_mode, "auto, native or generic")->capture_default_str();
+  c_attach->add_flag("--no-host-local", attach.no_host_local,
+                     "do not balance clients on the host itself (curl localhost:8000); no cgroup hooks");
+  c_attach->add_option("--hairpin-ports", attach.hairpin_ports,
+                       "MIN-MAX: source ports containers calling a VIP get (they appear as the bridge address); "
+                       "keep it outside net.ipv4.ip_local_port_range")
+      ->capture_default_str();
 
   DetachArgs detach;
   auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins");
@@ -67,6 +75,38 @@ int main(int argc, char** argv) {
   c_status->add_option("--bridge", status.bridge, "which attached bridge");
   c_status->add_flag("--json", status.json, "machine-readable output");
 
+  TopArgs top;
+  auto* c_top = app.add_subcommand("top", "live view of packets/s, bits/s, new flows/s and flows per backend");
+  c_top->add_option("--bridge", top.bridge, "which attached bridge");
+  c_top->add_option("--interval", top.interval, "seconds between refreshes")->capture_default_str();
+  c_top->add_option("--count", top.count, "refreshes before exiting (default: until Ctrl-C; 1 if stdout is not a terminal)");
+
+  DrainArgs drain, undrain;
+  undrain.undrain = true;
+  auto* c_drain = c_backend->add_subcommand("drain", "no new flows for a backend; its existing flows stay");
+  c_drain->add_option("target", drain.target, "container name or ADDR[:PORT]")->required();
+  c_drain->add_option("--bridge", drain.bridge, "which attached bridge");
+  auto* c_undrain = c_backend->add_subcommand("undrain", "let a drained backend take new flows again");
+  c_undrain->add_option("target", undrain.target, "container name or ADDR[:PORT]")->required();
+  c_undrain->add_option("--bridge", undrain.bridge, "which attached bridge");
+
+  DaemonArgs daemon;
+  auto* c_daemon = app.add_subcommand("daemon", "health checks, container lifecycle and drains for a bridge");
+  c_daemon->add_option("--bridge", daemon.bridge, "which attached bridge");
+  c_daemon->add_flag("--foreground", daemon.foreground, "stay in the foreground, log to stderr (systemd, tests)");
+  c_daemon->add_option("--log-file", daemon.log_file, "background: log file (default <state dir>/<bridge>.daemon.log)");
+
+  HealthArgs health;
+  auto* c_health = app.add_subcommand("health", "show or set the health checks the daemon runs");
+  c_health->add_option("--bridge", health.bridge, "which attached bridge");
+  c_health->add_option("--type", health.type, "tcp (connect), http (GET) or none");
+  c_health->add_option("--path", health.path, "http: the path to GET (default /)");
+  c_health->add_option("--expect", health.expect, "http: healthy status range (default 200-399)");
+  c_health->add_option("--interval", health.interval, "seconds between probes of a backend (default 1, min 0.1)");
+  c_health->add_option("--timeout", health.timeout, "seconds a probe may take (default 1)");
+  c_health->add_option("--rise", health.rise, "good probes in a row that bring a backend back (default 2)");
+  c_health->add_option("--fall", health.fall, "failed probes in a row that take it out (default 3)");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
@@ -78,5 +118,10 @@ int main(int argc, char** argv) {
   if (*c_refresh) return run_backend_refresh(g, refresh);
   if (*c_list) return run_backend_list(g, list);
   if (*c_status) return run_status(g, status);
+  if (*c_drain) return run_backend_drain(g, drain);
+  if (*c_undrain) return run_backend_drain(g, undrain);
+  if (*c_daemon) return run_daemon_cmd(g, daemon);
+  if (*c_health) return run_health(g, health);
+  if (*c_top) return run_top(g, top);
   return 1;
 }

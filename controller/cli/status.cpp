@@ -8,7 +8,9 @@
 #include "cli/commands.h"
 #include "core/reasons.h"
 #include "core/state.h"
+#include "daemon/flow_census.h"
 #include "datapath/datapath.h"
+#include "hostlocal/hostlocal.h"
 #include "lb/backends.h"
 #include "lb/balancer.h"
 
@@ -48,9 +50,11 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                     {"backend_port", state.backend_port},
                     {"scheduler", "maglev"},
                     {"ring_size", XDPLB_MAGLEV_RING_SIZE}};
+  out["host_local"] = hostlocal::is_attached(g.pin_dir(bridge));
   auto flows = (*dp)->flow_count();
   out["flows"] = flows ? *flows : 0;
   out["backends"] = json::array();
+  auto census = flows_per_backend(**dp);  // flows per backend, and those active lately
   for (const auto& b : state.backends) {
     auto c = (*dp)->backend_counters(b.id);
     BackendCounters counters = c ? *c : BackendCounters{};
@@ -65,7 +69,13 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                                {"path_reason", b.path_reason},
                                {"packets", counters.packets},
                                {"bytes", counters.bytes},
-                               {"new_flows", counters.new_flows}});
+                               {"new_flows", counters.new_flows},
+                               {"drained", b.drained},
+                               {"health", b.health},
+                               {"health_reason", b.health_reason},
+                               {"in_ring", in_ring(b)},
+                               {"flow_entries", census && census->count(b.id) ? census->at(b.id).total : 0},
+                               {"active_flows", census && census->count(b.id) ? census->at(b.id).recent : 0}});
   }
   json reasons = json::object();
   if (auto r = (*dp)->reason_counters()) {
@@ -86,19 +96,31 @@ std::string human_bytes(uint64_t n) {
 }
 
 void print_backends(const json& s) {
-  std::printf("  %-4s %-22s %-9s %-14s %6s %12s %11s %9s\n", "ID", "BACKEND", "PATH", "VIA",
-              "WEIGHT", "PACKETS", "BYTES", "FLOWS");
+  std::printf("  %-4s %-22s %-9s %-14s %6s %12s %11s %9s %-9s %7s\n", "ID", "BACKEND", "PATH", "VIA",
+              "WEIGHT", "PACKETS", "BYTES", "FLOWS", "STATE", "ACTIVE");
   for (const auto& b : s["backends"]) {
     std::string who = b["name"].get<std::string>().empty()
                           ? b["address"].get<std::string>() + ":" + std::to_string(b["port"].get<int>())
                           : b["name"].get<std::string>();
-    std::printf("  %-4u %-22s %-9s %-14s %6u %12llu %11s %9llu\n", b["id"].get<unsigned>(),
+    // up / down (health or container) / draining (drained, flows still active) / drained.
+    const std::string health = b.value("health", "");
+    const bool drained = b.value("drained", false);
+    const uint64_t active = b.value("active_flows", uint64_t{0});
+    const std::string st = b["path"] == "down" || health == "down" ? "down"
+                           : drained ? (active ? "draining" : "drained")
+                           : health.empty() ? "unchecked" : "up";
+    std::printf("  %-4u %-22s %-9s %-14s %6u %12llu %11s %9llu %-9s %7llu\n", b["id"].get<unsigned>(),
                 who.c_str(), b["path"].get<std::string>().c_str(),
                 b["via"].get<std::string>().empty() ? "-" : b["via"].get<std::string>().c_str(),
                 b["weight"].get<unsigned>(), (unsigned long long)b["packets"].get<uint64_t>(),
                 human_bytes(b["bytes"].get<uint64_t>()).c_str(),
-                (unsigned long long)b["new_flows"].get<uint64_t>());
+                (unsigned long long)b["new_flows"].get<uint64_t>(), st.c_str(),
+                (unsigned long long)active);
+    if (!health.empty() && !b.value("health_reason", "").empty())
+      std::printf("       health: %s\n", b["health_reason"].get<std::string>().c_str());
   }
+  std::printf("  (FLOWS: flows placed since attach; ACTIVE: flows with a packet in the last %lld s)\n",
+              static_cast<long long>(kRecentFlowWindow.count()));
   if (s["backends"].empty()) std::printf("  (no backends: `xdplb backend add ADDR`)\n");
 }
 
@@ -109,6 +131,9 @@ void print_status(const json& s) {
     std::printf("  uplink   %s: XDP %s\n", u["name"].get<std::string>().c_str(),
                 u["xdp_mode"].get<std::string>().c_str());
   std::printf("  replies  TC ingress on %s\n", s["bridge"].get<std::string>().c_str());
+  std::printf("  host     %s\n", s["host_local"].get<bool>()
+                                     ? "cgroup socket hooks on (clients on this host are balanced)"
+                                     : "off (attached with --no-host-local)");
   const auto& svc = s["service"];
   std::string vips;
   for (const auto& v : svc["vips"]) vips += (vips.empty() ? "" : ", ") + v.get<std::string>();

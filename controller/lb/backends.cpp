@@ -35,7 +35,7 @@ std::string describe(const SavedBackend& b) {
 }
 
 Result<ForwardingPlan> install_backend(Datapath& dp, const net::LinkInfo& bridge, SavedBackend& b,
-                                       std::chrono::milliseconds wait) {
+                                       std::chrono::milliseconds wait, bool active) {
   ForwardingRequest req;
   req.addr = b.addr;
   req.port = b.port;
@@ -51,6 +51,7 @@ Result<ForwardingPlan> install_backend(Datapath& dp, const net::LinkInfo& bridge
     req.mac = info->mac;
   }
   ForwardingPlan plan = plan_forwarding(bridge, req);
+  plan.entry.active = active;
   if (auto s = dp.put_backend(b.id, plan.entry); !s) return make_error(s.error());
   b.path = path_name(plan.entry);
   b.via = plan.via;
@@ -69,7 +70,7 @@ std::vector<std::string> program_backends(Datapath& dp, const net::LinkInfo& bri
                                           BridgeState& state) {
   std::vector<std::string> report;
   for (auto& b : state.backends) {
-    auto plan = install_backend(dp, bridge, b);
+    auto plan = install_backend(dp, bridge, b, kDefaultContainerWait, b.health != "down");
     if (!plan) {
       (void)mark_down(dp, b, plan.error());
       report.push_back("backend " + describe(b) + " is down: " + plan.error());

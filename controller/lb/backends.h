@@ -19,8 +19,11 @@ inline constexpr std::chrono::milliseconds kDefaultContainerWait{5000};
 
 // Plans and writes one backend; records address (containers), path, via and reason in `b`.
 // A named backend is resolved again: its veth changes on every restart.
+// `active` false writes the entry inactive (the daemon: a backend still failing its health
+// checks), so flows pinned to it are re-placed.
 Result<ForwardingPlan> install_backend(Datapath& dp, const net::LinkInfo& bridge, SavedBackend& b,
-                                       std::chrono::milliseconds wait = kDefaultContainerWait);
+                                       std::chrono::milliseconds wait = kDefaultContainerWait,
+                                       bool active = true);
 
 // Takes a backend out of service without forgetting it (its container stopped): marks it
 // "down" and clears its datapath entry. The caller rebuilds the ring.

@@ -30,6 +30,11 @@ std::vector<ServiceKey> service_keys(const BridgeState& state, const std::vector
   return keys;
 }
 
+bool in_ring(const SavedBackend& b) {
+  // No address / container stopped, failed its health checks, or drained by the user.
+  return b.addr.family != 0 && b.path != "down" && b.health != "down" && !b.drained;
+}
+
 std::string maglev_key(const SavedBackend& b) {
   if (!b.name.empty()) return b.name;
   return Endpoint{b.addr, b.port}.to_string();
@@ -38,7 +43,7 @@ std::string maglev_key(const SavedBackend& b) {
 Status rebuild_ring(Datapath& dp, const BridgeState& state) {
   std::vector<MaglevBackend> members;
   for (const auto& b : state.backends) {
-    if (b.addr.family == 0 || b.path == "down") continue;  // container stopped / no address
+    if (!in_ring(b)) continue;
     members.push_back({b.id, maglev_key(b), b.weight});
   }
   auto ring = build_maglev_ring(std::move(members));

@@ -25,6 +25,10 @@ std::vector<ServiceKey> service_keys(const BridgeState& state, const std::vector
 // restarts and nodes.
 std::string maglev_key(const SavedBackend& b);
 
+// Whether a backend takes new flows: it has an address, is not down (container stopped or
+// failed health checks) and is not drained.
+bool in_ring(const SavedBackend& b);
+
 // Rebuilds the pool's Maglev ring from the state's backends and writes it.
 Status rebuild_ring(Datapath& dp, const BridgeState& state);
 

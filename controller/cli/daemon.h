@@ -1,0 +1,34 @@
+// `xdplb daemon`, `xdplb backend drain|undrain` and `xdplb health`: the commands around the
+// daemon (controller/daemon/).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "cli/context.h"
+
+namespace xdplb::cli {
+
+struct DaemonArgs {
+  std::optional<std::string> bridge;
+  bool foreground = false;
+  std::string log_file;  // background: where the log goes (default <state dir>/<bridge>.daemon.log)
+};
+int run_daemon_cmd(const Globals& g, const DaemonArgs& a);
+
+struct DrainArgs {
+  std::string target;  // container name or ADDR[:PORT]
+  std::optional<std::string> bridge;
+  bool undrain = false;
+};
+int run_backend_drain(const Globals& g, const DrainArgs& a);
+
+struct HealthArgs {
+  std::optional<std::string> bridge;
+  std::optional<std::string> type, path, expect;  // expect: "200-399" or "200"
+  std::optional<double> interval, timeout;        // seconds
+  std::optional<uint32_t> rise, fall;
+};
+int run_health(const Globals& g, const HealthArgs& a);
+
+}  // namespace xdplb::cli

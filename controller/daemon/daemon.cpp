@@ -1,0 +1,529 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "containers/resolver.h"
+#include "core/state.h"
+#include "daemon/flow_census.h"
+#include "daemon/health_tracker.h"
+#include "daemon/prober.h"
+#include "datapath/datapath.h"
+#include "lb/backends.h"
+#include "lb/balancer.h"
+#include "net/link.h"
+#include "net/monitor.h"
+
+namespace xdplb {
+
+namespace {
+
+using Clock = ProbeClock;
+using std::chrono::milliseconds;
+
+// What the daemon knows about one backend beyond the saved state.
+struct Runtime {
+  HealthTracker tracker;
+  BackendEntry entry;        // as last written by the daemon
+  bool have_entry = false;   // false: no entry (container down) or not installed yet
+  bool drain_done = false;   // drained and no recent flow: entry turned inactive
+  Clock::time_point next_probe{};
+  Clock::time_point next_container_check{};
+  std::string last_probe;    // reason of the last probe, for the log line of a change
+  // The saved fields the entry was installed from; a change (by the CLI) means reinstall.
+  std::string installed_from;
+};
+
+std::string install_key(const SavedBackend& b) {
+  return b.name + "|" + (b.addr.family ? b.addr.to_string() : "") + "|" + std::to_string(b.port) +
+         "|" + (b.fast_path_disabled ? "1" : "0") + "|" + b.path + "|" + b.via;
+}
+
+// Identity of the state file's current version (atomic renames give a new inode).
+struct FileStamp {
+  ino_t ino = 0;
+  timespec mtime{};
+  off_t size = -1;
+  bool operator==(const FileStamp& o) const {
+    return ino == o.ino && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec &&
+           size == o.size;
+  }
+};
+
+FileStamp stamp_of(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {st.st_ino, st.st_mtim, st.st_size};
+}
+
+class Daemon {
+ public:
+  Daemon(DaemonOptions o, std::unique_ptr<Datapath> dp, net::LinkInfo bridge, Prober prober)
+      : opts_(std::move(o)), dp_(std::move(dp)), bridge_(std::move(bridge)), prober_(std::move(prober)) {}
+
+  Status start();
+  Status loop(const std::atomic<bool>* stop);
+
+ private:
+  Status modify(const std::function<void(BridgeState&)>& change);
+  bool want_active(const SavedBackend& b, const Runtime& rt) const {
+    return b.path != "down" && b.health != "down" && !(b.drained && rt.drain_done);
+  }
+  void install(SavedBackend& b, Runtime& rt, milliseconds wait);
+  void apply_entries_and_ring(BridgeState& s);
+  void reconcile();
+  void check_state_file();
+  void handle_outcome(const ProbeOutcome& out);
+  void schedule_probes(Clock::time_point now);
+  void check_containers(Clock::time_point now);
+  void check_drains(Clock::time_point now);
+  void on_net_event(const net::NetEvent& ev, Clock::time_point now);
+  void replan(const std::function<bool(const SavedBackend&, const Runtime&)>& which, const char* why);
+  Clock::time_point next_wakeup(Clock::time_point now) const;
+
+  DaemonOptions opts_;
+  std::unique_ptr<Datapath> dp_;
+  net::LinkInfo bridge_;
+  Prober prober_;
+  BridgeState state_;
+  FileStamp stamp_;
+  std::map<uint32_t, Runtime> rt_;
+  Clock::time_point next_drain_check_{};
+  std::optional<Clock::time_point> replan_ports_at_;
+};
+
+// Every change goes through here: lock, re-read (a CLI command may have changed it), change,
+// write entries and ring, save.
+Status Daemon::modify(const std::function<void(BridgeState&)>& change) {
+  auto lock = StateLock::acquire(opts_.state_dir, opts_.bridge);
+  if (!lock) return make_error(lock.error());
+  auto saved = load_state(opts_.state_dir, opts_.bridge);
+  if (!saved) return make_error(saved.error());
+  if (!saved->has_value()) return make_error("the saved state of " + opts_.bridge + " is gone");
+  BridgeState s = std::move(**saved);
+  change(s);
+  apply_entries_and_ring(s);
+  XDPLB_TRY(save_state(opts_.state_dir, s));
+  state_ = std::move(s);
+  stamp_ = stamp_of(state_file(opts_.state_dir, opts_.bridge));
+  return {};
+}
+
+void Daemon::install(SavedBackend& b, Runtime& rt, milliseconds wait) {
+  auto plan = install_backend(*dp_, bridge_, b, wait, want_active(b, rt));
+  if (plan) {
+    rt.entry = plan->entry;
+    rt.have_entry = true;
+  } else {
+    spdlog::warn("backend {} is down: {}", describe(b), plan.error());
+    (void)mark_down(*dp_, b, plan.error());
+    rt.have_entry = false;
+    prober_.cancel(b.id);
+  }
+  rt.installed_from = install_key(b);
+}
+
+// Entries that turn active go first and entries that turn inactive last, so the ring never
+// points at an inactive entry for longer than it must.
+void Daemon::apply_entries_and_ring(BridgeState& s) {
+  auto put_if = [&](bool turning_on) {
+    for (auto& b : s.backends) {
+      auto it = rt_.find(b.id);
+      if (it == rt_.end() || !it->second.have_entry) continue;
+      Runtime& rt = it->second;
+      const bool want = want_active(b, rt);
+      if (want == rt.entry.active || want != turning_on) continue;
+      rt.entry.active = want;
+      if (auto st = dp_->put_backend(b.id, rt.entry); !st)
+        spdlog::error("backend {}: cannot write its entry: {}", describe(b), st.error());
+    }
+  };
+  put_if(true);
+  if (auto st = rebuild_ring(*dp_, s); !st) spdlog::error("{}", st.error());
+  put_if(false);
+}
+
+Status Daemon::start() {
+  // Pick up the saved state and (re)write every entry from it: the datapath kept forwarding
+  // while no daemon ran; entries and ring come out the same unless the world changed.
+  return modify([&](BridgeState& s) {
+    for (auto& b : s.backends) {
+      Runtime& rt = rt_[b.id];
+      rt.tracker.set(b.health != "down");
+      if (b.path == "down" && !b.name.empty()) {  // stopped container: the poll brings it back
+        rt.installed_from = install_key(b);
+        continue;
+      }
+      install(b, rt, milliseconds(2000));
+    }
+    spdlog::info("daemon for {}: {} backends, health checks {} every {} ms (timeout {} ms, rise {}, fall {})",
+                 s.bridge, s.backends.size(), s.health_check.type, s.health_check.interval_ms,
+                 s.health_check.timeout_ms, s.health_check.rise, s.health_check.fall);
+  });
+}
+
+// The state changed under us (a CLI command): pick up new, removed and changed backends.
+void Daemon::reconcile() {
+  bool need = false;
+  std::map<uint32_t, bool> present;
+  for (const auto& b : state_.backends) {
+    present[b.id] = true;
+    auto it = rt_.find(b.id);
+    if (it == rt_.end() || it->second.installed_from != install_key(b)) need = true;
+    else if (!b.drained && it->second.drain_done) need = true;
+    else if (it->second.have_entry && want_active(b, it->second) != it->second.entry.active) need = true;
+  }
+  for (auto it = rt_.begin(); it != rt_.end();) {
+    if (!present.count(it->first)) {
+      prober_.cancel(it->first);
+      it = rt_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!need) return;
+  auto st = modify([&](BridgeState& s) {
+    for (auto& b : s.backends) {
+      auto [it, fresh] = rt_.try_emplace(b.id);
+      Runtime& rt = it->second;
+      if (fresh) rt.tracker.set(b.health != "down");
+      if (!b.drained) rt.drain_done = false;
+      if (!fresh && rt.installed_from == install_key(b)) continue;
+      if (b.path == "down") {  // the CLI found the container stopped
+        rt.have_entry = false;
+        rt.installed_from = install_key(b);
+        continue;
+      }
+      spdlog::info("backend {}: picked up from the saved state", describe(b));
+      install(b, rt, milliseconds(0));
+    }
+  });
+  if (!st) spdlog::error("applying the changed state: {}", st.error());
+}
+
+void Daemon::check_state_file() {
+  const std::string path = state_file(opts_.state_dir, opts_.bridge);
+  FileStamp now = stamp_of(path);
+  if (now == stamp_) return;
+  auto saved = load_state(opts_.state_dir, opts_.bridge);
+  if (!saved || !saved->has_value()) {
+    if (!saved) spdlog::error("{}", saved.error());
+    stamp_ = now;
+    return;
+  }
+  const bool config_changed = !(saved->value().health_check == state_.health_check);
+  state_ = std::move(**saved);
+  stamp_ = now;
+  if (config_changed)
+    spdlog::info("health checks now {} every {} ms (timeout {} ms, rise {}, fall {})",
+                 state_.health_check.type, state_.health_check.interval_ms,
+                 state_.health_check.timeout_ms, state_.health_check.rise, state_.health_check.fall);
+  reconcile();
+}
+
+void Daemon::handle_outcome(const ProbeOutcome& out) {
+  auto it = rt_.find(out.id);
+  if (it == rt_.end()) return;
+  Runtime& rt = it->second;
+  rt.last_probe = out.reason;
+  const SavedBackend* saved = nullptr;
+  for (const auto& b : state_.backends)
+    if (b.id == out.id) saved = &b;
+  if (!saved || saved->path == "down") return;
+  const HealthCheckConfig& hc = state_.health_check;
+  spdlog::debug("probe of {}: {} ({} us)", describe(*saved), out.reason, out.took.count());
+  const bool changed = rt.tracker.record(out.ok, hc.rise, hc.fall);
+  if (!changed && !(saved->health.empty() && out.ok)) return;
+  const bool up = rt.tracker.up();
+  const std::string reason =
+      changed ? (up ? std::to_string(hc.rise) + " good probes in a row (" + out.reason + ")"
+                    : std::to_string(hc.fall) + " failed probes in a row (last: " + out.reason + ")")
+              : "first probe: " + out.reason;
+  auto st = modify([&](BridgeState& s) {
+    for (auto& b : s.backends) {
+      if (b.id != out.id) continue;
+      b.health = up ? "up" : "down";
+      b.health_reason = reason;
+      if (changed) {
+        if (up)
+          spdlog::info("backend {} is UP: {}; back in the ring", describe(b), reason);
+        else
+          spdlog::warn("backend {} is DOWN: {}; out of the ring, its flows move on their next packet",
+                       describe(b), reason);
+      }
+    }
+  });
+  if (!st) spdlog::error("recording the health of backend {}: {}", out.id, st.error());
+}
+
+void Daemon::schedule_probes(Clock::time_point now) {
+  const HealthCheckConfig& hc = state_.health_check;
+  if (hc.type == "none") return;
+  const milliseconds interval(std::max(hc.interval_ms, kMinHealthIntervalMs));
+  for (const auto& b : state_.backends) {
+    auto it = rt_.find(b.id);
+    if (it == rt_.end()) continue;
+    Runtime& rt = it->second;
+    if (b.path == "down" || !b.addr.family || !rt.have_entry) continue;
+    if (rt.next_probe == Clock::time_point{})  // spread the first probes over one interval
+      rt.next_probe = now + milliseconds((b.id * 37) % interval.count());
+    if (now < rt.next_probe || prober_.running(b.id)) continue;
+    rt.next_probe = now + interval;
+    ProbeRequest req;
+    req.id = b.id;
+    req.addr = b.addr;
+    req.port = b.port;
+    req.http = hc.type == "http";
+    req.path = hc.http_path;
+    req.expect_min = hc.expect_min;
+    req.expect_max = hc.expect_max;
+    req.timeout = milliseconds(hc.timeout_ms);
+    prober_.start(req, now);
+  }
+}
+
+// Containers given by name: a stopped one leaves at once; a started one is resolved again,
+// installed inactive and comes back after `rise` good probes.
+void Daemon::check_containers(Clock::time_point now) {
+  const std::vector<SavedBackend> backends = state_.backends;  // modify() replaces state_
+  for (const auto& saved : backends) {
+    if (saved.name.empty()) continue;
+    Runtime& rt = rt_[saved.id];
+    if (now < rt.next_container_check) continue;
+    rt.next_container_check = now + opts_.container_poll;
+    ResolveOptions ro;
+    if (auto src = parse_container_source(saved.source)) ro.source = *src;
+    ro.lxcpath = saved.lxcpath;
+    ro.wait = milliseconds(0);
+    auto info = resolve_container(saved.name, ro);
+    const bool down = saved.path == "down";
+    if (!info && !down) {
+      spdlog::warn("backend {} is DOWN: container: {}; out of the ring", describe(saved), info.error());
+      auto st = modify([&](BridgeState& s) {
+        for (auto& b : s.backends)
+          if (b.id == saved.id) {
+            (void)mark_down(*dp_, b, "container: " + info.error());
+            rt.have_entry = false;
+            rt.installed_from = install_key(b);
+          }
+      });
+      prober_.cancel(saved.id);
+      if (!st) spdlog::error("{}", st.error());
+    } else if (info && info->ipv4.empty()) {
+      continue;  // starting: no address yet
+    } else if (info && (down || info->host_ifindex != rt.entry.ifindex ||
+                        info->ipv4.front() != saved.addr)) {
+      const bool probing = state_.health_check.type != "none";
+      auto st = modify([&](BridgeState& s) {
+        for (auto& b : s.backends) {
+          if (b.id != saved.id) continue;
+          if (down && probing) {
+            b.health = "down";
+            b.health_reason = "container started again: back after " +
+                              std::to_string(s.health_check.rise) + " good probes";
+            rt.tracker.set(false);
+          }
+          install(b, rt, milliseconds(0));
+          rt.next_probe = now;
+          spdlog::info("backend {}: container {} (via {}){}", describe(b),
+                       down ? "started again" : "changed", b.via,
+                       down && probing ? ", probing before it takes flows" : "");
+        }
+      });
+      if (!st) spdlog::error("{}", st.error());
+    }
+  }
+}
+
+// A drained backend whose flows have all been quiet for kRecentFlowWindow turns inactive, so a
+// client that reuses an old flow's 5-tuple is placed by the ring instead of reaching it.
+void Daemon::check_drains(Clock::time_point now) {
+  if (now < next_drain_check_) return;
+  next_drain_check_ = now + milliseconds(1000);
+  bool any = false;
+  for (const auto& b : state_.backends)
+    if (b.drained && !rt_[b.id].drain_done && rt_[b.id].have_entry) any = true;
+  if (!any) return;
+  auto flows = flows_per_backend(*dp_);
+  if (!flows) {
+    spdlog::error("{}", flows.error());
+    return;
+  }
+  std::vector<uint32_t> done;
+  for (const auto& b : state_.backends) {
+    if (!b.drained || rt_[b.id].drain_done || !rt_[b.id].have_entry) continue;
+    auto it = flows->find(b.id);
+    if (it == flows->end() || it->second.recent == 0) {
+      done.push_back(b.id);
+      spdlog::info("backend {}: drained, no flow active in the last {} s; entry off", describe(b),
+                   kRecentFlowWindow.count());
+    }
+  }
+  if (done.empty()) return;
+  for (uint32_t id : done) rt_[id].drain_done = true;
+  if (auto st = modify([](BridgeState&) {}); !st) spdlog::error("{}", st.error());
+}
+
+void Daemon::replan(const std::function<bool(const SavedBackend&, const Runtime&)>& which,
+                    const char* why) {
+  auto st = modify([&](BridgeState& s) {
+    for (auto& b : s.backends) {
+      Runtime& rt = rt_[b.id];
+      if (b.path == "down" || !which(b, rt)) continue;
+      spdlog::info("backend {}: reinstalled ({})", describe(b), why);
+      install(b, rt, milliseconds(0));
+    }
+  });
+  if (!st) spdlog::error("{}", st.error());
+}
+
+void Daemon::on_net_event(const net::NetEvent& ev, Clock::time_point now) {
+  const auto* le = std::get_if<net::LinkEvent>(&ev);
+  if (!le) return;
+  const net::LinkInfo& link = le->link;
+  if (link.ifindex == bridge_.ifindex && !le->removed) {
+    if (link.mac != bridge_.mac) {
+      bridge_ = link;
+      spdlog::info("bridge {} has a new MAC {}", bridge_.name, to_string(link.mac));
+      replan([](const SavedBackend&, const Runtime& rt) { return rt.have_entry; }, "bridge MAC changed");
+    }
+    return;
+  }
+  for (const auto& b : state_.backends) {
+    Runtime& rt = rt_[b.id];
+    if (!rt.have_entry || rt.entry.ifindex != link.ifindex || !le->removed) continue;
+    if (!b.name.empty()) rt.next_container_check = now;  // its container stopped or restarts
+    else replan_ports_at_ = now + milliseconds(300);
+  }
+  if (!le->removed && link.master == bridge_.ifindex) replan_ports_at_ = now + milliseconds(300);
+}
+
+Clock::time_point Daemon::next_wakeup(Clock::time_point now) const {
+  Clock::time_point next = now + milliseconds(50);  // state file, containers, drains
+  if (auto d = prober_.next_deadline(); d && *d < next) next = *d;
+  for (const auto& [id, rt] : rt_)
+    if (rt.next_probe != Clock::time_point{} && rt.next_probe < next) next = rt.next_probe;
+  return next;
+}
+
+Status Daemon::loop(const std::atomic<bool>* stop) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0)
+    return make_error(std::string("sigprocmask: ") + std::strerror(errno));
+  UniqueFd sigfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!sigfd.valid()) return make_error(std::string("signalfd: ") + std::strerror(errno));
+  UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
+  if (!ep.valid()) return make_error(std::string("epoll: ") + std::strerror(errno));
+  auto watch = [&](int fd) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
+  };
+  watch(sigfd.get());
+  watch(prober_.fd());
+  auto monitor = net::NetlinkMonitor::open();
+  if (monitor) watch(monitor->fd());
+  else spdlog::warn("no netlink monitor ({}): bridge MAC changes are not followed", monitor.error());
+
+  for (;;) {
+    if (stop && stop->load()) break;
+    const auto now0 = Clock::now();
+    const auto wake = next_wakeup(now0);
+    const int timeout_ms = wake <= now0 ? 0
+        : static_cast<int>(std::chrono::duration_cast<milliseconds>(wake - now0).count()) + 1;
+    epoll_event events[8];
+    const int n = ::epoll_wait(ep.get(), events, 8, timeout_ms);
+    const auto now = Clock::now();
+    bool quit = false;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd == sigfd.get()) {
+        signalfd_siginfo si{};
+        if (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
+          spdlog::info("signal {}: stopping; the datapath keeps forwarding without the daemon",
+                       strsignal(static_cast<int>(si.ssi_signo)));
+          quit = true;
+        }
+      } else if (monitor && events[i].data.fd == monitor->fd()) {
+        auto st = monitor->read_events([&](const net::NetEvent& ev) { on_net_event(ev, now); });
+        if (!st) {
+          spdlog::warn("netlink events lost ({}): reinstalling every backend", st.error());
+          if (auto b = net::get_link(bridge_.ifindex)) bridge_ = *b;
+          replan([](const SavedBackend&, const Runtime& rt) { return rt.have_entry; }, "netlink resync");
+        }
+      }
+    }
+    if (quit) break;
+    for (const auto& out : prober_.poll(now)) handle_outcome(out);
+    check_state_file();
+    check_containers(now);
+    check_drains(now);
+    if (replan_ports_at_ && now >= *replan_ports_at_) {
+      replan_ports_at_.reset();
+      replan([](const SavedBackend& b, const Runtime& rt) {
+        return b.name.empty() && !b.fast_path_disabled && !rt.entry.fast_path;
+      }, "bridge ports changed");
+    }
+    schedule_probes(now);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string daemon_pid_file(const std::string& state_dir, const std::string& bridge) {
+  return state_dir + "/" + bridge + ".daemon.pid";
+}
+
+Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop) {
+  // One daemon per bridge: the pid file stays locked while it runs.
+  ::mkdir(options.state_dir.c_str(), 0755);
+  const std::string pid_path = daemon_pid_file(options.state_dir, options.bridge);
+  UniqueFd pid_fd(::open(pid_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!pid_fd.valid())
+    return make_error("cannot open " + pid_path + ": " + std::strerror(errno));
+  if (::flock(pid_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    char other[32] = {};
+    (void)!::pread(pid_fd.get(), other, sizeof other - 1, 0);
+    std::string pid(other);
+    while (!pid.empty() && pid.back() == '\n') pid.pop_back();
+    return make_error("a daemon already runs for " + options.bridge + " (pid " + pid + ", " +
+                      pid_path + "): stop it first");
+  }
+  const std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(pid_fd.get(), 0) == 0) (void)!::pwrite(pid_fd.get(), me.data(), me.size(), 0);
+
+  if (!Datapath::is_attached(options.pin_dir))
+    return make_error("bridge " + options.bridge + " is not attached (no pins in " + options.pin_dir +
+                      "): run `xdplb attach " + options.bridge + "` first");
+  auto dp = Datapath::open(options.pin_dir);
+  if (!dp) return make_error(dp.error());
+  auto bridge = net::get_link(options.bridge);
+  if (!bridge) return make_error(bridge.error());
+  auto prober = Prober::create();
+  if (!prober) return make_error(prober.error());
+  Daemon d(options, std::move(*dp), std::move(*bridge), std::move(*prober));
+  XDPLB_TRY(d.start());
+  auto st = d.loop(stop);
+  ::unlink(pid_path.c_str());
+  return st;
+}
+
+}  // namespace xdplb

@@ -1,0 +1,36 @@
+// The xdplb daemon of one attached bridge. It does not forward anything itself (the pinned
+// datapath does, with or without it); it keeps the maps in step with the world:
+//  - active health checks (TCP connect or HTTP GET) with rise/fall: a backend that fails
+//    leaves the Maglev ring and its entry turns inactive, so its flows are re-placed;
+//  - containers added by name: a stopped one leaves at once, a started one is re-resolved,
+//    probed and put back;
+//  - the bridge's MAC and its ports (netlink), which change as containers come and go;
+//  - drains: a drained backend whose flows have all gone quiet turns inactive;
+//  - the saved state, which CLI commands change while it runs (re-read when the file changes).
+// Every read-modify-write of the state holds the bridge's StateLock, like the CLI.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "core/result.h"
+
+namespace xdplb {
+
+struct DaemonOptions {
+  std::string bridge;
+  std::string pin_dir;    // the bridge's pins (attached already)
+  std::string state_dir;
+  // How often containers given by name are looked up (liblxc / LXD).
+  std::chrono::milliseconds container_poll{1000};
+};
+
+// Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors
+// (bridge not attached, no state, another daemon on the bridge).
+Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop = nullptr);
+
+// <state_dir>/<bridge>.daemon.pid: held (flock) by the running daemon, and naming its pid.
+std::string daemon_pid_file(const std::string& state_dir, const std::string& bridge);
+
+}  // namespace xdplb

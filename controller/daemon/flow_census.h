@@ -1,0 +1,25 @@
+// Flows per backend from the flow table: all forward entries, and those that saw a packet in
+// the last `recent` (the datapath never deletes entries on FIN/RST — the LRU evicts them — so
+// "recent" is what a drain waits on). last_seen is refreshed at most once a second per flow.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+
+#include "core/result.h"
+#include "datapath/datapath.h"
+
+namespace xdplb {
+
+struct FlowsOfBackend {
+  uint64_t total = 0;
+  uint64_t recent = 0;
+};
+
+inline constexpr std::chrono::seconds kRecentFlowWindow{5};
+
+Result<std::map<uint32_t, FlowsOfBackend>> flows_per_backend(
+    Datapath& dp, std::chrono::nanoseconds recent = kRecentFlowWindow);
+
+}  // namespace xdplb
