@@ -100,18 +100,12 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   state.udp = protos->udp;
   state.xdp_mode = xdp_mode_name(*mode);
 
-  auto vips = service_vips(state.uplinks);
-  if (!vips) return fail(vips.error());
-  if (vips->empty())
+  auto uplink_vips = service_vips(state.uplinks);
+  if (!uplink_vips) return fail(uplink_vips.error());
+  if (uplink_vips->empty())
     return fail("the uplinks have no IPv4 address to serve on: give them one, or pick another --uplink");
-
-  // The bridge's own addresses are VIPs too: containers on it (hairpin) and host-local
-  // clients dial them. 127.0.0.1 only means something to host-local clients.
-  auto bridge_addrs = net::link_addresses(bridge->ifindex, AF_INET);
-  if (!bridge_addrs) return fail(bridge_addrs.error());
-  for (const auto& ba : *bridge_addrs) vips->push_back(ba.address);
-  if (!a.no_host_local)
-    for (const auto& lo : hostlocal::loopback_vips()) vips->push_back(lo);
+  auto vips = service_addresses(state, bridge->ifindex, !a.no_host_local);
+  if (!vips) return fail(vips.error());
 
   auto bpffs = ensure_bpffs();
   if (!bpffs) return fail(bpffs.error());

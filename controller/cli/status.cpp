@@ -8,11 +8,12 @@
 #include "cli/commands.h"
 #include "core/reasons.h"
 #include "core/state.h"
-#include "daemon/flow_census.h"
+#include "datapath/flow_census.h"
 #include "datapath/datapath.h"
 #include "hostlocal/hostlocal.h"
 #include "lb/backends.h"
 #include "lb/balancer.h"
+#include "net/link.h"
 
 namespace xdplb::cli {
 
@@ -41,7 +42,10 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   for (const auto& [name, mode] : state.xdp_modes)
     out["uplinks"].push_back({{"name", name}, {"xdp_mode", mode}});
   json vips = json::array();
-  if (auto v = service_vips(state.uplinks)) {
+  auto bridge_link = net::get_link(bridge);
+  const bool host_local = hostlocal::is_attached(g.pin_dir(bridge));
+  if (auto v = bridge_link ? service_addresses(state, bridge_link->ifindex, host_local)
+                           : service_vips(state.uplinks)) {
     for (const auto& vip : *v) vips.push_back(vip.to_string());
   }
   out["service"] = {{"vips", vips},
@@ -50,7 +54,7 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                     {"backend_port", state.backend_port},
                     {"scheduler", "maglev"},
                     {"ring_size", XDPLB_MAGLEV_RING_SIZE}};
-  out["host_local"] = hostlocal::is_attached(g.pin_dir(bridge));
+  out["host_local"] = host_local;
   auto flows = (*dp)->flow_count();
   out["flows"] = flows ? *flows : 0;
   out["backends"] = json::array();

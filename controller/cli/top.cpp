@@ -3,8 +3,6 @@
 // from one batched walk of the flow table per frame (bounded by its size).
 #include "cli/top.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +22,7 @@
 #include "core/reasons.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
-#include "xdplb_bpf.skel.h"
+#include "datapath/flow_census.h"
 
 namespace xdplb::cli {
 
@@ -33,13 +31,10 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
-// A flow whose last packet is older than this is not counted as active.
-constexpr uint64_t kActiveNs = 10ull * 1000 * 1000 * 1000;
-
 struct FlowTally {
   std::map<uint32_t, uint64_t> per_backend;  // entries in the flow table
   uint64_t total = 0;
-  uint64_t active = 0;  // seen in the last kActiveNs
+  uint64_t active = 0;  // saw a packet within kRecentFlowWindow
 };
 
 struct Sample {
@@ -50,39 +45,14 @@ struct Sample {
   FlowTally flows;
 };
 
-uint64_t monotonic_ns() {  // the clock bpf_ktime_get_ns() reads
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-// One pass over the flow table in batches. Entries come and go meanwhile (LRU), so the pass
-// is bounded by the table size rather than trusted to end.
 Result<FlowTally> tally_flows(Datapath& dp) {
+  auto per_backend = flows_per_backend(dp);
+  if (!per_backend) return make_error(per_backend.error());
   FlowTally t;
-  const int fd = bpf_map__fd(dp.skeleton()->maps.flows);
-  const uint32_t max_entries = bpf_map__max_entries(dp.skeleton()->maps.flows);
-  constexpr uint32_t kBatch = 4096;
-  std::vector<xdplb_flow_key> keys(kBatch);
-  std::vector<xdplb_flow> values(kBatch);
-  const uint64_t now = monotonic_ns();
-  uint32_t cursor = 0;  // hash maps: an opaque bucket cursor the kernel hands back
-  void* in_batch = nullptr;
-  uint64_t seen = 0;
-  while (seen <= max_entries) {
-    uint32_t n = kBatch;
-    int err = bpf_map_lookup_batch(fd, in_batch, &cursor, keys.data(), values.data(), &n, nullptr);
-    for (uint32_t i = 0; i < n; ++i) {
-      ++t.per_backend[values[i].backend];
-      ++t.total;
-      if (now - values[i].last_seen_ns < kActiveNs || values[i].last_seen_ns > now) ++t.active;
-    }
-    seen += n;
-    if (err) {
-      if (errno == ENOENT) break;  // walked to the end
-      return make_error(std::string("walking the flow table failed: ") + strerror(errno));
-    }
-    in_batch = &cursor;
+  for (const auto& [id, f] : *per_backend) {
+    t.per_backend[id] = f.total;
+    t.total += f.total;
+    t.active += f.recent;
   }
   return t;
 }

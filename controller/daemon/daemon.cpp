@@ -18,7 +18,7 @@
 
 #include "containers/resolver.h"
 #include "core/state.h"
-#include "daemon/flow_census.h"
+#include "datapath/flow_census.h"
 #include "daemon/health_tracker.h"
 #include "daemon/prober.h"
 #include "datapath/datapath.h"

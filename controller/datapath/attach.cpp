@@ -19,6 +19,7 @@
 
 #include "core/fd.h"
 #include "datapath/datapath.h"
+#include "datapath/pinned_map.h"
 #include "datapath/skeleton.h"
 #include "xdplb_bpf.skel.h"
 
@@ -122,31 +123,11 @@ Status pin_link(const UniqueFd& link, const std::string& path, AttachUndo& undo)
   return {};
 }
 
-// Points map at its pin. Done by hand rather than by libbpf's pin reuse, whose compatibility
-// check compares map flags and so refuses every devmap (the kernel adds BPF_F_RDONLY_PROG to
-// them, and refuses that flag at creation). Without a pin libbpf would quietly create a
-// fresh, empty map, so a missing pin is an error.
+// The pinned map behind a LIBBPF_PIN_BY_NAME map, if it has a pin path.
 Status reuse_pinned(struct bpf_map* map) {
   const char* pin = bpf_map__pin_path(map);
   if (!pin) return {};
-  const std::string path = pin;
-  UniqueFd fd(bpf_obj_get(path.c_str()));
-  if (!fd.valid())
-    return make_error("map pin " + path + " cannot be opened: " + std::strerror(errno) +
-                      " (the attachment is incomplete: detach and attach again)");
-  struct bpf_map_info info {};
-  __u32 len = sizeof info;
-  if (int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len); err)
-    return make_error("reading " + path + " failed: " + errno_text(err));
-  if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-      info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map))
-    return make_error("pinned map " + path + " does not match this build of xdplb (detach and attach again)");
-  if (int err = bpf_map__reuse_fd(map, fd.get()); err)
-    return make_error("reusing " + path + " failed: " + errno_text(err));
-  // The map now has its fd: without a pin path libbpf neither reuses nor re-pins it.
-  if (int err = bpf_map__set_pin_path(map, nullptr); err)
-    return make_error("clearing the pin path of " + path + " failed: " + errno_text(err));
-  return {};
+  return reuse_pinned_map(map, pin);
 }
 
 int ifindex_of(const std::string& name, int given) {

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "core/fd.h"
+#include "datapath/pinned_map.h"
 #include "xdplb_sock_bpf.skel.h"
 
 namespace fs = std::filesystem;
@@ -51,27 +52,9 @@ std::vector<Hook> hooks_of(struct xdplb_sock_bpf* s) {
           {"getpeername4", s->progs.xdplb_getpeername4}};
 }
 
-// Points a map declared LIBBPF_PIN_BY_NAME at the bridge's pin by hand: libbpf's own reuse
-// compares map flags and refuses the devmap (the kernel adds BPF_F_RDONLY_PROG to it), and a
-// missing pin would make libbpf create a fresh, empty map the hooks would then balance over.
+// A map declared LIBBPF_PIN_BY_NAME, pointed at the bridge's pin of the same name.
 Status reuse_pin(struct bpf_map* map, const std::string& pin_dir) {
-  const std::string path = pin_dir + "/" + bpf_map__name(map);
-  UniqueFd fd(bpf_obj_get(path.c_str()));
-  if (!fd.valid())
-    return make_error("map pin " + path + " cannot be opened: " + std::strerror(errno) +
-                      " (is the bridge attached? attach it first, or detach and attach again)");
-  struct bpf_map_info info {};
-  __u32 len = sizeof info;
-  if (int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len); err)
-    return make_error("reading " + path + " failed: " + err_text(err));
-  if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-      info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map))
-    return make_error("pinned map " + path + " does not match this build of xdplb (detach and attach again)");
-  if (int err = bpf_map__reuse_fd(map, fd.get()); err)
-    return make_error("reusing " + path + " failed: " + err_text(err));
-  if (int err = bpf_map__set_pin_path(map, nullptr); err)
-    return make_error("clearing the pin path of " + path + " failed: " + err_text(err));
-  return {};
+  return reuse_pinned_map(map, pin_dir + "/" + bpf_map__name(map));
 }
 
 // Removes the links pinned so far if attach fails half-way.

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "core/maglev.h"
+#include "hostlocal/hostlocal.h"
 #include "net/address.h"
 #include "net/link.h"
 
@@ -18,6 +19,18 @@ Result<std::vector<IpAddress>> service_vips(const std::vector<std::string>& upli
     if (!addrs) return make_error(addrs.error());
     for (const auto& a : *addrs) vips.push_back(a.address);
   }
+  return vips;
+}
+
+Result<std::vector<IpAddress>> service_addresses(const BridgeState& state, int bridge_ifindex,
+                                                 bool host_local) {
+  auto vips = service_vips(state.uplinks);
+  if (!vips) return vips;
+  auto bridge_addrs = net::link_addresses(bridge_ifindex, AF_INET);
+  if (!bridge_addrs) return make_error(bridge_addrs.error());
+  for (const auto& a : *bridge_addrs) vips->push_back(a.address);
+  if (host_local)
+    for (const auto& lo : hostlocal::loopback_vips()) vips->push_back(lo);
   return vips;
 }
 

@@ -15,8 +15,14 @@ namespace xdplb {
 // The pool every service of a bridge uses (one service per attached bridge for now).
 inline constexpr uint32_t kDefaultPool = 0;
 
-// The VIPs of a bridge's service: every global IPv4 address of its uplinks.
+// The VIPs external clients use: every global IPv4 address of the uplinks.
 Result<std::vector<IpAddress>> service_vips(const std::vector<std::string>& uplinks);
+
+// Every address a bridge's service answers on: the uplinks' (external clients), the bridge's
+// own (containers on it — hairpin — and the host), and 127.0.0.1 when host-local clients are
+// served. One list for attach, status and anything that reprograms the services.
+Result<std::vector<IpAddress>> service_addresses(const BridgeState& state, int bridge_ifindex,
+                                                 bool host_local);
 
 // The service keys for those VIPs, the state's port and protocols.
 std::vector<ServiceKey> service_keys(const BridgeState& state, const std::vector<IpAddress>& vips);

@@ -1,6 +1,6 @@
 // flows_per_backend() on a real (unattached) flow table: entries are counted per backend, and
 // only those with a packet in the window count as recent. Needs root (loads BPF maps).
-#include "daemon/flow_census.h"
+#include "datapath/flow_census.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

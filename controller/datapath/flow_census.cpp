@@ -1,4 +1,4 @@
-#include "daemon/flow_census.h"
+#include "datapath/flow_census.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
