@@ -18,6 +18,11 @@ expect_fail "attach to a missing bridge" "nosuchbr0" xdplb attach nosuchbr0 --up
 expect_fail "attach with a missing uplink" "nosuchup0" xdplb attach "$BRIDGE" --uplink nosuchup0
 expect_fail "attach with port 0" "port" xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 0
 expect_fail "attach to a non-bridge" "bridge" xdplb attach "$UPLINK" --uplink "$UPLINK"
+ip -n "$HOST_NS" link add "$P-nx" type bridge   # native XDP cannot attach to a bridge
+ip -n "$HOST_NS" addr add "10.$N.9.1/24" dev "$P-nx"
+ip -n "$HOST_NS" link set "$P-nx" up
+expect_fail "native XDP where the driver has none" "native" xdplb attach "$BRIDGE" --uplink "$P-nx" --xdp-mode native
+expect_fail "unknown XDP mode" "xdp-mode" xdplb attach "$BRIDGE" --uplink "$UPLINK" --xdp-mode turbo
 expect_fail "not root" "root" nsenter --net=/run/netns/"$HOST_NS" setpriv --reuid=65534 --regid=65534 --clear-groups "$XDPLB" status
 check "nothing pinned after the failed commands" test ! -e "$XDPLB_PIN_ROOT/$BRIDGE"
 
