@@ -29,18 +29,14 @@ Result<PoolSession> open_pool(const Globals& g, const std::optional<std::string>
   XDPLB_TRY(require_root(what));
   auto bridge = choose_bridge(g, bridge_arg);
   if (!bridge) return make_error(bridge.error());
-  auto lock = StateLock::acquire(g.state_dir(), *bridge);
-  if (!lock) return make_error(lock.error());
-  auto saved = load_state(g.state_dir(), *bridge);
-  if (!saved) return make_error(saved.error());
-  if (!saved->has_value())
-    return make_error("no saved state for " + *bridge + " in " + g.state_dir() +
-                      ": run `xdplb detach " + *bridge + "` and `xdplb attach " + *bridge + "`");
+  auto locked = lock_state(g, *bridge);
+  if (!locked) return make_error(locked.error());
   auto dp = Datapath::open(g.pin_dir(*bridge));
   if (!dp) return make_error(dp.error());
   auto link = net::get_link(*bridge);
   if (!link) return make_error(link.error());
-  return PoolSession{std::move(*lock), std::move(**saved), std::move(*dp), std::move(*link)};
+  return PoolSession{std::move(locked->lock), std::move(locked->state), std::move(*dp),
+                     std::move(*link)};
 }
 
 // The saved backend a user means: a container name, or ADDR[:PORT].

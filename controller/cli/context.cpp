@@ -44,6 +44,17 @@ Result<std::string> choose_bridge(const Globals& g, const std::optional<std::str
   return attached.front();
 }
 
+Result<LockedState> lock_state(const Globals& g, const std::string& bridge) {
+  auto lock = StateLock::acquire(g.state_dir(), bridge);
+  if (!lock) return make_error(lock.error());
+  auto saved = load_state(g.state_dir(), bridge);
+  if (!saved) return make_error(saved.error());
+  if (!saved->has_value())
+    return make_error("no saved state for " + bridge + " in " + g.state_dir() + ": run `xdplb detach " +
+                      bridge + "` and `xdplb attach " + bridge + "`");
+  return LockedState{std::move(*lock), std::move(**saved)};
+}
+
 int fail(const std::string& message) {
   std::cerr << "xdplb: " << message << "\n";
   return 1;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "core/state.h"
 
 namespace xdplb::cli {
 
@@ -24,6 +25,13 @@ Status require_root(const std::string& what);
 
 // The bridge a command is about: the one given, else the only attached one.
 Result<std::string> choose_bridge(const Globals& g, const std::optional<std::string>& given);
+
+// A bridge's saved state, read under its lock, for a read-modify-write by one command.
+struct LockedState {
+  StateLock lock;
+  BridgeState state;
+};
+Result<LockedState> lock_state(const Globals& g, const std::string& bridge);
 
 // Prints "xdplb: <message>" to stderr and returns the exit code for a failed command.
 int fail(const std::string& message);

@@ -81,12 +81,9 @@ int run_backend_drain(const Globals& g, const DrainArgs& a) {
   if (auto s = require_root(what); !s) return fail(s.error());
   auto bridge = choose_bridge(g, a.bridge);
   if (!bridge) return fail(bridge.error());
-  auto lock = StateLock::acquire(g.state_dir(), *bridge);
-  if (!lock) return fail(lock.error());
-  auto saved = load_state(g.state_dir(), *bridge);
-  if (!saved) return fail(saved.error());
-  if (!saved->has_value()) return fail("no saved state for " + *bridge);
-  BridgeState& state = **saved;
+  auto locked = lock_state(g, *bridge);
+  if (!locked) return fail(locked.error());
+  BridgeState& state = locked->state;
   auto index = find_saved_backend(state, a.target);
   if (!index) return fail(index.error());
   SavedBackend& b = state.backends[*index];
@@ -113,12 +110,9 @@ int run_health(const Globals& g, const HealthArgs& a) {
   if (auto s = require_root("health"); !s) return fail(s.error());
   auto bridge = choose_bridge(g, a.bridge);
   if (!bridge) return fail(bridge.error());
-  auto lock = StateLock::acquire(g.state_dir(), *bridge);
-  if (!lock) return fail(lock.error());
-  auto saved = load_state(g.state_dir(), *bridge);
-  if (!saved) return fail(saved.error());
-  if (!saved->has_value()) return fail("no saved state for " + *bridge);
-  BridgeState& state = **saved;
+  auto locked = lock_state(g, *bridge);
+  if (!locked) return fail(locked.error());
+  BridgeState& state = locked->state;
   HealthCheckConfig h = state.health_check;
   if (a.type) {
     if (*a.type != "tcp" && *a.type != "http" && *a.type != "none")

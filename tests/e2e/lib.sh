@@ -33,6 +33,11 @@ e2e_init() {
   VIP=10.$N.1.1
   CLIENT_IP=10.$N.1.2
   BRIDGE_IP=10.$N.0.1
+  # Namespaces of this test's prefix left by a run that was killed (our names only).
+  local ns
+  for ns in $(ip netns list | awk '{print $1}'); do
+    case $ns in "$P"-*) ip netns del "$ns" ;; esac
+  done
   trap e2e_cleanup EXIT
   trap 'exit 130' INT TERM
 }
