@@ -12,7 +12,6 @@
 #include "hostlocal/hostlocal.h"
 #include "lb/balancer.h"
 #include "lb/backends.h"
-#include "net/address.h"
 #include "net/link.h"
 #include "net/route.h"
 #include "net/sysctl.h"
