@@ -188,6 +188,7 @@ void Daemon::reconcile() {
   }
   for (auto it = rt_.begin(); it != rt_.end();) {
     if (!present.count(it->first)) {
+      spdlog::info("backend id {}: gone from the saved state; probes stopped", it->first);
       prober_.cancel(it->first);
       it = rt_.erase(it);
     } else {

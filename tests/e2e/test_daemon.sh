@@ -25,10 +25,10 @@ now_ms() { date +%s%3N; }
 NGINX_PIDS=()
 
 # serve_nginx K: nginx (single process, so kill -9 takes the whole server) in backend K.
-serve_nginx() {
-  local k=$1 d=$E2E_TMP/nginx$1
-  mkdir -p "$d/www"
-  echo "Served from b$k" > "$d/www/index.html"
+# nginx_conf DIR HTTP_BODY: a foreground, single-process nginx config under DIR (no files
+# outside it) whose http block holds HTTP_BODY.
+nginx_conf() {
+  local d=$1
   cat > "$d/nginx.conf" <<CONF
 daemon off;
 master_process off;
@@ -39,9 +39,16 @@ events { worker_connections 4096; }
 http {
   access_log off;
   client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
-  server { listen 80 backlog=4096; root $d/www; }
+  $2
 }
 CONF
+}
+
+serve_nginx() {
+  local k=$1 d=$E2E_TMP/nginx$1
+  mkdir -p "$d/www"
+  echo "Served from b$k" > "$d/www/index.html"
+  nginx_conf "$d" "server { listen 80 backlog=4096; root $d/www; }"
   nsenter --net=/run/netns/"$P-b$k" nginx -c "$d/nginx.conf" &
   NGINX_PIDS[$k]=$!
   E2E_PIDS+=($!)
@@ -177,13 +184,21 @@ serve_nginx 3
 xdplb backend undrain "$(backend_ip 3)"
 
 log "CLI changes while the daemon runs: remove + add b3 again"
+# wait_log REGEX SECONDS: bounded wait for the daemon to log REGEX.
+wait_log() {
+  local i
+  for i in $(seq 1 $(($2 * 10))); do grep -qE "$1" "$DAEMON_LOG" && return 0; sleep 0.1; done
+  return 1
+}
+B3_ID=$(xdplb backend list --json | jq -r ".[] | select(.address == \"10.$N.0.13\") | .id")
 xdplb backend remove "$(backend_ip 3)" >/dev/null
-sleep 0.5  # the daemon sees the removal (it re-reads the state within 50 ms)
+# The daemon re-reads the state within 50 ms of a change, unless a probe round holds it up.
+check "the daemon saw b3 removed" wait_log "backend id $B3_ID: gone from the saved state" 5
 xdplb backend add "$(backend_ip 3)" >/dev/null
-sleep 1.5
-check "the daemon picked up the re-added b3" grep -q "10.$N.0.13:80: picked up from the saved state" "$DAEMON_LOG"
-check "re-added b3 is probed up" bash -c \
-  "nsenter --net=/run/netns/$HOST_NS $XDPLB status --json | jq -e '.backends[] | select(.address==\"10.$N.0.13\") | .health==\"up\"' >/dev/null"
+check "the daemon picked up the re-added b3" wait_log "10.$N.0.13:80: picked up from the saved state" 5
+b3_up() { xdplb status --json | jq -e ".backends[] | select(.address == \"10.$N.0.13\") | .health == \"up\"" >/dev/null; }
+wait_b3_up() { local i; for i in $(seq 1 50); do b3_up && return 0; sleep 0.1; done; return 1; }
+check "re-added b3 is probed up" wait_b3_up
 
 log "(c) daemon stop + start under load: zero failed"
 sleep 1
@@ -221,20 +236,8 @@ log "the tutorial's setup: nft DNAT :8000 -> nginx least_conn proxy (b4) -> b1..
 xdplb detach "$BRIDGE" >/dev/null
 PROXY_IP=$(backend_ip 4)
 d=$E2E_TMP/proxy; mkdir -p "$d"
-cat > "$d/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
-  upstream web { least_conn; server $(backend_ip 1):80; server $(backend_ip 2):80; server $(backend_ip 3):80; }
-  server { listen 80 backlog=4096; location / { proxy_pass http://web; } }
-}
-CONF
+nginx_conf "$d" "upstream web { least_conn; server $(backend_ip 1):80; server $(backend_ip 2):80; server $(backend_ip 3):80; }
+  server { listen 80 backlog=4096; location / { proxy_pass http://web; } }"
 nsenter --net=/run/netns/"$P-b4" nginx -c "$d/nginx.conf" &
 E2E_PIDS+=($!)
 wait_http "$HOST_NS" "http://$PROXY_IP/" || { echo "proxy did not start"; exit 1; }
