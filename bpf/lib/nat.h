@@ -76,20 +76,37 @@ static __always_inline void dnat(struct packet *pkt, const struct xdplb_backend 
 		dnat4(pkt, be);
 }
 
+/* TC: where the L4 checksum of pkt sits, and the flags every bpf_l4_csum_replace on it needs:
+ * a zero (absent) UDP checksum is left alone, never produced (BPF_F_MARK_MANGLED_0). */
+struct l4_csum {
+	__u32 off;
+	__u32 flags;
+};
+
+static __always_inline struct l4_csum l4_csum_of(const struct packet *pkt)
+{
+	struct l4_csum c;
+
+	if (pkt->key.proto == IPPROTO_TCP) {
+		c.off = pkt->l4_off + offsetof(struct tcphdr, check);
+		c.flags = 0;
+	} else {
+		c.off = pkt->l4_off + offsetof(struct udphdr, check);
+		c.flags = BPF_F_MARK_MANGLED_0;
+	}
+	return c;
+}
+
 /* TC, IPv6: put rev's VIP:vport back as the source of a reply. */
 static __always_inline int revnat6(struct __sk_buff *skb, const struct packet *pkt,
 				   const struct xdplb_reverse *rev)
 {
 	__be16 old_port = pkt->key.sport, new_port = rev->vport;
-	__u32 l4_off = pkt->l4_off, csum_off, mangled = 0;
+	__u32 l4_off = pkt->l4_off;
+	struct l4_csum c = l4_csum_of(pkt);
+	__u32 csum_off = c.off, mangled = c.flags;
 	int err = 0, i;
 
-	if (pkt->key.proto == IPPROTO_TCP) {
-		csum_off = l4_off + offsetof(struct tcphdr, check);
-	} else {
-		csum_off = l4_off + offsetof(struct udphdr, check);
-		mangled = BPF_F_MARK_MANGLED_0;
-	}
 	for (i = 0; i < 4 && !err; i++)
 		err = bpf_l4_csum_replace(skb, csum_off, pkt->key.src.v6[i], rev->vip.v6[i],
 					  BPF_F_PSEUDO_HDR | mangled | sizeof(__be32));
@@ -112,16 +129,10 @@ static __always_inline int revnat4(struct __sk_buff *skb, const struct packet *p
 	__be32 old_ip = pkt->key.src.v4, new_ip = rev->vip.v4;
 	__be16 old_port = pkt->key.sport, new_port = rev->vport;
 	__u32 ip_off = pkt->l3_off, l4_off = pkt->l4_off;
-	__u32 csum_off, mangled = 0;
+	struct l4_csum c = l4_csum_of(pkt);
+	__u32 csum_off = c.off, mangled = c.flags;
 	int err;
 
-	if (pkt->key.proto == IPPROTO_TCP) {
-		csum_off = l4_off + offsetof(struct tcphdr, check);
-	} else {
-		csum_off = l4_off + offsetof(struct udphdr, check);
-		/* leave a zero (absent) UDP checksum alone, never produce one */
-		mangled = BPF_F_MARK_MANGLED_0;
-	}
 	err = bpf_l4_csum_replace(skb, csum_off, old_ip, new_ip,
 				  BPF_F_PSEUDO_HDR | mangled | sizeof(new_ip));
 	if (!err)
@@ -148,15 +159,10 @@ static __always_inline int tc_rewrite4(struct __sk_buff *skb, const struct packe
 	__be32 old_saddr = pkt->key.src.v4, old_daddr = pkt->key.dst.v4;
 	__be16 old_sport = pkt->key.sport, old_dport = pkt->key.dport;
 	__u32 ip_off = pkt->l3_off, l4_off = pkt->l4_off;
-	__u32 csum_off, mangled = 0;
+	struct l4_csum c = l4_csum_of(pkt);
+	__u32 csum_off = c.off, mangled = c.flags;
 	int err;
 
-	if (pkt->key.proto == IPPROTO_TCP) {
-		csum_off = l4_off + offsetof(struct tcphdr, check);
-	} else {
-		csum_off = l4_off + offsetof(struct udphdr, check);
-		mangled = BPF_F_MARK_MANGLED_0;
-	}
 	err = bpf_l4_csum_replace(skb, csum_off, old_saddr, saddr,
 				  BPF_F_PSEUDO_HDR | mangled | sizeof(saddr));
 	if (!err)
