@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -102,7 +103,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   auto uplink_vips = service_vips(state.uplinks);
   if (!uplink_vips) return fail(uplink_vips.error());
   if (uplink_vips->empty())
-    return fail("the uplinks have no IPv4 address to serve on: give them one, or pick another --uplink");
+    return fail("the uplinks have no global IPv4 or IPv6 address to serve on: give them one, or pick another --uplink");
   auto vips = service_addresses(state, bridge->ifindex, !a.no_host_local);
   if (!vips) return fail(vips.error());
 
@@ -112,6 +113,12 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   auto fwd = net::enable_ip_forward();
   if (!fwd) return fail(fwd.error());
   if (*fwd) std::cout << "enabled net.ipv4.ip_forward (the pass path routes through the kernel)\n";
+  if (std::any_of(vips->begin(), vips->end(), [](const IpAddress& v) { return v.is_v6(); })) {
+    auto fwd6 = net::enable_ipv6_forwarding(a.bridge, state.uplinks);
+    if (!fwd6) return fail(fwd6.error());
+    for (const auto& key : *fwd6)
+      std::cout << "enabled " << key << " (IPv6 replies are routed from the bridge; the pass path from the uplinks)\n";
+  }
 
   AttachSpec spec{pin_dir, a.bridge, bridge->ifindex, *uplinks, *mode};
   spec.hairpin_port_min = hairpin_ports->first;

@@ -10,6 +10,7 @@
 #include "datapath/datapath.h"
 #include "lb/backends.h"
 #include "lb/balancer.h"
+#include "net/address.h"
 #include "net/link.h"
 
 namespace xdplb::cli {
@@ -39,22 +40,17 @@ Result<PoolSession> open_pool(const Globals& g, const std::optional<std::string>
                      std::move(*link)};
 }
 
-// The saved backend a user means: a container name, or ADDR[:PORT].
-Result<size_t> find_backend(const BridgeState& state, const std::string& target) {
-  if (!looks_like_address(target)) {
-    for (size_t i = 0; i < state.backends.size(); ++i)
-      if (state.backends[i].name == target) return i;
-    return make_error("no backend named '" + target + "' on " + state.bridge +
-                      ": see `xdplb backend list`");
-  }
-  auto ep = parse_endpoint(target, state.backend_port);
-  if (!ep) return make_error(ep.error());
-  for (size_t i = 0; i < state.backends.size(); ++i) {
-    const auto& b = state.backends[i];
-    if (b.addr == ep->addr && b.port == ep->port) return i;
-  }
-  return make_error("no backend " + ep->to_string() + " on " + state.bridge +
-                    ": see `xdplb backend list`");
+// The address families a container on `bridge` serves: those the bridge has global addresses
+// of (a container there gets the same), IPv4 when it has none.
+std::vector<int> bridge_families(const net::LinkInfo& bridge) {
+  auto addrs = net::link_addresses(bridge.ifindex, AF_UNSPEC);
+  bool v4 = false, v6 = false;
+  if (addrs)
+    for (const auto& a : *addrs) (a.address.is_v6() ? v6 : v4) = true;
+  std::vector<int> families;
+  if (v4 || !v6) families.push_back(4);
+  if (v6) families.push_back(6);
+  return families;
 }
 
 // Checks the arguments of `backend add` that need no state; fills what it parsed.
@@ -68,8 +64,6 @@ Status check_add_args(const BackendArgs& a, uint32_t& weight) {
   if (looks_like_address(a.target)) {
     auto ep = parse_endpoint(a.target, 80);
     if (!ep) return make_error(ep.error());
-    if (!ep->addr.is_v4())
-      return make_error(ep->to_string() + ": IPv6 backends are not supported yet; give an IPv4 address");
     return {};
   }
   return check_container_name(a.target);
@@ -88,44 +82,86 @@ int run_backend_add(const Globals& g, const BackendArgs& a) {
   if (!session) return fail(session.error());
   BridgeState& state = session->state;
 
-  SavedBackend b;
-  b.weight = weight;
-  b.fast_path_disabled = a.no_fast_path;
+  SavedBackend proto;
+  proto.weight = weight;
+  proto.fast_path_disabled = a.no_fast_path;
+  std::vector<int> families;
   if (looks_like_address(a.target)) {
     auto ep = parse_endpoint(a.target, state.backend_port);
     if (!ep) return fail(ep.error());
-    b.addr = ep->addr;
-    b.port = ep->port;
+    proto.addr = ep->addr;
+    proto.port = ep->port;
+    families = {ep->addr.is_v6() ? 6 : 4};
   } else {
-    b.name = a.target;
-    b.source = a.source;  // "auto" becomes lxd or lxc when install_backend resolves it
-    b.lxcpath = a.lxcpath;
-    b.port = state.backend_port;
+    proto.name = a.target;
+    proto.source = a.source;  // "auto" becomes lxd or lxc when install_backend resolves it
+    proto.lxcpath = a.lxcpath;
+    proto.port = state.backend_port;
+    families = bridge_families(session->bridge);
   }
-  if (auto dup = find_backend(state, b.name.empty() ? a.target : b.name); dup)
-    return fail(describe(state.backends[*dup]) + " is already a backend of " + state.bridge +
-                " (id " + std::to_string(state.backends[*dup].id) + "); to change it, remove it first");
-  auto id = allocate_backend_id(state);
-  if (!id) return fail(id.error());
-  b.id = *id;
+  if (auto dup = find_backends(state, a.target); dup) {
+    const SavedBackend& d = state.backends[dup->front()];
+    return fail(describe(d) + " is already a backend of " + state.bridge + " (id " +
+                std::to_string(d.id) + "); to change it, remove it first");
+  }
 
-  auto plan = install_backend(*session->dp, session->bridge, b, wait_of(a));
-  if (!plan) return fail("backend " + a.target + ": " + plan.error());
-  for (const auto& other : state.backends)
-    if (other.addr == b.addr && other.port == b.port) {
-      (void)session->dp->delete_backend(b.id);
-      return fail(describe(b) + " has the same address as backend " + describe(other) +
-                  ": remove that one first");
+  // A container is one entry per family of its bridge. If one family cannot be installed
+  // (an IPv6 address that has not come up yet) the other still serves, and that one is kept
+  // as down for `backend refresh` or the daemon to bring in; if none can, nothing changes.
+  std::vector<SavedBackend> added;
+  std::vector<std::string> errors;
+  auto undo = [&] {
+    for (const auto& b : added) (void)session->dp->delete_backend(b.id);
+  };
+  for (int family : families) {
+    SavedBackend b = proto;
+    b.family = family;
+    BridgeState with_added = state;
+    with_added.backends.insert(with_added.backends.end(), added.begin(), added.end());
+    auto id = allocate_backend_id(with_added);
+    if (!id) {
+      undo();
+      return fail(id.error());
     }
-  state.backends.push_back(b);
+    b.id = *id;
+    auto plan = install_backend(*session->dp, session->bridge, b, wait_of(a));
+    if (!plan) {
+      errors.push_back(plan.error());
+      (void)mark_down(*session->dp, b, plan.error());
+      added.push_back(b);
+      continue;
+    }
+    for (const auto& other : state.backends)
+      if (other.addr == b.addr && other.port == b.port) {
+        undo();
+        (void)session->dp->delete_backend(b.id);
+        return fail(describe(b) + " has the same address as backend " + describe(other) +
+                    ": remove that one first");
+      }
+    added.push_back(b);
+  }
+  if (errors.size() == families.size()) {
+    undo();
+    std::string why = errors.front();
+    for (size_t i = 1; i < errors.size(); ++i) why += "; " + errors[i];
+    return fail("backend " + a.target + ": " + why);
+  }
+  state.backends.insert(state.backends.end(), added.begin(), added.end());
   if (auto s = rebuild_ring(*session->dp, state); !s) {
-    (void)session->dp->delete_backend(b.id);
+    undo();
     return fail(s.error());
   }
   if (auto s = save_state(g.state_dir(), state); !s) return fail(s.error());
-  std::cout << "added backend " << describe(b) << " to " << state.bridge << " (id " << b.id
-            << ", weight " << b.weight << ", " << b.path << " path"
-            << (b.via.empty() ? "" : " via " + b.via) << ": " << b.path_reason << ")\n";
+  for (const auto& b : added) {
+    if (b.path == "down")
+      std::cout << "added backend " << describe(b) << " to " << state.bridge << " (id " << b.id
+                << ") as down for now: " << b.path_reason
+                << "; `xdplb backend refresh " << b.name << "` or the daemon brings it in\n";
+    else
+      std::cout << "added backend " << describe(b) << " to " << state.bridge << " (id " << b.id
+                << ", weight " << b.weight << ", " << b.path << " path"
+                << (b.via.empty() ? "" : " via " + b.via) << ": " << b.path_reason << ")\n";
+  }
   return 0;
 }
 
@@ -138,16 +174,21 @@ int run_backend_remove(const Globals& g, const BackendArgs& a) {
   auto session = open_pool(g, a.bridge, "backend remove");
   if (!session) return fail(session.error());
   BridgeState& state = session->state;
-  auto index = find_backend(state, a.target);
-  if (!index) return fail(index.error());
-  const SavedBackend removed = state.backends[*index];
-  state.backends.erase(state.backends.begin() + static_cast<long>(*index));
+  auto found = find_backends(state, a.target);
+  if (!found) return fail(found.error());
+  std::vector<SavedBackend> removed;
+  for (auto it = found->rbegin(); it != found->rend(); ++it) {
+    removed.insert(removed.begin(), state.backends[*it]);
+    state.backends.erase(state.backends.begin() + static_cast<long>(*it));
+  }
   // Ring first, so no new flow picks the backend; then the entry, so its flows are re-placed.
   if (auto s = rebuild_ring(*session->dp, state); !s) return fail(s.error());
-  if (auto s = session->dp->delete_backend(removed.id); !s) return fail(s.error());
+  for (const auto& b : removed)
+    if (auto s = session->dp->delete_backend(b.id); !s) return fail(s.error());
   if (auto s = save_state(g.state_dir(), state); !s) return fail(s.error());
-  std::cout << "removed backend " << describe(removed) << " from " << state.bridge
-            << "; its flows move to the remaining backends on their next packet\n";
+  for (const auto& b : removed)
+    std::cout << "removed backend " << describe(b) << " from " << state.bridge
+              << "; its flows move to the remaining backends on their next packet\n";
   return 0;
 }
 
@@ -163,8 +204,8 @@ int run_backend_refresh(const Globals& g, const BackendArgs& a) {
   if (!session) return fail(session.error());
   BridgeState& state = session->state;
   if (!a.target.empty()) {
-    auto index = find_backend(state, a.target);
-    if (!index) return fail(index.error());
+    auto found = find_backends(state, a.target);
+    if (!found) return fail(found.error());
   }
   int refreshed = 0;
   for (auto& b : state.backends) {

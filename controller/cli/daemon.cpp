@@ -21,20 +21,6 @@ namespace xdplb::cli {
 
 namespace {
 
-// The backend a user means: a container name, or ADDR[:PORT].
-Result<size_t> find_saved_backend(const BridgeState& state, const std::string& target) {
-  if (!looks_like_address(target)) {
-    for (size_t i = 0; i < state.backends.size(); ++i)
-      if (state.backends[i].name == target) return i;
-    return make_error("no backend named '" + target + "' on " + state.bridge + ": see `xdplb backend list`");
-  }
-  auto ep = parse_endpoint(target, state.backend_port);
-  if (!ep) return make_error(ep.error());
-  for (size_t i = 0; i < state.backends.size(); ++i)
-    if (state.backends[i].addr == ep->addr && state.backends[i].port == ep->port) return i;
-  return make_error("no backend " + ep->to_string() + " on " + state.bridge + ": see `xdplb backend list`");
-}
-
 Result<uint32_t> seconds_to_ms(double s, const char* what, uint32_t min_ms) {
   if (!std::isfinite(s) || s * 1000 < min_ms || s > 3600)
     return make_error(std::string(what) + ": give seconds from " + std::to_string(min_ms / 1000.0) +
@@ -84,25 +70,31 @@ int run_backend_drain(const Globals& g, const DrainArgs& a) {
   auto locked = lock_state(g, *bridge);
   if (!locked) return fail(locked.error());
   BridgeState& state = locked->state;
-  auto index = find_saved_backend(state, a.target);
-  if (!index) return fail(index.error());
-  SavedBackend& b = state.backends[*index];
-  if (b.drained == !a.undrain) {
-    std::cout << describe(b) << " is " << (a.undrain ? "not drained" : "already drained") << "\n";
-    return 0;
+  auto found = find_backends(state, a.target);
+  if (!found) return fail(found.error());
+  std::vector<SavedBackend*> changed;
+  for (size_t i : *found) {
+    SavedBackend& b = state.backends[i];
+    if (b.drained == !a.undrain)
+      std::cout << describe(b) << " is " << (a.undrain ? "not drained" : "already drained") << "\n";
+    else
+      changed.push_back(&b);
   }
-  b.drained = !a.undrain;
+  if (changed.empty()) return 0;
+  for (auto* b : changed) b->drained = !a.undrain;
   auto dp = Datapath::open(g.pin_dir(*bridge));
   if (!dp) return fail(dp.error());
   // Only the ring changes: the entry stays active, so existing flows keep their backend. The
   // daemon turns the entry off once the drained backend's flows are quiet.
   if (auto s = rebuild_ring(**dp, state); !s) return fail(s.error());
   if (auto s = save_state(g.state_dir(), state); !s) return fail(s.error());
-  if (a.undrain)
-    std::cout << "undrained " << describe(b) << ": it takes new flows again\n";
-  else
-    std::cout << "draining " << describe(b) << ": no new flows; existing flows stay until they end "
-              << "(watch `xdplb status`)\n";
+  for (auto* b : changed) {
+    if (a.undrain)
+      std::cout << "undrained " << describe(*b) << ": it takes new flows again\n";
+    else
+      std::cout << "draining " << describe(*b) << ": no new flows; existing flows stay until they end "
+                << "(watch `xdplb status`)\n";
+  }
   return 0;
 }
 

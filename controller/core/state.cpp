@@ -87,6 +87,12 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   } else if (b.name.empty()) {
     return r.fail("has neither \"addr\" nor \"name\"");
   }
+  // Missing in files written before IPv6 backends: IPv4 then.
+  b.family = b.addr.is_v6() ? 6 : 4;
+  XDPLB_TRY(r.number("family", b.family, 4, 6));
+  if (b.family != 4 && b.family != 6) return r.fail("\"family\" must be 4 or 6");
+  if (b.addr.family && b.addr.is_v6() != (b.family == 6))
+    return r.fail("\"addr\" " + addr + " is not an IPv" + std::to_string(b.family) + " address");
   XDPLB_TRY(r.number("port", b.port, 1, 65535));
   XDPLB_TRY(r.number("weight", b.weight, 1, XDPLB_MAX_WEIGHT));
   XDPLB_TRY(r.boolean("fast_path_disabled", b.fast_path_disabled));
@@ -147,6 +153,7 @@ std::string state_to_json(const BridgeState& s) {
                         {"name", b.name},
                         {"source", b.source},
                         {"addr", b.addr.family ? b.addr.to_string() : ""},
+                        {"family", b.addr.family ? (b.addr.is_v6() ? 6 : 4) : b.family},
                         {"port", b.port},
                         {"weight", b.weight},
                         {"fast_path_disabled", b.fast_path_disabled},

@@ -26,6 +26,10 @@ struct SavedBackend {
   std::string name;              // container name, or "" for a backend given by address
   std::string source = "addr";   // "addr", "lxd" or "lxc"
   IpAddress addr;                // may be unset (family 0) for a container not yet running
+  // The address family this entry serves: 4 or 6. A container on a dual-stack bridge is two
+  // entries with the same name, one per family, each with its own id, pool (ring) and health,
+  // since its two addresses can fail separately. A backend given by address: its address's.
+  int family = 4;
   uint16_t port = 80;
   uint32_t weight = 1;
   bool fast_path_disabled = false;
@@ -42,6 +46,9 @@ struct SavedBackend {
   std::string health_reason;
   bool operator==(const SavedBackend&) const = default;
 };
+
+// AF_INET or AF_INET6 for a backend's family (4 or 6).
+inline int socket_family(const SavedBackend& b) { return b.family == 6 ? 10 /* AF_INET6 */ : 2 /* AF_INET */; }
 
 // Active health checks of a service's backends (the daemon runs them).
 struct HealthCheckConfig {

@@ -323,10 +323,10 @@ void Daemon::check_containers(Clock::time_point now) {
       });
       prober_.cancel(saved.id);
       if (!st) spdlog::error("{}", st.error());
-    } else if (info && info->ipv4.empty()) {
-      continue;  // starting: no address yet
+    } else if (info && !address_of_family(*info, saved.family)) {
+      continue;  // starting: no address of this family yet
     } else if (info && (down || info->host_ifindex != rt.entry.ifindex ||
-                        info->ipv4.front() != saved.addr)) {
+                        *address_of_family(*info, saved.family) != saved.addr)) {
       const bool probing = state_.health_check.type != "none";
       auto st = modify([&](BridgeState& s) {
         for (auto& b : s.backends) {

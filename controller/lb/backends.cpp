@@ -1,12 +1,24 @@
 #include "lb/backends.h"
 
+#include <optional>
+#include <thread>
+
 #include "containers/resolver.h"
+#include "core/parse.h"
 
 namespace xdplb {
 
+std::optional<IpAddress> address_of_family(const ContainerInfo& info, int family) {
+  const auto& list = family == 6 ? info.ipv6 : info.ipv4;
+  if (list.empty()) return std::nullopt;
+  return list.front();
+}
+
 namespace {
 
-// A named backend's current address and veth, checked against the bridge.
+// A named backend's current address and veth, checked against the bridge. A container that
+// has just started may have its IPv4 address (DHCP) before its IPv6 one (router
+// advertisement): wait for the backend's family too, within `wait`.
 Result<ContainerInfo> resolve_named(const net::LinkInfo& bridge, const SavedBackend& b,
                                     std::chrono::milliseconds wait) {
   ResolveOptions opts;
@@ -14,10 +26,18 @@ Result<ContainerInfo> resolve_named(const net::LinkInfo& bridge, const SavedBack
   if (source) opts.source = *source;
   opts.lxcpath = b.lxcpath;
   opts.wait = wait;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   auto info = resolve_container(b.name, opts);
+  while (info && !address_of_family(*info, b.family) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    opts.wait = std::chrono::milliseconds(0);
+    info = resolve_container(b.name, opts);
+  }
   if (!info) return info;
-  if (info->ipv4.empty())
-    return make_error("container '" + b.name + "' has no IPv4 address (IPv6 backends come later)");
+  if (!address_of_family(*info, b.family))
+    return make_error("container '" + b.name + "' has no " + (b.family == 6 ? "global IPv6" : "IPv4") +
+                      " address" + (b.family == 6 ? " (yet: router advertisements on " + bridge.name +
+                                                        "?)" : ""));
   if (info->bridge_ifindex != bridge.ifindex) {
     auto other = net::get_link(info->bridge_ifindex);
     return make_error("container '" + b.name + "' is on " +
@@ -28,6 +48,24 @@ Result<ContainerInfo> resolve_named(const net::LinkInfo& bridge, const SavedBack
 }
 
 }  // namespace
+
+Result<std::vector<size_t>> find_backends(const BridgeState& state, const std::string& target) {
+  std::vector<size_t> found;
+  if (!looks_like_address(target)) {
+    for (size_t i = 0; i < state.backends.size(); ++i)
+      if (state.backends[i].name == target) found.push_back(i);
+    if (found.empty())
+      return make_error("no backend named '" + target + "' on " + state.bridge + ": see `xdplb backend list`");
+    return found;
+  }
+  auto ep = parse_endpoint(target, state.backend_port);
+  if (!ep) return make_error(ep.error());
+  for (size_t i = 0; i < state.backends.size(); ++i)
+    if (state.backends[i].addr == ep->addr && state.backends[i].port == ep->port) found.push_back(i);
+  if (found.empty())
+    return make_error("no backend " + ep->to_string() + " on " + state.bridge + ": see `xdplb backend list`");
+  return found;
+}
 
 std::string describe(const SavedBackend& b) {
   const std::string ep = b.addr.family ? Endpoint{b.addr, b.port}.to_string() : "no address";
@@ -43,7 +81,7 @@ Result<ForwardingPlan> install_backend(Datapath& dp, const net::LinkInfo& bridge
   if (!b.name.empty()) {
     auto info = resolve_named(bridge, b, wait);
     if (!info) return make_error(info.error());
-    b.addr = info->ipv4.front();
+    b.addr = *address_of_family(*info, b.family);
     b.source = std::string(to_string(info->source));
     req.addr = b.addr;
     req.host_ifindex = info->host_ifindex;

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "containers/container_info.h"
 #include "core/result.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
@@ -16,6 +18,9 @@ namespace xdplb {
 
 // How long a container that is starting may take to get its address.
 inline constexpr std::chrono::milliseconds kDefaultContainerWait{5000};
+
+// The container's first address of `family` (4 or 6), if it has one.
+std::optional<IpAddress> address_of_family(const ContainerInfo& info, int family);
 
 // Plans and writes one backend; records address (containers), path, via and reason in `b`.
 // A named backend is resolved again: its veth changes on every restart.
@@ -33,6 +38,10 @@ Status mark_down(Datapath& dp, SavedBackend& b, const std::string& why);
 // backend. One that cannot be installed is marked down and reported, not fatal.
 std::vector<std::string> program_backends(Datapath& dp, const net::LinkInfo& bridge,
                                           BridgeState& state);
+
+// The saved backends a user means: a container name (one entry per address family), or
+// ADDR[:PORT] (one entry). An error names what is missing and where to look.
+Result<std::vector<size_t>> find_backends(const BridgeState& state, const std::string& target);
 
 // "10.0.3.11:80" or "web1 (10.0.3.11:80)".
 std::string describe(const SavedBackend& b);

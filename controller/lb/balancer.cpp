@@ -15,7 +15,7 @@ Result<std::vector<IpAddress>> service_vips(const std::vector<std::string>& upli
   for (const auto& name : uplinks) {
     auto link = net::get_link(name);
     if (!link) return make_error(link.error());
-    auto addrs = net::link_addresses(link->ifindex, AF_INET);
+    auto addrs = net::link_addresses(link->ifindex, AF_UNSPEC);
     if (!addrs) return make_error(addrs.error());
     for (const auto& a : *addrs) vips.push_back(a.address);
   }
@@ -26,7 +26,7 @@ Result<std::vector<IpAddress>> service_addresses(const BridgeState& state, int b
                                                  bool host_local) {
   auto vips = service_vips(state.uplinks);
   if (!vips) return vips;
-  auto bridge_addrs = net::link_addresses(bridge_ifindex, AF_INET);
+  auto bridge_addrs = net::link_addresses(bridge_ifindex, AF_UNSPEC);
   if (!bridge_addrs) return make_error(bridge_addrs.error());
   for (const auto& a : *bridge_addrs) vips->push_back(a.address);
   if (host_local)
@@ -54,18 +54,21 @@ std::string maglev_key(const SavedBackend& b) {
 }
 
 Status rebuild_ring(Datapath& dp, const BridgeState& state) {
-  std::vector<MaglevBackend> members;
-  for (const auto& b : state.backends) {
-    if (!in_ring(b)) continue;
-    members.push_back({b.id, maglev_key(b), b.weight});
+  for (int family : {4, 6}) {
+    std::vector<MaglevBackend> members;
+    for (const auto& b : state.backends) {
+      if (b.family != family || !in_ring(b)) continue;
+      members.push_back({b.id, maglev_key(b), b.weight});
+    }
+    auto ring = build_maglev_ring(std::move(members));
+    if (!ring) return make_error("building the IPv" + std::to_string(family) + " Maglev ring: " + ring.error());
+    XDPLB_TRY(dp.write_ring(pool_of_family(family), *ring));
   }
-  auto ring = build_maglev_ring(std::move(members));
-  if (!ring) return make_error("building the Maglev ring: " + ring.error());
-  return dp.write_ring(kDefaultPool, *ring);
+  return {};
 }
 
 Status program_services(Datapath& dp, const BridgeState& state, const std::vector<IpAddress>& vips) {
-  for (const auto& key : service_keys(state, vips)) XDPLB_TRY(dp.put_service(key, kDefaultPool));
+  for (const auto& key : service_keys(state, vips)) XDPLB_TRY(dp.put_service(key, pool_of(key.vip)));
   return rebuild_ring(dp, state);
 }
 

@@ -12,15 +12,20 @@
 
 namespace xdplb {
 
-// The pool every service of a bridge uses (one service per attached bridge for now).
-inline constexpr uint32_t kDefaultPool = 0;
+// One pool (Maglev ring) per address family: a service on an IPv4 VIP is served by the IPv4
+// backends, one on an IPv6 VIP by the IPv6 ones (the datapath translates addresses, never
+// families).
+inline constexpr uint32_t kPoolIpv4 = 0;
+inline constexpr uint32_t kPoolIpv6 = 1;
+inline constexpr uint32_t pool_of_family(int family) { return family == 6 ? kPoolIpv6 : kPoolIpv4; }
+inline uint32_t pool_of(const IpAddress& a) { return pool_of_family(a.is_v6() ? 6 : 4); }
 
-// The VIPs external clients use: every global IPv4 address of the uplinks.
+// The VIPs external clients use: every global IPv4 and IPv6 address of the uplinks.
 Result<std::vector<IpAddress>> service_vips(const std::vector<std::string>& uplinks);
 
 // Every address a bridge's service answers on: the uplinks' (external clients), the bridge's
-// own (containers on it — hairpin — and the host), and 127.0.0.1 when host-local clients are
-// served. One list for attach, status and anything that reprograms the services.
+// own (containers on it — hairpin — and the host), and 127.0.0.1 / ::1 when host-local clients
+// are served. One list for attach, status and anything that reprograms the services.
 Result<std::vector<IpAddress>> service_addresses(const BridgeState& state, int bridge_ifindex,
                                                  bool host_local);
 
@@ -35,7 +40,7 @@ std::string maglev_key(const SavedBackend& b);
 // failed health checks) and is not drained.
 bool in_ring(const SavedBackend& b);
 
-// Rebuilds the pool's Maglev ring from the state's backends and writes it.
+// Rebuilds both pools' Maglev rings from the state's backends and writes them.
 Status rebuild_ring(Datapath& dp, const BridgeState& state);
 
 // Writes services and ring.

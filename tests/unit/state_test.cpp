@@ -55,6 +55,7 @@ SavedBackend backend(uint32_t id, std::string name, std::string source, IpAddres
   b.name = std::move(name);
   b.source = std::move(source);
   b.addr = a;
+  b.family = a.is_v6() ? 6 : 4;
   b.port = port;
   b.weight = weight;
   b.fast_path_disabled = fast_path_disabled;
@@ -377,6 +378,33 @@ TEST(StateLock, ExcludesAnotherProcess) {
   auto after = StateLock::acquire(dir.path(), "br0", 1s);
   EXPECT_TRUE(after.ok()) << (after.ok() ? "" : after.error());
   for (int fd : {ready[0], ready[1], go[0], go[1]}) close(fd);
+}
+
+TEST(StateJson, FamilyOfANamedBackendWithoutAddressRoundTrips) {
+  BridgeState s = sample();
+  SavedBackend b = backend(40, "web6", "lxd", IpAddress{}, 80, 1, false);
+  b.family = 6;  // the IPv6 entry of a container whose IPv6 address has not come up yet
+  s.backends.push_back(b);
+  auto back = state_from_json(state_to_json(s), "test");
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(back->backends.back().family, 6);
+  EXPECT_EQ(*back, s);
+}
+
+TEST(StateJson, FilesWithoutFamilyTakeTheAddressFamilyElseIpv4) {
+  auto back = state_from_json(R"({"version":1,"bridge":"br0","backends":[
+      {"id":0,"name":"","source":"addr","addr":"fd00::5"},
+      {"id":1,"name":"web1","source":"lxd","addr":""}]})", "test");
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(back->backends[0].family, 6);
+  EXPECT_EQ(back->backends[1].family, 4);
+}
+
+TEST(StateJson, RefusesAFamilyThatContradictsTheAddress) {
+  auto back = state_from_json(R"({"version":1,"bridge":"br0","backends":[
+      {"id":0,"name":"","source":"addr","addr":"10.0.0.5","family":6}]})", "test");
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.error().find("not an IPv6 address"), std::string::npos) << back.error();
 }
 
 }  // namespace
