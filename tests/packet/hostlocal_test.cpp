@@ -1,0 +1,289 @@
+// The host-local hooks for real (bpf/xdplb_sock.bpf.c via hostlocal::attach): real sockets in a
+// namespace of this test dial 127.0.0.1:8000 and [::1]:8000 and land on the backend of their
+// own family (TCP connect, UDP sendto and connected UDP), see the address they dialled as the
+// peer (getpeername) and as the source of replies (recvmsg); a second namespace with the same
+// addresses is untouched even though the hooks sit on the cgroup root; detach removes them.
+// Namespaces:
+//   xdpv6dhl<pid>: bridge xdpbr0 + veth xdpu0 (the attached datapath), lo up, veth xdpbe0 with
+//     the "backends" 10.92.0.11 and fd92::11 (local addresses: a connect to them stays in here)
+//   xdpv6dot<pid>: lo up, veth xdpbe0 with the same addresses, no xdplb
+// Pins under /sys/fs/bpf/v6d-hl<pid>, removed in TearDown.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/fd.h"
+#include "datapath/datapath.h"
+#include "hostlocal/hostlocal.h"
+#include "scenario.h"
+#include "test_netns.h"
+
+namespace xdplb::test {
+namespace {
+
+constexpr uint16_t kBackendPort = 80;
+constexpr uint16_t kFamilyMismatchPort = 8001;  // ::1:8001 -> a pool of IPv4 backends only
+
+struct Family {
+  const char* name;
+  int af;
+  std::string loopback;  // the VIP host-local clients dial
+  std::string backend;
+};
+const Family kV4{"IPv4", AF_INET, "127.0.0.1", "10.92.0.11"};
+const Family kV6{"IPv6", AF_INET6, "::1", "fd92::11"};
+
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&ss); }
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&ss); }
+};
+
+SockAddr sock_addr(int af, const std::string& ip, uint16_t port) {
+  SockAddr a;
+  if (af == AF_INET) {
+    auto* s = reinterpret_cast<sockaddr_in*>(&a.ss);
+    s->sin_family = AF_INET, s->sin_port = htons(port);
+    inet_pton(AF_INET, ip.c_str(), &s->sin_addr);
+    a.len = sizeof(sockaddr_in);
+  } else {
+    auto* s = reinterpret_cast<sockaddr_in6*>(&a.ss);
+    s->sin6_family = AF_INET6, s->sin6_port = htons(port);
+    inet_pton(AF_INET6, ip.c_str(), &s->sin6_addr);
+    a.len = sizeof(sockaddr_in6);
+  }
+  return a;
+}
+
+// "ip port" of a socket address, for comparisons that print well.
+std::string text(const SockAddr& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (a.ss.ss_family == AF_INET) {
+    const auto* s = reinterpret_cast<const sockaddr_in*>(&a.ss);
+    return std::string(inet_ntop(AF_INET, &s->sin_addr, buf, sizeof buf)) + " " + std::to_string(ntohs(s->sin_port));
+  }
+  const auto* s = reinterpret_cast<const sockaddr_in6*>(&a.ss);
+  return std::string(inet_ntop(AF_INET6, &s->sin6_addr, buf, sizeof buf)) + " " + std::to_string(ntohs(s->sin6_port));
+}
+std::string text(int af, const std::string& ip, uint16_t port) { return text(sock_addr(af, ip, port)); }
+
+UniqueFd bound(int af, int type, const std::string& ip, uint16_t port) {
+  UniqueFd fd(::socket(af, type | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fd;
+  const int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  SockAddr a = sock_addr(af, ip, port);
+  if (::bind(fd.get(), a.get(), a.len) != 0) return UniqueFd();
+  if (type == SOCK_STREAM && ::listen(fd.get(), 16) != 0) return UniqueFd();
+  return fd;
+}
+
+// Waits (bounded) until fd is readable; false on timeout.
+bool readable(int fd, int timeout_ms = 3000) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+// A connect's errno (0 on success).
+int connect_errno(int fd, const SockAddr& a) { return ::connect(fd, a.get(), a.len) == 0 ? 0 : errno; }
+
+class HostLocalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto bpffs = ensure_bpffs();
+    ASSERT_TRUE(bpffs) << bpffs.error();
+    auto a = TestNetns::create("v6dhl");
+    ASSERT_TRUE(a) << a.error();
+    host = std::move(*a);
+    auto b = TestNetns::create("v6dot");
+    ASSERT_TRUE(b) << b.error();
+    other = std::move(*b);
+    for (const auto* ns : {host.get(), other.get()})
+      for (const char* cmd : {"link set lo up", "link add xdpbe0 type veth peer name xdpbe1", "link set xdpbe1 up", "addr add 10.92.0.11/24 dev xdpbe0",
+                              "addr add fd92::11/64 dev xdpbe0 nodad", "link set xdpbe0 up"}) {
+        auto s = ns->ip(cmd);
+        ASSERT_TRUE(s) << s.error();
+      }
+    for (const char* cmd : {"link add xdpbr0 type bridge", "link set xdpbr0 up",
+                            "link add xdpu0 type veth peer name xdpu1", "link set xdpu0 up", "link set xdpu1 up"}) {
+      auto s = host->ip(cmd);
+      ASSERT_TRUE(s) << s.error();
+    }
+
+    root = "/sys/fs/bpf/v6d-hl" + std::to_string(::getpid());
+    pin_dir = root + "/xdpbr0";
+    std::filesystem::create_directories(root);
+    Status st = make_error("not run");
+    auto s = host->run([&] { st = attach_and_program(); });
+    ASSERT_TRUE(s) << s.error();
+    ASSERT_TRUE(st) << st.error();
+  }
+
+  void TearDown() override {
+    (void)hostlocal::detach(pin_dir);
+    if (Datapath::is_attached(pin_dir)) (void)Datapath::detach(pin_dir);
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+  }
+
+  // In the host namespace: datapath + services 127.0.0.1 / ::1 :8000 (TCP, UDP) on pools of
+  // one backend of the same family each, ::1:8001 on the IPv4 pool; then the hooks.
+  Status attach_and_program() {
+    AttachSpec spec;
+    spec.pin_dir = pin_dir;
+    spec.bridge = "xdpbr0";
+    spec.bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0"));
+    spec.uplinks.push_back({"xdpu0", static_cast<int>(if_nametoindex("xdpu0"))});
+    AttachResult result;
+    auto dp = Datapath::attach(spec, &result);
+    if (!dp) return make_error(dp.error());
+    const uint32_t pool_of[] = {0, 1};
+    const Family* fams[] = {&kV4, &kV6};
+    for (uint32_t i = 0; i < 2; ++i) {
+      BackendEntry e;
+      e.addr = *IpAddress::parse(fams[i]->backend);
+      e.port = kBackendPort;
+      XDPLB_TRY((*dp)->put_backend(i, e));
+      XDPLB_TRY((*dp)->write_ring(pool_of[i], ring_of({i})));
+      for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
+        XDPLB_TRY((*dp)->put_service({*IpAddress::parse(fams[i]->loopback), kPort, proto}, pool_of[i]));
+    }
+    XDPLB_TRY((*dp)->put_service({*IpAddress::parse("::1"), kFamilyMismatchPort, IPPROTO_TCP}, 0));
+    return hostlocal::attach(pin_dir);
+  }
+
+  void in(const TestNetns& ns, const std::function<void()>& f) {
+    auto s = ns.run(f);
+    ASSERT_TRUE(s) << s.error();
+  }
+
+  std::unique_ptr<TestNetns> host, other;
+  std::string root, pin_dir;
+};
+
+TEST_F(HostLocalTest, EveryHookIsPinned) {
+  for (const auto& n : hostlocal::link_pin_names())
+    EXPECT_TRUE(std::filesystem::exists(pin_dir + "/" + n)) << n;
+  EXPECT_EQ(hostlocal::link_pin_names().size(), 8u) << "connect/sendmsg/recvmsg/getpeername x 4/6";
+}
+
+TEST_F(HostLocalTest, TcpConnectLandsOnTheBackendOfItsFamily) {
+  for (const Family* f : {&kV4, &kV6}) {
+    SCOPED_TRACE(f->name);
+    in(*host, [&] {
+      UniqueFd listener = bound(f->af, SOCK_STREAM, f->backend, kBackendPort);
+      ASSERT_TRUE(listener.valid()) << std::strerror(errno);
+      UniqueFd c(::socket(f->af, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      ASSERT_EQ(connect_errno(c.get(), sock_addr(f->af, f->loopback, kPort)), 0)
+          << "connect to the service was not sent to the backend";
+      SockAddr peer;
+      peer.len = sizeof peer.ss;
+      ASSERT_EQ(::getpeername(c.get(), peer.get(), &peer.len), 0);
+      EXPECT_EQ(text(peer), text(f->af, f->loopback, kPort)) << "getpeername must show the address dialled";
+      ASSERT_TRUE(readable(listener.get())) << "the backend saw no connection";
+      UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      ASSERT_TRUE(accepted.valid());
+      ASSERT_EQ(::send(c.get(), "hi", 2, 0), 2);
+      char buf[4] = {};
+      ASSERT_TRUE(readable(accepted.get()));
+      EXPECT_EQ(::recv(accepted.get(), buf, sizeof buf, 0), 2);
+      EXPECT_EQ(std::string(buf, 2), "hi");
+    });
+  }
+}
+
+TEST_F(HostLocalTest, UdpSendtoAndConnectedUdpLandOnTheBackendAndRepliesShowTheVip) {
+  for (const Family* f : {&kV4, &kV6}) {
+    SCOPED_TRACE(f->name);
+    in(*host, [&] {
+      UniqueFd server = bound(f->af, SOCK_DGRAM, f->backend, kBackendPort);
+      ASSERT_TRUE(server.valid()) << std::strerror(errno);
+      const SockAddr vip = sock_addr(f->af, f->loopback, kPort);
+      UniqueFd c(::socket(f->af, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      ASSERT_EQ(::sendto(c.get(), "ping", 4, 0, vip.get(), vip.len), 4);
+      ASSERT_TRUE(readable(server.get())) << "the backend got no datagram";
+      char buf[8] = {};
+      SockAddr from;
+      from.len = sizeof from.ss;
+      ASSERT_EQ(::recvfrom(server.get(), buf, sizeof buf, 0, from.get(), &from.len), 4);
+      ASSERT_EQ(::sendto(server.get(), "pong", 4, 0, from.get(), from.len), 4);
+      ASSERT_TRUE(readable(c.get())) << "no reply";
+      SockAddr src;
+      src.len = sizeof src.ss;
+      ASSERT_EQ(::recvfrom(c.get(), buf, sizeof buf, 0, src.get(), &src.len), 4);
+      EXPECT_EQ(text(src), text(vip)) << "the reply must come from the address dialled (recvmsg hook)";
+
+      UniqueFd cc(::socket(f->af, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      ASSERT_EQ(connect_errno(cc.get(), vip), 0);
+      SockAddr peer;
+      peer.len = sizeof peer.ss;
+      ASSERT_EQ(::getpeername(cc.get(), peer.get(), &peer.len), 0);
+      EXPECT_EQ(text(peer), text(vip));
+      ASSERT_EQ(::send(cc.get(), "conn", 4, 0), 4);
+      ASSERT_TRUE(readable(server.get())) << "connected UDP did not reach the backend";
+      EXPECT_EQ(::recv(server.get(), buf, sizeof buf, 0), 4);
+      EXPECT_EQ(std::string(buf, 4), "conn");
+    });
+  }
+}
+
+// A pool holding only IPv4 backends never serves an IPv6 socket: the call goes to ::1:8001
+// itself, where nothing listens.
+TEST_F(HostLocalTest, Ipv6SocketNeverGetsAnIpv4Backend) {
+  in(*host, [&] {
+    UniqueFd listener4 = bound(AF_INET, SOCK_STREAM, kV4.backend, kBackendPort);
+    ASSERT_TRUE(listener4.valid());
+    UniqueFd c(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    EXPECT_EQ(connect_errno(c.get(), sock_addr(AF_INET6, "::1", kFamilyMismatchPort)), ECONNREFUSED);
+  });
+}
+
+// Same addresses, same listeners, another namespace: the hooks see its sockets (cgroup root)
+// but must leave them alone, so the service address itself answers.
+TEST_F(HostLocalTest, AnotherNamespaceIsUnaffected) {
+  for (const Family* f : {&kV4, &kV6}) {
+    SCOPED_TRACE(f->name);
+    in(*other, [&] {
+      UniqueFd backend = bound(f->af, SOCK_STREAM, f->backend, kBackendPort);
+      UniqueFd itself = bound(f->af, SOCK_STREAM, f->loopback, kPort);
+      UniqueFd backend_udp = bound(f->af, SOCK_DGRAM, f->backend, kBackendPort);
+      UniqueFd itself_udp = bound(f->af, SOCK_DGRAM, f->loopback, kPort);
+      ASSERT_TRUE(backend.valid() && itself.valid() && backend_udp.valid() && itself_udp.valid());
+      const SockAddr vip = sock_addr(f->af, f->loopback, kPort);
+
+      UniqueFd c(::socket(f->af, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      ASSERT_EQ(connect_errno(c.get(), vip), 0);
+      ASSERT_TRUE(readable(itself.get())) << "the service address itself got no connection";
+      EXPECT_FALSE(readable(backend.get(), 0)) << "a socket of another namespace was balanced";
+
+      UniqueFd u(::socket(f->af, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      ASSERT_EQ(::sendto(u.get(), "ping", 4, 0, vip.get(), vip.len), 4);
+      ASSERT_TRUE(readable(itself_udp.get())) << "the service address itself got no datagram";
+      EXPECT_FALSE(readable(backend_udp.get(), 0)) << "a datagram of another namespace was balanced";
+    });
+  }
+}
+
+TEST_F(HostLocalTest, DetachRemovesTheHooks) {
+  ASSERT_TRUE(hostlocal::detach(pin_dir));
+  EXPECT_FALSE(hostlocal::is_attached(pin_dir));
+  in(*host, [&] {
+    UniqueFd listener = bound(AF_INET6, SOCK_STREAM, kV6.backend, kBackendPort);
+    ASSERT_TRUE(listener.valid());
+    UniqueFd c(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    EXPECT_EQ(connect_errno(c.get(), sock_addr(AF_INET6, "::1", kPort)), ECONNREFUSED)
+        << "[::1]:8000 still balanced after detach";
+  });
+}
+
+}  // namespace
+}  // namespace xdplb::test
