@@ -48,25 +48,23 @@ class Hairpin6Test : public ::testing::Test {
     auto n = TestNetns::create("v6dhp");
     ASSERT_TRUE(n) << n.error();
     ns = std::move(*n);
-    for (const char* cmd : {
-             "link add xdpbr0 address 02:00:00:00:00:01 type bridge",
-             "addr add fd00:2::1/64 dev xdpbr0 nodad",
-             "link add xdpport0 type veth peer name xdpport1",
-             "link set xdpport0 master xdpbr0 up",
-             "link set xdpport1 up",
-             "link set xdpbr0 up",
-             "neigh add fd00:2::11 lladdr 02:00:00:00:00:21 dev xdpbr0 nud permanent",
-             "neigh add fd00:2::12 lladdr 02:00:00:00:00:22 dev xdpbr0 nud permanent",
-             "neigh add fd00:2::50 lladdr 02:00:00:00:00:50 dev xdpbr0 nud permanent",
-         }) {
-      auto s = ns->ip(cmd);
-      ASSERT_TRUE(s) << s.error();
-    }
-    auto s = ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv6.conf.all.forwarding=1");
+    auto s = ns->ip_all({
+        "link add xdpbr0 address 02:00:00:00:00:01 type bridge",
+        "addr add fd00:2::1/64 dev xdpbr0 nodad",
+        "link add xdpport0 type veth peer name xdpport1",
+        "link set xdpport0 master xdpbr0 up",
+        "link set xdpport1 up",
+        "link set xdpbr0 up",
+        "neigh add fd00:2::11 lladdr 02:00:00:00:00:21 dev xdpbr0 nud permanent",
+        "neigh add fd00:2::12 lladdr 02:00:00:00:00:22 dev xdpbr0 nud permanent",
+        "neigh add fd00:2::50 lladdr 02:00:00:00:00:50 dev xdpbr0 nud permanent",
+    });
     ASSERT_TRUE(s) << s.error();
-    s = ns->run([&] { bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0")); });
+    s = ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv6.conf.all.forwarding=1");
     ASSERT_TRUE(s) << s.error();
-    ASSERT_GT(bridge_ifindex, 0);
+    auto index = ns->ifindex("xdpbr0");
+    ASSERT_TRUE(index) << index.error();
+    bridge_ifindex = *index;
 
     auto d = Datapath::load_unattached();
     ASSERT_TRUE(d) << d.error();
@@ -96,20 +94,18 @@ class Hairpin6Test : public ::testing::Test {
   };
   Outcome run(const Bytes& in) {
     Outcome o;
-    auto before = dp->reason_counters();
-    EXPECT_TRUE(before) << before.error();
     Result<RunResult> r = make_error("not run");
-    auto s = ns->run([&] { r = run_tc(dp->tc_prog_fd(), in, bridge_ifindex); });
-    EXPECT_TRUE(s) << s.error();
+    auto reasons = reasons_during(*dp, [&] {
+      auto s = ns->run([&] { r = run_tc(dp->tc_prog_fd(), in, bridge_ifindex); });
+      EXPECT_TRUE(s) << s.error();
+    });
+    EXPECT_TRUE(reasons) << reasons.error();
     EXPECT_TRUE(r) << r.error();
-    if (!r || !before) return o;
+    if (!r || !reasons) return o;
     o.verdict = r->verdict;
     o.out = r->out;
     o.got = read6(r->out);
-    auto after = dp->reason_counters();
-    EXPECT_TRUE(after) << after.error();
-    if (after)
-      for (size_t i = 0; i < after->size(); ++i) o.reasons.push_back((*after)[i] - (*before)[i]);
+    o.reasons = *reasons;
     return o;
   }
 
@@ -299,15 +295,13 @@ TEST_F(Hairpin6Test, Icmpv6AndNeighbourDiscoveryAreUntouched) {
     EXPECT_EQ(tc.out, in) << "TC changed an ICMPv6 frame";
     EXPECT_EQ(tc.reasons[XDPLB_R_TC_NOT_REVERSE], 1u);
 
-    auto before = dp->reason_counters();
-    ASSERT_TRUE(before) << before.error();
-    auto x = run_xdp(dp->xdp_prog_fd(), in);
+    Result<RunResult> x = make_error("not run");
+    auto reasons = reasons_during(*dp, [&] { x = run_xdp(dp->xdp_prog_fd(), in); });
+    ASSERT_TRUE(reasons) << reasons.error();
     ASSERT_TRUE(x) << x.error();
     EXPECT_EQ(x->verdict, XDP_PASS);
     EXPECT_EQ(x->out, in) << "XDP changed an ICMPv6 frame";
-    auto after = dp->reason_counters();
-    ASSERT_TRUE(after) << after.error();
-    EXPECT_EQ((*after)[XDPLB_R_PASS_NOT_SERVICE] - (*before)[XDPLB_R_PASS_NOT_SERVICE], 1u);
+    EXPECT_EQ((*reasons)[XDPLB_R_PASS_NOT_SERVICE], 1u);
   }
 }
 

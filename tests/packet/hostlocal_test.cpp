@@ -107,23 +107,21 @@ class HostLocalTest : public ::testing::Test {
     auto b = TestNetns::create("v6dot");
     ASSERT_TRUE(b) << b.error();
     other = std::move(*b);
-    for (const auto* ns : {host.get(), other.get()})
-      for (const char* cmd : {"link set lo up", "link add xdpbe0 type veth peer name xdpbe1", "link set xdpbe1 up", "addr add 10.92.0.11/24 dev xdpbe0",
-                              "addr add fd92::11/64 dev xdpbe0 nodad", "link set xdpbe0 up"}) {
-        auto s = ns->ip(cmd);
-        ASSERT_TRUE(s) << s.error();
-      }
-    for (const char* cmd : {"link add xdpbr0 type bridge", "link set xdpbr0 up",
-                            "link add xdpu0 type veth peer name xdpu1", "link set xdpu0 up", "link set xdpu1 up"}) {
-      auto s = host->ip(cmd);
+    for (const auto* ns : {host.get(), other.get()}) {
+      auto s = ns->ip_all({"link add xdpbe0 type veth peer name xdpbe1", "link set xdpbe1 up",
+                           "addr add 10.92.0.11/24 dev xdpbe0", "addr add fd92::11/64 dev xdpbe0 nodad",
+                           "link set xdpbe0 up"});
       ASSERT_TRUE(s) << s.error();
     }
+    auto s = host->ip_all({"link add xdpbr0 type bridge", "link set xdpbr0 up",
+                           "link add xdpu0 type veth peer name xdpu1", "link set xdpu0 up", "link set xdpu1 up"});
+    ASSERT_TRUE(s) << s.error();
 
     root = "/sys/fs/bpf/v6d-hl" + std::to_string(::getpid());
     pin_dir = root + "/xdpbr0";
     std::filesystem::create_directories(root);
     Status st = make_error("not run");
-    auto s = host->run([&] { st = attach_and_program(); });
+    s = host->run([&] { st = attach_and_program(); });
     ASSERT_TRUE(s) << s.error();
     ASSERT_TRUE(st) << st.error();
   }

@@ -69,4 +69,14 @@ Bytes dnat_expected(Packet p, const TestBackend& b) {
   return p.bytes();
 }
 
+Result<std::vector<uint64_t>> reasons_during(Datapath& dp, const std::function<void()>& f) {
+  auto before = dp.reason_counters();
+  if (!before) return make_error(before.error());
+  f();
+  auto after = dp.reason_counters();
+  if (!after) return make_error(after.error());
+  for (size_t i = 0; i < after->size(); ++i) (*after)[i] -= (*before)[i];
+  return after;
+}
+
 }  // namespace xdplb::test
