@@ -78,8 +78,8 @@ static __always_inline bool addr_eq(const union xdplb_addr *a, const union xdplb
 	       a->v6[3] == b->v6[3];
 }
 
-static __always_inline struct xdplb_service *service_of(const union xdplb_addr *vip,
-							__be16 vport, __u8 proto, __u8 family)
+static __always_inline struct xdplb_service *service_of(const union xdplb_addr *vip, __be16 vport,
+							__u8 proto, __u8 family)
 {
 	struct xdplb_service_key key;
 

@@ -58,8 +58,8 @@ static __always_inline int hairpin_source(struct __sk_buff *skb, __u8 family,
 /* Claim a free SNAT port towards be for the flow key; fills rk (the reply key). */
 static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, __u32 id,
 					      const struct xdplb_backend *be,
-					      const union xdplb_addr *snat_addr,
-					      __u64 now, struct xdplb_flow_key *rk)
+					      const union xdplb_addr *snat_addr, __u64 now,
+					      struct xdplb_flow_key *rk)
 {
 	__u32 lo = hairpin_port_min, hi = hairpin_port_max;
 	__u32 span = hi >= lo ? hi - lo + 1 : 1;

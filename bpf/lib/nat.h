@@ -121,7 +121,8 @@ static __always_inline int revnat6(struct __sk_buff *skb, const struct packet *p
 
 	err = l4_csum_replace_addr6(skb, c, pkt->key.src.v6, rev->vip.v6);
 	if (!err)
-		err = bpf_l4_csum_replace(skb, c.off, old_port, new_port, c.flags | sizeof(new_port));
+		err =
+		    bpf_l4_csum_replace(skb, c.off, old_port, new_port, c.flags | sizeof(new_port));
 	if (!err)
 		err = bpf_skb_store_bytes(skb, pkt->l3_off + offsetof(struct ipv6hdr, saddr),
 					  rev->vip.v6, sizeof(rev->vip.v6), 0);
