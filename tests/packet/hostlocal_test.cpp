@@ -8,11 +8,9 @@
 //     the "backends" 10.92.0.11 and fd92::11 (local addresses: a connect to them stays in here)
 //   xdpv6dot<pid>: lo up, veth xdpbe0 with the same addresses, no xdplb
 // Pins under /sys/fs/bpf/v6d-hl<pid>, removed in TearDown.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 #include "datapath/datapath.h"
 #include "hostlocal/hostlocal.h"
 #include "scenario.h"
+#include "sockets.h"
 #include "test_netns.h"
 
 namespace xdplb::test {
@@ -40,61 +39,6 @@ struct Family {
 };
 const Family kV4{"IPv4", AF_INET, "127.0.0.1", "10.92.0.11"};
 const Family kV6{"IPv6", AF_INET6, "::1", "fd92::11"};
-
-struct SockAddr {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&ss); }
-  sockaddr* get() { return reinterpret_cast<sockaddr*>(&ss); }
-};
-
-SockAddr sock_addr(int af, const std::string& ip, uint16_t port) {
-  SockAddr a;
-  if (af == AF_INET) {
-    auto* s = reinterpret_cast<sockaddr_in*>(&a.ss);
-    s->sin_family = AF_INET, s->sin_port = htons(port);
-    inet_pton(AF_INET, ip.c_str(), &s->sin_addr);
-    a.len = sizeof(sockaddr_in);
-  } else {
-    auto* s = reinterpret_cast<sockaddr_in6*>(&a.ss);
-    s->sin6_family = AF_INET6, s->sin6_port = htons(port);
-    inet_pton(AF_INET6, ip.c_str(), &s->sin6_addr);
-    a.len = sizeof(sockaddr_in6);
-  }
-  return a;
-}
-
-// "ip port" of a socket address, for comparisons that print well.
-std::string text(const SockAddr& a) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (a.ss.ss_family == AF_INET) {
-    const auto* s = reinterpret_cast<const sockaddr_in*>(&a.ss);
-    return std::string(inet_ntop(AF_INET, &s->sin_addr, buf, sizeof buf)) + " " + std::to_string(ntohs(s->sin_port));
-  }
-  const auto* s = reinterpret_cast<const sockaddr_in6*>(&a.ss);
-  return std::string(inet_ntop(AF_INET6, &s->sin6_addr, buf, sizeof buf)) + " " + std::to_string(ntohs(s->sin6_port));
-}
-std::string text(int af, const std::string& ip, uint16_t port) { return text(sock_addr(af, ip, port)); }
-
-UniqueFd bound(int af, int type, const std::string& ip, uint16_t port) {
-  UniqueFd fd(::socket(af, type | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return fd;
-  const int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  SockAddr a = sock_addr(af, ip, port);
-  if (::bind(fd.get(), a.get(), a.len) != 0) return UniqueFd();
-  if (type == SOCK_STREAM && ::listen(fd.get(), 16) != 0) return UniqueFd();
-  return fd;
-}
-
-// Waits (bounded) until fd is readable; false on timeout.
-bool readable(int fd, int timeout_ms = 3000) {
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, timeout_ms) == 1;
-}
-
-// A connect's errno (0 on success).
-int connect_errno(int fd, const SockAddr& a) { return ::connect(fd, a.get(), a.len) == 0 ? 0 : errno; }
 
 class HostLocalTest : public ::testing::Test {
  protected:
@@ -184,7 +128,6 @@ TEST_F(HostLocalTest, TcpConnectLandsOnTheBackendOfItsFamily) {
       ASSERT_EQ(connect_errno(c.get(), sock_addr(f->af, f->loopback, kPort)), 0)
           << "connect to the service was not sent to the backend";
       SockAddr peer;
-      peer.len = sizeof peer.ss;
       ASSERT_EQ(::getpeername(c.get(), peer.get(), &peer.len), 0);
       EXPECT_EQ(text(peer), text(f->af, f->loopback, kPort)) << "getpeername must show the address dialled";
       ASSERT_TRUE(readable(listener.get())) << "the backend saw no connection";
@@ -211,19 +154,16 @@ TEST_F(HostLocalTest, UdpSendtoAndConnectedUdpLandOnTheBackendAndRepliesShowTheV
       ASSERT_TRUE(readable(server.get())) << "the backend got no datagram";
       char buf[8] = {};
       SockAddr from;
-      from.len = sizeof from.ss;
       ASSERT_EQ(::recvfrom(server.get(), buf, sizeof buf, 0, from.get(), &from.len), 4);
       ASSERT_EQ(::sendto(server.get(), "pong", 4, 0, from.get(), from.len), 4);
       ASSERT_TRUE(readable(c.get())) << "no reply";
       SockAddr src;
-      src.len = sizeof src.ss;
       ASSERT_EQ(::recvfrom(c.get(), buf, sizeof buf, 0, src.get(), &src.len), 4);
       EXPECT_EQ(text(src), text(vip)) << "the reply must come from the address dialled (recvmsg hook)";
 
       UniqueFd cc(::socket(f->af, SOCK_DGRAM | SOCK_CLOEXEC, 0));
       ASSERT_EQ(connect_errno(cc.get(), vip), 0);
       SockAddr peer;
-      peer.len = sizeof peer.ss;
       ASSERT_EQ(::getpeername(cc.get(), peer.get(), &peer.len), 0);
       EXPECT_EQ(text(peer), text(vip));
       ASSERT_EQ(::send(cc.get(), "conn", 4, 0), 4);
