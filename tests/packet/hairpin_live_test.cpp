@@ -9,16 +9,15 @@
 // :80 with its own sockets: TCP with a 4 MB download (GSO, checksum offload of the veths left
 // as they are) and a UDP echo. The backend sees the bridge address and a port from the hairpin
 // range. Neighbour discovery and ARP between the namespaces cross the TC program for real.
-// Pins under /sys/fs/bpf/v6d-hp<pid>, removed in TearDown.
+// Pins under /sys/fs/bpf/v6d-hp<pid>, removed with the fixture (AttachedBridge).
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <filesystem>
 #include <thread>
 
-#include "datapath/datapath.h"
+#include "attached.h"
 #include "scenario.h"
 #include "sockets.h"
 #include "test_netns.h"
@@ -43,8 +42,6 @@ uint8_t pattern(size_t i) { return static_cast<uint8_t>(i * 7 + (i >> 10)); }
 class HairpinLiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto bpffs = ensure_bpffs();
-    ASSERT_TRUE(bpffs) << bpffs.error();
     for (auto* slot : {&host, &container, &backend}) {
       auto n = TestNetns::create(slot == &host ? "v6dph" : slot == &container ? "v6dpc" : "v6dpb");
       ASSERT_TRUE(n) << n.error();
@@ -77,41 +74,12 @@ class HairpinLiveTest : public ::testing::Test {
       ASSERT_TRUE(s) << s.error();
     }
 
-    root = "/sys/fs/bpf/v6d-hp" + std::to_string(::getpid());
-    pin_dir = root + "/xdpbr0";
-    std::filesystem::create_directories(root);
-    Status st = make_error("not run");
-    s = host->run([&] { st = attach_and_program(); });
-    ASSERT_TRUE(s) << s.error();
-    ASSERT_TRUE(st) << st.error();
-  }
-
-  void TearDown() override {
-    if (Datapath::is_attached(pin_dir)) (void)Datapath::detach(pin_dir);
-    std::error_code ec;
-    std::filesystem::remove_all(root, ec);
-  }
-
-  // Host ns: TC on the bridge (and XDP on an idle uplink, which attach insists on), one backend
-  // per family in its own pool, the bridge addresses :8000 TCP + UDP as services.
-  Status attach_and_program() {
-    AttachSpec spec;
-    spec.pin_dir = pin_dir;
-    spec.bridge = "xdpbr0";
-    spec.bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0"));
-    spec.uplinks.push_back({"xdpup0", static_cast<int>(if_nametoindex("xdpup0"))});
-    auto dp = Datapath::attach(spec, nullptr);
-    if (!dp) return make_error(dp.error());
-    for (const Family* f : {&kV4, &kV6}) {
-      BackendEntry e;
-      e.addr = *IpAddress::parse(f->backend);
-      e.port = kBackendPort;
-      XDPLB_TRY((*dp)->put_backend(f->id, e));
-      XDPLB_TRY((*dp)->write_ring(f->pool, ring_of({f->id})));
-      for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
-        XDPLB_TRY((*dp)->put_service({*IpAddress::parse(f->bridge), kPort, proto}, f->pool));
-    }
-    return {};
+    auto att = AttachedBridge::create(*host, "v6d-hp", "xdpbr0", "xdpup0");
+    ASSERT_TRUE(att) << att.error();
+    attached = std::move(*att);
+    // One backend per family in its own pool, the bridge addresses :8000 TCP + UDP on it.
+    for (const Family* f : {&kV4, &kV6})
+      ASSERT_TRUE(serve(attached->dp(), f->bridge, f->pool, f->id, f->backend, kBackendPort));
   }
 
   // A socket created inside ns (its namespace for life), usable from any thread.
@@ -123,7 +91,7 @@ class HairpinLiveTest : public ::testing::Test {
   }
 
   std::unique_ptr<TestNetns> host, container, backend;
-  std::string root, pin_dir;
+  std::unique_ptr<AttachedBridge> attached;  // after the namespaces: detached before they go
 };
 
 TEST_F(HairpinLiveTest, TcpDownloadFromTheBridgeAddress) {

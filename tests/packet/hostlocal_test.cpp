@@ -7,7 +7,7 @@
 //   xdpv6dhl<pid>: bridge xdpbr0 + veth xdpu0 (the attached datapath), lo up, veth xdpbe0 with
 //     the "backends" 10.92.0.11 and fd92::11 (local addresses: a connect to them stays in here)
 //   xdpv6dot<pid>: lo up, veth xdpbe0 with the same addresses, no xdplb
-// Pins under /sys/fs/bpf/v6d-hl<pid>, removed in TearDown.
+// Pins under /sys/fs/bpf/v6d-hl<pid>, removed with the fixture (AttachedBridge).
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -18,8 +18,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "attached.h"
 #include "core/fd.h"
-#include "datapath/datapath.h"
 #include "hostlocal/hostlocal.h"
 #include "scenario.h"
 #include "sockets.h"
@@ -43,8 +43,6 @@ const Family kV6{"IPv6", AF_INET6, "::1", "fd92::11"};
 class HostLocalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto bpffs = ensure_bpffs();
-    ASSERT_TRUE(bpffs) << bpffs.error();
     auto a = TestNetns::create("v6dhl");
     ASSERT_TRUE(a) << a.error();
     host = std::move(*a);
@@ -61,46 +59,19 @@ class HostLocalTest : public ::testing::Test {
                            "link add xdpu0 type veth peer name xdpu1", "link set xdpu0 up", "link set xdpu1 up"});
     ASSERT_TRUE(s) << s.error();
 
-    root = "/sys/fs/bpf/v6d-hl" + std::to_string(::getpid());
-    pin_dir = root + "/xdpbr0";
-    std::filesystem::create_directories(root);
+    // Services 127.0.0.1 / ::1 :8000 (TCP, UDP) on pools of one backend of the same family
+    // each, ::1:8001 on the IPv4 pool; then the hooks, attached from the host namespace.
+    auto att = AttachedBridge::create(*host, "v6d-hl", "xdpbr0", "xdpu0");
+    ASSERT_TRUE(att) << att.error();
+    attached = std::move(*att);
+    pin_dir = attached->pin_dir();
+    ASSERT_TRUE(serve(attached->dp(), kV4.loopback, 0, 0, kV4.backend, kBackendPort));
+    ASSERT_TRUE(serve(attached->dp(), kV6.loopback, 1, 1, kV6.backend, kBackendPort));
+    ASSERT_TRUE(attached->dp().put_service({*IpAddress::parse("::1"), kFamilyMismatchPort, IPPROTO_TCP}, 0));
     Status st = make_error("not run");
-    s = host->run([&] { st = attach_and_program(); });
+    s = host->run([&] { st = hostlocal::attach(pin_dir); });
     ASSERT_TRUE(s) << s.error();
     ASSERT_TRUE(st) << st.error();
-  }
-
-  void TearDown() override {
-    (void)hostlocal::detach(pin_dir);
-    if (Datapath::is_attached(pin_dir)) (void)Datapath::detach(pin_dir);
-    std::error_code ec;
-    std::filesystem::remove_all(root, ec);
-  }
-
-  // In the host namespace: datapath + services 127.0.0.1 / ::1 :8000 (TCP, UDP) on pools of
-  // one backend of the same family each, ::1:8001 on the IPv4 pool; then the hooks.
-  Status attach_and_program() {
-    AttachSpec spec;
-    spec.pin_dir = pin_dir;
-    spec.bridge = "xdpbr0";
-    spec.bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0"));
-    spec.uplinks.push_back({"xdpu0", static_cast<int>(if_nametoindex("xdpu0"))});
-    AttachResult result;
-    auto dp = Datapath::attach(spec, &result);
-    if (!dp) return make_error(dp.error());
-    const uint32_t pool_of[] = {0, 1};
-    const Family* fams[] = {&kV4, &kV6};
-    for (uint32_t i = 0; i < 2; ++i) {
-      BackendEntry e;
-      e.addr = *IpAddress::parse(fams[i]->backend);
-      e.port = kBackendPort;
-      XDPLB_TRY((*dp)->put_backend(i, e));
-      XDPLB_TRY((*dp)->write_ring(pool_of[i], ring_of({i})));
-      for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
-        XDPLB_TRY((*dp)->put_service({*IpAddress::parse(fams[i]->loopback), kPort, proto}, pool_of[i]));
-    }
-    XDPLB_TRY((*dp)->put_service({*IpAddress::parse("::1"), kFamilyMismatchPort, IPPROTO_TCP}, 0));
-    return hostlocal::attach(pin_dir);
   }
 
   void in(const TestNetns& ns, const std::function<void()>& f) {
@@ -109,7 +80,8 @@ class HostLocalTest : public ::testing::Test {
   }
 
   std::unique_ptr<TestNetns> host, other;
-  std::string root, pin_dir;
+  std::unique_ptr<AttachedBridge> attached;  // after the namespaces: detached before they go
+  std::string pin_dir;
 };
 
 TEST_F(HostLocalTest, EveryHookIsPinned) {
