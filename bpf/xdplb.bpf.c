@@ -134,7 +134,7 @@ int xdplb_xdp(struct xdp_md *ctx)
 	return xdp_balance(&pkt, svc);
 }
 
-/* Enough linear bytes for eth + the largest IPv4 header + a TCP header. */
+/* Enough linear bytes for eth + the largest IPv4 header + a TCP header (IPv6: eth + 40 + 20). */
 #define XDPLB_TC_PULL_LEN (14 + 60 + 20)
 
 static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
@@ -161,7 +161,7 @@ static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *
 	if (hrev)
 		return hairpin_reply(skb, pkt, hrev);
 	svc = service_lookup(&pkt->key);
-	if (svc && !pkt->ip_options && pkt->key.family == XDPLB_AF_INET)
+	if (svc && !pkt->ip_options)
 		return hairpin_request(skb, pkt, svc);
 	count_reason(XDPLB_R_TC_NOT_REVERSE);
 	return TC_ACT_OK;

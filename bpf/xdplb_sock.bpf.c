@@ -1,10 +1,14 @@
 /* xdplb for host-local clients: socket-level load balancing in cgroup hooks.
- * A process on the host that dials a service (VIP:vport, 127.0.0.1:vport, bridge:vport) gets
- * its socket pointed at a backend before the first packet exists, so no packet is ever NATed:
- *   xdplb_connect4     (cgroup/connect4):     TCP connect / UDP connect -> backend
- *   xdplb_sendmsg4     (cgroup/sendmsg4):     unconnected UDP sendto -> backend
- *   xdplb_recvmsg4     (cgroup/recvmsg4):     UDP replies show VIP:vport as their source
- *   xdplb_getpeername4 (cgroup/getpeername4): the peer is the address the client dialled
+ * A process on the host that dials a service (VIP:vport, 127.0.0.1 or ::1:vport, bridge:vport)
+ * gets its socket pointed at a backend before the first packet exists, so no packet is ever
+ * NATed. One hook of each kind per family (the 4 and 6 variants share every line but how they
+ * read and write the address):
+ *   xdplb_connect4/6     (cgroup/connect4/6):     TCP connect / UDP connect -> backend
+ *   xdplb_sendmsg4/6     (cgroup/sendmsg4/6):     unconnected UDP sendto -> backend
+ *   xdplb_recvmsg4/6     (cgroup/recvmsg4/6):     UDP replies show VIP:vport as their source
+ *   xdplb_getpeername4/6 (cgroup/getpeername4/6): the peer is the address the client dialled
+ * An IPv6 socket only ever gets an IPv6 backend (services and backends carry their family);
+ * an IPv4-mapped destination (::ffff:a.b.c.d) matches no IPv6 service and goes on untouched.
  * The hooks sit on the cgroup v2 root and so see every network namespace: they act only in the
  * namespace xdplb was attached from (host_netns_cookie), whose services and backends these are.
  * The maps (services, ring, backends) are the attached bridge's, reused from their pins. */
@@ -37,25 +41,64 @@ static __always_inline bool in_host_netns(struct bpf_sock_addr *ctx)
 	return host_netns_cookie && bpf_get_netns_cookie(ctx) == host_netns_cookie;
 }
 
-static __always_inline struct xdplb_service *service_of(__be32 vip, __be16 vport, __u8 proto)
+/* The destination (connect/sendmsg) or peer (recvmsg/getpeername) address of the call. v6 is
+ * a constant of each program: the verifier refuses user_ip6 in the IPv4 hooks and vice versa,
+ * so the other branch must fold away. */
+static __always_inline void sock_addr_get(const struct bpf_sock_addr *ctx, bool v6,
+					  union xdplb_addr *a)
+{
+	__builtin_memset(a, 0, sizeof(*a));
+	if (v6) {
+		a->v6[0] = ctx->user_ip6[0];
+		a->v6[1] = ctx->user_ip6[1];
+		a->v6[2] = ctx->user_ip6[2];
+		a->v6[3] = ctx->user_ip6[3];
+	} else {
+		a->v4 = ctx->user_ip4;
+	}
+}
+
+static __always_inline void sock_addr_set(struct bpf_sock_addr *ctx, bool v6,
+					  const union xdplb_addr *a, __be16 port)
+{
+	if (v6) {
+		ctx->user_ip6[0] = a->v6[0];
+		ctx->user_ip6[1] = a->v6[1];
+		ctx->user_ip6[2] = a->v6[2];
+		ctx->user_ip6[3] = a->v6[3];
+	} else {
+		ctx->user_ip4 = a->v4;
+	}
+	ctx->user_port = (__u32)port;
+}
+
+static __always_inline bool addr_eq(const union xdplb_addr *a, const union xdplb_addr *b)
+{
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] && a->v6[2] == b->v6[2] &&
+	       a->v6[3] == b->v6[3];
+}
+
+static __always_inline struct xdplb_service *service_of(const union xdplb_addr *vip, __be16 vport,
+							__u8 proto, __u8 family)
 {
 	struct xdplb_service_key key;
 
 	__builtin_memset(&key, 0, sizeof(key));
-	key.vip.v4 = vip;
+	key.vip = *vip;
 	key.port = vport;
 	key.proto = proto;
-	key.family = XDPLB_AF_INET;
+	key.family = family;
 	return bpf_map_lookup_elem(&services, &key);
 }
 
 /* A backend for this socket from the pool's ring. Before connect the source port is not
  * known, so the socket cookie (unique per socket for the boot) stands in for the client
  * half of the tuple: one socket always lands on one slot, different sockets spread over the
- * ring by their hash like external flows do. Inactive backends are skipped by probing the
- * next few hashes. */
-static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, __u32 pool, __be32 vip,
-				       __be16 vport, __u8 proto, struct xdplb_backend **out)
+ * ring by their hash like external flows do. Inactive backends (and any of the other family)
+ * are skipped by probing the next few hashes. */
+static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, __u32 pool,
+				       const union xdplb_addr *vip, __be16 vport, __u8 proto,
+				       __u8 family, struct xdplb_backend **out)
 {
 	__u64 cookie = bpf_get_socket_cookie(ctx);
 	struct xdplb_flow_key key;
@@ -65,27 +108,28 @@ static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, __u32 pool, __
 	__builtin_memset(&key, 0, sizeof(key));
 	key.src.v6[0] = (__u32)cookie;
 	key.src.v6[1] = (__u32)(cookie >> 32);
-	key.dst.v4 = vip;
+	key.dst = *vip;
 	key.dport = vport;
 	key.proto = proto;
-	key.family = XDPLB_AF_INET;
+	key.family = family;
 	for (i = 0; i < SOCK_PICK_TRIES; i++) {
 		key.sport = i; /* probe index: a different slot per try */
 		id = ring_pick(pool, &key);
-		*out = backend_usable(id, XDPLB_AF_INET);
+		*out = backend_usable(id, family);
 		if (*out)
 			return id;
 	}
 	return XDPLB_NO_BACKEND;
 }
 
-/* connect4 / sendmsg4: point the socket at a backend if it dials a service. */
-static __always_inline void sock_balance(struct bpf_sock_addr *ctx)
+/* connect / sendmsg: point the socket at a backend if it dials a service. */
+static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6)
 {
-	__be32 vip = ctx->user_ip4;
+	__u8 family = v6 ? XDPLB_AF_INET6 : XDPLB_AF_INET;
 	__be16 vport = (__be16)ctx->user_port;
 	struct xdplb_backend *be = NULL;
 	struct xdplb_service *svc;
+	union xdplb_addr vip;
 	struct sock_nat *nat;
 	__u8 proto;
 	__u32 id;
@@ -95,72 +139,103 @@ static __always_inline void sock_balance(struct bpf_sock_addr *ctx)
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return;
 	proto = ctx->protocol;
-	svc = service_of(vip, vport, proto);
+	sock_addr_get(ctx, v6, &vip);
+	svc = service_of(&vip, vport, proto, family);
 	if (!svc)
 		return;
 
 	nat = bpf_sk_storage_get(&sock_nat, ctx->sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	/* A UDP socket keeps its backend across datagrams while that backend stays usable. */
-	if (nat && nat->vip.v4 == vip && nat->vport == vport) {
-		be = backend_usable(nat->backend_id, XDPLB_AF_INET);
+	if (nat && nat->family == family && addr_eq(&nat->vip, &vip) && nat->vport == vport) {
+		be = backend_usable(nat->backend_id, family);
 		id = nat->backend_id;
 	}
 	if (!be)
-		id = sock_pick(ctx, svc->pool, vip, vport, proto, &be);
+		id = sock_pick(ctx, svc->pool, &vip, vport, proto, family, &be);
 	if (!be)
 		return; /* no backend: the call goes to the VIP itself and fails as it would */
 
-	ctx->user_ip4 = be->addr.v4;
-	ctx->user_port = (__u32)be->port;
+	sock_addr_set(ctx, v6, &be->addr, be->port);
 	if (nat) {
-		nat->vip.v4 = vip;
+		nat->vip = vip;
 		nat->vport = vport;
-		nat->backend.v4 = be->addr.v4;
+		nat->backend = be->addr;
 		nat->bport = be->port;
 		nat->backend_id = id;
+		nat->family = family;
 	}
 }
 
-/* recvmsg4 / getpeername4: show the VIP where the kernel has the backend. */
-static __always_inline void sock_unbalance(struct bpf_sock_addr *ctx)
+/* recvmsg / getpeername: show the VIP where the kernel has the backend. */
+static __always_inline void sock_unbalance(struct bpf_sock_addr *ctx, bool v6)
 {
+	__u8 family = v6 ? XDPLB_AF_INET6 : XDPLB_AF_INET;
+	union xdplb_addr peer;
 	struct sock_nat *nat;
 
 	if (!in_host_netns(ctx) || !ctx->sk)
 		return;
 	nat = bpf_sk_storage_get(&sock_nat, ctx->sk, NULL, 0);
-	if (!nat || !nat->vip.v4)
+	if (!nat || nat->family != family)
 		return;
-	if (ctx->user_ip4 != nat->backend.v4 || (__be16)ctx->user_port != nat->bport)
+	sock_addr_get(ctx, v6, &peer);
+	if (!addr_eq(&peer, &nat->backend) || (__be16)ctx->user_port != nat->bport)
 		return;
-	ctx->user_ip4 = nat->vip.v4;
-	ctx->user_port = (__u32)nat->vport;
+	sock_addr_set(ctx, v6, &nat->vip, nat->vport);
 }
 
 SEC("cgroup/connect4")
 int xdplb_connect4(struct bpf_sock_addr *ctx)
 {
-	sock_balance(ctx);
+	sock_balance(ctx, false);
 	return SOCK_ALLOW;
 }
 
 SEC("cgroup/sendmsg4")
 int xdplb_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	sock_balance(ctx);
+	sock_balance(ctx, false);
 	return SOCK_ALLOW;
 }
 
 SEC("cgroup/recvmsg4")
 int xdplb_recvmsg4(struct bpf_sock_addr *ctx)
 {
-	sock_unbalance(ctx);
+	sock_unbalance(ctx, false);
 	return SOCK_ALLOW;
 }
 
 SEC("cgroup/getpeername4")
 int xdplb_getpeername4(struct bpf_sock_addr *ctx)
 {
-	sock_unbalance(ctx);
+	sock_unbalance(ctx, false);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/connect6")
+int xdplb_connect6(struct bpf_sock_addr *ctx)
+{
+	sock_balance(ctx, true);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/sendmsg6")
+int xdplb_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	sock_balance(ctx, true);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/recvmsg6")
+int xdplb_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	sock_unbalance(ctx, true);
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/getpeername6")
+int xdplb_getpeername6(struct bpf_sock_addr *ctx)
+{
+	sock_unbalance(ctx, true);
 	return SOCK_ALLOW;
 }

@@ -9,7 +9,8 @@
  * inserted with BPF_NOEXIST, so two CPUs can never hand out the same port to the same backend.
  * Ports are per backend (the key holds it), picked at random from the range; an entry idle for
  * XDPLB_HAIRPIN_IDLE_NS may be taken over; the LRU maps evict the oldest when full.
- * IPv4 only for now: IPv6 requests from containers pass untouched. */
+ * Both families alike: IPv6 only differs in the source lookup (16-byte addresses) and the
+ * rewrite (no IP header checksum, lib/nat.h tc_rewrite6). */
 #pragma once
 
 #include <linux/pkt_cls.h>
@@ -27,27 +28,38 @@ const volatile __u16 hairpin_port_min = XDPLB_HAIRPIN_PORT_MIN;
 const volatile __u16 hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
 
 /* The address the host sends from towards the backend: the bridge's (the kernel picks it as
- * for its own traffic, so it follows address changes without any configuration). */
-static __always_inline int hairpin_source(struct __sk_buff *skb, __be32 backend, __be32 *src)
+ * for its own traffic, so it follows address changes without any configuration). For IPv6
+ * that is the kernel's source address selection (RFC 6724) on the bridge: its global address
+ * for a backend's global one. */
+static __always_inline int hairpin_source(struct __sk_buff *skb, __u8 family,
+					  const union xdplb_addr *backend, union xdplb_addr *src)
 {
 	struct bpf_fib_lookup fib;
 	int rc;
 
 	__builtin_memset(&fib, 0, sizeof(fib));
-	fib.family = XDPLB_AF_INET;
-	fib.ipv4_dst = backend;
+	fib.family = family; /* XDPLB_AF_* == AF_* */
+	if (family == XDPLB_AF_INET6)
+		__builtin_memcpy(fib.ipv6_dst, backend->v6, sizeof(fib.ipv6_dst));
+	else
+		fib.ipv4_dst = backend->v4;
 	fib.ifindex = skb->ingress_ifindex;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !fib.ipv4_src)
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
-	*src = fib.ipv4_src;
-	return 0;
+	__builtin_memset(src, 0, sizeof(*src));
+	if (family == XDPLB_AF_INET6)
+		__builtin_memcpy(src->v6, fib.ipv6_src, sizeof(src->v6));
+	else
+		src->v4 = fib.ipv4_src;
+	return src->v6[0] | src->v6[1] | src->v6[2] | src->v6[3] ? 0 : -1;
 }
 
 /* Claim a free SNAT port towards be for the flow key; fills rk (the reply key). */
 static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, __u32 id,
-					      const struct xdplb_backend *be, __be32 snat_addr,
-					      __u64 now, struct xdplb_flow_key *rk)
+					      const struct xdplb_backend *be,
+					      const union xdplb_addr *snat_addr, __u64 now,
+					      struct xdplb_flow_key *rk)
 {
 	__u32 lo = hairpin_port_min, hi = hairpin_port_max;
 	__u32 span = hi >= lo ? hi - lo + 1 : 1;
@@ -65,7 +77,7 @@ static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, 
 	__builtin_memset(rk, 0, sizeof(*rk));
 	rk->src = be->addr;
 	rk->sport = be->port;
-	rk->dst.v4 = snat_addr;
+	rk->dst = *snat_addr;
 	rk->proto = key->proto;
 	rk->family = key->family;
 	for (i = 0; i < XDPLB_HAIRPIN_PORT_TRIES; i++) {
@@ -108,8 +120,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	struct xdplb_backend *be = NULL;
 	struct xdplb_hairpin_flow *hf, nf;
 	struct xdplb_flow_key rk;
-	union xdplb_addr from, to;
-	__be32 snat_addr;
+	union xdplb_addr snat_addr, to;
 	__be16 snat_port;
 	bool new_flow = false;
 	__u32 id, reason;
@@ -120,7 +131,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		id = hf->backend;
 		be = backend_usable(id, pkt->key.family);
 		if (be) {
-			snat_addr = hf->snat_addr.v4;
+			snat_addr = hf->snat_addr;
 			snat_port = hf->snat_port;
 			if (now - hf->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
 				hf->last_seen_ns = now;
@@ -136,17 +147,17 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 			count_reason(XDPLB_R_TC_HAIRPIN_NO_BACKEND);
 			return TC_ACT_SHOT;
 		}
-		if (hairpin_source(skb, be->addr.v4, &snat_addr)) {
+		if (hairpin_source(skb, pkt->key.family, &be->addr, &snat_addr)) {
 			count_reason(XDPLB_R_TC_HAIRPIN_NO_SOURCE);
 			return TC_ACT_SHOT;
 		}
-		if (hairpin_claim_port(&pkt->key, id, be, snat_addr, now, &rk)) {
+		if (hairpin_claim_port(&pkt->key, id, be, &snat_addr, now, &rk)) {
 			count_reason(XDPLB_R_TC_HAIRPIN_NO_PORT);
 			return TC_ACT_SHOT;
 		}
 		snat_port = rk.dport;
 		__builtin_memset(&nf, 0, sizeof(nf));
-		nf.snat_addr.v4 = snat_addr;
+		nf.snat_addr = snat_addr;
 		nf.snat_port = snat_port;
 		nf.backend = id;
 		nf.last_seen_ns = now;
@@ -159,16 +170,13 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		new_flow = true;
 	}
 
-	__builtin_memset(&from, 0, sizeof(from));
-	__builtin_memset(&to, 0, sizeof(to));
-	from.v4 = snat_addr;
-	to.v4 = be->addr.v4;
+	to = be->addr;
 	count_backend(id, skb->len, new_flow);
-	if (tc_rewrite4(skb, pkt, snat_addr, snat_port, to.v4, be->port)) {
+	if (tc_rewrite(skb, pkt, &snat_addr, snat_port, &to, be->port)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
-	verdict = tc_route_redirect(skb, &from, &to, XDPLB_AF_INET, &reason);
+	verdict = tc_route_redirect(skb, &snat_addr, &to, pkt->key.family, &reason);
 	count_reason(verdict == TC_ACT_SHOT ? reason : XDPLB_R_TC_HAIRPIN_REQUEST);
 	return verdict;
 }
@@ -184,11 +192,11 @@ static __always_inline int hairpin_reply(struct __sk_buff *skb, const struct pac
 
 	if (now - rev->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
 		rev->last_seen_ns = now;
-	if (tc_rewrite4(skb, pkt, vip.v4, rev->vport, client.v4, rev->cport)) {
+	if (tc_rewrite(skb, pkt, &vip, rev->vport, &client, rev->cport)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
-	verdict = tc_route_redirect(skb, &vip, &client, XDPLB_AF_INET, &reason);
+	verdict = tc_route_redirect(skb, &vip, &client, pkt->key.family, &reason);
 	count_reason(verdict == TC_ACT_SHOT ? reason : XDPLB_R_TC_HAIRPIN_REPLY);
 	return verdict;
 }

@@ -97,6 +97,19 @@ static __always_inline struct l4_csum l4_csum_of(const struct packet *pkt)
 	return c;
 }
 
+/* TC, IPv6: one 16-byte address of the pseudo-header changes from -> to; the L4 checksum
+ * takes the change of each of its four words (IPv6 has no header checksum). */
+static __always_inline int l4_csum_replace_addr6(struct __sk_buff *skb, struct l4_csum c,
+						 const __be32 *from, const __be32 *to)
+{
+	int err = 0, i;
+
+	for (i = 0; i < 4 && !err; i++)
+		err = bpf_l4_csum_replace(skb, c.off, from[i], to[i],
+					  BPF_F_PSEUDO_HDR | c.flags | sizeof(__be32));
+	return err;
+}
+
 /* TC, IPv6: put rev's VIP:vport back as the source of a reply. */
 static __always_inline int revnat6(struct __sk_buff *skb, const struct packet *pkt,
 				   const struct xdplb_reverse *rev)
@@ -104,15 +117,12 @@ static __always_inline int revnat6(struct __sk_buff *skb, const struct packet *p
 	__be16 old_port = pkt->key.sport, new_port = rev->vport;
 	__u32 l4_off = pkt->l4_off;
 	struct l4_csum c = l4_csum_of(pkt);
-	__u32 csum_off = c.off, mangled = c.flags;
-	int err = 0, i;
+	int err;
 
-	for (i = 0; i < 4 && !err; i++)
-		err = bpf_l4_csum_replace(skb, csum_off, pkt->key.src.v6[i], rev->vip.v6[i],
-					  BPF_F_PSEUDO_HDR | mangled | sizeof(__be32));
+	err = l4_csum_replace_addr6(skb, c, pkt->key.src.v6, rev->vip.v6);
 	if (!err)
-		err = bpf_l4_csum_replace(skb, csum_off, old_port, new_port,
-					  mangled | sizeof(new_port));
+		err =
+		    bpf_l4_csum_replace(skb, c.off, old_port, new_port, c.flags | sizeof(new_port));
 	if (!err)
 		err = bpf_skb_store_bytes(skb, pkt->l3_off + offsetof(struct ipv6hdr, saddr),
 					  rev->vip.v6, sizeof(rev->vip.v6), 0);
@@ -150,6 +160,25 @@ static __always_inline int revnat4(struct __sk_buff *skb, const struct packet *p
 	return err;
 }
 
+/* TC: the ports half of a two-way rewrite (tc_rewrite4/6): checksum, then both ports, which
+ * sit at offsets 0 and 2 of both TCP and UDP. */
+static __always_inline int tc_rewrite_ports(struct __sk_buff *skb, const struct packet *pkt,
+					    struct l4_csum c, __be16 sport, __be16 dport)
+{
+	__be16 old_sport = pkt->key.sport, old_dport = pkt->key.dport;
+	__u32 l4_off = pkt->l4_off;
+	int err;
+
+	err = bpf_l4_csum_replace(skb, c.off, old_sport, sport, c.flags | sizeof(sport));
+	if (!err)
+		err = bpf_l4_csum_replace(skb, c.off, old_dport, dport, c.flags | sizeof(dport));
+	if (!err)
+		err = bpf_skb_store_bytes(skb, l4_off, &sport, sizeof(sport), 0);
+	if (!err)
+		err = bpf_skb_store_bytes(skb, l4_off + 2, &dport, sizeof(dport), 0);
+	return err;
+}
+
 /* TC: rewrite source and destination at once (hairpin: DNAT to the backend + SNAT to the
  * bridge address, and back on replies). Offsets only, as revnat4. Returns 0 or a negative
  * error of a helper. */
@@ -157,21 +186,15 @@ static __always_inline int tc_rewrite4(struct __sk_buff *skb, const struct packe
 				       __be32 saddr, __be16 sport, __be32 daddr, __be16 dport)
 {
 	__be32 old_saddr = pkt->key.src.v4, old_daddr = pkt->key.dst.v4;
-	__be16 old_sport = pkt->key.sport, old_dport = pkt->key.dport;
-	__u32 ip_off = pkt->l3_off, l4_off = pkt->l4_off;
+	__u32 ip_off = pkt->l3_off;
 	struct l4_csum c = l4_csum_of(pkt);
-	__u32 csum_off = c.off, mangled = c.flags;
 	int err;
 
-	err = bpf_l4_csum_replace(skb, csum_off, old_saddr, saddr,
-				  BPF_F_PSEUDO_HDR | mangled | sizeof(saddr));
+	err = bpf_l4_csum_replace(skb, c.off, old_saddr, saddr,
+				  BPF_F_PSEUDO_HDR | c.flags | sizeof(saddr));
 	if (!err)
-		err = bpf_l4_csum_replace(skb, csum_off, old_daddr, daddr,
-					  BPF_F_PSEUDO_HDR | mangled | sizeof(daddr));
-	if (!err)
-		err = bpf_l4_csum_replace(skb, csum_off, old_sport, sport, mangled | sizeof(sport));
-	if (!err)
-		err = bpf_l4_csum_replace(skb, csum_off, old_dport, dport, mangled | sizeof(dport));
+		err = bpf_l4_csum_replace(skb, c.off, old_daddr, daddr,
+					  BPF_F_PSEUDO_HDR | c.flags | sizeof(daddr));
 	if (!err)
 		err = bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check), old_saddr,
 					  saddr, sizeof(saddr));
@@ -184,10 +207,40 @@ static __always_inline int tc_rewrite4(struct __sk_buff *skb, const struct packe
 	if (!err)
 		err = bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, daddr), &daddr,
 					  sizeof(daddr), 0);
-	/* source and destination ports sit at offsets 0 and 2 of both TCP and UDP */
 	if (!err)
-		err = bpf_skb_store_bytes(skb, l4_off, &sport, sizeof(sport), 0);
-	if (!err)
-		err = bpf_skb_store_bytes(skb, l4_off + 2, &dport, sizeof(dport), 0);
+		err = tc_rewrite_ports(skb, pkt, c, sport, dport);
 	return err;
+}
+
+/* TC, IPv6: as tc_rewrite4, with the 16-byte addresses only in the L4 pseudo-header sum. */
+static __always_inline int tc_rewrite6(struct __sk_buff *skb, const struct packet *pkt,
+				       const union xdplb_addr *saddr, __be16 sport,
+				       const union xdplb_addr *daddr, __be16 dport)
+{
+	__u32 ip_off = pkt->l3_off;
+	struct l4_csum c = l4_csum_of(pkt);
+	int err;
+
+	err = l4_csum_replace_addr6(skb, c, pkt->key.src.v6, saddr->v6);
+	if (!err)
+		err = l4_csum_replace_addr6(skb, c, pkt->key.dst.v6, daddr->v6);
+	if (!err)
+		err = bpf_skb_store_bytes(skb, ip_off + offsetof(struct ipv6hdr, saddr), saddr->v6,
+					  sizeof(saddr->v6), 0);
+	if (!err)
+		err = bpf_skb_store_bytes(skb, ip_off + offsetof(struct ipv6hdr, daddr), daddr->v6,
+					  sizeof(daddr->v6), 0);
+	if (!err)
+		err = tc_rewrite_ports(skb, pkt, c, sport, dport);
+	return err;
+}
+
+/* TC: tc_rewrite4/6 by the packet's family. */
+static __always_inline int tc_rewrite(struct __sk_buff *skb, const struct packet *pkt,
+				      const union xdplb_addr *saddr, __be16 sport,
+				      const union xdplb_addr *daddr, __be16 dport)
+{
+	if (pkt->key.family == XDPLB_AF_INET6)
+		return tc_rewrite6(skb, pkt, saddr, sport, daddr, dport);
+	return tc_rewrite4(skb, pkt, saddr->v4, sport, daddr->v4, dport);
 }

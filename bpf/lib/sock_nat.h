@@ -17,6 +17,8 @@ struct sock_nat {
 	__be16 vport;
 	__be16 bport;
 	__u32 backend_id;
+	__u8 family; /* XDPLB_AF_* of vip and backend; 0: no translation yet */
+	__u8 pad[3];
 };
 
 /* Socket -> its translation. Written by connect4/sendmsg4, read by recvmsg4/getpeername4

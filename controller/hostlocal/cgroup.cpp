@@ -17,7 +17,10 @@
 
 namespace xdplb::hostlocal {
 
-std::vector<IpAddress> loopback_vips() { return {IpAddress::v4(htonl(0x7f000001))}; }
+std::vector<IpAddress> loopback_vips() {
+  static constexpr uint8_t kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return {IpAddress::v4(htonl(0x7f000001)), IpAddress::from_bytes(AF_INET6, kLoopback6)};
+}
 
 Result<std::string> cgroup2_root() {
   std::ifstream mounts("/proc/mounts");

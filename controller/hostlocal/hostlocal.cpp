@@ -45,11 +45,16 @@ struct Hook {
   struct bpf_program* prog;
 };
 
+// Every hook of bpf/xdplb_sock.bpf.c, both families; link_pin_names() derives from this list.
 std::vector<Hook> hooks_of(struct xdplb_sock_bpf* s) {
-  return {{"connect4", s->progs.xdplb_connect4},
-          {"sendmsg4", s->progs.xdplb_sendmsg4},
-          {"recvmsg4", s->progs.xdplb_recvmsg4},
-          {"getpeername4", s->progs.xdplb_getpeername4}};
+  return {{"connect4", s ? s->progs.xdplb_connect4 : nullptr},
+          {"sendmsg4", s ? s->progs.xdplb_sendmsg4 : nullptr},
+          {"recvmsg4", s ? s->progs.xdplb_recvmsg4 : nullptr},
+          {"getpeername4", s ? s->progs.xdplb_getpeername4 : nullptr},
+          {"connect6", s ? s->progs.xdplb_connect6 : nullptr},
+          {"sendmsg6", s ? s->progs.xdplb_sendmsg6 : nullptr},
+          {"recvmsg6", s ? s->progs.xdplb_recvmsg6 : nullptr},
+          {"getpeername6", s ? s->progs.xdplb_getpeername6 : nullptr}};
 }
 
 // A map declared LIBBPF_PIN_BY_NAME, pointed at the bridge's pin of the same name.
@@ -79,8 +84,7 @@ class PinUndo {
 
 std::vector<std::string> link_pin_names() {
   std::vector<std::string> names;
-  for (const char* h : {"connect4", "sendmsg4", "recvmsg4", "getpeername4"})
-    names.push_back(std::string(kLinkPrefix) + h);
+  for (const auto& hook : hooks_of(nullptr)) names.push_back(std::string(kLinkPrefix) + hook.name);
   return names;
 }
 

@@ -18,7 +18,7 @@
 
 namespace xdplb::hostlocal {
 
-// The VIPs only host-local clients use, besides the uplink addresses: 127.0.0.1. (The bridge
+// The VIPs only host-local clients use, besides the uplink addresses: 127.0.0.1 and ::1. (The bridge
 // address is a VIP for every path: see lb's service_vips callers.)
 std::vector<IpAddress> loopback_vips();
 

@@ -1,8 +1,8 @@
 // IPv6 on the XDP (client) and TC (reply) paths through BPF_PROG_TEST_RUN: DNAT and reverse
 // NAT of 16-byte addresses with checksums that a from-scratch recomputation accepts (IPv6 has
 // no header checksum: the addresses count through the L4 pseudo-header), and ICMPv6 /
-// neighbour discovery / extension headers untouched. IPv6 frames are built and read here
-// (packet.h speaks IPv4). Namespace for the reply FIB lookups:
+// neighbour discovery / extension headers untouched. IPv6 frames come from packet6.h.
+// Namespace for the reply FIB lookups:
 //   xdpbr0 (bridge, fd00:2::1/64): where replies arrive
 //   xdpup0 (veth, fd00:1::1/64, MAC 02:00:00:00:01:01): route to the client fd00:1::2,
 //     permanent neighbour 02:00:00:00:00:c2
@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "packet6.h"
 #include "prog_run.h"
 #include "scenario.h"
 #include "test_netns.h"
@@ -32,77 +33,6 @@ struct Backend6 {
 const Backend6 kC0{10, "fd00:2::11"}, kC1{11, "fd00:2::12"};
 const Mac kUplinkMac{0x02, 0, 0, 0, 0x01, 0x01};
 const Mac kClientMac{0x02, 0, 0, 0, 0, 0xc2};
-
-void put16(Bytes& b, size_t at, uint16_t v) { b[at] = v >> 8, b[at + 1] = v & 0xff; }
-uint16_t get16(const Bytes& b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
-
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
-  return sum;
-}
-uint16_t fold(uint32_t s) {
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return static_cast<uint16_t>(s);
-}
-// Sum of the IPv6 pseudo-header plus the L4 segment of frame f (IPv6 at 14, L4 at 54).
-uint32_t l4_sum(const Bytes& f) {
-  const size_t l4_len = get16(f, 18);
-  uint32_t s = sum16(&f[22], 32);  // source + destination
-  s += static_cast<uint32_t>(l4_len) + f[20];
-  return sum16(&f[54], l4_len, s);
-}
-
-struct Frame6 {
-  Mac eth_dst{0x02, 0, 0, 0, 0, 0xaa}, eth_src{0x02, 0, 0, 0, 0, 0xbb};
-  std::string src = kClient6, dst = kVip6;
-  uint8_t next = 6;  // TCP, UDP, 58 (ICMPv6), 0 (hop-by-hop)...
-  uint16_t sport = 40000, dport = 8000;
-  bool udp_checksum = true;
-  Bytes payload{'h', 'e', 'l', 'l', 'o'};
-
-  Bytes bytes() const {
-    const size_t l4 = next == 6 ? 20 : next == 17 ? 8 : 8;
-    Bytes b(14 + 40 + l4 + payload.size(), 0);
-    std::memcpy(&b[0], eth_dst.data(), 6);
-    std::memcpy(&b[6], eth_src.data(), 6);
-    put16(b, 12, 0x86dd);
-    b[14] = 0x60;
-    put16(b, 18, static_cast<uint16_t>(l4 + payload.size()));
-    b[20] = next, b[21] = 64;
-    inet_pton(AF_INET6, src.c_str(), &b[22]);
-    inet_pton(AF_INET6, dst.c_str(), &b[38]);
-    put16(b, 54, sport), put16(b, 56, dport);
-    if (next == 6) b[66] = 5 << 4, b[67] = 0x02;  // SYN
-    if (next == 17) put16(b, 58, static_cast<uint16_t>(8 + payload.size()));
-    std::memcpy(&b[54 + l4], payload.data(), payload.size());
-    const size_t csum_at = next == 6 ? 54 + 16 : 54 + 6;
-    if (next == 6 || (next == 17 && udp_checksum)) {
-      uint16_t c = static_cast<uint16_t>(~fold(l4_sum(b)));
-      put16(b, csum_at, next == 17 && c == 0 ? 0xffff : c);
-    }
-    return b;
-  }
-};
-
-struct Read6 {
-  std::string src, dst;
-  uint16_t sport = 0, dport = 0, check = 0;
-  bool csum_ok = false;
-  Mac eth_dst{}, eth_src{};
-};
-Read6 read6(const Bytes& f) {
-  Read6 r;
-  char buf[INET6_ADDRSTRLEN];
-  r.src = inet_ntop(AF_INET6, &f[22], buf, sizeof buf);
-  r.dst = inet_ntop(AF_INET6, &f[38], buf, sizeof buf);
-  r.sport = get16(f, 54), r.dport = get16(f, 56);
-  r.check = get16(f, f[20] == 6 ? 54 + 16 : 54 + 6);
-  r.csum_ok = fold(l4_sum(f)) == 0xffff;
-  std::memcpy(r.eth_dst.data(), &f[0], 6);
-  std::memcpy(r.eth_src.data(), &f[6], 6);
-  return r;
-}
 
 class Ipv6Test : public ::testing::Test {
  protected:

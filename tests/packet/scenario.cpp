@@ -69,4 +69,29 @@ Bytes dnat_expected(Packet p, const TestBackend& b) {
   return p.bytes();
 }
 
+Status serve(Datapath& dp, const std::string& vip, uint32_t pool, uint32_t id, const std::string& addr,
+             uint16_t bport) {
+  auto backend = IpAddress::parse(addr);
+  if (!backend) return make_error(backend.error());
+  auto service = IpAddress::parse(vip);
+  if (!service) return make_error(service.error());
+  BackendEntry e;
+  e.addr = *backend;
+  e.port = bport;
+  XDPLB_TRY(dp.put_backend(id, e));
+  XDPLB_TRY(dp.write_ring(pool, ring_of({id})));
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) XDPLB_TRY(dp.put_service({*service, kPort, proto}, pool));
+  return {};
+}
+
+Result<std::vector<uint64_t>> reasons_during(Datapath& dp, const std::function<void()>& f) {
+  auto before = dp.reason_counters();
+  if (!before) return make_error(before.error());
+  f();
+  auto after = dp.reason_counters();
+  if (!after) return make_error(after.error());
+  for (size_t i = 0; i < after->size(); ++i) (*after)[i] -= (*before)[i];
+  return after;
+}
+
 }  // namespace xdplb::test

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,13 @@ Status program_scenario(Datapath& dp);
 uint32_t ring_choice(const std::vector<uint32_t>& ring, const Packet& p);
 // p with the first source port >= p.sport whose flow the ring places on id.
 Packet with_sport_for(const std::vector<uint32_t>& ring, Packet p, uint32_t id);
+// One service pool: backend id (addr:bport) alone in pool's ring, vip:kPort TCP and UDP on it.
+Status serve(Datapath& dp, const std::string& vip, uint32_t pool, uint32_t id, const std::string& addr,
+             uint16_t bport);
+
+// What f made the datapath count, per reason (the counters after minus before).
+Result<std::vector<uint64_t>> reasons_during(Datapath& dp, const std::function<void()>& f);
+
 // What the XDP program should emit for p sent to backend b.
 Bytes dnat_expected(Packet p, const TestBackend& b);
 

@@ -1,6 +1,7 @@
 #include "test_netns.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -32,6 +33,18 @@ Status TestNetns::sh(const std::string& command) const {
 }
 
 Status TestNetns::ip(const std::string& args) const { return sh("ip -n {ns} " + args); }
+
+Status TestNetns::ip_all(std::initializer_list<const char*> commands) const {
+  for (const char* c : commands) XDPLB_TRY(ip(c));
+  return {};
+}
+
+Result<int> TestNetns::ifindex(const std::string& link) const {
+  int index = 0;
+  XDPLB_TRY(run([&] { index = static_cast<int>(if_nametoindex(link.c_str())); }));
+  if (index <= 0) return make_error("no link " + link + " in " + name_);
+  return index;
+}
 
 Status TestNetns::run(const std::function<void()>& f) const {
   std::string error;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,10 @@ class TestNetns {
   const std::string& name() const { return name_; }
   // Runs `ip -n <ns> <args>` (or any command with {ns} replaced) and fails on a non-zero exit.
   Status ip(const std::string& args) const;
+  // ip() for each command in turn; stops at the first that fails.
+  Status ip_all(std::initializer_list<const char*> commands) const;
+  // The ifindex of a link inside the namespace.
+  Result<int> ifindex(const std::string& link) const;
   Status sh(const std::string& command) const;
   // Runs f inside the namespace on a dedicated thread; fails if the thread cannot enter it.
   Status run(const std::function<void()>& f) const;
