@@ -5,6 +5,8 @@
  *   xdplb_sendmsg4     (cgroup/sendmsg4):     unconnected UDP sendto -> backend
  *   xdplb_recvmsg4     (cgroup/recvmsg4):     UDP replies show VIP:vport as their source
  *   xdplb_getpeername4 (cgroup/getpeername4): the peer is the address the client dialled
+ *   xdplb_sock_release (cgroup/sock_release): the socket's connection leaves its backend's
+ *                                             active-connection count (least-conn)
  * The hooks sit on the cgroup v2 root and so see every network namespace: they act only in the
  * namespace xdplb was attached from (host_netns_cookie), whose services and backends these are.
  * The maps (services, ring, backends) are the attached bridge's, reused from their pins. */
@@ -15,6 +17,7 @@
 
 #include <xdplb/abi.h>
 
+#include "lib/conns.h"
 #include "lib/flow_hash.h"
 #include "lib/maps.h"
 #include "lib/select.h"
@@ -26,8 +29,9 @@ char LICENSE[] SEC("license") = "GPL";
  * matches a real namespace, so an unset cookie switches the hooks off. */
 const volatile __u64 host_netns_cookie = 0;
 
-/* Ring slots tried after an inactive one before giving up (the ring of an empty pool is
- * all XDPLB_NO_BACKEND; a pool mid-update may hold a few stale ids). */
+/* Maglev: ring slots tried after an inactive one before giving up (the ring of an empty pool
+ * is all XDPLB_NO_BACKEND; a pool mid-update may hold a few stale ids). The turn-taking
+ * schedulers skip inactive members themselves. */
 #define SOCK_PICK_TRIES 8
 
 #define SOCK_ALLOW 1 /* cgroup sock_addr verdict: let the call go on */
@@ -49,13 +53,14 @@ static __always_inline struct xdplb_service *service_of(__be32 vip, __be16 vport
 	return bpf_map_lookup_elem(&services, &key);
 }
 
-/* A backend for this socket from the pool's ring. Before connect the source port is not
- * known, so the socket cookie (unique per socket for the boot) stands in for the client
- * half of the tuple: one socket always lands on one slot, different sockets spread over the
- * ring by their hash like external flows do. Inactive backends are skipped by probing the
- * next few hashes. */
-static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, __u32 pool, __be32 vip,
-				       __be16 vport, __u8 proto, struct xdplb_backend **out)
+/* A backend for this socket, by the service's scheduler (lib/select.h). Before connect the
+ * source port is not known, so the socket cookie (unique per socket for the boot) stands in
+ * for the client half of the tuple: with maglev one socket always lands on one slot, and
+ * different sockets spread over the ring by their hash like external flows do; inactive
+ * backends are skipped by probing the next few hashes. */
+static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, const struct xdplb_service *svc,
+				       __be32 vip, __be16 vport, __u8 proto,
+				       struct xdplb_backend **out)
 {
 	__u64 cookie = bpf_get_socket_cookie(ctx);
 	struct xdplb_flow_key key;
@@ -71,9 +76,8 @@ static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, __u32 pool, __
 	key.family = XDPLB_AF_INET;
 	for (i = 0; i < SOCK_PICK_TRIES; i++) {
 		key.sport = i; /* probe index: a different slot per try */
-		id = ring_pick(pool, &key);
-		*out = backend_usable(id, XDPLB_AF_INET);
-		if (*out)
+		id = select_backend(svc, &key, false, out);
+		if (*out || svc->scheduler != XDPLB_SCHED_MAGLEV)
 			return id;
 	}
 	return XDPLB_NO_BACKEND;
@@ -106,13 +110,20 @@ static __always_inline void sock_balance(struct bpf_sock_addr *ctx)
 		id = nat->backend_id;
 	}
 	if (!be)
-		id = sock_pick(ctx, svc->pool, vip, vport, proto, &be);
+		id = sock_pick(ctx, svc, vip, vport, proto, &be);
 	if (!be)
 		return; /* no backend: the call goes to the VIP itself and fails as it would */
 
 	ctx->user_ip4 = be->addr.v4;
 	ctx->user_port = (__u32)be->port;
 	if (nat) {
+		/* One count per socket, on the backend it talks to now. */
+		if (!nat->counted || nat->backend_id != id) {
+			if (nat->counted)
+				conn_add(nat->backend_id, -1);
+			conn_add(id, 1);
+			nat->counted = 1;
+		}
 		nat->vip.v4 = vip;
 		nat->vport = vport;
 		nat->backend.v4 = be->addr.v4;
@@ -162,5 +173,18 @@ SEC("cgroup/getpeername4")
 int xdplb_getpeername4(struct bpf_sock_addr *ctx)
 {
 	sock_unbalance(ctx);
+	return SOCK_ALLOW;
+}
+
+/* The application closed the socket (for TCP: its side of the connection is over). */
+SEC("cgroup/sock_release")
+int xdplb_sock_release(struct bpf_sock *sk)
+{
+	struct sock_nat *nat = bpf_sk_storage_get(&sock_nat, sk, NULL, 0);
+
+	if (nat && nat->counted) {
+		nat->counted = 0;
+		conn_add(nat->backend_id, -1);
+	}
 	return SOCK_ALLOW;
 }

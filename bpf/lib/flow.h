@@ -3,6 +3,7 @@
  * the DNAT on replies. */
 #pragma once
 
+#include "lib/conns.h"
 #include "lib/maps.h"
 
 /* At most this often a packet refreshes last_seen and re-checks the reverse entry: writing a
@@ -37,19 +38,45 @@ static __always_inline int reverse_remember(const struct xdplb_flow_key *key, __
 	return bpf_map_update_elem(&reverse, &rk, &rev, BPF_ANY);
 }
 
-/* Store (or replace) the flow's forward and reverse entries. Fails when an LRU map cannot
- * take the entry; the packet is forwarded anyway. */
+/* Store (or replace) the flow's forward and reverse entries; counted: the flow is a live
+ * connection of backend id (not a stray FIN or RST). Fails when an LRU map cannot take the
+ * entry; the packet is forwarded anyway, uncounted. A replaced entry must have been
+ * uncounted first. */
 static __always_inline int flow_remember(const struct xdplb_flow_key *key, __u32 id,
-					 const struct xdplb_backend *be, __u64 now)
+					 const struct xdplb_backend *be, __u64 now, bool counted)
 {
 	struct xdplb_flow flow;
 
 	__builtin_memset(&flow, 0, sizeof(flow));
 	flow.backend = id;
+	flow.flags = counted ? XDPLB_FLOW_COUNTED : 0;
 	flow.last_seen_ns = now;
 	if (reverse_remember(key, id, be))
 		return -1;
-	return bpf_map_update_elem(&flows, key, &flow, BPF_ANY);
+	if (bpf_map_update_elem(&flows, key, &flow, BPF_ANY))
+		return -1;
+	if (counted)
+		conn_add(id, 1);
+	return 0;
+}
+
+/* The backend reset the connection of reply key rk: uncount its forward entry. */
+static __always_inline void flow_reset_by_backend(const struct xdplb_flow_key *rk,
+						  const struct xdplb_reverse *rev)
+{
+	struct xdplb_flow_key fk;
+	struct xdplb_flow *flow;
+
+	__builtin_memset(&fk, 0, sizeof(fk));
+	fk.src = rk->dst;
+	fk.sport = rk->dport;
+	fk.dst = rev->vip;
+	fk.dport = rev->vport;
+	fk.proto = rk->proto;
+	fk.family = rk->family;
+	flow = bpf_map_lookup_elem(&flows, &fk);
+	if (flow && flow->backend == rev->backend)
+		flow_uncount(&flow->flags, flow->backend);
 }
 
 /* A flow leaves a backend that became inactive: its replies must not be matched any more. */

@@ -141,6 +141,7 @@ std::string state_to_json(const BridgeState& s) {
   j["tcp"] = s.tcp;
   j["udp"] = s.udp;
   j["xdp_mode"] = s.xdp_mode;
+  j["scheduler"] = s.scheduler;
   nlohmann::ordered_json backends = nlohmann::ordered_json::array();
   for (const auto& b : s.backends) {
     backends.push_back({{"id", b.id},
@@ -215,6 +216,10 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
   XDPLB_TRY(r.boolean("udp", s.udp));
   XDPLB_TRY(r.str("xdp_mode", s.xdp_mode));
   if (auto m = parse_xdp_mode(s.xdp_mode); !m) return r.fail("\"xdp_mode\": " + m.error());
+  XDPLB_TRY(r.str("scheduler", s.scheduler));
+  auto sched = parse_scheduler(s.scheduler);
+  if (!sched) return r.fail("\"scheduler\": " + sched.error());
+  s.scheduler = scheduler_name(*sched);
   XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
   if (j.contains("health_check")) {
     auto h = health_check_from_json(j["health_check"], where + ", \"health_check\"");

@@ -64,6 +64,9 @@ struct BridgeState {
   uint16_t backend_port = 80;    // default port of backends
   bool tcp = true, udp = true;
   std::string xdp_mode = "auto"; // as asked: "auto", "native" or "generic"
+  // How the service places new flows: "maglev", "weighted", "round-robin" or "least-conn"
+  // (core/parse.h parse_scheduler; the datapath's lib/select.h).
+  std::string scheduler = "maglev";
   std::vector<SavedBackend> backends;
   // One past the highest id handed out so far; informational (allocate_backend_id reuses the
   // smallest free id and does not depend on it).

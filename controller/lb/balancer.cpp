@@ -3,7 +3,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "core/maglev.h"
+#include "core/parse.h"
 #include "hostlocal/hostlocal.h"
 #include "net/address.h"
 #include "net/link.h"
@@ -53,19 +56,35 @@ std::string maglev_key(const SavedBackend& b) {
   return Endpoint{b.addr, b.port}.to_string();
 }
 
+uint32_t scheduler_of(const BridgeState& state) {
+  auto s = parse_scheduler(state.scheduler);
+  return s ? *s : uint32_t{XDPLB_SCHED_MAGLEV};
+}
+
+Status program_pool(Datapath& dp, uint32_t pool, const std::vector<MaglevBackend>& members) {
+  std::vector<PoolMember> list;
+  for (const auto& m : members) list.push_back({m.id, m.weight});
+  std::sort(list.begin(), list.end(), [](const PoolMember& a, const PoolMember& b) { return a.id < b.id; });
+  auto ring = build_maglev_ring(members);
+  if (!ring) return make_error("building the Maglev ring: " + ring.error());
+  // Ring first: a member list that names a backend the ring does not have yet never happens.
+  XDPLB_TRY(dp.write_ring(pool, *ring));
+  return dp.write_pool_members(pool, list);
+}
+
 Status rebuild_ring(Datapath& dp, const BridgeState& state) {
   std::vector<MaglevBackend> members;
   for (const auto& b : state.backends) {
     if (!in_ring(b)) continue;
     members.push_back({b.id, maglev_key(b), b.weight});
   }
-  auto ring = build_maglev_ring(std::move(members));
-  if (!ring) return make_error("building the Maglev ring: " + ring.error());
-  return dp.write_ring(kDefaultPool, *ring);
+  XDPLB_TRY(program_pool(dp, kDefaultPool, members));
+  return dp.set_scheduler(kDefaultPool, scheduler_of(state));
 }
 
 Status program_services(Datapath& dp, const BridgeState& state, const std::vector<IpAddress>& vips) {
-  for (const auto& key : service_keys(state, vips)) XDPLB_TRY(dp.put_service(key, kDefaultPool));
+  for (const auto& key : service_keys(state, vips))
+    XDPLB_TRY(dp.put_service(key, kDefaultPool, scheduler_of(state)));
   return rebuild_ring(dp, state);
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/ip.h"
+#include "core/maglev.h"
 #include "core/result.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
@@ -35,10 +36,20 @@ std::string maglev_key(const SavedBackend& b);
 // failed health checks) and is not drained.
 bool in_ring(const SavedBackend& b);
 
-// Rebuilds the pool's Maglev ring from the state's backends and writes it.
+// The state's scheduler as enum xdplb_scheduler (maglev if the name is unknown; the state
+// loader has checked it).
+uint32_t scheduler_of(const BridgeState& state);
+
+// Writes one pool's placement data from the backends that take new flows: the Maglev ring
+// (maglev, weighted) and the member list of ids and weights (round-robin, least-conn). Call it
+// once per pool.
+Status program_pool(Datapath& dp, uint32_t pool, const std::vector<MaglevBackend>& members);
+
+// Rebuilds the pool's ring and member list from the state's backends and writes them, and
+// sets the state's scheduler on the pool's services.
 Status rebuild_ring(Datapath& dp, const BridgeState& state);
 
-// Writes services and ring.
+// Writes services (with the state's scheduler) and ring.
 Status program_services(Datapath& dp, const BridgeState& state, const std::vector<IpAddress>& vips);
 
 }  // namespace xdplb
