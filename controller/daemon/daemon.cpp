@@ -90,6 +90,7 @@ class Daemon {
   void schedule_probes(Clock::time_point now);
   void check_containers(Clock::time_point now);
   void check_drains(Clock::time_point now);
+  void sweep_idle_flows(Clock::time_point now);
   void on_net_event(const net::NetEvent& ev, Clock::time_point now);
   void replan(const std::function<bool(const SavedBackend&, const Runtime&)>& which, const char* why);
   Clock::time_point next_wakeup(Clock::time_point now) const;
@@ -102,6 +103,7 @@ class Daemon {
   FileStamp stamp_;
   std::map<uint32_t, Runtime> rt_;
   Clock::time_point next_drain_check_{};
+  Clock::time_point next_idle_sweep_{};
   std::optional<Clock::time_point> replan_ports_at_;
 };
 
@@ -226,6 +228,8 @@ void Daemon::check_state_file() {
     return;
   }
   const bool config_changed = !(saved->value().health_check == state_.health_check);
+  if (saved->value().scheduler != state_.scheduler)
+    spdlog::info("scheduler now {} (was {})", saved->value().scheduler, state_.scheduler);
   state_ = std::move(**saved);
   stamp_ = now;
   if (config_changed)
@@ -378,6 +382,16 @@ void Daemon::check_drains(Clock::time_point now) {
   if (auto st = modify([](BridgeState&) {}); !st) spdlog::error("{}", st.error());
 }
 
+// Idle flows leave their backend's active-connection count (kTcpIdleUncount, kUdpIdleUncount).
+void Daemon::sweep_idle_flows(Clock::time_point now) {
+  if (now < next_idle_sweep_) return;
+  next_idle_sweep_ = now + kIdleSweepInterval;
+  auto swept = dp_->uncount_idle_flows(kTcpIdleUncount, kUdpIdleUncount);
+  if (!swept) spdlog::error("{}", swept.error());
+  else if (swept->uncounted)
+    spdlog::debug("{} idle flows left their backends' connection counts", swept->uncounted);
+}
+
 void Daemon::replan(const std::function<bool(const SavedBackend&, const Runtime&)>& which,
                     const char* why) {
   auto st = modify([&](BridgeState& s) {
@@ -476,6 +490,7 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
     check_state_file();
     check_containers(now);
     check_drains(now);
+    sweep_idle_flows(now);
     if (replan_ports_at_ && now >= *replan_ports_at_) {
       replan_ports_at_.reset();
       replan([](const SavedBackend& b, const Runtime& rt) {

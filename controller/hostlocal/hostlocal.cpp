@@ -49,7 +49,8 @@ std::vector<Hook> hooks_of(struct xdplb_sock_bpf* s) {
   return {{"connect4", s->progs.xdplb_connect4},
           {"sendmsg4", s->progs.xdplb_sendmsg4},
           {"recvmsg4", s->progs.xdplb_recvmsg4},
-          {"getpeername4", s->progs.xdplb_getpeername4}};
+          {"getpeername4", s->progs.xdplb_getpeername4},
+          {"sock_release", s->progs.xdplb_sock_release}};
 }
 
 // A map declared LIBBPF_PIN_BY_NAME, pointed at the bridge's pin of the same name.
@@ -79,7 +80,7 @@ class PinUndo {
 
 std::vector<std::string> link_pin_names() {
   std::vector<std::string> names;
-  for (const char* h : {"connect4", "sendmsg4", "recvmsg4", "getpeername4"})
+  for (const char* h : {"connect4", "sendmsg4", "recvmsg4", "getpeername4", "sock_release"})
     names.push_back(std::string(kLinkPrefix) + h);
   return names;
 }
