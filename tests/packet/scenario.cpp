@@ -38,6 +38,7 @@ Status program_scenario(Datapath& dp) {
     }
   for (const auto& b : {kB0, kB1, kB2}) XDPLB_TRY(put_backend(dp, b));
   XDPLB_TRY(dp.write_ring(kPool, ring_of({kB0.id, kB1.id, kB2.id})));
+  XDPLB_TRY(dp.write_pool_members(kPool, {{kB0.id, 1}, {kB1.id, 1}, {kB2.id, 1}}));
   return dp.write_ring(kEmptyPool, ring_of({}));
 }
 
