@@ -91,6 +91,9 @@ static __always_inline __u32 round_robin_pick(__u32 pool, __u8 family, struct xd
 	for (i = 0; i < XDPLB_SELECT_TRIES; i++, idx++) {
 		if (idx >= count)
 			idx = 0;
+		/* clang knows idx < count <= the array size and would drop this check, which the
+		 * verifier needs: hide idx from it first. */
+		barrier_var(idx);
 		if (idx >= XDPLB_MAX_POOL_MEMBERS)
 			break;
 		id = p->members[idx].backend;
@@ -124,6 +127,7 @@ static __always_inline struct xdplb_pool_member *scan_member(__u32 i, struct mem
 		return NULL;
 	if (idx >= s->count)
 		idx -= s->count;
+	barrier_var(idx); /* keep the bound check (round_robin_pick) */
 	if (idx >= XDPLB_MAX_POOL_MEMBERS)
 		return NULL;
 	return &p->members[idx];
