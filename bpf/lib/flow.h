@@ -10,18 +10,26 @@
  * shared entry on every packet would bounce its cache line between CPUs. */
 #define XDPLB_FLOW_TOUCH_NS 1000000000ULL
 
+/* A flow key from its parts, padding zeroed (hash lookups compare every byte). */
+static __always_inline void flow_key_set(struct xdplb_flow_key *k, const union xdplb_addr *src,
+					 __be16 sport, const union xdplb_addr *dst, __be16 dport,
+					 __u8 proto, __u8 family)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->src = *src;
+	k->sport = sport;
+	k->dst = *dst;
+	k->dport = dport;
+	k->proto = proto;
+	k->family = family;
+}
+
 /* The key a reply of this flow from backend be arrives with: be:bport -> client:cport. */
 static __always_inline void reverse_key_of(const struct xdplb_flow_key *fwd,
 					   const struct xdplb_backend *be,
 					   struct xdplb_flow_key *rk)
 {
-	__builtin_memset(rk, 0, sizeof(*rk));
-	rk->src = be->addr;
-	rk->sport = be->port;
-	rk->dst = fwd->src;
-	rk->dport = fwd->sport;
-	rk->proto = fwd->proto;
-	rk->family = fwd->family;
+	flow_key_set(rk, &be->addr, be->port, &fwd->src, fwd->sport, fwd->proto, fwd->family);
 }
 
 static __always_inline int reverse_remember(const struct xdplb_flow_key *key, __u32 id,
@@ -67,13 +75,7 @@ static __always_inline void flow_reset_by_backend(const struct xdplb_flow_key *r
 	struct xdplb_flow_key fk;
 	struct xdplb_flow *flow;
 
-	__builtin_memset(&fk, 0, sizeof(fk));
-	fk.src = rk->dst;
-	fk.sport = rk->dport;
-	fk.dst = rev->vip;
-	fk.dport = rev->vport;
-	fk.proto = rk->proto;
-	fk.family = rk->family;
+	flow_key_set(&fk, &rk->dst, rk->dport, &rev->vip, rev->vport, rk->proto, rk->family);
 	flow = bpf_map_lookup_elem(&flows, &fk);
 	if (flow && flow->backend == rev->backend)
 		flow_uncount(&flow->flags, flow->backend);

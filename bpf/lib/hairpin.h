@@ -89,13 +89,8 @@ static __always_inline void hairpin_forget(const struct xdplb_flow_key *key,
 
 	flow_uncount(&hf->flags, hf->backend);
 	if (old) {
-		__builtin_memset(&rk, 0, sizeof(rk));
-		rk.src = old->addr;
-		rk.sport = old->port;
-		rk.dst = hf->snat_addr;
-		rk.dport = hf->snat_port;
-		rk.proto = key->proto;
-		rk.family = key->family;
+		flow_key_set(&rk, &old->addr, old->port, &hf->snat_addr, hf->snat_port, key->proto,
+			     key->family);
 		bpf_map_delete_elem(&hairpin_reverse, &rk);
 	}
 	bpf_map_delete_elem(&hairpin_flows, key);
@@ -189,13 +184,8 @@ static __always_inline void hairpin_reset_by_backend(const struct packet *pkt,
 	struct xdplb_hairpin_flow *hf;
 	struct xdplb_flow_key fk;
 
-	__builtin_memset(&fk, 0, sizeof(fk));
-	fk.src = rev->client;
-	fk.sport = rev->cport;
-	fk.dst = rev->vip;
-	fk.dport = rev->vport;
-	fk.proto = pkt->key.proto;
-	fk.family = pkt->key.family;
+	flow_key_set(&fk, &rev->client, rev->cport, &rev->vip, rev->vport, pkt->key.proto,
+		     pkt->key.family);
 	hf = bpf_map_lookup_elem(&hairpin_flows, &fk);
 	if (hf && hf->backend == rev->backend)
 		flow_uncount(&hf->flags, hf->backend);

@@ -42,6 +42,13 @@ Status program_scenario(Datapath& dp) {
   return dp.write_ring(kEmptyPool, ring_of({}));
 }
 
+Result<std::unique_ptr<Datapath>> load_scenario() {
+  auto dp = Datapath::load_unattached();
+  if (!dp) return make_error(dp.error());
+  XDPLB_TRY(program_scenario(**dp));
+  return std::move(*dp);
+}
+
 uint32_t ring_choice(const std::vector<uint32_t>& ring, const Packet& p) {
   struct xdplb_flow_key key;
   std::memset(&key, 0, sizeof key);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ Status put_backend(Datapath& dp, const TestBackend& b, bool active = true, int f
 // Services + backends + ring_of({0,1,2}) and members {0,1,2} (weight 1) for pool 0; pool 1
 // left empty.
 Status program_scenario(Datapath& dp);
+// A freshly loaded, unattached datapath with the scenario programmed.
+Result<std::unique_ptr<Datapath>> load_scenario();
 
 // The backend the ring holds for this packet's flow (same flow hash as the program).
 uint32_t ring_choice(const std::vector<uint32_t>& ring, const Packet& p);

@@ -16,11 +16,9 @@ namespace {
 class SchedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto d = Datapath::load_unattached();
+    auto d = load_scenario();
     ASSERT_TRUE(d) << d.error();
     dp = std::move(*d);
-    auto s = program_scenario(*dp);
-    ASSERT_TRUE(s) << s.error();
   }
 
   void use(uint32_t scheduler) {
