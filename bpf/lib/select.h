@@ -8,7 +8,8 @@
  *               weight-proportional, so every XDPLB_MAGLEV_RING_SIZE new flows split by weight.
  *   round-robin the member list in turn: equal turns, weights ignored.
  *   least-conn  the member with the fewest active connections per weight (lib/conns.h); ties
- *               go to the first such member from a rotating start, so they take turns.
+ *               go to the larger weight, then to the first member from a rotating start, so
+ *               equal members take turns.
  * Inactive members are skipped. The member list (pools) and the ring hold the same backends. */
 #pragma once
 
@@ -137,8 +138,8 @@ static long least_conn_visit(__u32 i, void *ctx)
 {
 	struct member_scan *s = ctx;
 	struct xdplb_pool_member *m = scan_member(i, s);
+	__s64 conns, lhs, rhs;
 	__u32 id, weight;
-	__s64 conns;
 
 	if (!m)
 		return 1;
@@ -147,8 +148,11 @@ static long least_conn_visit(__u32 i, void *ctx)
 	if (!backend_usable(id, (__u8)s->family))
 		return 0;
 	conns = conns_of(id);
-	/* conns / weight < best_conns / best_weight, without division */
-	if (s->best == XDPLB_NO_BACKEND || conns * s->best_weight < s->best_conns * weight) {
+	/* conns / weight < best_conns / best_weight, without division; on a tie the larger
+	 * weight wins (a backend in slow start loses ties), else the first from the start. */
+	lhs = conns * s->best_weight;
+	rhs = s->best_conns * weight;
+	if (s->best == XDPLB_NO_BACKEND || lhs < rhs || (lhs == rhs && weight > s->best_weight)) {
 		s->best = id;
 		s->best_conns = conns;
 		s->best_weight = weight;

@@ -109,6 +109,8 @@ int main(int argc, char** argv) {
   c_health->add_option("--timeout", health.timeout, "seconds a probe may take (default 1)");
   c_health->add_option("--rise", health.rise, "good probes in a row that bring a backend back (default 2)");
   c_health->add_option("--fall", health.fall, "failed probes in a row that take it out (default 3)");
+  c_health->add_option("--slow-start", health.slow_start,
+                       "seconds over which a backend back up ramps to its full weight (default 0: off)");
 
   SchedulerArgs scheduler;
   auto* c_scheduler = app.add_subcommand("scheduler", "show or set how the service places new flows");

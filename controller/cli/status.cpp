@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -60,6 +61,9 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   out["flows"] = flows ? *flows : 0;
   out["backends"] = json::array();
   auto census = flows_per_backend(**dp);  // flows per backend, and those active lately
+  std::map<uint32_t, uint32_t> placement;  // id -> weight in the member list now (slow start)
+  if (auto members = (*dp)->pool_members(kDefaultPool))
+    for (const auto& m : *members) placement[m.id] = m.weight;
   for (const auto& b : state.backends) {
     auto c = (*dp)->backend_counters(b.id);
     BackendCounters counters = c ? *c : BackendCounters{};
@@ -70,6 +74,7 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                                {"address", b.addr.family ? b.addr.to_string() : ""},
                                {"port", b.port},
                                {"weight", b.weight},
+                               {"placement_weight", placement.count(b.id) ? placement[b.id] : 0},
                                {"path", b.path},
                                {"via", b.via},
                                {"path_reason", b.path_reason},

@@ -118,6 +118,7 @@ Result<HealthCheckConfig> health_check_from_json(const json& j, const std::strin
   XDPLB_TRY(r.number("timeout_ms", h.timeout_ms, 10, 3600000));
   XDPLB_TRY(r.number("rise", h.rise, 1, 100));
   XDPLB_TRY(r.number("fall", h.fall, 1, 100));
+  XDPLB_TRY(r.number("slow_start_ms", h.slow_start_ms, 0, 3600000));
   return h;
 }
 
@@ -165,7 +166,8 @@ std::string state_to_json(const BridgeState& s) {
   j["health_check"] = {{"type", h.type},           {"http_path", h.http_path},
                        {"expect_min", h.expect_min}, {"expect_max", h.expect_max},
                        {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
-                       {"rise", h.rise},           {"fall", h.fall}};
+                       {"rise", h.rise},           {"fall", h.fall},
+                       {"slow_start_ms", h.slow_start_ms}};
   return j.dump(2) + "\n";
 }
 

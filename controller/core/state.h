@@ -52,6 +52,9 @@ struct HealthCheckConfig {
   uint32_t timeout_ms = 1000;                   // a probe that takes longer failed
   uint32_t rise = 2;  // consecutive successes that bring a down backend back
   uint32_t fall = 3;  // consecutive failures that take an up backend out
+  // Slow start: a backend that comes back up ramps from a small share of new flows to its full
+  // weight over this long (0: full weight at once). Run by the daemon.
+  uint32_t slow_start_ms = 0;
   bool operator==(const HealthCheckConfig&) const = default;
 };
 inline constexpr uint32_t kMinHealthIntervalMs = 100;

@@ -116,6 +116,7 @@ class Datapath {
   Status write_ring(uint32_t pool, const std::vector<uint32_t>& ring);
   // Write a pool's member list (at most XDPLB_MAX_POOL_MEMBERS), in the order given.
   Status write_pool_members(uint32_t pool, const std::vector<PoolMember>& members);
+  Result<std::vector<PoolMember>> pool_members(uint32_t pool);
 
   // Active connections of a backend as the datapath counts them (lib/conns.h); may be
   // briefly negative when a decrement overtakes its increment.

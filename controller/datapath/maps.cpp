@@ -168,6 +168,17 @@ Status Datapath::write_pool_members(uint32_t pool, const std::vector<PoolMember>
   return update(skel_->maps.pools, pool, value, "a pool's members");
 }
 
+Result<std::vector<PoolMember>> Datapath::pool_members(uint32_t pool) {
+  if (pool >= XDPLB_MAX_POOLS) return make_error("pool " + std::to_string(pool) + " out of range");
+  struct xdplb_pool value;
+  if (int err = bpf_map__lookup_elem(skel_->maps.pools, &pool, sizeof pool, &value, sizeof value, 0); err)
+    return make_error("reading the members of pool " + std::to_string(pool) + " failed: " + errno_text(err));
+  std::vector<PoolMember> out;
+  for (uint32_t i = 0; i < value.count && i < XDPLB_MAX_POOL_MEMBERS; ++i)
+    out.push_back({value.members[i].backend, value.members[i].weight});
+  return out;
+}
+
 Result<std::vector<uint64_t>> Datapath::reason_counters() {
   std::vector<uint64_t> sums(XDPLB_R_MAX, 0);
   std::vector<uint64_t> per_cpu(possible_cpus());

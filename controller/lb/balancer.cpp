@@ -72,14 +72,29 @@ Status program_pool(Datapath& dp, uint32_t pool, const std::vector<MaglevBackend
   return dp.write_pool_members(pool, list);
 }
 
-Status rebuild_ring(Datapath& dp, const BridgeState& state) {
+Status rebuild_ring(Datapath& dp, const BridgeState& state, const WeightOf& weight_of) {
   std::vector<MaglevBackend> members;
   for (const auto& b : state.backends) {
     if (!in_ring(b)) continue;
-    members.push_back({b.id, maglev_key(b), b.weight});
+    members.push_back({b.id, maglev_key(b), weight_of ? weight_of(b) : b.weight});
   }
   XDPLB_TRY(program_pool(dp, kDefaultPool, members));
   return dp.set_scheduler(kDefaultPool, scheduler_of(state));
+}
+
+uint32_t ramped_weight(uint32_t weight, uint32_t scale, std::chrono::milliseconds elapsed,
+                       std::chrono::milliseconds duration) {
+  const uint64_t full = uint64_t{weight} * std::max<uint32_t>(scale, 1);
+  if (duration.count() <= 0 || elapsed >= duration) return static_cast<uint32_t>(full);
+  if (elapsed.count() <= 0) return 1;
+  const uint64_t w = full * static_cast<uint64_t>(elapsed.count()) / static_cast<uint64_t>(duration.count());
+  return static_cast<uint32_t>(std::max<uint64_t>(w, 1));
+}
+
+uint32_t ramp_scale(const BridgeState& state) {
+  uint32_t max_weight = 1;
+  for (const auto& b : state.backends) max_weight = std::max(max_weight, b.weight);
+  return std::max<uint32_t>(1, XDPLB_MAX_WEIGHT / max_weight);
 }
 
 Status program_services(Datapath& dp, const BridgeState& state, const std::vector<IpAddress>& vips) {

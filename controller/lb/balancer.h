@@ -3,6 +3,8 @@
 // the same way.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <vector>
 
 #include "core/ip.h"
@@ -45,9 +47,21 @@ uint32_t scheduler_of(const BridgeState& state);
 // once per pool.
 Status program_pool(Datapath& dp, uint32_t pool, const std::vector<MaglevBackend>& members);
 
+// The weight a backend gets in the ring and member list; empty: its saved weight.
+using WeightOf = std::function<uint32_t(const SavedBackend&)>;
+
 // Rebuilds the pool's ring and member list from the state's backends and writes them, and
 // sets the state's scheduler on the pool's services.
-Status rebuild_ring(Datapath& dp, const BridgeState& state);
+Status rebuild_ring(Datapath& dp, const BridgeState& state, const WeightOf& weight_of = {});
+
+// Slow start: the weight of a backend that came back `elapsed` ago and ramps up over
+// `duration`, on a scale where its full weight is weight * scale (a scale above 1 lets a
+// backend of weight 1 ramp in steps too; the others then get weight * scale). At least 1, at
+// most weight * scale.
+uint32_t ramped_weight(uint32_t weight, uint32_t scale, std::chrono::milliseconds elapsed,
+                       std::chrono::milliseconds duration);
+// The largest scale that keeps every weight of the state within XDPLB_MAX_WEIGHT.
+uint32_t ramp_scale(const BridgeState& state);
 
 // Writes services (with the state's scheduler) and ring.
 Status program_services(Datapath& dp, const BridgeState& state, const std::vector<IpAddress>& vips);

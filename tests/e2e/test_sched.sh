@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: the schedulers. round-robin gives equal turns (external and host-local clients);
 # least-conn sends new requests away from a backend that holds long connections, and the
-# active-connection counts go back to 0 when connections end. Usage: test_sched.sh /path/to/xdplb
+# active-connection counts go back to 0 when connections end; with the daemon, a backend that
+# comes back ramps its weight up (slow start). Usage: test_sched.sh /path/to/xdplb
 set -euo pipefail
 XDPLB=$1
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +17,9 @@ serve_slow() {
   printf '#!/bin/sh\ns=${QUERY_STRING:-1}\ncase $s in [0-9]|1[0-9]) ;; *) s=1 ;; esac\nsleep "$s"\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "slow from b%s"\n' "$k" > "$www/cgi-bin/slow"
   chmod +x "$www/cgi-bin/slow"
   spawn_in "$P-b$k" busybox httpd -f -p 80 -h "$www"
+  HTTPD[$k]=${E2E_PIDS[-1]}
 }
+HTTPD=()
 
 # count_of K: backend K's active connections as `xdplb status --json` shows them.
 count_of() {
@@ -29,6 +32,17 @@ wait_counts() {
   local i
   for i in $(seq 1 50); do [ "$(counts)" = "$1" ] && return 0; sleep 0.1; done
   echo "       (counts are '$(counts)', want '$1')"
+  return 1
+}
+# placement_of K: backend K's weight in the pool's member list now (0: not a member).
+placement_of() {
+  xdplb status --json | jq -r ".backends[] | select(.address == \"$(backend_ip "$1")\") | .placement_weight"
+}
+# wait_log REGEX SECONDS: bounded wait for the daemon to log REGEX.
+DAEMON_LOG=
+wait_log() {
+  local i
+  for i in $(seq 1 $(($2 * 10))); do grep -qE "$1" "$DAEMON_LOG" && return 0; sleep 0.1; done
   return 1
 }
 # per_backend PAGES: "n1 n2 n3", how many pages each backend served.
@@ -96,6 +110,33 @@ for i in 1 2 3; do
   check "long request $i answered by b1" grep -qx 'slow from b1' "$E2E_TMP/slow$i.out"
 done
 check "every count back to 0 once the connections end (FIN)" wait_counts "0 0 0"
+
+log "slow start: the daemon (tcp checks every 0.2 s, rise 2, fall 2) ramps b3 up over 20 s"
+xdplb health --type tcp --interval 0.2 --timeout 0.2 --rise 2 --fall 2 --slow-start 20
+DAEMON_LOG=$E2E_TMP/daemon.log
+nsenter --net=/run/netns/"$HOST_NS" "$XDPLB" daemon --foreground >>"$DAEMON_LOG" 2>&1 &
+DAEMON_PID=$!
+E2E_PIDS+=($!)
+check "the daemon starts" wait_log "daemon for $BRIDGE" 5
+all_up() { xdplb status --json | jq -e '[.backends[].health] == ["up", "up", "up"]' >/dev/null; }
+wait_all_up() { local i; for i in $(seq 1 50); do all_up && return 0; sleep 0.1; done; return 1; }
+check "the daemon has probed every backend up" wait_all_up
+check "placement weights are the saved ones: 1 1 1" test "$(placement_of 1) $(placement_of 2) $(placement_of 3)" = "1 1 1"
+kill "${HTTPD[3]}"; wait "${HTTPD[3]}" 2>/dev/null || true
+check "b3's server stopped: the daemon takes it out" wait_log "$(backend_ip 3):80 is DOWN" 5
+check "b3 is out of the member list" test "$(placement_of 3)" = 0
+serve_slow 3
+check "b3 is back up, ramping" wait_log "$(backend_ip 3):80 is UP.*ramping up over 20000 ms" 5
+w1=$(placement_of 1); w3=$(placement_of 3)
+check "while ramping, b3's weight ($w3) is far below b1's ($w1, scaled from 1)" bash -c "[ $w3 -ge 1 ] && [ $w3 -lt $((w1 / 2)) ]"
+sleep 2
+w3b=$(placement_of 3)
+check "b3's weight grows once a second ($w3 -> $w3b after 2 s)" bash -c "[ $w3b -gt $w3 ]"
+check "the ramp ends by itself" wait_log "slow start over" 30
+check "after the ramp the saved weights are back: 1 1 1" test "$(placement_of 1) $(placement_of 2) $(placement_of 3)" = "1 1 1"
+xdplb scheduler maglev >/dev/null
+check "the daemon sees a scheduler change" wait_log "scheduler now maglev \(was least-conn\)" 5
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
 
 log "detach"
 xdplb detach "$BRIDGE"

@@ -118,6 +118,14 @@ TEST_F(SchedTest, LeastConnWeighsConnectionsByWeight) {
   EXPECT_EQ(got.count(2), 0u) << "b2 is not a member";
 }
 
+TEST_F(SchedTest, LeastConnTiesGoToTheLargerWeight) {
+  use(XDPLB_SCHED_LEAST_CONN);
+  // b0 first in the scan (turn 0), but b1 weighs more: a backend in slow start loses ties.
+  ASSERT_TRUE(dp->write_pool_members(kPool, {{kB0.id, 1}, {kB1.id, 5}}));
+  EXPECT_EQ(send(syn(40000)), 1);
+  EXPECT_EQ(send(syn(40001)), 0) << "1/5 against 0/1: b0 has fewer per weight";
+}
+
 TEST_F(SchedTest, ConnectionCountsGoUpOnceAndDownOnce) {
   const Packet s0 = with_sport_for(ring, syn(40000), kB1.id);
   EXPECT_EQ(send(s0), 1);
