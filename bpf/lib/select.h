@@ -118,7 +118,23 @@ struct member_scan {
 	__s64 best_conns;
 };
 
-/* The member visited at step i of the scan, or NULL past the list. */
+/* Starts a scan of the pool's members; returns how many there are (0: none, no scan). */
+static __always_inline __u32 scan_begin(struct member_scan *s, __u32 pool, __u8 family)
+{
+	struct xdplb_pool *p = bpf_map_lookup_elem(&pools, &pool);
+
+	__builtin_memset(s, 0, sizeof(*s));
+	s->pool = pool;
+	s->family = family;
+	s->want = XDPLB_NO_BACKEND;
+	s->best = XDPLB_NO_BACKEND;
+	s->best_weight = 1;
+	s->count = p ? pool_count(p) : 0;
+	return s->count;
+}
+
+/* The member visited at step i of the scan, or NULL past the list (also when the controller
+ * shortened it meanwhile: the slots past its end are zeroed, not members). */
 static __always_inline struct xdplb_pool_member *scan_member(__u32 i, struct member_scan *s)
 {
 	struct xdplb_pool *p = bpf_map_lookup_elem(&pools, &s->pool);
@@ -128,6 +144,8 @@ static __always_inline struct xdplb_pool_member *scan_member(__u32 i, struct mem
 		return NULL;
 	if (idx >= s->count)
 		idx -= s->count;
+	if (idx >= p->count)
+		return NULL;
 	barrier_var(idx); /* keep the bound check (round_robin_pick) */
 	if (idx >= XDPLB_MAX_POOL_MEMBERS)
 		return NULL;
@@ -162,19 +180,11 @@ static long least_conn_visit(__u32 i, void *ctx)
 
 static __always_inline __u32 least_conn_pick(__u32 pool, __u8 family, struct xdplb_backend **out)
 {
-	struct xdplb_pool *p = bpf_map_lookup_elem(&pools, &pool);
 	struct member_scan s;
 
-	if (!p || !(s.count = pool_count(p)))
+	if (!scan_begin(&s, pool, family))
 		return XDPLB_NO_BACKEND;
-	s.pool = pool;
 	s.start = pool_turn(pool) % s.count;
-	s.family = family;
-	s.want = XDPLB_NO_BACKEND;
-	s.best = XDPLB_NO_BACKEND;
-	s.best_weight = 1;
-	s.pad = 0;
-	s.best_conns = 0;
 	bpf_loop(s.count, least_conn_visit, &s, 0);
 	*out = backend_usable(s.best, family);
 	return *out ? s.best : XDPLB_NO_BACKEND;
@@ -220,16 +230,11 @@ static long pool_has_visit(__u32 i, void *ctx)
  * An empty list counts as "yes": there is nowhere else to go. */
 static __always_inline bool pool_has(__u32 pool, __u32 id)
 {
-	struct xdplb_pool *p = bpf_map_lookup_elem(&pools, &pool);
 	struct member_scan s;
 
-	if (!p || !(s.count = pool_count(p)))
+	if (!scan_begin(&s, pool, 0))
 		return true;
-	__builtin_memset(&s, 0, sizeof(s));
-	s.count = pool_count(p);
-	s.pool = pool;
 	s.want = id;
-	s.best = XDPLB_NO_BACKEND;
 	bpf_loop(s.count, pool_has_visit, &s, 0);
 	return s.best == id;
 }
