@@ -109,10 +109,10 @@ static __always_inline __u32 round_robin_pick(__u32 pool, __u8 family, struct xd
 struct member_scan {
 	__u32 pool;
 	__u32 count;
-	__u32 start;  /* first member visited; the scan wraps around */
+	__u32 start; /* first member visited; the scan wraps around */
 	__u32 family;
-	__u32 want;   /* pool_has: the id looked for */
-	__u32 best;   /* least-conn: best id so far, or XDPLB_NO_BACKEND */
+	__u32 want; /* pool_has: the id looked for */
+	__u32 best; /* least-conn: best id so far, or XDPLB_NO_BACKEND */
 	__u32 best_weight;
 	__u32 pad;
 	__s64 best_conns;
