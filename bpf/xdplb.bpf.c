@@ -42,46 +42,43 @@ static __always_inline struct xdplb_service *service_lookup(const struct xdplb_f
 	return bpf_map_lookup_elem(&services, &skey);
 }
 
-static __always_inline bool tcp_opens_flow(const struct packet *pkt)
-{
-	return pkt->tcp && pkt->tcp->syn && !pkt->tcp->ack;
-}
-
 /* A service packet: find (or place) its flow, DNAT, forward. */
 static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_service *svc)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct xdplb_backend *be = NULL;
 	struct xdplb_flow *flow;
-	bool new_flow = false;
+	bool new_flow = false, by_hash = false;
 	__u32 id = XDPLB_NO_BACKEND;
 
 	flow = bpf_map_lookup_elem(&flows, &pkt->key);
 	if (flow) {
 		id = flow->backend;
 		be = backend_usable(id, pkt->key.family);
-		if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc->pool, &pkt->key, id))
+		if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
 			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
+			flow_count_packet(&flow->flags, id, pkt);
 			flow_touch(flow, &pkt->key, be, now);
 		} else {
 			count_reason(XDPLB_R_FLOW_RESELECTED);
+			flow_uncount(&flow->flags, id);
 			reverse_forget(&pkt->key, id);
 		}
 	} else if (pkt->tcp && !tcp_opens_flow(pkt)) {
 		/* Another node (or a flushed table) had this flow: place it by the ring, which
 		 * every node fills alike, instead of resetting it. */
 		count_reason(XDPLB_R_FLOW_MIDSTREAM);
+		by_hash = true;
 	}
 
 	if (!be) {
-		id = ring_pick(svc->pool, &pkt->key);
-		be = backend_usable(id, pkt->key.family);
+		id = select_backend(svc, &pkt->key, by_hash, &be);
 		if (!be) {
 			count_reason(XDPLB_R_DROP_NO_BACKEND);
 			return XDP_DROP;
 		}
-		if (flow_remember(&pkt->key, id, be, now))
+		if (flow_remember(&pkt->key, id, be, now, !tcp_ends_flow(pkt)))
 			count_reason(XDPLB_R_FLOW_TABLE_FULL);
 		else
 			count_reason(XDPLB_R_NEW_FLOW);
@@ -192,6 +189,8 @@ int xdplb_tc(struct __sk_buff *skb)
 	rev = bpf_map_lookup_elem(&reverse, &pkt.key);
 	if (!rev)
 		return tc_not_reverse(skb, &pkt);
+	if (pkt.tcp && pkt.tcp->rst)
+		flow_reset_by_backend(&pkt.key, rev);
 	vip = rev->vip;
 	client = pkt.key.dst;
 	if (pkt.key.family == XDPLB_AF_INET6 ? revnat6(skb, &pkt, rev) : revnat4(skb, &pkt, rev)) {

@@ -7,6 +7,8 @@
  *   xdplb_sendmsg4/6     (cgroup/sendmsg4/6):     unconnected UDP sendto -> backend
  *   xdplb_recvmsg4/6     (cgroup/recvmsg4/6):     UDP replies show VIP:vport as their source
  *   xdplb_getpeername4/6 (cgroup/getpeername4/6): the peer is the address the client dialled
+ *   xdplb_sock_release   (cgroup/sock_release):   the socket's connection leaves its backend's
+ *                                                 active-connection count (least-conn)
  * An IPv6 socket only ever gets an IPv6 backend (services and backends carry their family);
  * an IPv4-mapped destination (::ffff:a.b.c.d) matches no IPv6 service and goes on untouched.
  * The hooks sit on the cgroup v2 root and so see every network namespace: they act only in the
@@ -19,6 +21,7 @@
 
 #include <xdplb/abi.h>
 
+#include "lib/conns.h"
 #include "lib/flow_hash.h"
 #include "lib/maps.h"
 #include "lib/select.h"
@@ -30,8 +33,9 @@ char LICENSE[] SEC("license") = "GPL";
  * matches a real namespace, so an unset cookie switches the hooks off. */
 const volatile __u64 host_netns_cookie = 0;
 
-/* Ring slots tried after an inactive one before giving up (the ring of an empty pool is
- * all XDPLB_NO_BACKEND; a pool mid-update may hold a few stale ids). */
+/* Maglev: ring slots tried after an inactive one before giving up (the ring of an empty pool
+ * is all XDPLB_NO_BACKEND; a pool mid-update may hold a few stale ids). The turn-taking
+ * schedulers skip inactive members themselves. */
 #define SOCK_PICK_TRIES 8
 
 #define SOCK_ALLOW 1 /* cgroup sock_addr verdict: let the call go on */
@@ -91,12 +95,12 @@ static __always_inline struct xdplb_service *service_of(const union xdplb_addr *
 	return bpf_map_lookup_elem(&services, &key);
 }
 
-/* A backend for this socket from the pool's ring. Before connect the source port is not
- * known, so the socket cookie (unique per socket for the boot) stands in for the client
- * half of the tuple: one socket always lands on one slot, different sockets spread over the
- * ring by their hash like external flows do. Inactive backends (and any of the other family)
- * are skipped by probing the next few hashes. */
-static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, __u32 pool,
+/* A backend for this socket, by the service's scheduler (lib/select.h). Before connect the
+ * source port is not known, so the socket cookie (unique per socket for the boot) stands in
+ * for the client half of the tuple: with maglev one socket always lands on one slot, and
+ * different sockets spread over the ring by their hash like external flows do; inactive
+ * backends (and any of the other family) are skipped by probing the next few hashes. */
+static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, const struct xdplb_service *svc,
 				       const union xdplb_addr *vip, __be16 vport, __u8 proto,
 				       __u8 family, struct xdplb_backend **out)
 {
@@ -114,9 +118,8 @@ static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, __u32 pool,
 	key.family = family;
 	for (i = 0; i < SOCK_PICK_TRIES; i++) {
 		key.sport = i; /* probe index: a different slot per try */
-		id = ring_pick(pool, &key);
-		*out = backend_usable(id, family);
-		if (*out)
+		id = select_backend(svc, &key, false, out);
+		if (*out || svc->scheduler != XDPLB_SCHED_MAGLEV)
 			return id;
 	}
 	return XDPLB_NO_BACKEND;
@@ -151,12 +154,19 @@ static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6)
 		id = nat->backend_id;
 	}
 	if (!be)
-		id = sock_pick(ctx, svc->pool, &vip, vport, proto, family, &be);
+		id = sock_pick(ctx, svc, &vip, vport, proto, family, &be);
 	if (!be)
 		return; /* no backend: the call goes to the VIP itself and fails as it would */
 
 	sock_addr_set(ctx, v6, &be->addr, be->port);
 	if (nat) {
+		/* One count per socket, on the backend it talks to now. */
+		if (!nat->counted || nat->backend_id != id) {
+			if (nat->counted)
+				conn_add(nat->backend_id, -1);
+			conn_add(id, 1);
+			nat->counted = 1;
+		}
 		nat->vip = vip;
 		nat->vport = vport;
 		nat->backend = be->addr;
@@ -237,5 +247,18 @@ SEC("cgroup/getpeername6")
 int xdplb_getpeername6(struct bpf_sock_addr *ctx)
 {
 	sock_unbalance(ctx, true);
+	return SOCK_ALLOW;
+}
+
+/* The application closed the socket (for TCP: its side of the connection is over). */
+SEC("cgroup/sock_release")
+int xdplb_sock_release(struct bpf_sock *sk)
+{
+	struct sock_nat *nat = bpf_sk_storage_get(&sock_nat, sk, NULL, 0);
+
+	if (nat && nat->counted) {
+		nat->counted = 0;
+		conn_add(nat->backend_id, -1);
+	}
 	return SOCK_ALLOW;
 }

@@ -17,9 +17,10 @@ function(xdplb_bpf_skeleton name source)
   set(skel_dir ${CMAKE_CURRENT_BINARY_DIR}/skel)
   set(skel ${skel_dir}/${name}.skel.h)
   file(GLOB bpf_headers ${CMAKE_CURRENT_SOURCE_DIR}/lib/*.h)
+  # -mcpu=v3: atomic fetch-and/or/add whose result is used (connection counting, turns).
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${CLANG_BPF} -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86
+    COMMAND ${CLANG_BPF} -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_x86
             -I${PROJECT_SOURCE_DIR}/include -I${CMAKE_CURRENT_SOURCE_DIR}
             -I/usr/include/${XDPLB_MULTIARCH}
             -c ${CMAKE_CURRENT_SOURCE_DIR}/${source} -o ${obj}

@@ -92,21 +92,17 @@ static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, 
 	return -1;
 }
 
-/* Forget a hairpin flow whose backend became unusable. */
+/* Forget a hairpin flow whose backend became unusable (or that a SYN re-places). */
 static __always_inline void hairpin_forget(const struct xdplb_flow_key *key,
-					   const struct xdplb_hairpin_flow *hf)
+					   struct xdplb_hairpin_flow *hf)
 {
 	struct xdplb_backend *old = bpf_map_lookup_elem(&backends, &hf->backend);
 	struct xdplb_flow_key rk;
 
+	flow_uncount(&hf->flags, hf->backend);
 	if (old) {
-		__builtin_memset(&rk, 0, sizeof(rk));
-		rk.src = old->addr;
-		rk.sport = old->port;
-		rk.dst = hf->snat_addr;
-		rk.dport = hf->snat_port;
-		rk.proto = key->proto;
-		rk.family = key->family;
+		flow_key_set(&rk, &old->addr, old->port, &hf->snat_addr, hf->snat_port, key->proto,
+			     key->family);
 		bpf_map_delete_elem(&hairpin_reverse, &rk);
 	}
 	bpf_map_delete_elem(&hairpin_flows, key);
@@ -130,7 +126,10 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	if (hf) {
 		id = hf->backend;
 		be = backend_usable(id, pkt->key.family);
+		if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
+			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
+			flow_count_packet(&hf->flags, id, pkt);
 			snat_addr = hf->snat_addr;
 			snat_port = hf->snat_port;
 			if (now - hf->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
@@ -141,8 +140,9 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		}
 	}
 	if (!be) {
-		id = ring_pick(svc->pool, &pkt->key);
-		be = backend_usable(id, pkt->key.family);
+		/* Containers are on this host: no other node can have placed their flows, so a
+		 * mid-flow packet takes the scheduler's choice like a new one. */
+		id = select_backend(svc, &pkt->key, false, &be);
 		if (!be) {
 			count_reason(XDPLB_R_TC_HAIRPIN_NO_BACKEND);
 			return TC_ACT_SHOT;
@@ -160,12 +160,15 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		nf.snat_addr = snat_addr;
 		nf.snat_port = snat_port;
 		nf.backend = id;
+		nf.flags = tcp_ends_flow(pkt) ? 0 : XDPLB_FLOW_COUNTED;
 		nf.last_seen_ns = now;
 		if (bpf_map_update_elem(&hairpin_flows, &pkt->key, &nf, BPF_ANY)) {
 			bpf_map_delete_elem(&hairpin_reverse, &rk);
 			count_reason(XDPLB_R_FLOW_TABLE_FULL);
 			return TC_ACT_SHOT;
 		}
+		if (nf.flags)
+			conn_add(id, 1);
 		count_reason(XDPLB_R_TC_HAIRPIN_NEW);
 		new_flow = true;
 	}
@@ -181,6 +184,21 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	return verdict;
 }
 
+/* The backend reset a hairpin connection: uncount its forward entry (container:cport ->
+ * VIP:vport, from the reverse entry). */
+static __always_inline void hairpin_reset_by_backend(const struct packet *pkt,
+						     const struct xdplb_hairpin_reverse *rev)
+{
+	struct xdplb_hairpin_flow *hf;
+	struct xdplb_flow_key fk;
+
+	flow_key_set(&fk, &rev->client, rev->cport, &rev->vip, rev->vport, pkt->key.proto,
+		     pkt->key.family);
+	hf = bpf_map_lookup_elem(&hairpin_flows, &fk);
+	if (hf && hf->backend == rev->backend)
+		flow_uncount(&hf->flags, hf->backend);
+}
+
 /* TC: a backend's reply to a hairpin flow. Returns the TC verdict. */
 static __always_inline int hairpin_reply(struct __sk_buff *skb, const struct packet *pkt,
 					 struct xdplb_hairpin_reverse *rev)
@@ -192,6 +210,8 @@ static __always_inline int hairpin_reply(struct __sk_buff *skb, const struct pac
 
 	if (now - rev->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
 		rev->last_seen_ns = now;
+	if (pkt->tcp && pkt->tcp->rst)
+		hairpin_reset_by_backend(pkt, rev);
 	if (tc_rewrite(skb, pkt, &vip, rev->vport, &client, rev->cport)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;

@@ -37,6 +37,40 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ring SEC(".maps");
 
+/* Pool -> its members (ids and weights) in id order, for round-robin and least-conn. Written by
+ * the controller (write_pool_members) next to the ring; read by select for new flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPLB_MAX_POOLS);
+	__type(key, __u32);
+	__type(value, struct xdplb_pool);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pools SEC(".maps");
+
+/* Pool -> count of new flows placed by a turn-taking scheduler (weighted, round-robin, ties of
+ * least-conn). Shared by all CPUs (atomic add), so turns are exact, not per CPU. Written and
+ * read by select only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPLB_MAX_POOLS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pool_turns SEC(".maps");
+
+/* Backend id -> active connections (signed; a late decrement may briefly take it below 0).
+ * Up when a flow is counted, down on FIN/RST/re-placement (XDP, TC, socket release) and by
+ * the daemon for idle flows. Mmapable so the controller can decrement atomically too; read by
+ * least-conn and `xdplb status`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XDPLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backend_conns SEC(".maps");
+
 /* Backend id -> ifindex of its host-side veth, for bpf_redirect_map. Written by the
  * controller (put_backend, fast-path backends only); read by XDP. */
 struct {

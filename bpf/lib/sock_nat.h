@@ -17,12 +17,14 @@ struct sock_nat {
 	__be16 vport;
 	__be16 bport;
 	__u32 backend_id;
-	__u8 family; /* XDPLB_AF_* of vip and backend; 0: no translation yet */
-	__u8 pad[3];
+	__u8 family;  /* XDPLB_AF_* of vip and backend; 0: no translation yet */
+	__u8 counted; /* 1: counted in backend_id's active connections until the socket goes */
+	__u8 pad[2];
 };
 
 /* Socket -> its translation. Written by connect4/sendmsg4, read by recvmsg4/getpeername4
- * (and sendmsg4, to keep one backend per UDP socket). Freed by the kernel with the socket. */
+ * (and sendmsg4, to keep one backend per UDP socket) and by sock_release, which uncounts the
+ * socket's connection. Freed by the kernel with the socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

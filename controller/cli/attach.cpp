@@ -71,6 +71,12 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (!mode) return fail("--xdp-mode: " + mode.error());
   auto hairpin_ports = parse_port_range(a.hairpin_ports);
   if (!hairpin_ports) return fail("--hairpin-ports: " + hairpin_ports.error());
+  std::optional<uint32_t> scheduler;
+  if (a.scheduler) {
+    auto s = parse_scheduler(*a.scheduler);
+    if (!s) return fail("--scheduler: " + s.error());
+    scheduler = *s;
+  }
   if (auto s = require_root("attach"); !s) return fail(s.error());
 
   auto bridge = net::get_link(a.bridge);
@@ -99,6 +105,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   state.tcp = protos->tcp;
   state.udp = protos->udp;
   state.xdp_mode = xdp_mode_name(*mode);
+  if (scheduler) state.scheduler = scheduler_name(*scheduler);
 
   auto uplink_vips = service_vips(state.uplinks);
   if (!uplink_vips) return fail(uplink_vips.error());
@@ -154,7 +161,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   for (const auto& vip : *vips)
     std::cout << "serving " << Endpoint{vip, state.port}.to_string() << " ("
               << (state.tcp && state.udp ? "tcp+udp" : state.tcp ? "tcp" : "udp") << ") -> backends port "
-              << state.backend_port << "\n";
+              << state.backend_port << ", scheduler " << state.scheduler << "\n";
   for (const auto& line : restored) std::cout << line << "\n";
   if (state.backends.empty())
     std::cout << "no backends yet: add some with `xdplb backend add ADDR`\n";

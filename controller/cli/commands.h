@@ -19,6 +19,7 @@ struct AttachArgs {
   std::string xdp_mode = "auto";
   bool no_host_local = false;  // skip the cgroup socket hooks for clients on the host itself
   std::string hairpin_ports = "61000-65000";  // SNAT source ports of containers calling a VIP
+  std::optional<std::string> scheduler;       // not given: the saved one (maglev at first)
 };
 int run_attach(const Globals& g, const AttachArgs& a);
 
@@ -41,6 +42,13 @@ int run_backend_add(const Globals& g, const BackendArgs& a);
 int run_backend_remove(const Globals& g, const BackendArgs& a);
 // Re-resolves backends given by container name (all, or the one in a.target).
 int run_backend_refresh(const Globals& g, const BackendArgs& a);
+
+struct SchedulerArgs {
+  std::optional<std::string> bridge;
+  std::optional<std::string> name;  // not given: show the current one
+};
+// Shows or sets how the bridge's service places new flows.
+int run_scheduler(const Globals& g, const SchedulerArgs& a);
 
 struct ShowArgs {
   std::optional<std::string> bridge;

@@ -143,6 +143,11 @@ int run_health(const Globals& g, const HealthArgs& a) {
     if (*a.fall < 1 || *a.fall > 100) return fail("--fall: give 1 to 100");
     h.fall = *a.fall;
   }
+  if (a.slow_start) {
+    auto ms = seconds_to_ms(*a.slow_start, "--slow-start", 0);
+    if (!ms) return fail(ms.error());
+    h.slow_start_ms = *ms;
+  }
   if (!(h == state.health_check)) {
     state.health_check = h;
     if (h.type == "none") {
@@ -168,7 +173,9 @@ int run_health(const Globals& g, const HealthArgs& a) {
   if (h.type == "http")
     std::cout << " GET " << h.http_path << " expecting " << h.expect_min << "-" << h.expect_max;
   std::cout << ", every " << h.interval_ms << " ms, timeout " << h.timeout_ms << " ms, rise " << h.rise
-            << ", fall " << h.fall << " (run by `xdplb daemon`)\n";
+            << ", fall " << h.fall;
+  if (h.slow_start_ms) std::cout << ", slow start " << h.slow_start_ms << " ms";
+  std::cout << " (run by `xdplb daemon`)\n";
   return 0;
 }
 

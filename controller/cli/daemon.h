@@ -28,6 +28,7 @@ struct HealthArgs {
   std::optional<std::string> type, path, expect;  // expect: "200-399" or "200"
   std::optional<double> interval, timeout;        // seconds
   std::optional<uint32_t> rise, fall;
+  std::optional<double> slow_start;               // seconds, 0 = off
 };
 int run_health(const Globals& g, const HealthArgs& a);
 

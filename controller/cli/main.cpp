@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
                        "MIN-MAX: source ports containers calling a VIP get (they appear as the bridge address); "
                        "keep it outside net.ipv4.ip_local_port_range")
       ->capture_default_str();
+  c_attach->add_option("--scheduler", attach.scheduler,
+                       "how new flows are placed: maglev, weighted, round-robin or least-conn "
+                       "(default: as saved, else maglev)");
 
   DetachArgs detach;
   auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins");
@@ -106,6 +109,13 @@ int main(int argc, char** argv) {
   c_health->add_option("--timeout", health.timeout, "seconds a probe may take (default 1)");
   c_health->add_option("--rise", health.rise, "good probes in a row that bring a backend back (default 2)");
   c_health->add_option("--fall", health.fall, "failed probes in a row that take it out (default 3)");
+  c_health->add_option("--slow-start", health.slow_start,
+                       "seconds over which a backend back up ramps to its full weight (default 0: off)");
+
+  SchedulerArgs scheduler;
+  auto* c_scheduler = app.add_subcommand("scheduler", "show or set how the service places new flows");
+  c_scheduler->add_option("name", scheduler.name, "maglev, weighted, round-robin or least-conn (none: show)");
+  c_scheduler->add_option("--bridge", scheduler.bridge, "which attached bridge");
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
@@ -122,6 +132,7 @@ int main(int argc, char** argv) {
   if (*c_undrain) return run_backend_drain(g, undrain);
   if (*c_daemon) return run_daemon_cmd(g, daemon);
   if (*c_health) return run_health(g, health);
+  if (*c_scheduler) return run_scheduler(g, scheduler);
   if (*c_top) return run_top(g, top);
   return 1;
 }

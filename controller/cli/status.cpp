@@ -2,7 +2,9 @@
 // and forwarding path, and the datapath's named outcomes — as text or JSON.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -52,28 +54,35 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                     {"port", state.port},
                     {"proto", proto_text(state)},
                     {"backend_port", state.backend_port},
-                    {"scheduler", "maglev"},
+                    {"scheduler", state.scheduler},
                     {"ring_size", XDPLB_MAGLEV_RING_SIZE}};
   out["host_local"] = host_local;
   auto flows = (*dp)->flow_count();
   out["flows"] = flows ? *flows : 0;
   out["backends"] = json::array();
   auto census = flows_per_backend(**dp);  // flows per backend, and those active lately
+  std::map<uint32_t, uint32_t> placement;  // id -> weight in the member list now (slow start)
+  for (uint32_t pool : {kPoolIpv4, kPoolIpv6})
+    if (auto members = (*dp)->pool_members(pool))
+      for (const auto& m : *members) placement[m.id] = m.weight;
   for (const auto& b : state.backends) {
     auto c = (*dp)->backend_counters(b.id);
     BackendCounters counters = c ? *c : BackendCounters{};
+    auto conns = (*dp)->active_connections(b.id);
     out["backends"].push_back({{"id", b.id},
                                {"name", b.name},
                                {"source", b.source},
                                {"address", b.addr.family ? b.addr.to_string() : ""},
                                {"port", b.port},
                                {"weight", b.weight},
+                               {"placement_weight", placement.count(b.id) ? placement[b.id] : 0},
                                {"path", b.path},
                                {"via", b.via},
                                {"path_reason", b.path_reason},
                                {"packets", counters.packets},
                                {"bytes", counters.bytes},
                                {"new_flows", counters.new_flows},
+                               {"connections", conns ? std::max<int64_t>(*conns, 0) : 0},
                                {"drained", b.drained},
                                {"health", b.health},
                                {"health_reason", b.health_reason},
@@ -100,8 +109,8 @@ std::string human_bytes(uint64_t n) {
 }
 
 void print_backends(const json& s) {
-  std::printf("  %-4s %-22s %-9s %-14s %6s %12s %11s %9s %-9s %7s\n", "ID", "BACKEND", "PATH", "VIA",
-              "WEIGHT", "PACKETS", "BYTES", "FLOWS", "STATE", "ACTIVE");
+  std::printf("  %-4s %-22s %-9s %-14s %6s %12s %11s %9s %-9s %7s %6s\n", "ID", "BACKEND", "PATH", "VIA",
+              "WEIGHT", "PACKETS", "BYTES", "FLOWS", "STATE", "ACTIVE", "CONNS");
   for (const auto& b : s["backends"]) {
     std::string who = b["name"].get<std::string>().empty()
                           ? b["address"].get<std::string>() + ":" + std::to_string(b["port"].get<int>())
@@ -113,17 +122,18 @@ void print_backends(const json& s) {
     const std::string st = b["path"] == "down" || health == "down" ? "down"
                            : drained ? (active ? "draining" : "drained")
                            : health.empty() ? "unchecked" : "up";
-    std::printf("  %-4u %-22s %-9s %-14s %6u %12llu %11s %9llu %-9s %7llu\n", b["id"].get<unsigned>(),
+    std::printf("  %-4u %-22s %-9s %-14s %6u %12llu %11s %9llu %-9s %7llu %6lld\n", b["id"].get<unsigned>(),
                 who.c_str(), b["path"].get<std::string>().c_str(),
                 b["via"].get<std::string>().empty() ? "-" : b["via"].get<std::string>().c_str(),
                 b["weight"].get<unsigned>(), (unsigned long long)b["packets"].get<uint64_t>(),
                 human_bytes(b["bytes"].get<uint64_t>()).c_str(),
                 (unsigned long long)b["new_flows"].get<uint64_t>(), st.c_str(),
-                (unsigned long long)active);
+                (unsigned long long)active, (long long)b.value("connections", int64_t{0}));
     if (!health.empty() && !b.value("health_reason", "").empty())
       std::printf("       health: %s\n", b["health_reason"].get<std::string>().c_str());
   }
-  std::printf("  (FLOWS: flows placed since attach; ACTIVE: flows with a packet in the last %lld s)\n",
+  std::printf("  (FLOWS: flows placed since attach; ACTIVE: flows with a packet in the last %lld s;\n"
+              "   CONNS: open connections as least-conn counts them, see README \"Schedulers\")\n",
               static_cast<long long>(kRecentFlowWindow.count()));
   if (s["backends"].empty()) std::printf("  (no backends: `xdplb backend add ADDR`)\n");
 }
@@ -141,9 +151,10 @@ void print_status(const json& s) {
   const auto& svc = s["service"];
   std::string vips;
   for (const auto& v : svc["vips"]) vips += (vips.empty() ? "" : ", ") + v.get<std::string>();
-  std::printf("  service  %s port %u/%s -> backend port %u (maglev, ring %u)\n", vips.c_str(),
+  std::printf("  service  %s port %u/%s -> backend port %u (scheduler %s, ring %u)\n", vips.c_str(),
               svc["port"].get<unsigned>(), svc["proto"].get<std::string>().c_str(),
-              svc["backend_port"].get<unsigned>(), svc["ring_size"].get<unsigned>());
+              svc["backend_port"].get<unsigned>(), svc["scheduler"].get<std::string>().c_str(),
+              svc["ring_size"].get<unsigned>());
   std::printf("  flows    %llu in the flow table\n", (unsigned long long)s["flows"].get<uint64_t>());
   std::printf("backends:\n");
   print_backends(s);

@@ -165,4 +165,21 @@ const char* xdp_mode_name(XdpMode mode) {
   return "auto";
 }
 
+namespace {
+constexpr const char* kSchedulerNames[XDPLB_SCHED_MAX] = {"maglev", "weighted", "round-robin", "least-conn"};
+}  // namespace
+
+Result<uint32_t> parse_scheduler(std::string_view text) {
+  const std::string s = lower(text);
+  for (uint32_t i = 0; i < XDPLB_SCHED_MAX; ++i)
+    if (s == kSchedulerNames[i]) return i;
+  return make_error("scheduler " + quoted(text) +
+                    " is not known: use maglev (consistent hash), weighted (turns by weight), "
+                    "round-robin (equal turns) or least-conn (fewest active connections)");
+}
+
+const char* scheduler_name(uint32_t scheduler) {
+  return scheduler < XDPLB_SCHED_MAX ? kSchedulerNames[scheduler] : kSchedulerNames[XDPLB_SCHED_MAGLEV];
+}
+
 }  // namespace xdplb

@@ -42,6 +42,10 @@ struct Protocols {
 // "tcp", "udp" or "both".
 Result<Protocols> parse_proto(std::string_view text);
 
+// "maglev", "weighted", "round-robin" or "least-conn" -> enum xdplb_scheduler.
+Result<uint32_t> parse_scheduler(std::string_view text);
+const char* scheduler_name(uint32_t scheduler);  // "maglev" for an unknown value
+
 // "auto", "native" or "generic".
 Result<XdpMode> parse_xdp_mode(std::string_view text);
 const char* xdp_mode_name(XdpMode mode);  // "auto" / "native" / "generic"

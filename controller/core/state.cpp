@@ -124,6 +124,7 @@ Result<HealthCheckConfig> health_check_from_json(const json& j, const std::strin
   XDPLB_TRY(r.number("timeout_ms", h.timeout_ms, 10, 3600000));
   XDPLB_TRY(r.number("rise", h.rise, 1, 100));
   XDPLB_TRY(r.number("fall", h.fall, 1, 100));
+  XDPLB_TRY(r.number("slow_start_ms", h.slow_start_ms, 0, 3600000));
   return h;
 }
 
@@ -147,6 +148,7 @@ std::string state_to_json(const BridgeState& s) {
   j["tcp"] = s.tcp;
   j["udp"] = s.udp;
   j["xdp_mode"] = s.xdp_mode;
+  j["scheduler"] = s.scheduler;
   nlohmann::ordered_json backends = nlohmann::ordered_json::array();
   for (const auto& b : s.backends) {
     backends.push_back({{"id", b.id},
@@ -171,7 +173,8 @@ std::string state_to_json(const BridgeState& s) {
   j["health_check"] = {{"type", h.type},           {"http_path", h.http_path},
                        {"expect_min", h.expect_min}, {"expect_max", h.expect_max},
                        {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
-                       {"rise", h.rise},           {"fall", h.fall}};
+                       {"rise", h.rise},           {"fall", h.fall},
+                       {"slow_start_ms", h.slow_start_ms}};
   return j.dump(2) + "\n";
 }
 
@@ -222,6 +225,10 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
   XDPLB_TRY(r.boolean("udp", s.udp));
   XDPLB_TRY(r.str("xdp_mode", s.xdp_mode));
   if (auto m = parse_xdp_mode(s.xdp_mode); !m) return r.fail("\"xdp_mode\": " + m.error());
+  XDPLB_TRY(r.str("scheduler", s.scheduler));
+  auto sched = parse_scheduler(s.scheduler);
+  if (!sched) return r.fail("\"scheduler\": " + sched.error());
+  s.scheduler = scheduler_name(*sched);
   XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
   if (j.contains("health_check")) {
     auto h = health_check_from_json(j["health_check"], where + ", \"health_check\"");

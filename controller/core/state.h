@@ -59,6 +59,9 @@ struct HealthCheckConfig {
   uint32_t timeout_ms = 1000;                   // a probe that takes longer failed
   uint32_t rise = 2;  // consecutive successes that bring a down backend back
   uint32_t fall = 3;  // consecutive failures that take an up backend out
+  // Slow start: a backend that comes back up ramps from a small share of new flows to its full
+  // weight over this long (0: full weight at once). Run by the daemon.
+  uint32_t slow_start_ms = 0;
   bool operator==(const HealthCheckConfig&) const = default;
 };
 inline constexpr uint32_t kMinHealthIntervalMs = 100;
@@ -71,6 +74,9 @@ struct BridgeState {
   uint16_t backend_port = 80;    // default port of backends
   bool tcp = true, udp = true;
   std::string xdp_mode = "auto"; // as asked: "auto", "native" or "generic"
+  // How the service places new flows: "maglev", "weighted", "round-robin" or "least-conn"
+  // (core/parse.h parse_scheduler; the datapath's lib/select.h).
+  std::string scheduler = "maglev";
   std::vector<SavedBackend> backends;
   // One past the highest id handed out so far; informational (allocate_backend_id reuses the
   // smallest free id and does not depend on it).

@@ -43,6 +43,8 @@ struct Runtime {
   Clock::time_point next_probe{};
   Clock::time_point next_container_check{};
   std::string last_probe;    // reason of the last probe, for the log line of a change
+  // Slow start: when the backend came back up; the epoch while it is not ramping.
+  Clock::time_point ramp_since{};
   // The saved fields the entry was installed from; a change (by the CLI) means reinstall.
   std::string installed_from;
 };
@@ -90,6 +92,9 @@ class Daemon {
   void schedule_probes(Clock::time_point now);
   void check_containers(Clock::time_point now);
   void check_drains(Clock::time_point now);
+  void sweep_idle_flows(Clock::time_point now);
+  void step_slow_start(Clock::time_point now);
+  WeightOf weights(const BridgeState& s, Clock::time_point now) const;
   void on_net_event(const net::NetEvent& ev, Clock::time_point now);
   void replan(const std::function<bool(const SavedBackend&, const Runtime&)>& which, const char* why);
   Clock::time_point next_wakeup(Clock::time_point now) const;
@@ -102,6 +107,8 @@ class Daemon {
   FileStamp stamp_;
   std::map<uint32_t, Runtime> rt_;
   Clock::time_point next_drain_check_{};
+  Clock::time_point next_idle_sweep_{};
+  Clock::time_point next_ramp_step_{};
   std::optional<Clock::time_point> replan_ports_at_;
 };
 
@@ -152,7 +159,7 @@ void Daemon::apply_entries_and_ring(BridgeState& s) {
     }
   };
   put_if(true);
-  if (auto st = rebuild_ring(*dp_, s); !st) spdlog::error("{}", st.error());
+  if (auto st = rebuild_ring(*dp_, s, weights(s, Clock::now())); !st) spdlog::error("{}", st.error());
   put_if(false);
 }
 
@@ -226,6 +233,8 @@ void Daemon::check_state_file() {
     return;
   }
   const bool config_changed = !(saved->value().health_check == state_.health_check);
+  if (saved->value().scheduler != state_.scheduler)
+    spdlog::info("scheduler now {} (was {})", saved->value().scheduler, state_.scheduler);
   state_ = std::move(**saved);
   stamp_ = now;
   if (config_changed)
@@ -259,8 +268,12 @@ void Daemon::handle_outcome(const ProbeOutcome& out) {
       b.health = up ? "up" : "down";
       b.health_reason = reason;
       if (changed) {
+        if (up && s.health_check.slow_start_ms) rt.ramp_since = Clock::now();
         if (up)
-          spdlog::info("backend {} is UP: {}; back in the ring", describe(b), reason);
+          spdlog::info("backend {} is UP: {}; back in the ring{}", describe(b), reason,
+                       s.health_check.slow_start_ms
+                           ? ", weight ramping up over " + std::to_string(s.health_check.slow_start_ms) + " ms"
+                           : std::string());
         else
           spdlog::warn("backend {} is DOWN: {}; out of the ring, its flows move on their next packet",
                        describe(b), reason);
@@ -378,6 +391,55 @@ void Daemon::check_drains(Clock::time_point now) {
   if (auto st = modify([](BridgeState&) {}); !st) spdlog::error("{}", st.error());
 }
 
+// Idle flows leave their backend's active-connection count (kTcpIdleUncount, kUdpIdleUncount).
+void Daemon::sweep_idle_flows(Clock::time_point now) {
+  if (now < next_idle_sweep_) return;
+  next_idle_sweep_ = now + kIdleSweepInterval;
+  auto swept = dp_->uncount_idle_flows(kTcpIdleUncount, kUdpIdleUncount);
+  if (!swept) spdlog::error("{}", swept.error());
+  else if (swept->uncounted)
+    spdlog::debug("{} idle flows left their backends' connection counts", swept->uncounted);
+}
+
+// Slow start: the weights of ramping backends grow with the time since they came back; the
+// others keep theirs (all on the same scale). Empty while nothing ramps, so the ring is the
+// one any node builds from the saved weights.
+WeightOf Daemon::weights(const BridgeState& s, Clock::time_point now) const {
+  const auto duration = milliseconds(s.health_check.slow_start_ms);
+  bool ramping = false;
+  for (const auto& [id, rt] : rt_) ramping |= rt.ramp_since != Clock::time_point{};
+  if (!ramping || duration.count() == 0) return {};
+  std::map<uint32_t, Clock::time_point> since;
+  for (const auto& [id, rt] : rt_)
+    if (rt.ramp_since != Clock::time_point{}) since[id] = rt.ramp_since;
+  const uint32_t scale = ramp_scale(s);
+  return [since, scale, duration, now](const SavedBackend& b) {
+    auto it = since.find(b.id);
+    const auto elapsed = it == since.end() ? duration
+                                           : std::chrono::duration_cast<milliseconds>(now - it->second);
+    return ramped_weight(b.weight, scale, elapsed, duration);
+  };
+}
+
+// Once a second while a backend ramps: rewrite ring and member list with the grown weights;
+// a ramp that is over ends (the last rewrite puts back the saved weights).
+void Daemon::step_slow_start(Clock::time_point now) {
+  if (now < next_ramp_step_) return;
+  next_ramp_step_ = now + milliseconds(1000);
+  const auto duration = milliseconds(state_.health_check.slow_start_ms);
+  bool any = false;
+  for (auto& [id, rt] : rt_) {
+    if (rt.ramp_since == Clock::time_point{}) continue;
+    any = true;
+    if (now - rt.ramp_since >= duration) {
+      rt.ramp_since = {};
+      spdlog::info("backend id {}: slow start over, full weight", id);
+    }
+  }
+  if (!any) return;
+  if (auto st = modify([](BridgeState&) {}); !st) spdlog::error("slow start: {}", st.error());
+}
+
 void Daemon::replan(const std::function<bool(const SavedBackend&, const Runtime&)>& which,
                     const char* why) {
   auto st = modify([&](BridgeState& s) {
@@ -476,6 +538,8 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
     check_state_file();
     check_containers(now);
     check_drains(now);
+    sweep_idle_flows(now);
+    step_slow_start(now);
     if (replan_ports_at_ && now >= *replan_ports_at_) {
       replan_ports_at_.reset();
       replan([](const SavedBackend& b, const Runtime& rt) {

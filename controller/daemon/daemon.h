@@ -6,7 +6,8 @@
 //    probed and put back;
 //  - the bridge's MAC and its ports (netlink), which change as containers come and go;
 //  - drains: a drained backend whose flows have all gone quiet turns inactive;
-//  - the saved state, which CLI commands change while it runs (re-read when the file changes).
+//  - the saved state, which CLI commands change while it runs (re-read when the file changes);
+//  - active-connection counts (least-conn): flows idle too long leave their backend's count.
 // Every read-modify-write of the state holds the bridge's StateLock, like the CLI.
 #pragma once
 
@@ -17,6 +18,16 @@
 #include "core/result.h"
 
 namespace xdplb {
+
+// Flows with no packet for this long leave their backend's active-connection count (the entry
+// stays, and a packet counts it again). TCP: the end of most connections is seen (FIN/RST);
+// this catches the rest (a client that vanished, an RST the datapath did not see) and is longer
+// than the idle time servers allow a keep-alive connection (nginx 75 s). UDP has no end to
+// see: 30 s is what the kernel's conntrack gives a UDP flow (nf_conntrack_udp_timeout).
+inline constexpr std::chrono::seconds kTcpIdleUncount{300};
+inline constexpr std::chrono::seconds kUdpIdleUncount{30};
+// How often the daemon looks for such flows (a walk of the flow tables).
+inline constexpr std::chrono::seconds kIdleSweepInterval{5};
 
 struct DaemonOptions {
   std::string bridge;

@@ -15,7 +15,10 @@ const char* to_string(XdpMode m) {
   return "?";
 }
 
-Datapath::~Datapath() { xdplb_bpf__destroy(skel_); }
+Datapath::~Datapath() {
+  unmap_connection_counters();
+  xdplb_bpf__destroy(skel_);
+}
 
 int Datapath::xdp_prog_fd() const { return bpf_program__fd(skel_->progs.xdplb_xdp); }
 int Datapath::tc_prog_fd() const { return bpf_program__fd(skel_->progs.xdplb_tc); }

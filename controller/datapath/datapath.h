@@ -11,6 +11,7 @@
 #include <xdplb/abi.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -71,6 +72,17 @@ struct BackendCounters {
   uint64_t packets = 0, bytes = 0, new_flows = 0;
 };
 
+// One backend of a pool's member list (round-robin and least-conn walk it).
+struct PoolMember {
+  uint32_t id = 0;
+  uint32_t weight = 1;  // 1..XDPLB_MAX_WEIGHT
+};
+
+// What uncount_idle_flows found.
+struct IdleSweep {
+  uint64_t uncounted = 0;  // flows (external and hairpin) taken out of their backend's count
+};
+
 // Makes sure /sys/fs/bpf is a bpf filesystem (pins live there), mounting one if it is not.
 // Returns what it did for the user ("" if it was already mounted).
 Result<std::string> ensure_bpffs();
@@ -93,13 +105,27 @@ class Datapath {
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;
 
-  Status put_service(const ServiceKey& key, uint32_t pool);
+  Status put_service(const ServiceKey& key, uint32_t pool, uint32_t scheduler = XDPLB_SCHED_MAGLEV);
+  // Sets the scheduler (enum xdplb_scheduler) of every service of `pool`.
+  Status set_scheduler(uint32_t pool, uint32_t scheduler);
   Status delete_service(const ServiceKey& key);
   Status put_backend(uint32_t id, const BackendEntry& b);
   // Marks the backend inactive, removes its devmap slot and zeroes its counters.
   Status delete_backend(uint32_t id);
   // Write a pool's Maglev ring (size XDPLB_MAGLEV_RING_SIZE; XDPLB_NO_BACKEND = empty slot).
   Status write_ring(uint32_t pool, const std::vector<uint32_t>& ring);
+  // Write a pool's member list (at most XDPLB_MAX_POOL_MEMBERS), in the order given.
+  Status write_pool_members(uint32_t pool, const std::vector<PoolMember>& members);
+  Result<std::vector<PoolMember>> pool_members(uint32_t pool);
+
+  // Active connections of a backend as the datapath counts them (lib/conns.h); may be
+  // briefly negative when a decrement overtakes its increment.
+  Result<int64_t> active_connections(uint32_t id);
+  // Flows with no packet for longer than their protocol's idle time leave their backend's
+  // count (marked XDPLB_FLOW_IDLE: a later packet counts them again). The entries stay, so an
+  // idle connection keeps its backend.
+  Result<IdleSweep> uncount_idle_flows(std::chrono::nanoseconds tcp_idle,
+                                       std::chrono::nanoseconds udp_idle);
 
   Result<std::vector<uint64_t>> reason_counters();  // indexed by enum xdplb_reason
   Result<BackendCounters> backend_counters(uint32_t id);
@@ -112,7 +138,11 @@ class Datapath {
 
  private:
   Datapath() = default;
+  // backend_conns, mmapped on first use so the controller can decrement atomically.
+  Result<int64_t*> connection_counters();
+  void unmap_connection_counters();
   struct ::xdplb_bpf* skel_ = nullptr;
+  int64_t* conns_ = nullptr;
 };
 
 }  // namespace xdplb

@@ -43,15 +43,36 @@ int possible_cpus() {
 
 }  // namespace
 
-Status Datapath::put_service(const ServiceKey& k, uint32_t pool) {
+Status Datapath::put_service(const ServiceKey& k, uint32_t pool, uint32_t scheduler) {
   if (pool >= XDPLB_MAX_POOLS)
     return make_error("pool " + std::to_string(pool) + " out of range (max " + std::to_string(XDPLB_MAX_POOLS - 1) + ")");
+  if (scheduler >= XDPLB_SCHED_MAX) return make_error("scheduler " + std::to_string(scheduler) + " out of range");
   auto key = service_key(k);
   if (!key) return make_error(key.error());
   struct xdplb_service svc;
   std::memset(&svc, 0, sizeof svc);
   svc.pool = pool;
+  svc.scheduler = scheduler;
   return update(skel_->maps.services, *key, svc, "a service");
+}
+
+Status Datapath::set_scheduler(uint32_t pool, uint32_t scheduler) {
+  if (scheduler >= XDPLB_SCHED_MAX) return make_error("scheduler " + std::to_string(scheduler) + " out of range");
+  const struct bpf_map* map = skel_->maps.services;
+  struct xdplb_service_key key, next;
+  struct xdplb_service svc;
+  int err = bpf_map__get_next_key(map, nullptr, &next, sizeof next);
+  for (uint32_t n = 0; err == 0 && n <= XDPLB_MAX_SERVICES; ++n) {
+    key = next;
+    if (bpf_map__lookup_elem(map, &key, sizeof key, &svc, sizeof svc, 0) == 0 && svc.pool == pool &&
+        svc.scheduler != scheduler) {
+      svc.scheduler = scheduler;
+      XDPLB_TRY(update(map, key, svc, "a service's scheduler"));
+    }
+    err = bpf_map__get_next_key(map, &key, &next, sizeof next);
+  }
+  if (err && err != -ENOENT) return make_error("walking the services failed: " + errno_text(err));
+  return {};
 }
 
 Status Datapath::delete_service(const ServiceKey& k) {
@@ -128,6 +149,34 @@ Status Datapath::write_ring(uint32_t pool, const std::vector<uint32_t>& ring) {
       return make_error("writing ring slot " + std::to_string(i) + " failed: " + errno_text(e));
   }
   return {};
+}
+
+Status Datapath::write_pool_members(uint32_t pool, const std::vector<PoolMember>& members) {
+  if (pool >= XDPLB_MAX_POOLS) return make_error("pool " + std::to_string(pool) + " out of range");
+  if (members.size() > XDPLB_MAX_POOL_MEMBERS)
+    return make_error("pool " + std::to_string(pool) + " has " + std::to_string(members.size()) +
+                      " backends taking new flows; round-robin and least-conn take at most " +
+                      std::to_string(XDPLB_MAX_POOL_MEMBERS));
+  struct xdplb_pool value;
+  std::memset(&value, 0, sizeof value);
+  for (const auto& m : members) {
+    if (m.id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(m.id) + " out of range");
+    if (m.weight < 1 || m.weight > XDPLB_MAX_WEIGHT)
+      return make_error("weight " + std::to_string(m.weight) + " of backend " + std::to_string(m.id) + " out of range");
+    value.members[value.count++] = {m.id, m.weight};
+  }
+  return update(skel_->maps.pools, pool, value, "a pool's members");
+}
+
+Result<std::vector<PoolMember>> Datapath::pool_members(uint32_t pool) {
+  if (pool >= XDPLB_MAX_POOLS) return make_error("pool " + std::to_string(pool) + " out of range");
+  struct xdplb_pool value;
+  if (int err = bpf_map__lookup_elem(skel_->maps.pools, &pool, sizeof pool, &value, sizeof value, 0); err)
+    return make_error("reading the members of pool " + std::to_string(pool) + " failed: " + errno_text(err));
+  std::vector<PoolMember> out;
+  for (uint32_t i = 0; i < value.count && i < XDPLB_MAX_POOL_MEMBERS; ++i)
+    out.push_back({value.members[i].backend, value.members[i].weight});
+  return out;
 }
 
 Result<std::vector<uint64_t>> Datapath::reason_counters() {

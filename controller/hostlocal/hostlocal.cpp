@@ -54,7 +54,8 @@ std::vector<Hook> hooks_of(struct xdplb_sock_bpf* s) {
           {"connect6", s ? s->progs.xdplb_connect6 : nullptr},
           {"sendmsg6", s ? s->progs.xdplb_sendmsg6 : nullptr},
           {"recvmsg6", s ? s->progs.xdplb_recvmsg6 : nullptr},
-          {"getpeername6", s ? s->progs.xdplb_getpeername6 : nullptr}};
+          {"getpeername6", s ? s->progs.xdplb_getpeername6 : nullptr},
+          {"sock_release", s ? s->progs.xdplb_sock_release : nullptr}};
 }
 
 // A map declared LIBBPF_PIN_BY_NAME, pointed at the bridge's pin of the same name.

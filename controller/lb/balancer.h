@@ -3,17 +3,20 @@
 // the same way.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <vector>
 
 #include "core/ip.h"
+#include "core/maglev.h"
 #include "core/result.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
 
 namespace xdplb {
 
-// One pool (Maglev ring) per address family: a service on an IPv4 VIP is served by the IPv4
-// backends, one on an IPv6 VIP by the IPv6 ones (the datapath translates addresses, never
+// One pool (ring + member list) per address family: a service on an IPv4 VIP is served by the
+// IPv4 backends, one on an IPv6 VIP by the IPv6 ones (the datapath translates addresses, never
 // families).
 inline constexpr uint32_t kPoolIpv4 = 0;
 inline constexpr uint32_t kPoolIpv6 = 1;
@@ -40,10 +43,32 @@ std::string maglev_key(const SavedBackend& b);
 // failed health checks) and is not drained.
 bool in_ring(const SavedBackend& b);
 
-// Rebuilds both pools' Maglev rings from the state's backends and writes them.
-Status rebuild_ring(Datapath& dp, const BridgeState& state);
+// The state's scheduler as enum xdplb_scheduler (maglev if the name is unknown; the state
+// loader has checked it).
+uint32_t scheduler_of(const BridgeState& state);
 
-// Writes services and ring.
+// Writes one pool's placement data from the backends that take new flows: the Maglev ring
+// (maglev, weighted) and the member list of ids and weights (round-robin, least-conn). Call it
+// once per pool.
+Status program_pool(Datapath& dp, uint32_t pool, const std::vector<MaglevBackend>& members);
+
+// The weight a backend gets in the ring and member list; empty: its saved weight.
+using WeightOf = std::function<uint32_t(const SavedBackend&)>;
+
+// Rebuilds both pools' rings and member lists from the state's backends (each family's into
+// its pool) and writes them, and sets the state's scheduler on the pools' services.
+Status rebuild_ring(Datapath& dp, const BridgeState& state, const WeightOf& weight_of = {});
+
+// Slow start: the weight of a backend that came back `elapsed` ago and ramps up over
+// `duration`, on a scale where its full weight is weight * scale (a scale above 1 lets a
+// backend of weight 1 ramp in steps too; the others then get weight * scale). At least 1, at
+// most weight * scale.
+uint32_t ramped_weight(uint32_t weight, uint32_t scale, std::chrono::milliseconds elapsed,
+                       std::chrono::milliseconds duration);
+// The largest scale that keeps every weight of the state within XDPLB_MAX_WEIGHT.
+uint32_t ramp_scale(const BridgeState& state);
+
+// Writes services (with the state's scheduler) and ring.
 Status program_services(Datapath& dp, const BridgeState& state, const std::vector<IpAddress>& vips);
 
 }  // namespace xdplb

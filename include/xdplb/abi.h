@@ -22,6 +22,9 @@
 #define XDPLB_MAX_FLOWS 262144
 /* Largest weight a backend may have (keeps the Maglev fill loop bounded). */
 #define XDPLB_MAX_WEIGHT 1000
+/* Members of one pool's list (round-robin, least-conn). least-conn scans the whole list for
+ * every new flow, so it stays well below XDPLB_MAX_BACKENDS. */
+#define XDPLB_MAX_POOL_MEMBERS 256
 
 /* A backend id that means "none" in a Maglev slot (ring not filled / pool empty). */
 #define XDPLB_NO_BACKEND 0xffffffffu
@@ -44,9 +47,31 @@ struct xdplb_service_key {
 	__u8 family;  /* XDPLB_AF_INET / XDPLB_AF_INET6 */
 };
 
+/* How a service places new flows (bpf/lib/select.h). */
+enum xdplb_scheduler {
+	XDPLB_SCHED_MAGLEV = 0,      /* the pool's Maglev ring at the flow's hash (consistent) */
+	XDPLB_SCHED_WEIGHTED = 1,    /* the ring walked slot by slot: weighted turns */
+	XDPLB_SCHED_ROUND_ROBIN = 2, /* the member list in turn, weights ignored */
+	XDPLB_SCHED_LEAST_CONN = 3,  /* fewest active connections per weight; ties take turns */
+	XDPLB_SCHED_MAX
+};
+
 struct xdplb_service {
-	__u32 pool;   /* index of the pool's Maglev ring */
-	__u32 flags;  /* reserved, 0 */
+	__u32 pool;      /* index of the pool's Maglev ring and member list */
+	__u32 scheduler; /* enum xdplb_scheduler */
+};
+
+/* ---- pools: the backends that take new flows, for the schedulers that need a list ---- */
+
+struct xdplb_pool_member {
+	__u32 backend; /* backend id */
+	__u32 weight;  /* 1..XDPLB_MAX_WEIGHT */
+};
+
+struct xdplb_pool {
+	__u32 count; /* members in use, from members[0] */
+	__u32 pad;
+	struct xdplb_pool_member members[XDPLB_MAX_POOL_MEMBERS];
 };
 
 /* ---- backends: id -> where to send ---- */
@@ -86,9 +111,14 @@ struct xdplb_flow_key {
 	__u8 pad[2];
 };
 
+/* Flow flags (xdplb_flow.flags, xdplb_hairpin_flow.flags), changed with atomic and/or. */
+#define XDPLB_FLOW_COUNTED (1u << 0) /* counted in its backend's active connections */
+#define XDPLB_FLOW_IDLE (1u << 1)    /* uncounted by the daemon after an idle timeout; counted
+                                      * again on its next packet */
+
 struct xdplb_flow {
 	__u32 backend; /* backend id */
-	__u32 pad;
+	__u32 flags;   /* XDPLB_FLOW_* */
 	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet; for status/expiry */
 };
 
@@ -123,6 +153,8 @@ struct xdplb_hairpin_flow {
 	__u32 backend;              /* backend id */
 	__be16 snat_port;           /* the allocated source port, network order */
 	__u8 pad[2];
+	__u32 flags;                /* XDPLB_FLOW_* */
+	__u32 pad2;
 	__u64 last_seen_ns;
 };
 

@@ -19,6 +19,7 @@ TEST(DaemonState, RoundTripsHealthCheckAndBackendFields) {
   s.health_check.timeout_ms = 100;
   s.health_check.rise = 4;
   s.health_check.fall = 5;
+  s.health_check.slow_start_ms = 30000;
   SavedBackend b;
   b.id = 3;
   b.addr = *IpAddress::parse("10.0.3.11");
@@ -36,6 +37,7 @@ TEST(DaemonState, OldFilesGetDefaults) {
   ASSERT_TRUE(s) << s.error();
   EXPECT_EQ(s->health_check, HealthCheckConfig{});
   EXPECT_EQ(s->health_check.interval_ms, 1000u);
+  EXPECT_EQ(s->health_check.slow_start_ms, 0u) << "slow start off unless asked for";
   EXPECT_FALSE(s->backends[0].drained);
   EXPECT_EQ(s->backends[0].health, "");
 }
@@ -46,6 +48,7 @@ TEST(DaemonState, RejectsBadHealthConfig) {
   EXPECT_FALSE(state_from_json(R"({"health_check": {"rise": 0}})", "t"));
   EXPECT_FALSE(state_from_json(R"({"health_check": {"expect_min": 400, "expect_max": 200}})", "t"));
   EXPECT_FALSE(state_from_json(R"({"health_check": {"http_path": "healthz"}})", "t"));
+  EXPECT_FALSE(state_from_json(R"({"health_check": {"slow_start_ms": 3600001}})", "t"));
   EXPECT_FALSE(state_from_json(R"({"backends": [{"id": 1, "addr": "10.0.0.2", "health": "maybe"}]})", "t"));
 }
 
@@ -63,6 +66,33 @@ TEST(DaemonState, RingTakesOnlyHealthyUndrainedBackends) {
   b.drained = false;
   b.path = "down";
   EXPECT_FALSE(in_ring(b));
+}
+
+TEST(SlowStart, WeightRampsFromOneToFull) {
+  using std::chrono::milliseconds;
+  const milliseconds over(10000);
+  EXPECT_EQ(ramped_weight(1, 1000, milliseconds(0), over), 1u) << "starts at the smallest share";
+  EXPECT_EQ(ramped_weight(1, 1000, milliseconds(2500), over), 250u);
+  EXPECT_EQ(ramped_weight(1, 1000, milliseconds(9999), over), 999u);
+  EXPECT_EQ(ramped_weight(1, 1000, over, over), 1000u);
+  EXPECT_EQ(ramped_weight(1, 1000, milliseconds(20000), over), 1000u) << "never above full";
+  EXPECT_EQ(ramped_weight(4, 250, milliseconds(5000), over), 500u) << "weight 4 on scale 250: half of 1000";
+  EXPECT_EQ(ramped_weight(3, 1, milliseconds(100), over), 1u) << "never below 1";
+  EXPECT_EQ(ramped_weight(3, 0, milliseconds(0), milliseconds(0)), 3u) << "no ramp: full weight, scale at least 1";
+}
+
+TEST(SlowStart, ScaleKeepsWeightsInRange) {
+  BridgeState s;
+  EXPECT_EQ(ramp_scale(s), uint32_t{XDPLB_MAX_WEIGHT}) << "no backends: weights of 1";
+  SavedBackend b;
+  b.weight = 3;
+  s.backends.push_back(b);
+  b.weight = 7;
+  s.backends.push_back(b);
+  EXPECT_EQ(ramp_scale(s), uint32_t{XDPLB_MAX_WEIGHT / 7});
+  b.weight = XDPLB_MAX_WEIGHT;
+  s.backends.push_back(b);
+  EXPECT_EQ(ramp_scale(s), 1u);
 }
 
 }  // namespace

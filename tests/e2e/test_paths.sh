@@ -97,8 +97,8 @@ xdplb attach "$BRIDGE" --uplink "$UPLINK"
 for k in 1 2; do xdplb backend add "$(backend_ip $k)"; done
 HOOK_IDS=($(our_hook_ids))
 echo "  hook programs: ${HOOK_IDS[*]}"
-check "4 hook programs, all on the cgroup root ($CGROOT)" bash -c "[ ${#HOOK_IDS[@]} -eq 4 ] && [ \$(comm -12 <(printf '%s\n' ${HOOK_IDS[*]} | sort -n) <(bpftool -j cgroup show $CGROOT | jq -r '.[].id' | sort -n) | wc -l) -eq 4 ]"
-check "host-local links pinned next to the datapath's" bash -c "ls $XDPLB_PIN_ROOT/$BRIDGE | grep -c '^link_hostlocal_' | grep -qx 4"
+check "5 hook programs (sock_release included), all on the cgroup root ($CGROOT)" bash -c "[ ${#HOOK_IDS[@]} -eq 5 ] && [ \$(comm -12 <(printf '%s\n' ${HOOK_IDS[*]} | sort -n) <(bpftool -j cgroup show $CGROOT | jq -r '.[].id' | sort -n) | wc -l) -eq 5 ]"
+check "host-local links pinned next to the datapath's" bash -c "ls $XDPLB_PIN_ROOT/$BRIDGE | grep -c '^link_hostlocal_' | grep -qx 5"
 check "status says host-local is on" bash -c "nsenter --net=/run/netns/$HOST_NS $XDPLB status --json | jq -e '.host_local == true' >/dev/null"
 
 log "external client -> $VIP:8000 (XDP)"

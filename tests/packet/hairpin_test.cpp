@@ -211,6 +211,43 @@ TEST_F(HairpinTest, NoBackendIsDroppedAndOtherTrafficUntouched) {
   EXPECT_EQ(other.out.dport, 8001);
 }
 
+// Hairpin flows count in their backend's active connections like external ones, and take
+// the service's scheduler.
+TEST_F(HairpinTest, HairpinFlowsAreCountedAndScheduled) {
+  auto conns = [&](const TestBackend& b) {
+    auto c = dp->active_connections(b.id);
+    EXPECT_TRUE(c) << c.error();
+    return c ? *c : -999;
+  };
+  const Packet syn = from_container(with_sport_for(ring, Packet::tcp(kContainer, 40000, kVip, kPort), kB1.id));
+  Outcome req = run(syn);
+  ASSERT_EQ(req.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(conns(kB1), 1) << "new hairpin flow counted";
+  Packet fin = syn;
+  fin.tcp_flags = kTcpFin | kTcpAck;
+  run(fin);
+  run(fin);
+  EXPECT_EQ(conns(kB1), 0) << "the container's FIN uncounts it, once";
+
+  const Packet syn2 = from_container(with_sport_for(ring, Packet::tcp(kContainer, 41000, kVip, kPort), kB2.id));
+  Outcome req2 = run(syn2);
+  ASSERT_EQ(req2.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(conns(kB2), 1);
+  Packet rst = reply_to(req2.out, kB2, 6);
+  rst.tcp_flags = kTcpRst | kTcpAck;
+  rst.payload.clear();
+  Outcome rep = run(rst);
+  ASSERT_EQ(rep.verdict, TC_ACT_REDIRECT) << "the RST still goes back to the container";
+  expect_reply(rep.out, syn2);
+  EXPECT_EQ(conns(kB2), 0) << "the backend's RST uncounts the flow";
+
+  ASSERT_TRUE(dp->set_scheduler(kPool, XDPLB_SCHED_ROUND_ROBIN));
+  std::vector<std::string> got;
+  for (uint16_t i = 0; i < 3; ++i)
+    got.push_back(run(from_container(Packet::tcp(kContainer, static_cast<uint16_t>(42000 + i), kVip, kPort))).out.dst);
+  EXPECT_EQ(got, (std::vector<std::string>{kB0.addr, kB1.addr, kB2.addr})) << "round-robin turns";
+}
+
 // 127.0.0.1 is a service address for host-local clients (the cgroup hooks) only: XDP on an
 // uplink must never serve a loopback destination, even with a service entry for it.
 TEST_F(HairpinTest, XdpNeverServesLoopbackDestinations) {

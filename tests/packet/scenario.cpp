@@ -38,7 +38,15 @@ Status program_scenario(Datapath& dp) {
     }
   for (const auto& b : {kB0, kB1, kB2}) XDPLB_TRY(put_backend(dp, b));
   XDPLB_TRY(dp.write_ring(kPool, ring_of({kB0.id, kB1.id, kB2.id})));
+  XDPLB_TRY(dp.write_pool_members(kPool, {{kB0.id, 1}, {kB1.id, 1}, {kB2.id, 1}}));
   return dp.write_ring(kEmptyPool, ring_of({}));
+}
+
+Result<std::unique_ptr<Datapath>> load_scenario() {
+  auto dp = Datapath::load_unattached();
+  if (!dp) return make_error(dp.error());
+  XDPLB_TRY(program_scenario(**dp));
+  return std::move(*dp);
 }
 
 uint32_t ring_choice(const std::vector<uint32_t>& ring, const Packet& p) {

@@ -1,10 +1,12 @@
 // The map setup shared by the packet tests and the prog-cost benchmark, programmed through
 // the Datapath API itself: one VIP with TCP and UDP on port 8000 in pool 0 over three
-// backends (one fast path, two pass path), and a second VIP whose pool has no backend.
+// backends (one fast path, two pass path; ring and member list), and a second VIP whose pool
+// has no backend. Services start on the maglev scheduler.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,8 +36,11 @@ inline const TestBackend kB2{2, "10.1.0.13", 80, false, {0x02, 0, 0, 0, 0, 0x13}
 // Ring with slot s -> ids[s % n]; all XDPLB_NO_BACKEND if ids is empty.
 std::vector<uint32_t> ring_of(const std::vector<uint32_t>& ids);
 Status put_backend(Datapath& dp, const TestBackend& b, bool active = true, int fast_ifindex = 1);
-// Services + backends + ring_of({0,1,2}) for pool 0; pool 1 left empty.
+// Services + backends + ring_of({0,1,2}) and members {0,1,2} (weight 1) for pool 0; pool 1
+// left empty.
 Status program_scenario(Datapath& dp);
+// A freshly loaded, unattached datapath with the scenario programmed.
+Result<std::unique_ptr<Datapath>> load_scenario();
 
 // The backend the ring holds for this packet's flow (same flow hash as the program).
 uint32_t ring_choice(const std::vector<uint32_t>& ring, const Packet& p);

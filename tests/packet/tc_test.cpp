@@ -177,5 +177,31 @@ TEST_F(TcTest, ReplacedFlowAnswersFromItsNewBackendOnly) {
   });
 }
 
+// The backend's RST ends the connection for the counts (found from the reverse entry); its FIN
+// does not (the client's FIN follows, or the idle sweep).
+TEST_F(TcTest, BackendResetUncountsItsFlow) {
+  auto conns = [&](const TestBackend& b) {
+    auto c = dp->active_connections(b.id);
+    EXPECT_TRUE(c) << c.error();
+    return c ? *c : -999;
+  };
+  const Packet a = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
+  const Packet b = with_sport_for(ring, Packet::tcp("192.168.1.2", 41000, kVip, kPort), kB1.id);
+  open_flow(a);
+  open_flow(b);
+  ASSERT_EQ(conns(kB1), 2);
+  Packet rst = reply_to(a, kB1), fin = reply_to(b, kB1);
+  rst.tcp_flags = kTcpRst | kTcpAck;
+  rst.payload.clear();
+  fin.tcp_flags = kTcpFin | kTcpAck;
+  run_tc_cases({
+    {"backend RST: reverse-NATed like any reply", {}, rst.bytes(), TC_ACT_REDIRECT,
+     {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(rst, true)},
+    {"backend FIN: reverse-NATed", {}, fin.bytes(), TC_ACT_REDIRECT, {XDPLB_R_TC_REVNAT_REDIRECT},
+     revnat_expected(fin, true)},
+  });
+  EXPECT_EQ(conns(kB1), 1) << "RST uncounted its flow, FIN did not";
+}
+
 }  // namespace
 }  // namespace xdplb::test

@@ -14,11 +14,9 @@ namespace {
 class XdpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto d = Datapath::load_unattached();
+    auto d = load_scenario();
     ASSERT_TRUE(d) << d.error();
     dp = std::move(*d);
-    auto s = program_scenario(*dp);
-    ASSERT_TRUE(s) << s.error();
   }
   std::unique_ptr<Datapath> dp;
   const std::vector<uint32_t> ring = ring_of({kB0.id, kB1.id, kB2.id});

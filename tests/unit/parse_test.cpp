@@ -170,5 +170,16 @@ TEST(ParseXdpMode, Values) {
     EXPECT_EQ(*parse_xdp_mode(xdp_mode_name(m)), m);
 }
 
+TEST(ParseScheduler, Values) {
+  EXPECT_EQ(*parse_scheduler("maglev"), uint32_t{XDPLB_SCHED_MAGLEV});
+  EXPECT_EQ(*parse_scheduler("weighted"), uint32_t{XDPLB_SCHED_WEIGHTED});
+  EXPECT_EQ(*parse_scheduler("round-robin"), uint32_t{XDPLB_SCHED_ROUND_ROBIN});
+  EXPECT_EQ(*parse_scheduler("Least-Conn"), uint32_t{XDPLB_SCHED_LEAST_CONN});
+  EXPECT_ERROR_HAS(parse_scheduler("least_conn"), "scheduler 'least_conn' is not known: use maglev");
+  EXPECT_ERROR_HAS(parse_scheduler(""), "least-conn");
+  for (uint32_t s = 0; s < XDPLB_SCHED_MAX; ++s) EXPECT_EQ(*parse_scheduler(scheduler_name(s)), s);
+  EXPECT_STREQ(scheduler_name(XDPLB_SCHED_MAX), "maglev");
+}
+
 }  // namespace
 }  // namespace xdplb

@@ -72,6 +72,7 @@ BridgeState sample() {
   s.tcp = true;
   s.udp = false;
   s.xdp_mode = "native";
+  s.scheduler = "least-conn";
   s.backends = {
       backend(0, "web1", "lxd", addr("10.0.3.11"), 80, 1, false),
       backend(3, "", "addr", addr("fd42::12"), 8080, 7, true),
@@ -90,6 +91,16 @@ TEST(StateJson, RoundTrip) {
   EXPECT_EQ(j["version"], 1);
   EXPECT_EQ(j["backends"][1]["addr"], "fd42::12");
   EXPECT_EQ(j["backends"][2]["addr"], "");
+  EXPECT_EQ(j["scheduler"], "least-conn");
+}
+
+TEST(StateJson, SchedulerIsCheckedAndWrittenInItsOwnSpelling) {
+  auto s = state_from_json(R"({"scheduler": "Round-Robin"})", "test");
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->scheduler, "round-robin");
+  auto bad = state_from_json(R"({"scheduler": "random"})", "/var/lib/xdplb/br0.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("\"scheduler\": scheduler 'random' is not known"), std::string::npos) << bad.error();
 }
 
 TEST(StateJson, MissingKeysTakeDefaultsAndUnknownKeysAreIgnored) {
@@ -103,6 +114,7 @@ TEST(StateJson, MissingKeysTakeDefaultsAndUnknownKeysAreIgnored) {
   EXPECT_TRUE(s->tcp);
   EXPECT_TRUE(s->udp);
   EXPECT_EQ(s->xdp_mode, "auto");
+  EXPECT_EQ(s->scheduler, "maglev");
   EXPECT_TRUE(s->uplinks.empty());
   ASSERT_EQ(s->backends.size(), 1u);
   const SavedBackend& b = s->backends[0];

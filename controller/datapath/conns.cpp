@@ -1,0 +1,89 @@
+// Active connections per backend: read for status, decremented by the controller for flows
+// that went idle. The datapath changes the counters with atomic adds in place, so a
+// read-modify-write through the map syscalls could lose its updates; the array is mmapped
+// instead and the controller's decrements are atomic too.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include "datapath/datapath.h"
+#include "datapath/map_walk.h"
+#include "datapath/skeleton.h"
+#include "xdplb_bpf.skel.h"
+
+namespace xdplb {
+
+namespace {
+
+size_t conns_map_bytes() {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t bytes = sizeof(int64_t) * XDPLB_MAX_BACKENDS;
+  return (bytes + page - 1) / page * page;
+}
+
+// Uncounts the idle counted entries of one flow map (external or hairpin flows; both values
+// carry backend, flags and last_seen_ns). Each entry is read again just before it is written,
+// and the write only goes through if the entry still exists (BPF_EXIST). What this cannot
+// exclude: a FIN of that very flow between the read and the write is uncounted twice (the
+// count ends one low until a decrement the other way; least-conn treats negatives as 0).
+template <typename V>
+Status sweep(const struct bpf_map* map, const char* what, uint64_t tcp_idle, uint64_t udp_idle,
+             int64_t* conns, IdleSweep& out) {
+  const uint64_t now = monotonic_ns();
+  auto idle = [&](const xdplb_flow_key& k, const V& v) {
+    const uint64_t limit = k.proto == IPPROTO_TCP ? tcp_idle : udp_idle;
+    return (v.flags & XDPLB_FLOW_COUNTED) && v.last_seen_ns < now && now - v.last_seen_ns > limit;
+  };
+  std::vector<xdplb_flow_key> candidates;
+  XDPLB_TRY((walk_map<xdplb_flow_key, V>(map, what, [&](const xdplb_flow_key& k, const V& v) {
+    if (idle(k, v)) candidates.push_back(k);
+  })));
+  for (const auto& k : candidates) {
+    V v;
+    if (bpf_map__lookup_elem(map, &k, sizeof k, &v, sizeof v, 0) != 0 || !idle(k, v)) continue;
+    v.flags = (v.flags & ~XDPLB_FLOW_COUNTED) | XDPLB_FLOW_IDLE;
+    if (bpf_map__update_elem(map, &k, sizeof k, &v, sizeof v, BPF_EXIST) != 0) continue;
+    if (v.backend < XDPLB_MAX_BACKENDS) __atomic_fetch_sub(&conns[v.backend], 1, __ATOMIC_RELAXED);
+    ++out.uncounted;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<int64_t*> Datapath::connection_counters() {
+  if (conns_) return conns_;
+  void* p = ::mmap(nullptr, conns_map_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED,
+                   bpf_map__fd(skel_->maps.backend_conns), 0);
+  if (p == MAP_FAILED)
+    return make_error("mapping the connection counters failed: " + errno_text(-errno) +
+                      " (a datapath attached by an older xdplb: detach and attach again)");
+  conns_ = static_cast<int64_t*>(p);
+  return conns_;
+}
+
+void Datapath::unmap_connection_counters() {
+  if (conns_) ::munmap(conns_, conns_map_bytes());
+  conns_ = nullptr;
+}
+
+Result<int64_t> Datapath::active_connections(uint32_t id) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  auto conns = connection_counters();
+  if (!conns) return make_error(conns.error());
+  return __atomic_load_n(&(*conns)[id], __ATOMIC_RELAXED);
+}
+
+Result<IdleSweep> Datapath::uncount_idle_flows(std::chrono::nanoseconds tcp_idle,
+                                               std::chrono::nanoseconds udp_idle) {
+  auto conns = connection_counters();
+  if (!conns) return make_error(conns.error());
+  IdleSweep out;
+  const auto tcp = static_cast<uint64_t>(tcp_idle.count()), udp = static_cast<uint64_t>(udp_idle.count());
+  XDPLB_TRY(sweep<xdplb_flow>(skel_->maps.flows, "flow table", tcp, udp, *conns, out));
+  XDPLB_TRY(sweep<xdplb_hairpin_flow>(skel_->maps.hairpin_flows, "hairpin flow table", tcp, udp, *conns, out));
+  return out;
+}
+
+}  // namespace xdplb
