@@ -173,3 +173,57 @@ expect_fail() {
     echo "  FAIL $what (exit $rc): $out"; E2E_FAILURES=$((E2E_FAILURES + 1))
   fi
 }
+
+# ---- client-path helpers (test_paths.sh, test_ipv6.sh) ----
+
+# serve_whoami K: busybox httpd in backend K (IPv4 and IPv6); / names the backend,
+# /cgi-bin/peer prints the client address the backend sees, /big.bin is a shared 10 MB file.
+serve_whoami() {
+  local k=$1 www=$E2E_TMP/www$1
+  mkdir -p "$www/cgi-bin"
+  echo "Served from b$k" > "$www/index.html"
+  # busybox httpd listens on an IPv6 socket: REMOTE_ADDR is [::ffff:a.b.c.d] or [fd..::2].
+  local addr='a=${REMOTE_ADDR#[}; a=${a#::ffff:}; a=${a%%]}'
+  printf '#!/bin/sh\n%s\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "b%s $a $REMOTE_PORT"\n' "$addr" "$k" > "$www/cgi-bin/peer"
+  # /cgi-bin/slow holds its connection for 2 s: many of them are open at the same time.
+  printf '#!/bin/sh\n%s\nsleep 2\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "b%s $a $REMOTE_PORT"\n' "$addr" "$k" > "$www/cgi-bin/slow"
+  chmod +x "$www/cgi-bin/peer" "$www/cgi-bin/slow"
+  ln -f "$E2E_TMP/big.bin" "$www/big.bin"
+  spawn_in "$P-b$k" busybox httpd -f -p 80 -h "$www"
+}
+# serve_udp_peer K [6]: answers each datagram with "b<K> <client address as the backend sees
+# it> <port>"; with 6, on IPv6 (v6only, next to the IPv4 one). socat writes IPv6 peers in full
+# ([fd84:0000:...]): the answer compresses them the usual way (fd84::1).
+serve_udp_peer() {
+  local listen="UDP4-RECVFROM:80,reuseaddr,fork"
+  [ "${2:-}" = 6 ] && listen="UDP6-RECVFROM:80,ipv6-v6only=1,reuseaddr,fork"
+  cat > "$E2E_TMP/udp-peer.sh" <<'SH'
+read -r x
+a=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1].strip("[]")))' "$SOCAT_PEERADDR")
+echo "b$1 $a $SOCAT_PEERPORT"
+SH
+  spawn_in "$P-b$1" socat "$listen" SYSTEM:"sh $E2E_TMP/udp-peer.sh $1"
+}
+
+# http_from NS URL: body of one request, "FAIL" on error.
+http_from() { in_ns "$1" curl -s -g --max-time 3 "$2" || echo FAIL; }
+# udp_from NS ADDR: the answer to one datagram to ADDR:8000 (IPv4 or IPv6), "FAIL" on error.
+udp_from() {
+  local target="UDP4:$2:8000"
+  [[ $2 == *:* ]] && target="UDP6:[$2]:8000"
+  echo ping | in_ns "$1" timeout 5 socat -T2 - "$target" 2>/dev/null || echo FAIL
+}
+# download_ok NS URL: 10 MB through URL arrive byte-identical.
+# Prints the rate it saw (a figure, not a check: shared CI machines vary).
+download_ok() {
+  local speed
+  rm -f "$E2E_TMP/got.bin"
+  speed=$(in_ns "$1" curl -s -g --max-time 30 -o "$E2E_TMP/got.bin" -w '%{speed_download}' "$2") || return 1
+  echo "       ($1 -> $2: $((${speed%.*} / 1000000)) MB/s)"
+  cmp -s "$E2E_TMP/big.bin" "$E2E_TMP/got.bin"
+}
+# spread NS URL COUNT: COUNT requests; prints how many each backend (or FAIL) answered.
+spread() {
+  local ns=$1 url=$2 n=$3 i
+  for i in $(seq 1 "$n"); do http_from "$ns" "$url"; done | sort | uniq -c
+}

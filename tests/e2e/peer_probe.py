@@ -10,6 +10,11 @@ import socket
 import sys
 
 
+def fmt(addr):
+    """ADDR:PORT, [ADDR]:PORT for IPv6 (as URLs and xdplb write them)."""
+    return f"[{addr[0]}]:{addr[1]}" if ":" in addr[0] else f"{addr[0]}:{addr[1]}"
+
+
 def tcp(host, port):
     s = socket.create_connection((host, port), timeout=3)
     peer = s.getpeername()
@@ -21,15 +26,16 @@ def tcp(host, port):
             break
         data += chunk
     body = data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()
-    print(f"peer={peer[0]}:{peer[1]} body={body}")
+    print(f"peer={fmt(peer)} body={body}")
 
 
 def udp(host, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
     s.settimeout(3)
     s.sendto(b"ping\n", (host, port))
     data, addr = s.recvfrom(2048)
-    print(f"from={addr[0]}:{addr[1]} body={data.decode(errors='replace').strip()}")
+    print(f"from={fmt(addr)} body={data.decode(errors='replace').strip()}")
 
 
 if __name__ == "__main__":

@@ -41,42 +41,6 @@ our_hook_ids() {
 # ids_on_cgroup IDS...: how many of IDS are attached to the cgroup root.
 ids_on_cgroup() { comm -12 <(printf '%s\n' "$@" | sort -n) <(cgroup_prog_ids) | grep -c . || true; }
 
-# serve_whoami K: busybox httpd in backend K; / names the backend, /cgi-bin/peer prints the
-# client address the backend sees, /big.bin is a shared 10 MB file.
-serve_whoami() {
-  local k=$1 www=$E2E_TMP/www$1
-  mkdir -p "$www/cgi-bin"
-  echo "Served from b$k" > "$www/index.html"
-  printf '#!/bin/sh\na=${REMOTE_ADDR#[::ffff:}; a=${a%%]}\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "b%s $a $REMOTE_PORT"\n' "$k" > "$www/cgi-bin/peer"
-  # (busybox httpd listens on an IPv6 socket: REMOTE_ADDR is [::ffff:a.b.c.d].)
-  # /cgi-bin/slow holds its connection for 2 s: many of them are open at the same time.
-  printf '#!/bin/sh\na=${REMOTE_ADDR#[::ffff:}; a=${a%%]}\nsleep 2\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "b%s $a $REMOTE_PORT"\n' "$k" > "$www/cgi-bin/slow"
-  chmod +x "$www/cgi-bin/peer" "$www/cgi-bin/slow"
-  ln -f "$E2E_TMP/big.bin" "$www/big.bin"
-  spawn_in "$P-b$k" busybox httpd -f -p 80 -h "$www"
-}
-# serve_udp_peer K: answers each datagram with "b<K> <client address as the backend sees it>".
-serve_udp_peer() {
-  spawn_in "$P-b$1" socat UDP4-RECVFROM:80,reuseaddr,fork SYSTEM:"read -r x; echo b$1 \$SOCAT_PEERADDR \$SOCAT_PEERPORT"
-}
-
-# http_from NS URL: body of one request, "FAIL" on error.
-http_from() { in_ns "$1" curl -s --max-time 3 "$2" || echo FAIL; }
-udp_from() { echo ping | in_ns "$1" timeout 5 socat -T2 - "UDP4:$2:8000" 2>/dev/null || echo FAIL; }
-# download_ok NS URL: 10 MB through URL arrive byte-identical.
-# Prints the rate it saw (a figure, not a check: shared CI machines vary).
-download_ok() {
-  local speed
-  rm -f "$E2E_TMP/got.bin"
-  speed=$(in_ns "$1" curl -s --max-time 30 -o "$E2E_TMP/got.bin" -w '%{speed_download}' "$2") || return 1
-  echo "       ($1 -> $2: $((${speed%.*} / 1000000)) MB/s)"
-  cmp -s "$E2E_TMP/big.bin" "$E2E_TMP/got.bin"
-}
-# all_served NS URL COUNT: COUNT requests all answered by a backend; prints which backends.
-spread() {
-  local ns=$1 url=$2 n=$3 i
-  for i in $(seq 1 "$n"); do http_from "$ns" "$url"; done | sort | uniq -c
-}
 
 log "topology: host, client, other and 2 backend namespaces (prefix $P)"
 e2e_topology 2
@@ -97,8 +61,8 @@ xdplb attach "$BRIDGE" --uplink "$UPLINK"
 for k in 1 2; do xdplb backend add "$(backend_ip $k)"; done
 HOOK_IDS=($(our_hook_ids))
 echo "  hook programs: ${HOOK_IDS[*]}"
-check "5 hook programs (sock_release included), all on the cgroup root ($CGROOT)" bash -c "[ ${#HOOK_IDS[@]} -eq 5 ] && [ \$(comm -12 <(printf '%s\n' ${HOOK_IDS[*]} | sort -n) <(bpftool -j cgroup show $CGROOT | jq -r '.[].id' | sort -n) | wc -l) -eq 5 ]"
-check "host-local links pinned next to the datapath's" bash -c "ls $XDPLB_PIN_ROOT/$BRIDGE | grep -c '^link_hostlocal_' | grep -qx 5"
+check "9 hook programs (IPv4 + IPv6, sock_release included), all on the cgroup root ($CGROOT)" bash -c "[ ${#HOOK_IDS[@]} -eq 9 ] && [ \$(comm -12 <(printf '%s\n' ${HOOK_IDS[*]} | sort -n) <(bpftool -j cgroup show $CGROOT | jq -r '.[].id' | sort -n) | wc -l) -eq 9 ]"
+check "host-local links pinned next to the datapath's" bash -c "ls $XDPLB_PIN_ROOT/$BRIDGE | grep -c '^link_hostlocal_' | grep -qx 9"
 check "status says host-local is on" bash -c "nsenter --net=/run/netns/$HOST_NS $XDPLB status --json | jq -e '.host_local == true' >/dev/null"
 
 log "external client -> $VIP:8000 (XDP)"

@@ -87,7 +87,8 @@ class HostLocalTest : public ::testing::Test {
 TEST_F(HostLocalTest, EveryHookIsPinned) {
   for (const auto& n : hostlocal::link_pin_names())
     EXPECT_TRUE(std::filesystem::exists(pin_dir + "/" + n)) << n;
-  EXPECT_EQ(hostlocal::link_pin_names().size(), 8u) << "connect/sendmsg/recvmsg/getpeername x 4/6";
+  EXPECT_EQ(hostlocal::link_pin_names().size(), 9u)
+      << "connect/sendmsg/recvmsg/getpeername x 4/6, and sock_release";
 }
 
 TEST_F(HostLocalTest, TcpConnectLandsOnTheBackendOfItsFamily) {

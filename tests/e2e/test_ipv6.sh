@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# End to end: IPv6 on every client path, TCP and UDP, with data checked — next to IPv4 on the
+# same dual-stack topology (one pool per family: IPv6 VIPs are served by IPv6 backends).
+#   external  client namespace -> [uplink IPv6]:8000 (XDP), keeps its own address
+#   host      a process in the host namespace -> [::1] / [uplink] / [bridge]:8000 (cgroup hooks)
+#   hairpin   a backend -> [bridge] / [uplink]:8000 (TC on the bridge, DNAT + SNAT to the
+#             bridge's IPv6 address from the reserved port range), served by itself too
+# b1 is on the fast path (devmap redirect), b2 on the pass path (--no-fast-path): both kinds of
+# IPv6 forwarding are crossed. ICMPv6 and neighbour discovery must keep working untouched.
+# Usage: test_ipv6.sh /path/to/xdplb   (root)
+set -euo pipefail
+XDPLB=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+e2e_init xh6 84
+PROBE="$HERE/peer_probe.py"
+VIP6=fd84:1::1
+CLIENT6=fd84:1::2
+BRIDGE6=fd84::1
+backend6() { echo "fd84::1$1"; }
+
+# The cgroup hooks sit on the machine's cgroup root: take them off first, whatever happens.
+ipv6_cleanup() {
+  local rc=$?
+  set +e
+  if [ -d "$XDPLB_PIN_ROOT/$BRIDGE" ]; then xdplb detach "$BRIDGE" >/dev/null 2>&1; fi
+  (exit $rc)
+  e2e_cleanup
+}
+trap ipv6_cleanup EXIT
+
+log "dual-stack topology: host, client and 2 backend namespaces (prefix $P)"
+e2e_topology 2
+# nodad: usable at once (duplicate address detection would hold them tentative for a second).
+ip -n "$HOST_NS" addr add "$VIP6/64" dev "$UPLINK" nodad
+ip -n "$CLI_NS" addr add "$CLIENT6/64" dev eth0 nodad
+ip -n "$CLI_NS" -6 route add default via "$VIP6"
+ip -n "$HOST_NS" addr add "$BRIDGE6/64" dev "$BRIDGE" nodad
+for k in 1 2; do
+  ip -n "$P-b$k" addr add "$(backend6 $k)/64" dev eth0 nodad
+  ip -n "$P-b$k" -6 route add default via "$BRIDGE6"
+done
+head -c 10000000 /dev/urandom > "$E2E_TMP/big.bin"
+for k in 1 2; do serve_whoami $k; serve_udp_peer $k; serve_udp_peer $k 6; done
+for k in 1 2; do wait_http "$HOST_NS" "http://[$(backend6 $k)]/" || { echo "backend $k did not start on IPv6"; exit 1; }; done
+in_ns "$HOST_NS" sysctl -qw net.ipv6.conf.all.forwarding=0  # xdplb must not need it
+
+log "attach; IPv4 and IPv6 backends"
+out=$(xdplb attach "$BRIDGE" --uplink "$UPLINK"); echo "$out"
+check "attach serves [$VIP6]:8000 and [$BRIDGE6]:8000 and [::1]:8000" \
+  bash -c "grep -qF 'serving [$VIP6]:8000' <<<'$out' && grep -qF 'serving [$BRIDGE6]:8000' <<<'$out' && grep -qF 'serving [::1]:8000' <<<'$out'"
+check "attach turns on IPv6 forwarding for the bridge and force_forwarding for the uplink only" bash -c \
+  "[ \$(ip netns exec $HOST_NS sysctl -n net.ipv6.conf.$BRIDGE.forwarding) = 1 ] && [ \$(ip netns exec $HOST_NS sysctl -n net.ipv6.conf.$UPLINK.force_forwarding) = 1 ] && [ \$(ip netns exec $HOST_NS sysctl -n net.ipv6.conf.all.forwarding) = 0 ]"
+xdplb backend add "$(backend_ip 1)"
+xdplb backend add "$(backend_ip 2)"
+xdplb backend add "$(backend6 1)"
+xdplb backend add "[$(backend6 2)]:80" --no-fast-path
+status=$(xdplb status --json)
+check "status lists both IPv6 backends, b1 on the redirect path and b2 on the pass path" bash -c \
+  "jq -e '[.backends[] | select(.address == \"$(backend6 1)\" and .path == \"redirect\")] | length == 1' <<<'$status' >/dev/null && jq -e '[.backends[] | select(.address == \"$(backend6 2)\" and .path == \"pass\")] | length == 1' <<<'$status' >/dev/null"
+expect_fail "a duplicate IPv6 backend is refused" "already a backend" xdplb backend add "[$(backend6 1)]:80"
+expect_fail "a malformed IPv6 address is refused" "address|invalid|not" xdplb backend add "fd84::zz"
+
+log "external client -> [$VIP6]:8000 (XDP)"
+out=$(spread "$CLI_NS" "http://[$VIP6]:8000/" 20); echo "$out"
+check "external TCP6: 20 of 20 served, by both backends" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -eq 2 ] && ! grep -q FAIL <<<'$out'"
+check "external TCP6: 10 MB download" download_ok "$CLI_NS" "http://[$VIP6]:8000/big.bin"
+for i in 1 2 3 4 5 6; do udp_from "$CLI_NS" "$VIP6"; done > "$E2E_TMP/udp6.txt"; cat "$E2E_TMP/udp6.txt"
+check "external UDP6: 6 of 6 answered by an IPv6 backend that sees $CLIENT6" \
+  bash -c "[ \$(grep -cE '^b[12] $CLIENT6 [0-9]+\$' $E2E_TMP/udp6.txt) -eq 6 ]"
+peer=$(http_from "$CLI_NS" "http://[$VIP6]:8000/cgi-bin/peer"); echo "  tcp peer: $peer"
+check "external TCP6 client keeps its address ($CLIENT6) up to the backend" bash -c "grep -qE '^b[12] $CLIENT6 ' <<<'$peer'"
+out=$(spread "$CLI_NS" "http://$VIP:8000/" 10); echo "$out"
+check "IPv4 on the same service still served (by the IPv4 pool)" bash -c "! grep -q FAIL <<<'$out' && [ \$(awk '{s+=\$1} END {print s}' <<<'$out') -eq 10 ]"
+check "ICMPv6 echo to the VIP answered by the host (XDP leaves it alone)" in_ns "$CLI_NS" busybox ping -6 -c 2 -W 2 "$VIP6"
+check "neighbour discovery on the uplink works (the client resolved the VIP's MAC)" bash -c \
+  "ip -n $CLI_NS -6 neigh show $VIP6 | grep -qE 'REACHABLE|STALE|DELAY|PROBE'"
+
+for target in ::1 "$VIP6" "$BRIDGE6"; do
+  log "host-local client -> [$target]:8000 (cgroup hooks)"
+  out=$(spread "$HOST_NS" "http://[$target]:8000/" 20); echo "$out"
+  check "host TCP6 to $target: 20 of 20 served, by both backends" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -eq 2 ] && ! grep -q FAIL <<<'$out'"
+  check "host TCP6 to $target: 10 MB download" download_ok "$HOST_NS" "http://[$target]:8000/big.bin"
+  probe=$(in_ns "$HOST_NS" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
+  check "host TCP6 to $target: getpeername shows [$target]:8000" bash -c "grep -qF 'peer=[$target]:8000 body=Served from b' <<<'$probe'"
+  udp=$(udp_from "$HOST_NS" "$target"); echo "  udp (connected): $udp"
+  check "host UDP6 (connected) to $target answered by an IPv6 backend" bash -c "grep -qE '^b[12] fd84::' <<<'$udp'"
+  probe=$(in_ns "$HOST_NS" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
+  check "host UDP6 (sendto) to $target: reply comes from [$target]:8000" bash -c "grep -qE '^from=\[$target\]:8000 body=b[12] ' <<<'$probe'"
+done
+peer=$(http_from "$HOST_NS" "http://[::1]:8000/cgi-bin/peer"); echo "  host-local tcp peer: $peer"
+check "host-local IPv6 client appears as the bridge address ($BRIDGE6)" bash -c "grep -qE '^b[12] $BRIDGE6 ' <<<'$peer'"
+
+HP_MIN=61000 HP_MAX=65000
+for target in "$BRIDGE6" "$VIP6"; do
+  log "hairpin: backend b1 -> [$target]:8000 (TC on the bridge)"
+  out=$(spread "$P-b1" "http://[$target]:8000/" 20); echo "$out"
+  check "hairpin TCP6 to $target: 20 of 20 served, by b1 itself and by b2" bash -c \
+    "grep -q 'Served from b1' <<<'$out' && grep -q 'Served from b2' <<<'$out' && ! grep -q FAIL <<<'$out' && [ \$(awk '{s+=\$1} END {print s}' <<<'$out') -eq 20 ]"
+  check "hairpin TCP6 to $target: 10 MB download" download_ok "$P-b1" "http://[$target]:8000/big.bin"
+  peer=$(http_from "$P-b1" "http://[$target]:8000/cgi-bin/peer"); echo "  tcp peer: $peer"
+  check "hairpin TCP6 to $target: client appears as $BRIDGE6 with a port in $HP_MIN-$HP_MAX" \
+    bash -c "read -r b a port <<<'$peer'; [ \"\$a\" = $BRIDGE6 ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
+  probe=$(in_ns "$P-b1" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
+  check "hairpin TCP6 to $target: the container's peer is [$target]:8000" bash -c "grep -qF 'peer=[$target]:8000 body=Served from b' <<<'$probe'"
+  udp=$(udp_from "$P-b1" "$target"); echo "  udp: $udp"
+  check "hairpin UDP6 to $target: answered, client seen as $BRIDGE6 with a port in range" \
+    bash -c "read -r b a port <<<'$udp'; [[ \$b == b[12] ]] && [ \"\$a\" = $BRIDGE6 ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
+  probe=$(in_ns "$P-b1" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
+  check "hairpin UDP6 to $target: the reply comes from [$target]:8000" bash -c "grep -qE '^from=\[$target\]:8000 body=b[12] ' <<<'$probe'"
+done
+
+log "IPv6 backend b2 removed: IPv6 clients of every path go to b1 only, IPv4 keeps both"
+xdplb backend remove "$(backend6 2)"
+out=$(spread "$CLI_NS" "http://[$VIP6]:8000/" 10); echo "$out"
+check "external TCP6: 10 of 10 served by b1" bash -c "grep -qE '^ +10 Served from b1\$' <<<'$out'"
+out=$(spread "$HOST_NS" "http://[::1]:8000/" 10); echo "$out"
+check "host TCP6: 10 of 10 served by b1" bash -c "grep -qE '^ +10 Served from b1\$' <<<'$out'"
+out=$(spread "$P-b2" "http://[$BRIDGE6]:8000/" 10); echo "$out"
+check "hairpin TCP6: 10 of 10 served by b1" bash -c "grep -qE '^ +10 Served from b1\$' <<<'$out'"
+out=$(spread "$CLI_NS" "http://$VIP:8000/" 20); echo "$out"
+check "IPv4: still both backends" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -eq 2 ]"
+
+xdplb detach "$BRIDGE"
+e2e_finish
