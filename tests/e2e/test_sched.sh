@@ -127,7 +127,9 @@ check "b3's server stopped: the daemon takes it out" wait_log "$(backend_ip 3):8
 check "b3 is out of the member list" test "$(placement_of 3)" = 0
 serve_slow 3
 check "b3 is back up, ramping" wait_log "$(backend_ip 3):80 is UP.*ramping up over 20000 ms" 5
-w1=$(placement_of 1); w3=$(placement_of 3)
+# The log line comes from inside the state change; the rings are written right after it.
+for i in $(seq 1 20); do w1=$(placement_of 1); [ "$w1" -gt 1 ] && break; sleep 0.1; done
+w3=$(placement_of 3)
 check "while ramping, b3's weight ($w3) is far below b1's ($w1, scaled from 1)" bash -c "[ $w3 -ge 1 ] && [ $w3 -lt $((w1 / 2)) ]"
 sleep 2
 w3b=$(placement_of 3)
