@@ -188,6 +188,7 @@ log "CLI changes while the daemon runs: remove + add b3 again"
 wait_log() {
   local i
   for i in $(seq 1 $(($2 * 10))); do grep -qE "$1" "$DAEMON_LOG" && return 0; sleep 0.1; done
+  echo "  (no '$1' in the daemon log within $2 s; its last lines:)"; tail -n 12 "$DAEMON_LOG" | sed 's/^/    /'
   return 1
 }
 B3_ID=$(xdplb backend list --json | jq -r ".[] | select(.address == \"10.$N.0.13\") | .id")
