@@ -227,3 +227,48 @@ spread() {
   local ns=$1 url=$2 n=$3 i
   for i in $(seq 1 "$n"); do http_from "$ns" "$url"; done | sort | uniq -c
 }
+
+# svc_at ADDR: "ADDR:8000", "[ADDR]:8000" for IPv6.
+svc_at() { if [[ $1 == *:* ]]; then echo "[$1]:8000"; else echo "$1:8000"; fi; }
+
+# check_host_path TARGET: a process in the host namespace dials TARGET:8000 (cgroup hooks):
+# TCP served by both backends, a 10 MB download, getpeername shows what it dialled, UDP
+# (connected and sendto) answered, replies from what it dialled. Needs PROBE (peer_probe.py).
+check_host_path() {
+  local target=$1 at out probe udp
+  at=$(svc_at "$target")
+  log "host-local client -> $at (cgroup hooks)"
+  out=$(spread "$HOST_NS" "http://$at/" 20); echo "$out"
+  check "host TCP to $at: 20 of 20 served, by both backends" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -eq 2 ] && ! grep -q FAIL <<<'$out'"
+  check "host TCP to $at: 10 MB download" download_ok "$HOST_NS" "http://$at/big.bin"
+  probe=$(in_ns "$HOST_NS" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
+  check "host TCP to $at: getpeername shows $at" bash -c "grep -qF 'peer=$at body=Served from b' <<<'$probe'"
+  udp=$(udp_from "$HOST_NS" "$target"); echo "  udp (connected): $udp"
+  check "host UDP (connected) to $at answered" bash -c "grep -qE '^b[12] ' <<<'$udp'"
+  probe=$(in_ns "$HOST_NS" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
+  check "host UDP (sendto) to $at: reply comes from $at" bash -c "grep -qF 'from=$at body=b' <<<'$probe'"
+}
+
+# check_hairpin_path TARGET SNAT_ADDR: backend b1 dials TARGET:8000 (TC on the bridge): TCP
+# served by b1 itself and by b2, a 10 MB download, the backend sees SNAT_ADDR with a port in
+# HP_MIN..HP_MAX, the container's peer is what it dialled; the same for UDP.
+check_hairpin_path() {
+  local target=$1 snat=$2 at out peer probe udp
+  at=$(svc_at "$target")
+  log "hairpin: backend b1 -> $at (TC on the bridge)"
+  out=$(spread "$P-b1" "http://$at/" 20); echo "$out"
+  check "hairpin TCP to $at: 20 of 20 served" bash -c "! grep -q FAIL <<<'$out' && [ \$(awk '{s+=\$1} END {print s}' <<<'$out') -eq 20 ]"
+  check "hairpin TCP to $at: b1 is served by itself too" bash -c "grep -q 'Served from b1' <<<'$out'"
+  check "hairpin TCP to $at: and by b2" bash -c "grep -q 'Served from b2' <<<'$out'"
+  check "hairpin TCP to $at: 10 MB download" download_ok "$P-b1" "http://$at/big.bin"
+  peer=$(http_from "$P-b1" "http://$at/cgi-bin/peer"); echo "  tcp peer: $peer"
+  check "hairpin TCP to $at: client appears as $snat with a port in $HP_MIN-$HP_MAX" \
+    bash -c "read -r b a port <<<'$peer'; [ \"\$a\" = $snat ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
+  probe=$(in_ns "$P-b1" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
+  check "hairpin TCP to $at: the container's peer is $at" bash -c "grep -qF 'peer=$at body=Served from b' <<<'$probe'"
+  udp=$(udp_from "$P-b1" "$target"); echo "  udp: $udp"
+  check "hairpin UDP to $at: answered, client seen as $snat with a port in range" \
+    bash -c "read -r b a port <<<'$udp'; [[ \$b == b[12] ]] && [ \"\$a\" = $snat ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
+  probe=$(in_ns "$P-b1" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
+  check "hairpin UDP to $at: the reply comes from $at" bash -c "grep -qF 'from=$at body=b' <<<'$probe'"
+}

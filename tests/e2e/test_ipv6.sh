@@ -76,39 +76,12 @@ check "ICMPv6 echo to the VIP answered by the host (XDP leaves it alone)" in_ns 
 check "neighbour discovery on the uplink works (the client resolved the VIP's MAC)" bash -c \
   "ip -n $CLI_NS -6 neigh show $VIP6 | grep -qE 'REACHABLE|STALE|DELAY|PROBE'"
 
-for target in ::1 "$VIP6" "$BRIDGE6"; do
-  log "host-local client -> [$target]:8000 (cgroup hooks)"
-  out=$(spread "$HOST_NS" "http://[$target]:8000/" 20); echo "$out"
-  check "host TCP6 to $target: 20 of 20 served, by both backends" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -eq 2 ] && ! grep -q FAIL <<<'$out'"
-  check "host TCP6 to $target: 10 MB download" download_ok "$HOST_NS" "http://[$target]:8000/big.bin"
-  probe=$(in_ns "$HOST_NS" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
-  check "host TCP6 to $target: getpeername shows [$target]:8000" bash -c "grep -qF 'peer=[$target]:8000 body=Served from b' <<<'$probe'"
-  udp=$(udp_from "$HOST_NS" "$target"); echo "  udp (connected): $udp"
-  check "host UDP6 (connected) to $target answered by an IPv6 backend" bash -c "grep -qE '^b[12] fd84::' <<<'$udp'"
-  probe=$(in_ns "$HOST_NS" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
-  check "host UDP6 (sendto) to $target: reply comes from [$target]:8000" bash -c "grep -qE '^from=\[$target\]:8000 body=b[12] ' <<<'$probe'"
-done
+for target in ::1 "$VIP6" "$BRIDGE6"; do check_host_path "$target"; done
 peer=$(http_from "$HOST_NS" "http://[::1]:8000/cgi-bin/peer"); echo "  host-local tcp peer: $peer"
 check "host-local IPv6 client appears as the bridge address ($BRIDGE6)" bash -c "grep -qE '^b[12] $BRIDGE6 ' <<<'$peer'"
 
 HP_MIN=61000 HP_MAX=65000
-for target in "$BRIDGE6" "$VIP6"; do
-  log "hairpin: backend b1 -> [$target]:8000 (TC on the bridge)"
-  out=$(spread "$P-b1" "http://[$target]:8000/" 20); echo "$out"
-  check "hairpin TCP6 to $target: 20 of 20 served, by b1 itself and by b2" bash -c \
-    "grep -q 'Served from b1' <<<'$out' && grep -q 'Served from b2' <<<'$out' && ! grep -q FAIL <<<'$out' && [ \$(awk '{s+=\$1} END {print s}' <<<'$out') -eq 20 ]"
-  check "hairpin TCP6 to $target: 10 MB download" download_ok "$P-b1" "http://[$target]:8000/big.bin"
-  peer=$(http_from "$P-b1" "http://[$target]:8000/cgi-bin/peer"); echo "  tcp peer: $peer"
-  check "hairpin TCP6 to $target: client appears as $BRIDGE6 with a port in $HP_MIN-$HP_MAX" \
-    bash -c "read -r b a port <<<'$peer'; [ \"\$a\" = $BRIDGE6 ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
-  probe=$(in_ns "$P-b1" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
-  check "hairpin TCP6 to $target: the container's peer is [$target]:8000" bash -c "grep -qF 'peer=[$target]:8000 body=Served from b' <<<'$probe'"
-  udp=$(udp_from "$P-b1" "$target"); echo "  udp: $udp"
-  check "hairpin UDP6 to $target: answered, client seen as $BRIDGE6 with a port in range" \
-    bash -c "read -r b a port <<<'$udp'; [[ \$b == b[12] ]] && [ \"\$a\" = $BRIDGE6 ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
-  probe=$(in_ns "$P-b1" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
-  check "hairpin UDP6 to $target: the reply comes from [$target]:8000" bash -c "grep -qE '^from=\[$target\]:8000 body=b[12] ' <<<'$probe'"
-done
+for target in "$BRIDGE6" "$VIP6"; do check_hairpin_path "$target" "$BRIDGE6"; done
 
 log "IPv6 backend b2 removed: IPv6 clients of every path go to b1 only, IPv4 keeps both"
 xdplb backend remove "$(backend6 2)"

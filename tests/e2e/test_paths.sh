@@ -72,18 +72,7 @@ check "external TCP: 10 MB download" download_ok "$CLI_NS" "http://$VIP:8000/big
 udp=$(udp_from "$CLI_NS" "$VIP"); echo "  udp: $udp"
 check "external UDP answered by a backend" bash -c "grep -qE '^b[12] ' <<<'$udp'"
 
-for target in 127.0.0.1 "$VIP" "$BRIDGE_IP"; do
-  log "host-local client -> $target:8000 (cgroup hooks)"
-  out=$(spread "$HOST_NS" "http://$target:8000/" 20); echo "$out"
-  check "host TCP to $target: 20 of 20 served, by both backends" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -eq 2 ] && ! grep -q FAIL <<<'$out'"
-  check "host TCP to $target: 10 MB download" download_ok "$HOST_NS" "http://$target:8000/big.bin"
-  probe=$(in_ns "$HOST_NS" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
-  check "host TCP to $target: getpeername shows $target:8000" bash -c "grep -q '^peer=$target:8000 body=Served from b' <<<'$probe'"
-  udp=$(udp_from "$HOST_NS" "$target"); echo "  udp (connected): $udp"
-  check "host UDP (connected) to $target answered" bash -c "grep -qE '^b[12] ' <<<'$udp'"
-  probe=$(in_ns "$HOST_NS" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
-  check "host UDP (sendto) to $target: reply comes from $target:8000" bash -c "grep -qE '^from=$target:8000 body=b[12] ' <<<'$probe'"
-done
+for target in 127.0.0.1 "$VIP" "$BRIDGE_IP"; do check_host_path "$target"; done
 
 log "another namespace is untouched by the hooks"
 out=$(http_from "$OTHER_NS" "http://127.0.0.1:8000/"); echo "  tcp: $out"
@@ -100,25 +89,7 @@ peer=$(http_from "$HOST_NS" "http://127.0.0.1:8000/cgi-bin/peer"); echo "  host-
 check "host-local client appears as the bridge address (the host's source towards the backends)" bash -c "grep -qE '^b[12] $BRIDGE_IP ' <<<'$peer'"
 
 HP_MIN=61000 HP_MAX=65000
-in_range() { [ "$1" -ge $HP_MIN ] && [ "$1" -le $HP_MAX ]; }
-for target in "$BRIDGE_IP" "$VIP"; do
-  log "hairpin: backend b1 -> $target:8000 (TC on the bridge)"
-  out=$(spread "$P-b1" "http://$target:8000/" 20); echo "$out"
-  check "hairpin TCP to $target: 20 of 20 served" bash -c "[ \$(grep -c 'Served from b' <<<'$out') -ge 1 ] && ! grep -q FAIL <<<'$out' && [ \$(awk '{s+=\$1} END {print s}' <<<'$out') -eq 20 ]"
-  check "hairpin TCP to $target: b1 is served by itself too" bash -c "grep -q 'Served from b1' <<<'$out'"
-  check "hairpin TCP to $target: and by b2" bash -c "grep -q 'Served from b2' <<<'$out'"
-  check "hairpin TCP to $target: 10 MB download" download_ok "$P-b1" "http://$target:8000/big.bin"
-  peer=$(http_from "$P-b1" "http://$target:8000/cgi-bin/peer"); echo "  tcp peer: $peer"
-  check "hairpin TCP to $target: client appears as $BRIDGE_IP with a port in $HP_MIN-$HP_MAX" \
-    bash -c "read -r b a port <<<'$peer'; [ \"\$a\" = $BRIDGE_IP ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
-  probe=$(in_ns "$P-b1" python3 "$PROBE" tcp "$target" 8000 || echo FAIL); echo "  $probe"
-  check "hairpin TCP to $target: the container's peer is $target:8000" bash -c "grep -q '^peer=$target:8000 body=Served from b' <<<'$probe'"
-  udp=$(udp_from "$P-b1" "$target"); echo "  udp: $udp"
-  check "hairpin UDP to $target: answered, client seen as $BRIDGE_IP with a port in range" \
-    bash -c "read -r b a port <<<'$udp'; [[ \$b == b[12] ]] && [ \"\$a\" = $BRIDGE_IP ] && [ \$port -ge $HP_MIN ] && [ \$port -le $HP_MAX ]"
-  probe=$(in_ns "$P-b1" python3 "$PROBE" udp "$target" 8000 || echo FAIL); echo "  udp (sendto): $probe"
-  check "hairpin UDP to $target: the reply comes from $target:8000" bash -c "grep -qE '^from=$target:8000 body=b[12] ' <<<'$probe'"
-done
+for target in "$BRIDGE_IP" "$VIP"; do check_hairpin_path "$target" "$BRIDGE_IP"; done
 
 log "hairpin under concurrency: 200 connections open at once from b1"
 urls=(); for i in $(seq 1 200); do urls+=("http://$BRIDGE_IP:8000/cgi-bin/slow?$i"); done
