@@ -57,6 +57,17 @@ e2e_cleanup() {
   exit $rc
 }
 
+# e2e_cleanup_detaching: the EXIT trap of tests whose attach puts cgroup hooks on the machine's
+# cgroup root: whatever happens, detach first (unpinning the links takes the hooks off), then
+# the usual cleanup removes the rest.
+e2e_cleanup_detaching() {
+  local rc=$?
+  set +e
+  if [ -d "$XDPLB_PIN_ROOT/$BRIDGE" ]; then xdplb detach "$BRIDGE" >/dev/null 2>&1; fi
+  (exit $rc)
+  e2e_cleanup
+}
+
 log() { echo "[$(date +%T)] $*"; }
 
 check() { # check "description" cmd...

@@ -19,15 +19,7 @@ CLIENT6=fd84:1::2
 BRIDGE6=fd84::1
 backend6() { echo "fd84::1$1"; }
 
-# The cgroup hooks sit on the machine's cgroup root: take them off first, whatever happens.
-ipv6_cleanup() {
-  local rc=$?
-  set +e
-  if [ -d "$XDPLB_PIN_ROOT/$BRIDGE" ]; then xdplb detach "$BRIDGE" >/dev/null 2>&1; fi
-  (exit $rc)
-  e2e_cleanup
-}
-trap ipv6_cleanup EXIT
+trap e2e_cleanup_detaching EXIT  # the cgroup hooks come off first, whatever happens
 
 log "dual-stack topology: host, client and 2 backend namespaces (prefix $P)"
 e2e_topology 2

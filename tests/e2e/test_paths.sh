@@ -16,16 +16,7 @@ export XDPLB_PIN_ROOT=/sys/fs/bpf/xhp-$$
 PROBE="$HERE/peer_probe.py"
 OTHER_NS=$P-oth
 
-# The cgroup hooks sit on the machine's cgroup root: whatever happens, take them off before
-# anything else is torn down (detach unpins the links; lib.sh's cleanup then removes the rest).
-paths_cleanup() {
-  local rc=$?
-  set +e
-  if [ -d "$XDPLB_PIN_ROOT/$BRIDGE" ]; then xdplb detach "$BRIDGE" >/dev/null 2>&1; fi
-  (exit $rc)
-  e2e_cleanup
-}
-trap paths_cleanup EXIT
+trap e2e_cleanup_detaching EXIT  # the cgroup hooks come off first, whatever happens
 
 CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 # Program ids on the cgroup root (other helpers' tests may attach their own at any time, so
