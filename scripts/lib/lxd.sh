@@ -144,6 +144,22 @@ lxd_wait_ipv4() {
   return 1
 }
 
+# lxd_wait_ipv6 NAME SECONDS: print the instance's first global IPv6 address once it has one
+# (SLAAC from the bridge's router advertisements; LXD lists no link-local addresses here).
+lxd_wait_ipv6() {
+  local name=$1 seconds=${2:-30} i addr
+  for ((i = 0; i < seconds * 5; i++)); do
+    addr=$(lxc list "$name" -c 6 --format csv | awk '{print $1; exit}')
+    if [ -n "$addr" ]; then
+      echo "$addr"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "lxd: $name has no global IPv6 address after ${seconds}s (router advertisements?)" >&2
+  return 1
+}
+
 # lxd_remove KIND NAME: remove one object if it exists (instance, image, profile, network,
 # pool) — for tests clearing what a killed earlier run of theirs left behind.
 lxd_remove() {
