@@ -1,6 +1,7 @@
 // backend add / remove: change a bridge's pool, in the saved state and in the live maps.
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -143,7 +144,10 @@ int run_backend_add(const Globals& g, const BackendArgs& a) {
   if (errors.size() == families.size()) {
     undo();
     std::string why = errors.front();
-    for (size_t i = 1; i < errors.size(); ++i) why += "; " + errors[i];
+    for (size_t i = 1; i < errors.size(); ++i)  // a stopped or unknown container: said once
+      if (std::find(errors.begin(), errors.begin() + static_cast<long>(i), errors[i]) ==
+          errors.begin() + static_cast<long>(i))
+        why += "; " + errors[i];
     return fail("backend " + a.target + ": " + why);
   }
   state.backends.insert(state.backends.end(), added.begin(), added.end());

@@ -114,7 +114,8 @@ void print_backends(const json& s) {
   for (const auto& b : s["backends"]) {
     std::string who = b["name"].get<std::string>().empty()
                           ? b["address"].get<std::string>() + ":" + std::to_string(b["port"].get<int>())
-                          : b["name"].get<std::string>();
+                          : b["name"].get<std::string>() +
+                                (b["address"].get<std::string>().find(':') != std::string::npos ? " (IPv6)" : "");
     // up / down (health or container) / draining (drained, flows still active) / drained.
     const std::string health = b.value("health", "");
     const bool drained = b.value("drained", false);
