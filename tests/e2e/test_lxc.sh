@@ -8,6 +8,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/container_scenario.sh"
 e2e_init xlc 233
+trap e2e_cleanup_detaching EXIT  # attach puts cgroup hooks on the machine's root: off first
 HOST_NS=""              # classic LXC's containers hang off a bridge in the root namespace
 BRIDGE=xlcbr0
 VIP=10.233.51.1

@@ -10,6 +10,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/container_scenario.sh"
 e2e_init xle 232
+trap e2e_cleanup_detaching EXIT  # attach puts cgroup hooks on the machine's root: off first
 HOST_NS=""              # LXD's containers live off the root namespace's bridge
 BRIDGE=xlebr0
 VIP=10.232.51.1
@@ -34,10 +35,9 @@ for n in xlw1 xlw2 xlw3; do lxd_launch xle-web $n xleprofile; done
 for n in xlw1 xlw2 xlw3; do lxd_wait_ipv4 $n 30 >/dev/null; done
 for n in xlw1 xlw2; do echo "  $n: IPv6 $(lxd_wait_ipv6 $n 30)"; done
 lxc stop xlw3
-# A 10 MB file every container serves as /big.bin (IPv6 download check).
-BIG_FILE=$E2E_TMP/big.bin
-head -c 10000000 /dev/urandom >"$BIG_FILE"
-for n in xlw1 xlw2 xlw3; do lxc file push -q "$BIG_FILE" $n/www/big.bin; done
+# A 10 MB file every container serves as /big.bin (the IPv6 download check, lib.sh's download_ok).
+head -c 10000000 /dev/urandom >"$E2E_TMP/big.bin"
+for n in xlw1 xlw2 xlw3; do lxc file push -q "$E2E_TMP/big.bin" $n/www/big.bin; done
 
 netns_add "$CLI_NS"
 e2e_client
