@@ -125,6 +125,10 @@ int run_backend_add(const Globals& g, const BackendArgs& a) {
       return fail(id.error());
     }
     b.id = *id;
+    if (auto s = session->dp->reset_connections(b.id); !s) {
+      undo();
+      return fail(s.error());
+    }
     auto plan = install_backend(*session->dp, session->bridge, b, wait_of(a));
     if (!plan) {
       errors.push_back(plan.error());

@@ -75,6 +75,14 @@ Result<int64_t> Datapath::active_connections(uint32_t id) {
   return __atomic_load_n(&(*conns)[id], __ATOMIC_RELAXED);
 }
 
+Status Datapath::reset_connections(uint32_t id) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  auto conns = connection_counters();
+  if (!conns) return make_error(conns.error());
+  __atomic_store_n(&(*conns)[id], 0, __ATOMIC_RELAXED);
+  return {};
+}
+
 Result<IdleSweep> Datapath::uncount_idle_flows(std::chrono::nanoseconds tcp_idle,
                                                std::chrono::nanoseconds udp_idle) {
   auto conns = connection_counters();

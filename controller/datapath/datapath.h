@@ -120,6 +120,10 @@ class Datapath {
 
   // Active connections of a backend as the datapath counts them (lib/conns.h); may be
   // briefly negative when a decrement overtakes its increment.
+  // A new backend starts with no connections: its id may have served another backend whose
+  // flows were still counted (ids are reused). Those flows' later FINs may take it below 0,
+  // which placement reads as 0.
+  Status reset_connections(uint32_t id);
   Result<int64_t> active_connections(uint32_t id);
   // Flows with no packet for longer than their protocol's idle time leave their backend's
   // count (marked XDPLB_FLOW_IDLE: a later packet counts them again). The entries stay, so an
