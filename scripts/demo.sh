@@ -24,6 +24,8 @@ CLIENT_NS=xdplb-demo
 UPLINK=xdplb-demo0           # host side of the client's veth
 UPLINK_IP=10.151.0.1
 CLIENT_IP=10.151.0.2
+UPLINK_IP6=fd42:151::1
+CLIENT_IP6=fd42:151::2
 IMAGE=xdplb-demo-web
 DEMO_DIR=/var/lib/xdplb-demo # what the demo created (LXD objects, our own records)
 export LXD_STATE_FILE=$DEMO_DIR/lxd-created
@@ -104,6 +106,10 @@ if ! ip netns list | grep -qw $CLIENT_NS; then
   # A real NIC delivers full checksums; a veth sender hands over partial ones (DESIGN facts).
   client ethtool -K eth0 tx off >/dev/null
 fi
+# Dual stack, like lxdbr0 (nodad: usable at once; replace: a rerun finds them there).
+ip addr replace $UPLINK_IP6/64 dev $UPLINK nodad
+ip -n $CLIENT_NS addr replace $CLIENT_IP6/64 dev eth0 nodad
+ip -n $CLIENT_NS -6 route replace default via $UPLINK_IP6
 
 step "xdplb in place of the LB container and the iptables rule"
 if [ ! -e /sys/fs/bpf/xdplb/$BRIDGE ]; then run xdplb attach $BRIDGE --uplink $UPLINK; fi
@@ -111,15 +117,30 @@ for n in web1 web2 web3; do
   xdplb backend list --json | jq -e --arg n $n 'any(.name == $n)' >/dev/null || run xdplb backend add $n
 done
 
-requests() { # requests N: N requests from the client, each on a new connection
-  local i
+requests() { # requests N [URL]: N requests from the client, each on a new connection
+  local i url=${2:-http://$UPLINK_IP:8000/}
   for i in $(seq 1 "$1"); do
-    printf '  %2d: %s\n' "$i" "$(client curl -s --max-time 3 http://$UPLINK_IP:8000/ || echo 'FAILED')"
+    printf '  %2d: %s\n' "$i" "$(client curl -s -g --max-time 3 "$url" || echo 'FAILED')"
   done
 }
 
 step "1. six requests from the client to $UPLINK_IP:8000 (Maglev spreads flows by their hash)"
 requests 6
+
+step "1b. the same over IPv6, to [$UPLINK_IP6]:8000 (the containers' IPv6 addresses, their own pool)"
+requests 4 "http://[$UPLINK_IP6]:8000/"
+
+step "1c. from the host itself — the tutorial's iptables rule cannot do this (socket hooks)"
+for url in http://127.0.0.1:8000/ "http://[::1]:8000/" http://$UPLINK_IP:8000/; do
+  printf '$ curl %s\n  %s\n' "$url" "$(curl -s -g --max-time 3 "$url" || echo FAILED)"
+done
+
+step "1d. from a container on the bridge, to the bridge address (hairpin: DNAT + SNAT in TC)"
+# (busybox nc: the static busybox's wget crashes in these containers, with or without xdplb.)
+for i in 1 2 3; do
+  printf '$ lxc exec web2 -- sh -c "printf \x27GET / HTTP/1.0\\r\\n\\r\\n\x27 | nc %s 8000"\n  %s\n' "${BRIDGE_CIDR4%/*}" \
+    "$(lxc exec web2 -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc ${BRIDGE_CIDR4%/*} 8000" 2>/dev/null | tail -n 1 || echo FAILED)"
+done
 
 step "2. lxc stop web1: requests keep succeeding from web2/web3"
 run lxc stop web1
