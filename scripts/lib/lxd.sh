@@ -129,36 +129,28 @@ lxd_launch() {
   created_record "$LXD_STATE_FILE" instance "$name"
 }
 
-# lxd_wait_ipv4 NAME SECONDS: print the instance's first IPv4 address once it has one.
-lxd_wait_ipv4() {
-  local name=$1 seconds=${2:-30} i addr
+# _lxd_wait_address NAME 4|6 SECONDS WHAT: print the instance's first address of that column
+# of `lxc list` once it has one; after SECONDS say WHAT is missing and fail.
+_lxd_wait_address() {
+  local name=$1 column=$2 seconds=$3 what=$4 i addr
   for ((i = 0; i < seconds * 5; i++)); do
-    addr=$(lxc list "$name" -c 4 --format csv | awk '{print $1; exit}')
+    addr=$(lxc list "$name" -c "$column" --format csv | awk '{print $1; exit}')
     if [ -n "$addr" ]; then
       echo "$addr"
       return 0
     fi
     sleep 0.2
   done
-  echo "lxd: $name has no IPv4 address after ${seconds}s" >&2
+  echo "lxd: $name has no $what after ${seconds}s" >&2
   return 1
 }
 
-# lxd_wait_ipv6 NAME SECONDS: print the instance's first global IPv6 address once it has one
-# (SLAAC from the bridge's router advertisements; LXD lists no link-local addresses here).
-lxd_wait_ipv6() {
-  local name=$1 seconds=${2:-30} i addr
-  for ((i = 0; i < seconds * 5; i++)); do
-    addr=$(lxc list "$name" -c 6 --format csv | awk '{print $1; exit}')
-    if [ -n "$addr" ]; then
-      echo "$addr"
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "lxd: $name has no global IPv6 address after ${seconds}s (router advertisements?)" >&2
-  return 1
-}
+# lxd_wait_ipv4 NAME SECONDS: the instance's first IPv4 address, once it has one.
+lxd_wait_ipv4() { _lxd_wait_address "$1" 4 "${2:-30}" "IPv4 address"; }
+
+# lxd_wait_ipv6 NAME SECONDS: its first global IPv6 address (SLAAC from the bridge's router
+# advertisements; LXD lists no link-local addresses here).
+lxd_wait_ipv6() { _lxd_wait_address "$1" 6 "${2:-30}" "global IPv6 address (router advertisements?)"; }
 
 # lxd_remove KIND NAME: remove one object if it exists (instance, image, profile, network,
 # pool) — for tests clearing what a killed earlier run of theirs left behind.

@@ -239,6 +239,14 @@ spread() {
   for i in $(seq 1 "$n"); do http_from "$ns" "$url"; done | sort | uniq -c
 }
 
+# only_from NS URL N BK: N requests from NS to URL, all answered by backend BK (prints who
+# answered).
+only_from() {
+  local out
+  out=$(spread "$1" "$2" "$3"); echo "$out"
+  grep -qE "^ +$3 Served from $4\$" <<<"$out"
+}
+
 # svc_at ADDR: "ADDR:8000", "[ADDR]:8000" for IPv6.
 svc_at() { if [[ $1 == *:* ]]; then echo "[$1]:8000"; else echo "$1:8000"; fi; }
 
