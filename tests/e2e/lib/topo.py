@@ -1,0 +1,96 @@
+"""The standard test topology: another machine, a host, a bridge with backend namespaces.
+
+    client ns {P}-cli ──veth── host ns {P}-host: uplink {P}-up   (VIP 10.N.1.1/24)
+      eth0 10.N.1.2                              bridge {P}-br   (10.N.0.1/24)
+                                  port {P}-bKh ──veth── eth0 @ backend ns {P}-bK (10.N.0.{10+K})
+With ipv6=True also fdN:1::1 (VIP), fdN:1::2 (client), fdN::1 (bridge), fdN::{10+K} (backends).
+host_ns=False puts uplink and bridge in the root namespace (container tests: LXD's bridge).
+"""
+from .net import ROOT, Netns, bridge, veth
+
+
+class Backend:
+    def __init__(self, topo, k):
+        self.k = k
+        self.name = f"b{k}"
+        self.ns = topo.env.netns(f"b{k}")
+        self.host_port = f"{topo.prefix}-b{k}h"
+        self.ip = f"10.{topo.net}.0.{10 + k}"
+        self.ip6 = f"fd{topo.net}::{10 + k}" if topo.ipv6 else None
+        self._topo = topo
+
+    def __repr__(self):
+        return f"Backend({self.name} {self.ip})"
+
+    def link_down(self):
+        """The backend vanishes without a word (no RST): its link goes down."""
+        self.ns.ip("link", "set", "eth0", "down")
+
+    def link_up(self):
+        self.ns.ip("link", "set", "eth0", "up")
+        self.ns.ip("route", "replace", "default", "via", self._topo.bridge_ip)
+
+
+class Topology:
+    def __init__(self, env, backends, net=81, ipv6=False, host_ns=True):
+        self.env = env
+        self.prefix = env.prefix
+        self.net = net
+        self.ipv6 = ipv6
+        self.vip = f"10.{net}.1.1"
+        self.client_ip = f"10.{net}.1.2"
+        self.bridge_ip = f"10.{net}.0.1"
+        self.vip6 = f"fd{net}:1::1" if ipv6 else None
+        self.client_ip6 = f"fd{net}:1::2" if ipv6 else None
+        self.bridge_ip6 = f"fd{net}::1" if ipv6 else None
+        self.uplink = f"{self.prefix}-up"
+        self.bridge = f"{self.prefix}-br"
+        self.host = env.netns("host") if host_ns else ROOT
+        self.client = env.netns("cli")
+        if host_ns:
+            # Like stock Debian: bridged traffic does not go through iptables.
+            for fam in ("iptables", "ip6tables"):
+                self.host.sysctl(f"net.bridge.bridge-nf-call-{fam}", 0, check=False)
+        self._client_link()
+        cidrs = [f"{self.bridge_ip}/24"] + ([f"{self.bridge_ip6}/64"] if ipv6 else [])
+        bridge(env.defer, self.host, self.bridge, *cidrs)
+        self.backends = [self._backend(k) for k in range(1, backends + 1)]
+
+    def _client_link(self):
+        h, c = self.host, self.client
+        veth(self.env.defer, self.uplink, h, "eth0", c)
+        h.addr_add(self.uplink, f"{self.vip}/24")
+        c.addr_add("eth0", f"{self.client_ip}/24")
+        c.ip("route", "add", "default", "via", self.vip)
+        if self.ipv6:
+            # nodad: usable at once (DAD would hold them tentative for a second).
+            h.addr_add(self.uplink, f"{self.vip6}/64", nodad=True)
+            c.addr_add("eth0", f"{self.client_ip6}/64", nodad=True)
+            c.ip("-6", "route", "add", "default", "via", self.vip6)
+        # Look like wire traffic: full checksums from the client (CHECKSUM_PARTIAL on veth
+        # makes the datapath's incremental checksum fix wrong on the redirect path).
+        c.run("ethtool", "-K", "eth0", "tx", "off")
+        c.sysctl("net.ipv4.tcp_timestamps", 2, check=False)
+
+    def _backend(self, k):
+        b = Backend(self, k)
+        veth(self.env.defer, b.host_port, self.host, "eth0", b.ns)
+        self.host.ip("link", "set", b.host_port, "master", self.bridge, "up")
+        b.ns.addr_add("eth0", f"{b.ip}/24")
+        b.ns.ip("route", "add", "default", "via", self.bridge_ip)
+        if self.ipv6:
+            b.ns.addr_add("eth0", f"{b.ip6}/64", nodad=True)
+            b.ns.ip("-6", "route", "add", "default", "via", self.bridge_ip6)
+        return b
+
+    def backend(self, k):
+        return self.backends[k - 1]
+
+
+def svc_at(addr, port=8000):
+    """addr:port, [addr]:port for IPv6 (as URLs and xdplb write them)."""
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def url(addr, path="/", port=8000):
+    return f"http://{svc_at(addr, port)}{path}"
