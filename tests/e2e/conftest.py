@@ -9,7 +9,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-pytest.register_assert_rewrite("lib")
+pytest.register_assert_rewrite("lib", "pathchecks")
 
 from lib import env as envmod  # noqa: E402
 
