@@ -18,7 +18,8 @@ its Defer stack at the end, also on failure or Ctrl-C (SIGTERM is turned into Ct
 
 Modules (each small, one job):
   cmd      run(args, ns) -> Result (raises CmdError with command + output), run_fails,
-           spawn(args, log, ns, defer) -> Proc (stop, kill9, wait, output)
+           spawn(args, log, ns, defer) -> Proc (stop, kill9, wait, output,
+           wait_output(regex, timeout))
   defer    Defer: cleanup steps, last in first out, each runs even if one before failed
   wait     wait_until(observe, timeout, what, ok=bool) -> value; WaitTimeout says what was
            awaited and what was seen last

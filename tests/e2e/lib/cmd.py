@@ -102,6 +102,15 @@ class Proc:
         with open(self.log, errors="replace") as f:
             return f.read()
 
+    def wait_output(self, regex, timeout, what=None):
+        """Bounded wait until the output matches regex (re.search); returns the match."""
+        import re
+        from .wait import wait_until
+        text = wait_until(self.output, timeout,
+                          what or f"/{regex}/ in the output of {shlex.join(self.args)}",
+                          ok=lambda out: re.search(regex, out) is not None)
+        return re.search(regex, text)
+
     def signal(self, sig):
         if self.running():
             os.kill(self.pid, sig)

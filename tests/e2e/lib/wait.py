@@ -22,5 +22,7 @@ def wait_until(observe, timeout, what, ok=bool, interval=0.1):
         except Exception as e:  # noqa: BLE001 - a failing observation is a "not yet"
             seen = f"{type(e).__name__}: {e}"
         if time.monotonic() >= deadline:
+            if len(seen) > 800:
+                seen = "..." + seen[-800:]
             raise WaitTimeout(f"timed out after {timeout} s waiting for {what}; last seen: {seen}")
         time.sleep(interval)
