@@ -19,7 +19,7 @@ its Defer stack at the end, also on failure or Ctrl-C (SIGTERM is turned into Ct
 Modules (each small, one job):
   cmd      run(args, ns) -> Result (raises CmdError with command + output), run_fails,
            spawn(args, log, ns, defer) -> Proc (stop, kill9, wait, output,
-           wait_output(regex, timeout))
+           mark, wait_output(regex, timeout, since))
   defer    Defer: cleanup steps, last in first out, each runs even if one before failed
   wait     wait_until(observe, timeout, what, ok=bool) -> value; WaitTimeout says what was
            awaited and what was seen last
@@ -30,10 +30,13 @@ Modules (each small, one job):
            ipv6=True adds fdN:: addresses), Backend (ns, ip, ip6, link_down/up), svc_at, url
   servers  httpd, udp_reply, nginx, nginx_conf, www_dir
   client   http, pages, spread, served_by, udp, probe, download, wait_http, wait_udp
+  load     HttpLoad (records every request: failed, served_by_after, rate, slowest_after),
+           log_ms_after(daemon log, epoch ms, regex), now_ms
   xdplb    Xdplb: lb(*args) / lb.fails(*args, match=) / lb.json / lb.status() /
            lb.backend(addr) / lb.state(bridge) / lb.daemon(log)
 """
 from . import client, servers  # noqa: F401
+from .load import HttpLoad, log_ms_after, now_ms  # noqa: F401
 from .cmd import CmdError, Proc, Result, run, run_fails, spawn  # noqa: F401
 from .defer import Defer  # noqa: F401
 from .env import Env  # noqa: F401

@@ -39,12 +39,13 @@ class Result:
 
 
 def in_netns(ns, args):
-    """args prefixed to run in network namespace ns (a name, an object with .name, or None).
+    """args prefixed to run in network namespace ns: a Netns (or anything with .path, the
+    namespace file), a name under /run/netns, or None for the caller's namespace.
 
     nsenter, not `ip netns exec`: that one remounts /sys and hides /sys/fs/bpf."""
-    name = getattr(ns, "name", ns)
     args = [str(a) for a in args]
-    return args if name is None else ["nsenter", f"--net=/run/netns/{name}", *args]
+    path = getattr(ns, "path", None) if not isinstance(ns, str) else f"/run/netns/{ns}"
+    return args if path is None else ["nsenter", f"--net={path}", *args]
 
 
 def run(args, ns=None, check=True, timeout=60, input=None, env=None):
@@ -102,11 +103,16 @@ class Proc:
         with open(self.log, errors="replace") as f:
             return f.read()
 
-    def wait_output(self, regex, timeout, what=None):
-        """Bounded wait until the output matches regex (re.search); returns the match."""
+    def mark(self):
+        """Where the output ends now: pass it as since= to wait for something new."""
+        return len(self.output())
+
+    def wait_output(self, regex, timeout, since=0, what=None):
+        """Bounded wait until the output (from offset since on) matches regex (re.search);
+        returns the match."""
         import re
         from .wait import wait_until
-        text = wait_until(self.output, timeout,
+        text = wait_until(lambda: self.output()[since:], timeout,
                           what or f"/{regex}/ in the output of {shlex.join(self.args)}",
                           ok=lambda out: re.search(regex, out) is not None)
         return re.search(regex, text)

@@ -94,9 +94,9 @@ class Env:
         from .net import Netns
         return Netns.create(f"{self.prefix}-{suffix}", self.defer)
 
-    def topology(self, backends, net=81, ipv6=False, host_ns=True):
+    def topology(self, backends, net=81, ipv6=False, host_ns=True, bridge=True):
         from .topo import Topology
-        return Topology(self, backends, net=net, ipv6=ipv6, host_ns=host_ns)
+        return Topology(self, backends, net=net, ipv6=ipv6, host_ns=host_ns, bridge=bridge)
 
     def xdplb(self, ns):
         from .xdplb import Xdplb

@@ -3,10 +3,16 @@ from .cmd import run, run_fails, spawn
 
 
 class Netns:
-    """A network namespace by name; Netns(None) (ROOT) is the root namespace."""
+    """A network namespace by name (/run/netns/NAME); Netns(None) (ROOT) is the root
+    namespace; Netns.of_pid(pid) is a process's (e.g. a container's init)."""
 
-    def __init__(self, name):
+    def __init__(self, name, path=None):
         self.name = name
+        self.path = path or (f"/run/netns/{name}" if name else None)
+
+    @classmethod
+    def of_pid(cls, pid):
+        return cls(None, f"/proc/{pid}/ns/net")
 
     @classmethod
     def create(cls, name, defer):
@@ -17,7 +23,7 @@ class Netns:
         return ns
 
     def __repr__(self):
-        return f"Netns({self.name or 'root'})"
+        return f"Netns({self.name or self.path or 'root'})"
 
     def run(self, *args, **kw):
         """run(args) inside this namespace (see cmd.run)."""

@@ -3,10 +3,11 @@
     client ns {P}-cli ──veth── host ns {P}-host: uplink {P}-up   (VIP 10.N.1.1/24)
       eth0 10.N.1.2                              bridge {P}-br   (10.N.0.1/24)
                                   port {P}-bKh ──veth── eth0 @ backend ns {P}-bK (10.N.0.{10+K})
-With ipv6=True also fdN:1::1 (VIP), fdN:1::2 (client), fdN::1 (bridge), fdN::{10+K} (backends).
-host_ns=False puts uplink and bridge in the root namespace (container tests: LXD's bridge).
+With ipv6=True also fd42:N:1::1 (VIP), fd42:N:1::2 (client), fd42:N::1 (bridge), fd42:N::{10+K}
+(backends). host_ns=False puts the uplink in the root namespace, bridge=False makes no bridge
+and no backends (container tests: LXD or LXC bring their bridge, 10.N.0.1/24, fd42:N::1/64).
 """
-from .net import ROOT, Netns, bridge, veth
+from .net import ROOT, bridge as make_bridge, veth
 
 
 class Backend:
@@ -16,7 +17,7 @@ class Backend:
         self.ns = topo.env.netns(f"b{k}")
         self.host_port = f"{topo.prefix}-b{k}h"
         self.ip = f"10.{topo.net}.0.{10 + k}"
-        self.ip6 = f"fd{topo.net}::{10 + k}" if topo.ipv6 else None
+        self.ip6 = f"fd42:{topo.net}::{10 + k}" if topo.ipv6 else None
         self._topo = topo
 
     def __repr__(self):
@@ -32,7 +33,7 @@ class Backend:
 
 
 class Topology:
-    def __init__(self, env, backends, net=81, ipv6=False, host_ns=True):
+    def __init__(self, env, backends, net=81, ipv6=False, host_ns=True, bridge=True):
         self.env = env
         self.prefix = env.prefix
         self.net = net
@@ -40,9 +41,10 @@ class Topology:
         self.vip = f"10.{net}.1.1"
         self.client_ip = f"10.{net}.1.2"
         self.bridge_ip = f"10.{net}.0.1"
-        self.vip6 = f"fd{net}:1::1" if ipv6 else None
-        self.client_ip6 = f"fd{net}:1::2" if ipv6 else None
-        self.bridge_ip6 = f"fd{net}::1" if ipv6 else None
+        self.vip6 = f"fd42:{net}:1::1" if ipv6 else None
+        self.client_ip6 = f"fd42:{net}:1::2" if ipv6 else None
+        self.bridge_ip6 = f"fd42:{net}::1" if ipv6 else None
+        self.bridge_net6 = f"fd42:{net}::/64" if ipv6 else None
         self.uplink = f"{self.prefix}-up"
         self.bridge = f"{self.prefix}-br"
         self.host = env.netns("host") if host_ns else ROOT
@@ -52,9 +54,11 @@ class Topology:
             for fam in ("iptables", "ip6tables"):
                 self.host.sysctl(f"net.bridge.bridge-nf-call-{fam}", 0, check=False)
         self._client_link()
-        cidrs = [f"{self.bridge_ip}/24"] + ([f"{self.bridge_ip6}/64"] if ipv6 else [])
-        bridge(env.defer, self.host, self.bridge, *cidrs)
-        self.backends = [self._backend(k) for k in range(1, backends + 1)]
+        self.bridge_cidrs = [f"{self.bridge_ip}/24"] + ([f"{self.bridge_ip6}/64"] if ipv6 else [])
+        self.backends = []
+        if bridge:
+            make_bridge(env.defer, self.host, self.bridge, *self.bridge_cidrs)
+            self.backends = [self._backend(k) for k in range(1, backends + 1)]
 
     def _client_link(self):
         h, c = self.host, self.client
