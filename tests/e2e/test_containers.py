@@ -25,7 +25,7 @@ def count(pages, name):
 
 
 def test_container_scenario(e2e, driver):
-    t = e2e.topology(backends=0, net=NET[driver.kind], ipv6=driver.ipv6, host_ns=False, bridge=False)
+    t = e2e.topology(backends=0, net=NET[driver.kind], ipv6=driver.ipv6_capable, host_ns=False, bridge=False)
     c1, c2, c3 = (f"{t.prefix}-w{k}" for k in (1, 2, 3))
     d = driver(e2e, t, [c1, c2, c3])
     d.stop(c3)

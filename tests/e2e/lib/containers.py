@@ -5,7 +5,7 @@ of the test; cleanup undoes exactly that (and stops an LXD daemon only if it sta
 
 A driver knows one container manager; the scenario (test_containers.py) runs on either:
     d = Lxd(e2e, t, ["c1", "c2", "c3"])   # or Lxc(...): created, c1 c2 started, c3 stopped
-    d.names, d.add_args, d.ipv6, d.start(n), d.stop(n), d.restart(n), d.netns(n), d.push(...)
+    d.names, d.add_args, d.ipv6 (IPv6 entries expected), d.start(n), d.stop(n), d.restart(n), d.netns(n), d.push(...)
 Container names are the test prefix + "-w1" ...; every container serves
 "Served from the <name> container!" on port 80 (busybox httpd from the image/template).
 """
@@ -34,10 +34,11 @@ def page(name):
 
 class Lxd:
     kind = "lxd"
-    ipv6 = True  # LXD's dnsmasq sends router advertisements: SLAAC addresses
+    ipv6_capable = True  # LXD's dnsmasq sends router advertisements: SLAAC addresses
 
     def __init__(self, e2e, t, names):
         self.e2e, self.t = e2e, t
+        self.ipv6 = bool(t.ipv6)
         self.names = names
         self.add_args = ["--source", "lxd"]
         self.environ = dict(os.environ, LXD_STATE_FILE=e2e.path("lxd-created"))
@@ -45,7 +46,8 @@ class Lxd:
         self._sh("lxd_ensure_running", timeout=90)
         self._reap_stale()
         p = t.prefix
-        self._sh("lxd_ensure_network", t.bridge, *t.bridge_cidrs, f"{p}-prof", f"{p}-pool")
+        cidr6 = t.bridge_cidrs[1] if self.ipv6 else "none"
+        self._sh("lxd_ensure_network", t.bridge, t.bridge_cidrs[0], cidr6, f"{p}-prof", f"{p}-pool")
         image = e2e.path("web.tar.gz")
         self._sh("xdplb_lxd_image_build", image, script="image.sh")
         self._sh("xdplb_lxd_image_import", image, f"{p}-web", script="image.sh")
@@ -79,9 +81,10 @@ class Lxd:
         if self.ipv6:
             self._sh("lxd_wait_ipv6", name, "30")
 
-    def start(self, name):
+    def start(self, name, wait=True):
         run(["lxc", "start", name])
-        self.wait_up(name)
+        if wait:
+            self.wait_up(name)
 
     def stop(self, name, force=False):
         run(["lxc", "stop", name, *(["--force"] if force else [])], timeout=90)
@@ -101,7 +104,8 @@ class Lxd:
 
 class Lxc:
     kind = "lxc"
-    ipv6 = False  # the helper bridge sends no router advertisements
+    ipv6_capable = False  # the helper bridge sends no router advertisements
+    ipv6 = False
 
     def __init__(self, e2e, t, names):
         self.e2e, self.t = e2e, t

@@ -94,9 +94,10 @@ class Env:
         from .net import Netns
         return Netns.create(f"{self.prefix}-{suffix}", self.defer)
 
-    def topology(self, backends, net=81, ipv6=False, host_ns=True, bridge=True):
+    def topology(self, backends, net=81, **kw):
+        """A built Topology (see topo.py for kw: ipv6, host_ns, bridge, extras, napi)."""
         from .topo import Topology
-        return Topology(self, backends, net=net, ipv6=ipv6, host_ns=host_ns, bridge=bridge)
+        return Topology(self.prefix, backends, net=net, **kw).build(self.defer)
 
     def xdplb(self, ns):
         from .xdplb import Xdplb
