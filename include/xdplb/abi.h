@@ -200,5 +200,10 @@ enum xdplb_reason {
 	XDPLB_R_TC_HAIRPIN_NO_PORT,    /* no free SNAT port for that backend: dropped */
 	XDPLB_R_TC_HAIRPIN_NO_BACKEND, /* service has no usable backend: dropped */
 	XDPLB_R_TC_HAIRPIN_NO_SOURCE,  /* no route/source address towards the backend: dropped */
+	/* hardening (issue 12) */
+	XDPLB_R_PASS_SHORT_FRAME,      /* frame shorter than its IP length: passed untouched */
+	XDPLB_R_TC_PASS_SHORT_FRAME,   /* reply side, frame shorter than its IP length: untouched */
+	XDPLB_R_DROP_SPOOFED,          /* new flow on an uplink from a bridge subnet, host or
+	                                * loopback source: dropped */
 	XDPLB_R_MAX
 };

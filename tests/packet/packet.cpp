@@ -123,6 +123,28 @@ Bytes Packet::bytes() const {
   return b;
 }
 
+Bytes with_ip_length(Bytes b, uint16_t len) {
+  if (get16(b, 12) == 0x86dd) {
+    put16(b, 14 + 4, len);
+    return b;
+  }
+  const size_t ip = 14, ihl = (b[ip] & 0xf) * 4;
+  put16(b, ip + 2, len);
+  put16(b, ip + 10, 0);
+  put16(b, ip + 10, static_cast<uint16_t>(~fold(sum16(&b[ip], ihl))));
+  return b;
+}
+
+Bytes with_l4_u16(Bytes b, size_t l3_len, size_t off, uint16_t v) {
+  put16(b, 14 + l3_len + off, v);
+  return b;
+}
+
+Bytes with_tcp_doff(Bytes b, size_t l3_len, uint8_t doff) {
+  b[14 + l3_len + 12] = static_cast<uint8_t>(doff << 4);
+  return b;
+}
+
 Bytes arp_frame() {
   Bytes b(42, 0);
   std::memset(&b[0], 0xff, 6);

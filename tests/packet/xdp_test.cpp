@@ -169,8 +169,9 @@ TEST_F(XdpTest, MalformedPacketsHaveDefinedOutcomes) {
     {"Ethernet header only", {}, cut(syn, 14), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
     {"IPv4 header cut", {}, cut(syn, 14 + 12), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
     {"IPv4 ihl below 5", {}, bad_ihl, XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
-    {"TCP header cut", {}, cut(syn, 14 + 20 + 10), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
-    {"UDP header cut", {}, cut(udp, 14 + 20 + 6), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
+    // A cut L4 header leaves the frame shorter than the IP length it claims.
+    {"TCP header cut", {}, cut(syn, 14 + 20 + 10), XDP_PASS, {XDPLB_R_PASS_SHORT_FRAME}, {}},
+    {"UDP header cut", {}, cut(udp, 14 + 20 + 6), XDP_PASS, {XDPLB_R_PASS_SHORT_FRAME}, {}},
     {"tot_len too small for the TCP header", {}, short_tot, XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
     {"first fragment (MF) to the VIP", {}, mf.bytes(), XDP_PASS, {XDPLB_R_PASS_FRAGMENT}, {}},
     {"later fragment (offset) to the VIP", {}, off.bytes(), XDP_PASS, {XDPLB_R_PASS_FRAGMENT}, {}},
@@ -179,6 +180,39 @@ TEST_F(XdpTest, MalformedPacketsHaveDefinedOutcomes) {
   auto flows = dp->flow_count();
   ASSERT_TRUE(flows);
   EXPECT_EQ(*flows, 0u);
+}
+
+// Lengths in the headers are checked against the frame before any rewrite: a frame shorter
+// than its IP length is passed untouched (and counted), never DNATed; L4 lengths that do not
+// fit the IP length count as truncated; Ethernet padding after a short IP packet is fine.
+TEST_F(XdpTest, LengthsAreCheckedAgainstTheFrame) {
+  Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
+  syn.payload = {};
+  const Bytes udp_b = Packet::udp("192.168.1.2", 50000, kVip, kPort).bytes(), syn_b = syn.bytes();
+  ASSERT_EQ(syn_b.size(), 54u);
+  Packet small = with_sport_for(ring, Packet::tcp("192.168.1.2", 45000, kVip, kPort), kB1.id);
+  small.payload = {};
+  Bytes padded = small.bytes(), padded_want = dnat_expected(small, kB1);
+  padded.resize(60), padded_want.resize(60);  // Ethernet minimum frame, zero padding
+  run_cases(*dp, Prog::Xdp, {
+    {"SYN with IP tot_len 1000 in a 54-byte frame", {}, with_ip_length(syn_b, 1000), XDP_PASS,
+     {XDPLB_R_PASS_SHORT_FRAME}, {}},
+    {"UDP with tot_len one byte past the frame", {}, with_ip_length(udp_b, udp_b.size() - 14 + 1),
+     XDP_PASS, {XDPLB_R_PASS_SHORT_FRAME}, {}},
+    {"UDP length past the IP payload", {}, with_l4_u16(udp_b, 20, 4, 8 + 5 + 1), XDP_PASS,
+     {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"UDP length below the UDP header", {}, with_l4_u16(udp_b, 20, 4, 7), XDP_PASS,
+     {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"TCP data offset past the IP payload", {}, with_tcp_doff(syn_b, 20, 6), XDP_PASS,
+     {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"TCP data offset below the TCP header", {}, with_tcp_doff(syn_b, 20, 4), XDP_PASS,
+     {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"SYN in a frame padded to 60 bytes: DNATed, padding kept", {}, padded, XDP_PASS,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, padded_want},
+  });
+  auto flows = dp->flow_count();
+  ASSERT_TRUE(flows);
+  EXPECT_EQ(*flows, 1u) << "only the padded SYN makes a flow";
 }
 
 TEST_F(XdpTest, RingSpreadsFlowsOverBackends) {
