@@ -28,7 +28,7 @@ struct hdr_cursor {
 /* How far parsing got; the caller maps this to its own (XDP or TC) reason. */
 enum parse_result {
 	PARSE_OK = 0,
-	PARSE_NOT_IP,     /* not an IP ethertype */
+	PARSE_NOT_IP,     /* not an IP ethertype, or an IP header of another version */
 	PARSE_NOT_L4,     /* IP, but not something we balance (other protocol, ICMPv6/ND, IPv6
 			   * extension headers) */
 	PARSE_TRUNCATED,  /* shorter than the headers it claims */
@@ -62,7 +62,7 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *c, struct ethhdr **et
 	return eth->h_proto; /* network order */
 }
 
-/* Returns the L4 protocol, or a negative value for a truncated/invalid header. */
+/* Returns the L4 protocol, -1 for a truncated/invalid header, -2 for another IP version. */
 static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **iphp)
 {
 	struct iphdr *iph = c->pos;
@@ -70,6 +70,8 @@ static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **iphp
 
 	if ((void *)(iph + 1) > c->end)
 		return -1;
+	if (iph->version != 4)
+		return -2; /* not IPv4 whatever the ethertype says (the stack drops it too) */
 	hdrsize = iph->ihl * 4;
 	if (hdrsize < sizeof(*iph))
 		return -1;
@@ -149,6 +151,8 @@ static __always_inline int parse_ipv4_packet(struct hdr_cursor *c, struct packet
 	int proto = parse_iphdr(c, &pkt->ip4);
 	int res;
 
+	if (proto == -2)
+		return PARSE_NOT_IP;
 	if (proto < 0)
 		return PARSE_TRUNCATED;
 	if (bpf_ntohs(pkt->ip4->tot_len) > l3_len)
@@ -179,6 +183,8 @@ static __always_inline int parse_ipv6_packet(struct hdr_cursor *c, struct packet
 
 	if ((void *)(ip6 + 1) > c->end)
 		return PARSE_TRUNCATED;
+	if (ip6->version != 6)
+		return PARSE_NOT_IP;
 	if (sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > l3_len)
 		return PARSE_SHORT_FRAME;
 	c->pos = ip6 + 1;

@@ -125,6 +125,7 @@ TEST_F(Ipv6Test, LengthsAreCheckedAgainstTheFrame) {
        XDPLB_R_PASS_SHORT_FRAME},
       {"UDP length past the payload length", with_l4_u16(u, 40, 4, 8 + 5 + 2), XDPLB_R_PASS_TRUNCATED},
       {"TCP data offset past the payload length", with_tcp_doff(t, 40, 7), XDPLB_R_PASS_TRUNCATED},
+      {"IPv6 ethertype, IP version 4", [&] { Bytes b = t; b[14] = 0x40; return b; }(), XDPLB_R_PASS_NOT_IP},
   };
   for (const auto& row : rows) {
     SCOPED_TRACE(row.what);

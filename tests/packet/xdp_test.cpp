@@ -155,6 +155,8 @@ TEST_F(XdpTest, MalformedPacketsHaveDefinedOutcomes) {
   const Bytes udp = Packet::udp("192.168.1.2", 40000, kVip, kPort).bytes();
   Bytes bad_ihl = syn;
   bad_ihl[14] = 0x44;  // ihl 4 < 5
+  Bytes v6_in_v4 = syn;
+  v6_in_v4[14] = 0x65;  // IPv4 ethertype, version 6 (found by the datapath fuzzer)
   Bytes short_tot = syn;
   short_tot[16] = 0, short_tot[17] = 30;  // tot_len: IP header + 10 bytes of TCP
   Packet mf = Packet::tcp("192.168.1.2", 40000, kVip, kPort);
@@ -169,6 +171,7 @@ TEST_F(XdpTest, MalformedPacketsHaveDefinedOutcomes) {
     {"Ethernet header only", {}, cut(syn, 14), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
     {"IPv4 header cut", {}, cut(syn, 14 + 12), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
     {"IPv4 ihl below 5", {}, bad_ihl, XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"IPv4 ethertype, IP version 6", {}, v6_in_v4, XDP_PASS, {XDPLB_R_PASS_NOT_IP}, {}},
     // A cut L4 header leaves the frame shorter than the IP length it claims.
     {"TCP header cut", {}, cut(syn, 14 + 20 + 10), XDP_PASS, {XDPLB_R_PASS_SHORT_FRAME}, {}},
     {"UDP header cut", {}, cut(udp, 14 + 20 + 6), XDP_PASS, {XDPLB_R_PASS_SHORT_FRAME}, {}},
