@@ -13,6 +13,7 @@
 #include "lib/counters.h"
 #include "lib/flow.h"
 #include "lib/forward.h"
+#include "lib/guard.h"
 #include "lib/hairpin.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -65,6 +66,9 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			flow_uncount(&flow->flags, id);
 			reverse_forget(&pkt->key, id);
 		}
+	} else if (source_is_spoofed(&pkt->key)) {
+		count_reason(XDPLB_R_DROP_SPOOFED);
+		return XDP_DROP;
 	} else if (pkt->tcp && !tcp_opens_flow(pkt)) {
 		/* Another node (or a flushed table) had this flow: place it by the ring, which
 		 * every node fills alike, instead of resetting it. */

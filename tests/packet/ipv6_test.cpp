@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "core/address_policy.h"
 #include "packet6.h"
 #include "prog_run.h"
 #include "scenario.h"
@@ -146,6 +147,28 @@ TEST_F(Ipv6Test, LengthsAreCheckedAgainstTheFrame) {
   EXPECT_EQ(r.verdict, XDP_PASS);
   EXPECT_EQ(reasons[XDPLB_R_NEW_FLOW], 1u) << "a padded frame is balanced";
   EXPECT_EQ(r.out.size(), padded.size());
+}
+
+TEST_F(Ipv6Test, SpoofedSourcesOnTheUplinkAreDropped) {
+  ASSERT_TRUE(dp->set_uplink_guard(uplink_spoofed_sources({IpPrefix::of(*IpAddress::parse("fd00:2::1"), 64)},
+                                                          {*IpAddress::parse("fd00:1::1")})));
+  for (const char* src : {"::1", "fd00:2::50", "fd00:2::1", "fd00:1::1"}) {
+    SCOPED_TRACE(src);
+    Frame6 f;
+    f.src = src;
+    std::vector<uint64_t> reasons;
+    const Bytes in = f.bytes();
+    auto r = xdp(in, &reasons);
+    EXPECT_EQ(r.verdict, XDP_DROP);
+    EXPECT_EQ(reasons[XDPLB_R_DROP_SPOOFED], 1u);
+    EXPECT_EQ(reasons[XDPLB_R_NEW_FLOW], 0u);
+  }
+  Frame6 client;  // fd00:1::2, next to the host's fd00:1::1
+  std::vector<uint64_t> reasons;
+  auto r = xdp(client.bytes(), &reasons);
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(reasons[XDPLB_R_NEW_FLOW], 1u);
+  EXPECT_EQ(reasons[XDPLB_R_DROP_SPOOFED], 0u);
 }
 
 TEST_F(Ipv6Test, RepliesAreReverseNatedAndRoutedOverIpv6) {

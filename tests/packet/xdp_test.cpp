@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include "cases.h"
+#include "core/address_policy.h"
 #include "datapath/datapath.h"
 #include "prog_run.h"
 #include "scenario.h"
@@ -216,6 +217,50 @@ TEST_F(XdpTest, LengthsAreCheckedAgainstTheFrame) {
   auto flows = dp->flow_count();
   ASSERT_TRUE(flows);
   EXPECT_EQ(*flows, 1u) << "only the padded SYN makes a flow";
+}
+
+// Sources an uplink never sees (the bridge's subnet, the host's addresses, loopback) open no
+// flow: a spoofed SYN from the bridge address and a hairpin SNAT port would otherwise create a
+// reverse entry that captures that hairpin flow's replies.
+TEST_F(XdpTest, SpoofedSourcesOnTheUplinkAreDropped) {
+  const auto guard = uplink_spoofed_sources({IpPrefix::of(*IpAddress::parse("10.1.0.1"), 24)},
+                                            {*IpAddress::parse("10.1.0.1"), *IpAddress::parse("192.168.1.1")});
+  ASSERT_TRUE(dp->set_uplink_guard(guard));
+  const Packet good = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
+  Packet good_ack = good;
+  good_ack.tcp_flags = kTcpAck;
+  run_cases(*dp, Prog::Xdp, {
+    {"SYN from the bridge address with a hairpin SNAT port", {},
+     Packet::tcp("10.1.0.1", XDPLB_HAIRPIN_PORT_MIN, kVip, kPort).bytes(), XDP_DROP, {XDPLB_R_DROP_SPOOFED}, {}},
+    {"SYN from a container address (bridge subnet)", {}, Packet::tcp("10.1.0.50", 40000, kVip, kPort).bytes(),
+     XDP_DROP, {XDPLB_R_DROP_SPOOFED}, {}},
+    {"mid-flow ACK from the bridge subnet", {}, Packet::tcp("10.1.0.99", 40000, kVip, kPort, kTcpAck).bytes(),
+     XDP_DROP, {XDPLB_R_DROP_SPOOFED}, {}},
+    {"UDP from the host's uplink address", {}, Packet::udp("192.168.1.1", 40000, kVip, kPort).bytes(),
+     XDP_DROP, {XDPLB_R_DROP_SPOOFED}, {}},
+    {"SYN from loopback", {}, Packet::tcp("127.0.0.1", 40000, kVip, kPort).bytes(), XDP_DROP,
+     {XDPLB_R_DROP_SPOOFED}, {}},
+    {"SYN from 127.1.2.3", {}, Packet::tcp("127.1.2.3", 40000, kVip, kPort).bytes(), XDP_DROP,
+     {XDPLB_R_DROP_SPOOFED}, {}},
+    {"a client next to the host's address is served", {}, good.bytes(), XDP_PASS,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(good, kB1)},
+    {"and its known flow too", {}, good_ack.bytes(), XDP_PASS, {XDPLB_R_FWD_PASS}, dnat_expected(good_ack, kB1)},
+    {"a spoofed source to a non-service port is not ours: passed", {},
+     Packet::tcp("10.1.0.50", 40000, kVip, 22).bytes(), XDP_PASS, {XDPLB_R_PASS_NOT_SERVICE}, {}},
+  });
+  auto flows = dp->flow_count();
+  ASSERT_TRUE(flows);
+  EXPECT_EQ(*flows, 1u) << "spoofed sources must not create flows (nor reverse entries)";
+  auto read = dp->uplink_guard();
+  ASSERT_TRUE(read) << read.error();
+  EXPECT_EQ(read->size(), guard.size());
+  ASSERT_TRUE(dp->set_uplink_guard({}));
+  read = dp->uplink_guard();
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(read->empty()) << "set_uplink_guard replaces the whole guard";
+  const Packet now_ok = with_sport_for(ring, Packet::tcp("10.1.0.50", 41000, kVip, kPort), kB2.id);
+  run_cases(*dp, Prog::Xdp, {{"with the guard emptied the same source is served", {}, now_ok.bytes(),
+                              XDP_PASS, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(now_ok, kB2)}});
 }
 
 TEST_F(XdpTest, RingSpreadsFlowsOverBackends) {
