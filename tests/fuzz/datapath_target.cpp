@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/reasons.h"
+#include "lb/address_guard.h"
 #include "prog_run.h"
 #include "scenario.h"
 #include "xdplb_bpf.skel.h"
@@ -146,6 +147,9 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
   if (!dp) return make_error(dp.error());
   t->dp_ = std::move(*dp);
   XDPLB_TRY(program(*t->dp_));
+  auto guard = write_uplink_guard(*t->dp_, t->bridge_ifindex_);  // as attach does
+  if (!guard) return make_error(guard.error());
+  t->guard_ = *guard;
 
   for (const auto& vip : {test::kVip, test::kVipNoBackend, kVip6, kVipRr})
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(vip), test::kPort, proto});
@@ -219,8 +223,12 @@ std::string DatapathTarget::check_rewrite(Hook hook, const FrameView& in, const 
     return std::string("checksums verified before the rewrite and not after (IP ") +
            (o.ip_csum_ok ? "ok" : "bad") + ", L4 " + (o.l4_csum_ok ? "ok" : "bad") + ")";
   const bool to_backend = backends_.count({o.dst, o.dport}) > 0;
-  if (hook == Hook::Xdp)
+  if (hook == Hook::Xdp) {
+    const auto src = IpAddress::from_bytes(in.family == 6 ? AF_INET6 : AF_INET, in.src.data());
+    for (const auto& p : guard_)
+      if (p.contains(src)) return "XDP served a source of the uplink guard (" + p.to_string() + ")";
     return to_backend ? "" : "XDP rewrote a frame towards something that is not a backend";
+  }
   const bool from_vip = services_.count({o.src, o.sport, o.proto}) > 0;
   const bool hairpin_request = to_backend && bridge_addrs_.count(o.src) > 0;
   return from_vip || hairpin_request ? ""

@@ -1,12 +1,13 @@
 // The datapath as the fuzzer sees it: the XDP and TC programs loaded (not attached) in a
 // network namespace of this process, their maps programmed through the Datapath API for a few
 // services (IPv4 and IPv6, three schedulers, one pool without backends, hairpin on the
-// bridge), and every frame of an input run through BPF_PROG_TEST_RUN with the invariants of
-// the datapath checked on each:
+// bridge, the uplink guard as attach writes it), and every frame of an input run through
+// BPF_PROG_TEST_RUN with the invariants of the datapath checked on each:
 //   - verdicts from the expected set; the frame length never changes;
 //   - only a well-formed TCP/UDP frame for a service or a known flow is rewritten, and only in
-//     its MACs, addresses, ports and checksums; XDP rewrites towards a backend, TC back from a
-//     VIP or (hairpin) from the bridge address towards a backend;
+//     its MACs, addresses, ports and checksums; XDP rewrites towards a backend and never for a
+//     source in the uplink guard; TC back from a VIP or (hairpin) from the bridge address
+//     towards a backend;
 //   - every rewritten frame whose checksums verified still verifies;
 //   - a well-formed frame of a known flow (the same frame again) counts no drop reason, is
 //     not dropped and (XDP) goes to the same backend.
@@ -68,6 +69,7 @@ class DatapathTarget {
   std::set<Endpoint> services_;
   std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> backends_;
   std::set<std::array<uint8_t, 16>> bridge_addrs_;
+  std::vector<IpPrefix> guard_;  // the uplink guard as written
   std::vector<uint32_t> backend_ids_;
   std::vector<bool> drop_reason_;  // by enum xdplb_reason: a "drop_*" or "no_*" outcome
 };
