@@ -2,22 +2,16 @@
 
 #include <cstring>
 
+#include "inet_csum.h"
+
 namespace xdplb::fuzz {
 
 namespace {
 
 uint16_t get16(const Bytes& b, size_t off) { return static_cast<uint16_t>((b[off] << 8) | b[off + 1]); }
 
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) acc += (p[i] << 8) | p[i + 1];
-  if (n & 1) acc += p[n - 1] << 8;
-  return acc;
-}
-
-uint16_t fold(uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint16_t>(acc);
-}
+using test::fold;
+using test::sum16;
 
 // The L4 checksum over len bytes at v.l4 with the pseudo-header of v's family.
 bool l4_sum_ok(const FrameView& v, const Bytes& f, size_t len) {

@@ -1,5 +1,7 @@
 #include "packet.h"
 
+#include "inet_csum.h"
+
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -20,16 +22,6 @@ void put32(Bytes& b, size_t off, uint32_t v) {
 }
 uint16_t get16(const Bytes& b, size_t off) { return (b[off] << 8) | b[off + 1]; }
 
-// RFC 1071 one's complement sum over big-endian 16-bit words.
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) acc += (p[i] << 8) | p[i + 1];
-  if (n & 1) acc += p[n - 1] << 8;
-  return acc;
-}
-uint16_t fold(uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint16_t>(acc);
-}
 uint32_t pseudo_sum(const uint8_t* ip, uint8_t proto, size_t l4_len) {
   uint32_t acc = sum16(ip + 12, 8);  // saddr, daddr
   return acc + proto + static_cast<uint32_t>(l4_len);
