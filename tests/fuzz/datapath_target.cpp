@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -284,6 +285,10 @@ Report DatapathTarget::run(const uint8_t* data, size_t size) {
     prev = combo;
 
     if (!verdict_ok) return fail("verdict " + std::to_string(o->verdict) + " outside the expected set"), rep;
+    const bool any_reason = std::any_of(o->reasons.begin(), o->reasons.end(), [](uint64_t n) { return n; });
+    if (!any_reason) return fail("verdict " + std::to_string(o->verdict) + " counted under no reason"), rep;
+    if (o->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT) && !counted_drop(*o))
+      return fail("dropped without a drop reason counted"), rep;
     if (o->out.size() != f.bytes.size())
       return fail("length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o->out.size())), rep;
     if (rewritten) {

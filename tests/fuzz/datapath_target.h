@@ -3,7 +3,8 @@
 // services (IPv4 and IPv6, three schedulers, one pool without backends, hairpin on the
 // bridge, the uplink guard as attach writes it), and every frame of an input run through
 // BPF_PROG_TEST_RUN with the invariants of the datapath checked on each:
-//   - verdicts from the expected set; the frame length never changes;
+//   - verdicts from the expected set, every run counted under a reason, every drop under a
+//     drop reason; the frame length never changes;
 //   - only a well-formed TCP/UDP frame for a service or a known flow is rewritten, and only in
 //     its MACs, addresses, ports and checksums; XDP rewrites towards a backend and never for a
 //     source in the uplink guard; TC back from a VIP or (hairpin) from the bridge address
