@@ -13,6 +13,7 @@
 #include "lib/counters.h"
 #include "lib/flow.h"
 #include "lib/forward.h"
+#include "lib/guard.h"
 #include "lib/hairpin.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -65,6 +66,9 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			flow_uncount(&flow->flags, id);
 			reverse_forget(&pkt->key, id);
 		}
+	} else if (source_is_spoofed(&pkt->key)) {
+		count_reason(XDPLB_R_DROP_SPOOFED);
+		return XDP_DROP;
 	} else if (pkt->tcp && !tcp_opens_flow(pkt)) {
 		/* Another node (or a flushed table) had this flow: place it by the ring, which
 		 * every node fills alike, instead of resetting it. */
@@ -98,7 +102,7 @@ int xdplb_xdp(struct xdp_md *ctx)
 	struct xdplb_service *svc;
 	struct packet pkt;
 
-	switch (parse_packet(data, data_end, &pkt)) {
+	switch (parse_packet(data, data_end, data_end - data, &pkt)) {
 	case PARSE_OK:
 		break;
 	case PARSE_NOT_IP:
@@ -109,6 +113,9 @@ int xdplb_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	case PARSE_FRAGMENT:
 		count_reason(XDPLB_R_PASS_FRAGMENT);
+		return XDP_PASS;
+	case PARSE_SHORT_FRAME:
+		count_reason(XDPLB_R_PASS_SHORT_FRAME);
 		return XDP_PASS;
 	default:
 		count_reason(XDPLB_R_PASS_TRUNCATED);
@@ -136,13 +143,13 @@ int xdplb_xdp(struct xdp_md *ctx)
 
 static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
 {
-	int res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
+	int res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, pkt);
 
 	/* Headers may sit in paged data; pull them into the linear part once and retry. */
 	if (res == PARSE_TRUNCATED && skb->len > skb->data_end - skb->data) {
 		if (bpf_skb_pull_data(skb, skb->len < XDPLB_TC_PULL_LEN ? skb->len : XDPLB_TC_PULL_LEN))
 			return PARSE_TRUNCATED;
-		res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
+		res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, pkt);
 	}
 	return res;
 }
@@ -180,6 +187,9 @@ int xdplb_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	case PARSE_FRAGMENT:
 		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
+		return TC_ACT_OK;
+	case PARSE_SHORT_FRAME:
+		count_reason(XDPLB_R_TC_PASS_SHORT_FRAME);
 		return TC_ACT_OK;
 	default:
 		count_reason(XDPLB_R_TC_PASS_TRUNCATED);

@@ -141,3 +141,15 @@ struct {
 	__type(value, struct xdplb_hairpin_reverse);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hairpin_reverse SEC(".maps");
+
+/* Source prefixes that never arrive on an uplink (xdplb_guard_key) -> 1. Written by the
+ * controller (set_uplink_guard: at attach, and by the daemon when addresses change); read by
+ * XDP for new flows only (lib/guard.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XDPLB_MAX_GUARD_PREFIXES);
+	__type(key, struct xdplb_guard_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} uplink_guard SEC(".maps");

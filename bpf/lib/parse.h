@@ -28,11 +28,12 @@ struct hdr_cursor {
 /* How far parsing got; the caller maps this to its own (XDP or TC) reason. */
 enum parse_result {
 	PARSE_OK = 0,
-	PARSE_NOT_IP,     /* not an IP ethertype */
+	PARSE_NOT_IP,     /* not an IP ethertype, or an IP header of another version */
 	PARSE_NOT_L4,     /* IP, but not something we balance (other protocol, ICMPv6/ND, IPv6
 			   * extension headers) */
 	PARSE_TRUNCATED,  /* shorter than the headers it claims */
 	PARSE_FRAGMENT,   /* IPv4 fragment: ports are missing or belong to the whole datagram */
+	PARSE_SHORT_FRAME, /* the frame is shorter than its IP length says: never rewritten */
 };
 
 /* One parsed packet. key holds the 5-tuple as it arrived (zero padded: it is hashed and used
@@ -45,7 +46,7 @@ struct packet {
 	struct udphdr *udp;
 	__u32 l3_off;       /* from the start of the frame */
 	__u32 l4_off;
-	__u32 len;          /* frame length as seen by the program */
+	__u32 len;          /* frame length as seen by the program (linear part for TC) */
 	bool ip_options;    /* IPv4 header longer than 20 bytes */
 	struct xdplb_flow_key key;
 };
@@ -61,7 +62,7 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *c, struct ethhdr **et
 	return eth->h_proto; /* network order */
 }
 
-/* Returns the L4 protocol, or a negative value for a truncated/invalid header. */
+/* Returns the L4 protocol, -1 for a truncated/invalid header, -2 for another IP version. */
 static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **iphp)
 {
 	struct iphdr *iph = c->pos;
@@ -69,6 +70,8 @@ static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **iphp
 
 	if ((void *)(iph + 1) > c->end)
 		return -1;
+	if (iph->version != 4)
+		return -2; /* not IPv4 whatever the ethertype says (the stack drops it too) */
 	hdrsize = iph->ihl * 4;
 	if (hdrsize < sizeof(*iph))
 		return -1;
@@ -81,22 +84,34 @@ static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **iphp
 	return iph->protocol;
 }
 
-static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcphdr **tcpp)
+/* l4_len: the L4 bytes the IP header claims (already checked against the frame). The data
+ * offset must cover the fixed header and stay inside them; the options need not be linear. */
+static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcphdr **tcpp, __u32 l4_len)
 {
 	struct tcphdr *tcp = c->pos;
+	__u32 doff;
 
 	if ((void *)(tcp + 1) > c->end)
+		return -1;
+	doff = tcp->doff * 4;
+	if (doff < sizeof(*tcp) || doff > l4_len)
 		return -1;
 	c->pos = tcp + 1;
 	*tcpp = tcp;
 	return 0;
 }
 
-static __always_inline int parse_udphdr(struct hdr_cursor *c, struct udphdr **udpp)
+/* The UDP length covers its header and stays inside the IP payload (a shorter one is legal:
+ * the receiver trims the rest, as the kernel's udp_rcv does). */
+static __always_inline int parse_udphdr(struct hdr_cursor *c, struct udphdr **udpp, __u32 l4_len)
 {
 	struct udphdr *udp = c->pos;
+	__u32 ulen;
 
 	if ((void *)(udp + 1) > c->end)
+		return -1;
+	ulen = bpf_ntohs(udp->len);
+	if (ulen < sizeof(*udp) || ulen > l4_len)
 		return -1;
 	c->pos = udp + 1;
 	*udpp = udp;
@@ -113,12 +128,12 @@ static __always_inline int parse_l4(struct hdr_cursor *c, struct packet *pkt, in
 				    __u32 l4_len)
 {
 	if (proto == IPPROTO_TCP) {
-		if (l4_len < sizeof(struct tcphdr) || parse_tcphdr(c, &pkt->tcp) < 0)
+		if (l4_len < sizeof(struct tcphdr) || parse_tcphdr(c, &pkt->tcp, l4_len) < 0)
 			return PARSE_TRUNCATED;
 		pkt->key.sport = pkt->tcp->source;
 		pkt->key.dport = pkt->tcp->dest;
 	} else {
-		if (l4_len < sizeof(struct udphdr) || parse_udphdr(c, &pkt->udp) < 0)
+		if (l4_len < sizeof(struct udphdr) || parse_udphdr(c, &pkt->udp, l4_len) < 0)
 			return PARSE_TRUNCATED;
 		pkt->key.sport = pkt->udp->source;
 		pkt->key.dport = pkt->udp->dest;
@@ -127,14 +142,21 @@ static __always_inline int parse_l4(struct hdr_cursor *c, struct packet *pkt, in
 	return PARSE_OK;
 }
 
-/* IPv4 part of parse_packet: the L4 header and the 5-tuple. */
-static __always_inline int parse_ipv4_packet(struct hdr_cursor *c, struct packet *pkt, void *data)
+/* IPv4 part of parse_packet: the L4 header and the 5-tuple. l3_len: the frame's bytes from
+ * the IP header on (the whole skb for TC, not only its linear part); Ethernet padding makes it
+ * longer than tot_len, which is fine. */
+static __always_inline int parse_ipv4_packet(struct hdr_cursor *c, struct packet *pkt, void *data,
+					     __u32 l3_len)
 {
 	int proto = parse_iphdr(c, &pkt->ip4);
 	int res;
 
+	if (proto == -2)
+		return PARSE_NOT_IP;
 	if (proto < 0)
 		return PARSE_TRUNCATED;
+	if (bpf_ntohs(pkt->ip4->tot_len) > l3_len)
+		return PARSE_SHORT_FRAME;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return PARSE_NOT_L4;
 	if (ipv4_is_fragment(pkt->ip4))
@@ -153,13 +175,18 @@ static __always_inline int parse_ipv4_packet(struct hdr_cursor *c, struct packet
 
 /* IPv6 part of parse_packet. Only TCP/UDP right after the fixed header is balanced:
  * extension headers (fragments included), ICMPv6 and neighbour discovery pass untouched. */
-static __always_inline int parse_ipv6_packet(struct hdr_cursor *c, struct packet *pkt, void *data)
+static __always_inline int parse_ipv6_packet(struct hdr_cursor *c, struct packet *pkt, void *data,
+					     __u32 l3_len)
 {
 	struct ipv6hdr *ip6 = c->pos;
 	int proto, res;
 
 	if ((void *)(ip6 + 1) > c->end)
 		return PARSE_TRUNCATED;
+	if (ip6->version != 6)
+		return PARSE_NOT_IP;
+	if (sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > l3_len)
+		return PARSE_SHORT_FRAME;
 	c->pos = ip6 + 1;
 	pkt->ip6 = ip6;
 	proto = ip6->nexthdr;
@@ -175,8 +202,11 @@ static __always_inline int parse_ipv6_packet(struct hdr_cursor *c, struct packet
 	return PARSE_OK;
 }
 
-/* Parse eth / IP / TCP|UDP of the frame [data, data_end). */
-static __always_inline int parse_packet(void *data, void *data_end, struct packet *pkt)
+/* Parse eth / IP / TCP|UDP of the frame [data, data_end). frame_len: the whole frame's length
+ * (XDP: data_end - data; TC: skb->len, of which only the headers need be linear). Every
+ * length field is checked against it before anyone rewrites the packet. */
+static __always_inline int parse_packet(void *data, void *data_end, __u32 frame_len,
+					struct packet *pkt)
 {
 	struct hdr_cursor c = { .pos = data, .end = data_end };
 	int eth_proto;
@@ -187,9 +217,11 @@ static __always_inline int parse_packet(void *data, void *data_end, struct packe
 	if (eth_proto < 0)
 		return PARSE_TRUNCATED;
 	pkt->l3_off = sizeof(struct ethhdr);
+	if (frame_len < pkt->l3_off)
+		return PARSE_TRUNCATED;
 	if (eth_proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4_packet(&c, pkt, data);
+		return parse_ipv4_packet(&c, pkt, data, frame_len - pkt->l3_off);
 	if (eth_proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6_packet(&c, pkt, data);
+		return parse_ipv6_packet(&c, pkt, data, frame_len - pkt->l3_off);
 	return PARSE_NOT_IP;
 }

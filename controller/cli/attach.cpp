@@ -11,6 +11,7 @@
 #include "core/state.h"
 #include "datapath/datapath.h"
 #include "hostlocal/hostlocal.h"
+#include "lb/address_guard.h"
 #include "lb/balancer.h"
 #include "lb/backends.h"
 #include "net/link.h"
@@ -142,6 +143,11 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     (void)Datapath::detach(pin_dir);
     return fail("programming the services: " + s.error());
   }
+  auto guard = write_uplink_guard(**dp, bridge->ifindex);
+  if (!guard) {
+    (void)Datapath::detach(pin_dir);
+    return fail("the uplink guard: " + guard.error());
+  }
   if (!a.no_host_local) {
     if (auto s = hostlocal::attach(pin_dir); !s) {
       (void)Datapath::detach(pin_dir);
@@ -156,6 +162,8 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   for (const auto& [name, m] : state.xdp_modes)
     std::cout << "attached XDP (" << m << ") to " << name << "\n";
   std::cout << "attached TC ingress to " << a.bridge << " (reply path)\n";
+  std::cout << "uplinks drop new flows from " << guard->size()
+            << " source prefixes (the bridge's subnets, the host's addresses, loopback)\n";
   if (!a.no_host_local)
     std::cout << "attached socket hooks to the cgroup v2 root (host-local clients of this network namespace)\n";
   for (const auto& vip : *vips)

@@ -33,6 +33,9 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
     {"tc_hairpin_no_port", "hairpin: no free SNAT port for the backend: dropped"},
     {"tc_hairpin_no_backend", "hairpin: service has no usable backend: dropped"},
     {"tc_hairpin_no_source", "hairpin: no route or source address to the backend: dropped"},
+    {"pass_short_frame", "frame shorter than its IP length: passed untouched"},
+    {"tc_pass_short_frame", "reply side, frame shorter than its IP length: untouched"},
+    {"drop_spoofed", "new flow on an uplink from a bridge, host or loopback source: dropped"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

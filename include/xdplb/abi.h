@@ -168,6 +168,23 @@ struct xdplb_hairpin_reverse {
 	__u64 last_seen_ns;
 };
 
+/* ---- uplink guard: sources that never arrive on an uplink ----
+ * The bridge's subnets, the host's own addresses and loopback (controller/core/
+ * address_policy.h). A new flow from one of them on an uplink is spoofed: it is dropped, so it
+ * cannot create a reverse entry that captures the replies of a hairpin flow. */
+
+/* Prefixes in the guard (bridge subnets + host addresses + 2 loopback prefixes). */
+#define XDPLB_MAX_GUARD_PREFIXES 1024
+
+/* LPM trie key: prefixlen counts the bits matched from family on, so it is 32 (family + pad)
+ * plus the address prefix length; IPv4 and IPv6 never match each other. */
+struct xdplb_guard_key {
+	__u32 prefixlen;
+	__u8 family; /* XDPLB_AF_* */
+	__u8 pad[3];
+	union xdplb_addr addr;
+};
+
 /* ---- named outcomes: per-CPU counters indexed by enum xdplb_reason ---- */
 enum xdplb_reason {
 	/* XDP, client side */
@@ -200,5 +217,10 @@ enum xdplb_reason {
 	XDPLB_R_TC_HAIRPIN_NO_PORT,    /* no free SNAT port for that backend: dropped */
 	XDPLB_R_TC_HAIRPIN_NO_BACKEND, /* service has no usable backend: dropped */
 	XDPLB_R_TC_HAIRPIN_NO_SOURCE,  /* no route/source address towards the backend: dropped */
+	/* hardening (issue 12) */
+	XDPLB_R_PASS_SHORT_FRAME,      /* frame shorter than its IP length: passed untouched */
+	XDPLB_R_TC_PASS_SHORT_FRAME,   /* reply side, frame shorter than its IP length: untouched */
+	XDPLB_R_DROP_SPOOFED,          /* new flow on an uplink from a bridge subnet, host or
+	                                * loopback source: dropped */
 	XDPLB_R_MAX
 };
