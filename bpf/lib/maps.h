@@ -153,3 +153,15 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } uplink_guard SEC(".maps");
+
+/* Datagram (src, dst, IP id / IPv6 fragment id, proto) as it arrives -> the addresses its
+ * first fragment was rewritten to. Written by XDP (requests) and TC (replies, hairpin) when
+ * they translate a first fragment; read by the same program for the later fragments, which
+ * carry no ports. LRU: datagrams in flight only (lib/frag.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPLB_MAX_FRAGS);
+	__type(key, struct xdplb_frag_key);
+	__type(value, struct xdplb_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frags SEC(".maps");

@@ -17,6 +17,7 @@
 #include <xdplb/abi.h>
 
 /* Fragment bits of iphdr.frag_off (host order; the kernel keeps them in net/ip.h, not uapi). */
+#define XDPLB_IP_DF 0x4000
 #define XDPLB_IP_MF 0x2000
 #define XDPLB_IP_OFFSET 0x1fff
 
@@ -224,4 +225,106 @@ static __always_inline int parse_packet(void *data, void *data_end, __u32 frame_
 	if (eth_proto == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6_packet(&c, pkt, data, frame_len - pkt->l3_off);
 	return PARSE_NOT_IP;
+}
+
+/* ---- fragments (lib/frag.h) ---- */
+
+/* The IPv6 fragment extension header (RFC 8200 4.5; the kernel keeps it in net/ipv6.h). */
+#define XDPLB_NEXTHDR_FRAGMENT 44
+#define XDPLB_IP6_MF 0x0001
+#define XDPLB_IP6_OFFSET 0xfff8
+struct xdplb_frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;
+	__be32 identification;
+};
+
+enum frag_kind {
+	FRAG_NONE = 0, /* not a fragment of a TCP/UDP datagram we could balance */
+	FRAG_FIRST,    /* offset 0: the L4 header and the 5-tuple are in pkt, as parse_packet */
+	FRAG_LATER,    /* offset > 0: pkt has the addresses, proto and family, no ports */
+};
+
+/* The datagram a fragment belongs to: IPv4 id (zero-extended) or IPv6 identification. */
+struct frag_info {
+	__be32 id;
+};
+
+static __always_inline void packet_set_addrs4(struct packet *pkt, int proto)
+{
+	pkt->key.src.v4 = pkt->ip4->saddr;
+	pkt->key.dst.v4 = pkt->ip4->daddr;
+	pkt->key.proto = proto;
+	pkt->key.family = XDPLB_AF_INET;
+}
+
+static __always_inline int parse_ipv4_fragment(struct hdr_cursor *c, struct packet *pkt,
+					       void *data, struct frag_info *fi)
+{
+	int proto = parse_iphdr(c, &pkt->ip4);
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return FRAG_NONE;
+	if (!ipv4_is_fragment(pkt->ip4))
+		return FRAG_NONE;
+	fi->id = (__be32)pkt->ip4->id;
+	pkt->l4_off = c->pos - data;
+	pkt->ip_options = pkt->ip4->ihl > 5;
+	packet_set_addrs4(pkt, proto);
+	if (pkt->ip4->frag_off & bpf_htons(XDPLB_IP_OFFSET))
+		return FRAG_LATER;
+	if (parse_l4(c, pkt, proto, bpf_ntohs(pkt->ip4->tot_len) - pkt->ip4->ihl * 4) != PARSE_OK)
+		return FRAG_NONE;
+	return FRAG_FIRST;
+}
+
+/* IPv6: only a fragment header right after the fixed header, then TCP/UDP. */
+static __always_inline int parse_ipv6_fragment(struct hdr_cursor *c, struct packet *pkt,
+					       void *data, struct frag_info *fi)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	struct xdplb_frag_hdr *fh;
+	int proto;
+
+	if ((void *)(ip6 + 1) > c->end || ip6->nexthdr != XDPLB_NEXTHDR_FRAGMENT)
+		return FRAG_NONE;
+	fh = (void *)(ip6 + 1);
+	if ((void *)(fh + 1) > c->end || bpf_ntohs(ip6->payload_len) < sizeof(*fh))
+		return FRAG_NONE;
+	proto = fh->nexthdr;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return FRAG_NONE;
+	c->pos = fh + 1;
+	pkt->ip6 = ip6;
+	pkt->l4_off = c->pos - data;
+	fi->id = fh->identification;
+	__builtin_memcpy(pkt->key.src.v6, &ip6->saddr, sizeof(pkt->key.src.v6));
+	__builtin_memcpy(pkt->key.dst.v6, &ip6->daddr, sizeof(pkt->key.dst.v6));
+	pkt->key.proto = proto;
+	pkt->key.family = XDPLB_AF_INET6;
+	if (fh->frag_off & bpf_htons(XDPLB_IP6_OFFSET))
+		return FRAG_LATER;
+	if (parse_l4(c, pkt, proto, bpf_ntohs(ip6->payload_len) - sizeof(*fh)) != PARSE_OK)
+		return FRAG_NONE;
+	return FRAG_FIRST;
+}
+
+/* Parse a frame parse_packet did not take as a plain TCP/UDP packet (PARSE_FRAGMENT, or
+ * PARSE_NOT_L4 for IPv6 with a fragment header) as a fragment of a TCP/UDP datagram. */
+static __always_inline int parse_fragment(void *data, void *data_end, struct packet *pkt,
+					  struct frag_info *fi)
+{
+	struct hdr_cursor c = { .pos = data, .end = data_end };
+	int eth_proto;
+
+	__builtin_memset(pkt, 0, sizeof(*pkt));
+	pkt->len = data_end - data;
+	eth_proto = parse_ethhdr(&c, &pkt->eth);
+	pkt->l3_off = sizeof(struct ethhdr);
+	if (eth_proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4_fragment(&c, pkt, data, fi);
+	if (eth_proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6_fragment(&c, pkt, data, fi);
+	return FRAG_NONE;
 }

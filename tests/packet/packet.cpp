@@ -174,6 +174,12 @@ std::optional<Parsed> parse(const Bytes& f) {
   p.ip_check = get16(f, ip + 10);
   p.ip_csum_ok = fold(sum16(&f[ip], ihl)) == 0xffff;
   const size_t l4 = ip + ihl, l4_len = tot - ihl;
+  p.fragment = (get16(f, ip + 6) & 0x3fff) != 0;
+  if (p.proto == 1) {
+    p.l4_check = l4_len >= 4 ? get16(f, l4 + 2) : 0;
+    p.l4_csum_ok = fold(sum16(&f[l4], l4_len)) == 0xffff;
+    return p;
+  }
   const size_t hdr = p.proto == 6 ? 20 : p.proto == 17 ? 8 : 0;
   if (!hdr || l4_len < hdr) return p;
   p.sport = get16(f, l4);

@@ -62,7 +62,8 @@ struct Parsed {
   uint16_t sport = 0, dport = 0;
   uint16_t ip_check = 0, l4_check = 0;
   bool ip_csum_ok = false;
-  bool l4_csum_ok = false;  // a zero UDP checksum counts as ok ("none")
+  bool l4_csum_ok = false;  // a zero UDP checksum counts as ok ("none"); ICMP: its checksum
+  bool fragment = false;    // MF or an offset: the L4 checksum covers the whole datagram
   Bytes payload;
 };
 std::optional<Parsed> parse(const Bytes& frame);
