@@ -259,6 +259,14 @@ static __always_inline void packet_set_addrs4(struct packet *pkt, int proto)
 	pkt->key.family = XDPLB_AF_INET;
 }
 
+/* The L4 length a first fragment's header is checked against. A UDP length covers the whole
+ * datagram, not this fragment, so it may only be checked against the largest IP payload; a
+ * TCP data offset must fit the fragment itself. */
+static __always_inline __u32 first_fragment_l4_len(int proto, __u32 fragment_payload)
+{
+	return proto == IPPROTO_UDP ? 0xffff : fragment_payload;
+}
+
 static __always_inline int parse_ipv4_fragment(struct hdr_cursor *c, struct packet *pkt,
 					       void *data, struct frag_info *fi)
 {
@@ -274,7 +282,7 @@ static __always_inline int parse_ipv4_fragment(struct hdr_cursor *c, struct pack
 	packet_set_addrs4(pkt, proto);
 	if (pkt->ip4->frag_off & bpf_htons(XDPLB_IP_OFFSET))
 		return FRAG_LATER;
-	if (parse_l4(c, pkt, proto, bpf_ntohs(pkt->ip4->tot_len) - pkt->ip4->ihl * 4) != PARSE_OK)
+	if (parse_l4(c, pkt, proto, first_fragment_l4_len(proto, bpf_ntohs(pkt->ip4->tot_len) - pkt->ip4->ihl * 4)) != PARSE_OK)
 		return FRAG_NONE;
 	return FRAG_FIRST;
 }
@@ -305,7 +313,7 @@ static __always_inline int parse_ipv6_fragment(struct hdr_cursor *c, struct pack
 	pkt->key.family = XDPLB_AF_INET6;
 	if (fh->frag_off & bpf_htons(XDPLB_IP6_OFFSET))
 		return FRAG_LATER;
-	if (parse_l4(c, pkt, proto, bpf_ntohs(ip6->payload_len) - sizeof(*fh)) != PARSE_OK)
+	if (parse_l4(c, pkt, proto, first_fragment_l4_len(proto, bpf_ntohs(ip6->payload_len) - sizeof(*fh))) != PARSE_OK)
 		return FRAG_NONE;
 	return FRAG_FIRST;
 }
