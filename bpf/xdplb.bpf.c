@@ -48,22 +48,30 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 	__u64 now = bpf_ktime_get_ns();
 	struct xdplb_backend *be = NULL;
 	struct xdplb_flow *flow;
-	bool new_flow = false, by_hash = false;
+	bool new_flow = false, by_hash = false, replace = false;
 	__u32 id = XDPLB_NO_BACKEND;
 
 	flow = bpf_map_lookup_elem(&flows, &pkt->key);
+	if (flow && flow_over(flow->flags, flow->last_seen_ns, pkt)) {
+		flow_forget(&pkt->key, flow); /* ended: this packet is not of that connection */
+		flow = NULL;
+	}
 	if (flow) {
 		id = flow->backend;
 		be = backend_usable(id, pkt->key.family);
-		if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
+		if (be && be->gen != flow->gen)
+			be = NULL; /* the id was given to another backend since */
+		else if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
 			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
 			flow_count_packet(&flow->flags, id, pkt);
+			flow_end_seen(&flow->flags, &flow->last_seen_ns, pkt, XDPLB_FLOW_FIN_CLIENT);
 			flow_touch(flow, &pkt->key, be, now);
 		} else {
 			count_reason(XDPLB_R_FLOW_RESELECTED);
 			flow_uncount(&flow->flags, id);
-			reverse_forget(&pkt->key, id);
+			reverse_forget(&pkt->key, id, flow->gen);
+			replace = true;
 		}
 	} else if (pkt->tcp && !tcp_opens_flow(pkt)) {
 		/* Another node (or a flushed table) had this flow: place it by the ring, which
@@ -78,7 +86,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			count_reason(XDPLB_R_DROP_NO_BACKEND);
 			return XDP_DROP;
 		}
-		if (flow_remember(&pkt->key, id, be, now, !tcp_ends_flow(pkt)))
+		if (flow_remember(&pkt->key, id, be, now, !tcp_ends_flow(pkt), replace))
 			count_reason(XDPLB_R_FLOW_TABLE_FULL);
 		else
 			count_reason(XDPLB_R_NEW_FLOW);
@@ -152,14 +160,19 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
 static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt)
 {
 	struct xdplb_hairpin_reverse *hrev;
+	struct xdplb_hairpin_flow *hf;
 	struct xdplb_service *svc;
 
 	hrev = bpf_map_lookup_elem(&hairpin_reverse, &pkt->key);
-	if (hrev)
-		return hairpin_reply(skb, pkt, hrev);
-	svc = service_lookup(&pkt->key);
-	if (svc && !pkt->ip_options)
-		return hairpin_request(skb, pkt, svc);
+	if (hrev) {
+		hf = hairpin_reply_flow(&pkt->key, hrev);
+		if (hf)
+			return hairpin_reply(skb, pkt, hrev, hf);
+	} else {
+		svc = service_lookup(&pkt->key);
+		if (svc && !pkt->ip_options)
+			return hairpin_request(skb, pkt, svc);
+	}
 	count_reason(XDPLB_R_TC_NOT_REVERSE);
 	return TC_ACT_OK;
 }
@@ -168,6 +181,7 @@ SEC("tc")
 int xdplb_tc(struct __sk_buff *skb)
 {
 	struct xdplb_reverse *rev;
+	struct xdplb_flow *flow;
 	union xdplb_addr vip, client;
 	struct packet pkt;
 
@@ -189,8 +203,14 @@ int xdplb_tc(struct __sk_buff *skb)
 	rev = bpf_map_lookup_elem(&reverse, &pkt.key);
 	if (!rev)
 		return tc_not_reverse(skb, &pkt);
+	/* Only the reply of a flow that is still there is put back (never one of a connection
+	 * that ended, whose 5-tuple may now be a direct connection to the backend). */
+	flow = reply_flow(&pkt.key, rev);
+	if (!flow)
+		return tc_not_reverse(skb, &pkt);
 	if (pkt.tcp && pkt.tcp->rst)
-		flow_reset_by_backend(&pkt.key, rev);
+		flow_uncount(&flow->flags, flow->backend);
+	flow_end_seen(&flow->flags, &flow->last_seen_ns, &pkt, XDPLB_FLOW_FIN_BACKEND);
 	vip = rev->vip;
 	client = pkt.key.dst;
 	if (pkt.key.family == XDPLB_AF_INET6 ? revnat6(skb, &pkt, rev) : revnat4(skb, &pkt, rev)) {

@@ -33,6 +33,10 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
     {"tc_hairpin_no_port", "hairpin: no free SNAT port for the backend: dropped"},
     {"tc_hairpin_no_backend", "hairpin: service has no usable backend: dropped"},
     {"tc_hairpin_no_source", "hairpin: no route or source address to the backend: dropped"},
+    {"flow_evicted", "new flow in a full table: least recently used entry evicted"},
+    {"flow_restored", "live flow had lost one of its entries (evicted): put back"},
+    {"flow_closed", "TCP flows ended (FIN both ways or RST), entries kept a short linger"},
+    {"tc_reply_stale", "reply of an ended (or re-placed) flow: entry deleted, untouched"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

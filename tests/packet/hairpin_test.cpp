@@ -45,7 +45,10 @@ class HairpinTest : public ::testing::Test {
       auto s = ns->ip(cmd);
       ASSERT_TRUE(s) << s.error();
     }
-    auto s = ns->run([&] { bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0")); });
+    // The FIB lookup for the SNAT source needs forwarding on (a new namespace starts with it off).
+    auto s = ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv4.ip_forward=1");
+    ASSERT_TRUE(s) << s.error();
+    s = ns->run([&] { bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0")); });
     ASSERT_TRUE(s) << s.error();
     ASSERT_GT(bridge_ifindex, 0);
     auto d = Datapath::load_unattached();

@@ -195,8 +195,8 @@ TEST_F(TcTest, BackendResetUncountsItsFlow) {
   rst.payload.clear();
   fin.tcp_flags = kTcpFin | kTcpAck;
   run_tc_cases({
-    {"backend RST: reverse-NATed like any reply", {}, rst.bytes(), TC_ACT_REDIRECT,
-     {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(rst, true)},
+    {"backend RST: reverse-NATed like any reply, the flow closes", {}, rst.bytes(), TC_ACT_REDIRECT,
+     {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FLOW_CLOSED}, revnat_expected(rst, true)},
     {"backend FIN: reverse-NATed", {}, fin.bytes(), TC_ACT_REDIRECT, {XDPLB_R_TC_REVNAT_REDIRECT},
      revnat_expected(fin, true)},
   });
