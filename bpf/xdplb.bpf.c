@@ -65,12 +65,15 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
 			flow_count_packet(&flow->flags, id, pkt);
-			flow_end_seen(&flow->flags, &flow->last_seen_ns, pkt, XDPLB_FLOW_FIN_CLIENT);
+			if (!(flow->flags & XDPLB_FLOW_ESTABLISHED) && !tcp_opens_flow(pkt))
+				flow_established(flow, &pkt->key, be);
+			if (tcp_ends_flow(pkt))
+				flow_client_end(flow, &pkt->key, be, pkt);
 			flow_touch(flow, &pkt->key, be, now);
 		} else {
 			count_reason(XDPLB_R_FLOW_RESELECTED);
 			flow_uncount(&flow->flags, id);
-			reverse_forget(&pkt->key, id, flow->gen);
+			reverse_forget(&pkt->key, id, flow->gen, flow->flags);
 			replace = true;
 		}
 	} else if (pkt->tcp && !tcp_opens_flow(pkt)) {
@@ -86,7 +89,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			count_reason(XDPLB_R_DROP_NO_BACKEND);
 			return XDP_DROP;
 		}
-		if (flow_remember(&pkt->key, id, be, now, !tcp_ends_flow(pkt), replace))
+		if (flow_remember(&pkt->key, id, be, now, pkt, replace))
 			count_reason(XDPLB_R_FLOW_TABLE_FULL);
 		else
 			count_reason(XDPLB_R_NEW_FLOW);
@@ -181,7 +184,6 @@ SEC("tc")
 int xdplb_tc(struct __sk_buff *skb)
 {
 	struct xdplb_reverse *rev;
-	struct xdplb_flow *flow;
 	union xdplb_addr vip, client;
 	struct packet pkt;
 
@@ -200,17 +202,15 @@ int xdplb_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 
-	rev = bpf_map_lookup_elem(&reverse, &pkt.key);
+	rev = reply_reverse(&pkt.key);
 	if (!rev)
 		return tc_not_reverse(skb, &pkt);
 	/* Only the reply of a flow that is still there is put back (never one of a connection
 	 * that ended, whose 5-tuple may now be a direct connection to the backend). */
-	flow = reply_flow(&pkt.key, rev);
-	if (!flow)
+	if (reply_stale(&pkt.key, rev))
 		return tc_not_reverse(skb, &pkt);
-	if (pkt.tcp && pkt.tcp->rst)
-		flow_uncount(&flow->flags, flow->backend);
-	flow_end_seen(&flow->flags, &flow->last_seen_ns, &pkt, XDPLB_FLOW_FIN_BACKEND);
+	if (tcp_ends_flow(&pkt))
+		reply_end(&pkt.key, rev, &pkt);
 	vip = rev->vip;
 	client = pkt.key.dst;
 	if (pkt.key.family == XDPLB_AF_INET6 ? revnat6(skb, &pkt, rev) : revnat4(skb, &pkt, rev)) {

@@ -2,13 +2,22 @@
  * next to it a reverse entry (reply 5-tuple -> VIP:vport) that the TC program needs to undo
  * the DNAT on replies.
  *
- * Lifecycle (TCP): XDP marks the client's FIN, TC the backend's FIN, either an RST; at the
- * second FIN (or the RST) the flow is CLOSED and lingers XDPLB_FLOW_LINGER_NS for its last
- * ACKs. After that a reply matches nothing (its reverse entry is deleted, the reply untouched)
- * and the client's next packet is a new flow. The two entries are kept together: whichever
- * side finds the other's entry evicted by the LRU puts it back (XDPLB_R_FLOW_RESTORED). A
- * backend id given to a new backend bumps its generation; flows of the old one are re-placed
- * and their replies no longer matched. */
+ * Lifecycle (TCP): XDP marks the client's FIN, TC the backend's FIN (in the forward entry),
+ * either an RST; whoever sees the second FIN (or the RST) closes the flow: both entries are
+ * marked CLOSED and linger XDPLB_FLOW_LINGER_NS for the last ACKs. After that a reply matches
+ * nothing (both entries are deleted, the reply untouched) and the client's next packet is a
+ * new flow. A backend id given to a new backend bumps its generation: flows of the old one are
+ * re-placed and their replies no longer matched.
+ *
+ * The reply path reads the reverse entry and the backend's (an array: no hash lookup) only;
+ * the forward entry only on a FIN or RST. A lookup marks an LRU entry as used, so reading the
+ * forward entry on every reply would make a flood's answered SYNs look as used as an idle
+ * established connection, whose entry the LRU would then evict in their place. The two entries
+ * are kept together: a TCP flow's reverse entry waits in reverse_new until the client's
+ * packet after its SYN (lib/maps.h: a SYN flood churns that table, not the established
+ * connections' one); XDP puts back a reverse entry the LRU evicted alone
+ * (XDPLB_R_FLOW_RESTORED); a forward entry evicted alone comes back with the client's next
+ * packet (placed as a mid-flow packet, by the ring). */
 #pragma once
 
 #include "lib/conns.h"
@@ -71,26 +80,28 @@ static __always_inline bool flow_over(__u32 flags, __u64 last_seen, const struct
 }
 
 /* A FIN or RST of one side (XDPLB_FLOW_FIN_CLIENT or _BACKEND) on an entry. The flow closes at
- * an RST or at the second side's FIN; whoever closes it stamps the time. Atomic ors: the two
- * FINs may be seen at once on two CPUs, and exactly one of them sees both. */
-static __always_inline void flow_end_seen(__u32 *flags, __u64 *last_seen,
+ * an RST or at the second side's FIN; whoever closes it stamps the time and returns true (and
+ * must mark the other entry). Atomic ors: the two FINs may be seen at once on two CPUs, and
+ * exactly one of them sees both. */
+static __always_inline bool flow_end_seen(__u32 *flags, __u64 *last_seen,
 					  const struct packet *pkt, __u32 side)
 {
 	const __u32 both = XDPLB_FLOW_FIN_CLIENT | XDPLB_FLOW_FIN_BACKEND;
 	__u32 old;
 
 	if (!tcp_ends_flow(pkt) || (*flags & XDPLB_FLOW_CLOSED))
-		return;
+		return false;
 	if (!pkt->tcp->rst) {
 		old = __sync_fetch_and_or(flags, side);
 		if (((old | side) & both) != both)
-			return;
+			return false;
 	}
 	old = __sync_fetch_and_or(flags, XDPLB_FLOW_CLOSED);
 	if (old & XDPLB_FLOW_CLOSED)
-		return;
+		return false;
 	*last_seen = bpf_ktime_get_ns();
 	count_reason(XDPLB_R_FLOW_CLOSED);
+	return true;
 }
 
 /* ---- how full the table is: the LRU evicts silently, so the datapath counts ---- */
@@ -124,8 +135,14 @@ static __always_inline void flow_delete(const struct xdplb_flow_key *key)
 
 /* ---- the two entries ---- */
 
+/* The reverse table of a flow: reverse_new until the flow is established. */
+static __always_inline void *reverse_map(__u32 flags)
+{
+	return flags & XDPLB_FLOW_ESTABLISHED ? (void *)&reverse : (void *)&reverse_new;
+}
+
 static __always_inline int reverse_remember(const struct xdplb_flow_key *key, __u32 id,
-					    const struct xdplb_backend *be)
+					    const struct xdplb_backend *be, __u32 flags)
 {
 	struct xdplb_reverse rev;
 	struct xdplb_flow_key rk;
@@ -136,7 +153,7 @@ static __always_inline int reverse_remember(const struct xdplb_flow_key *key, __
 	rev.backend = id;
 	rev.gen = be->gen;
 	reverse_key_of(key, be, &rk);
-	return bpf_map_update_elem(&reverse, &rk, &rev, BPF_ANY);
+	return bpf_map_update_elem(reverse_map(flags), &rk, &rev, BPF_ANY);
 }
 
 /* Store (or replace: the entry exists) the flow's forward and reverse entries; counted: the
@@ -144,32 +161,51 @@ static __always_inline int reverse_remember(const struct xdplb_flow_key *key, __
  * cannot take the entry; the packet is forwarded anyway, uncounted. A replaced entry must have
  * been uncounted first. */
 static __always_inline int flow_remember(const struct xdplb_flow_key *key, __u32 id,
-					 const struct xdplb_backend *be, __u64 now, bool counted,
-					 bool replace)
+					 const struct xdplb_backend *be, __u64 now,
+					 const struct packet *pkt, bool replace)
 {
 	struct xdplb_flow flow;
 
 	__builtin_memset(&flow, 0, sizeof(flow));
 	flow.backend = id;
 	flow.gen = be->gen;
-	flow.flags = counted ? XDPLB_FLOW_COUNTED : 0;
+	flow.flags = (tcp_ends_flow(pkt) ? 0 : XDPLB_FLOW_COUNTED) |
+		     (tcp_opens_flow(pkt) ? 0 : XDPLB_FLOW_ESTABLISHED);
 	flow.last_seen_ns = now;
-	if (reverse_remember(key, id, be))
+	if (reverse_remember(key, id, be, flow.flags))
 		return -1;
 	if (bpf_map_update_elem(&flows, key, &flow, BPF_ANY))
 		return -1;
 	if (!replace)
 		flow_fill_add();
-	if (counted)
+	if (flow.flags & XDPLB_FLOW_COUNTED)
 		conn_add(id, 1);
 	return 0;
+}
+
+/* XDP: the client's first packet after its SYN: the reverse entry moves to reverse. */
+static __always_inline void flow_established(struct xdplb_flow *flow,
+					     const struct xdplb_flow_key *key,
+					     const struct xdplb_backend *be)
+{
+	struct xdplb_flow_key rk;
+	struct xdplb_reverse *rev;
+
+	if (__sync_fetch_and_or(&flow->flags, XDPLB_FLOW_ESTABLISHED) & XDPLB_FLOW_ESTABLISHED)
+		return;
+	reverse_key_of(key, be, &rk);
+	rev = bpf_map_lookup_elem(&reverse_new, &rk);
+	if (rev && !bpf_map_update_elem(&reverse, &rk, rev, BPF_ANY))
+		bpf_map_delete_elem(&reverse_new, &rk);
+	else if (!rev)
+		reverse_remember(key, flow->backend, be, XDPLB_FLOW_ESTABLISHED);
 }
 
 /* A flow leaves its backend: its replies must not be matched any more. Only while the id still
  * names the backend the flow was placed on; otherwise its reverse key is unknown, and the
  * generation check on the reply path deletes that entry. */
 static __always_inline void reverse_forget(const struct xdplb_flow_key *key, __u32 old_id,
-					   __u32 gen)
+					   __u32 gen, __u32 flags)
 {
 	struct xdplb_backend *old = bpf_map_lookup_elem(&backends, &old_id);
 	struct xdplb_flow_key rk;
@@ -177,14 +213,14 @@ static __always_inline void reverse_forget(const struct xdplb_flow_key *key, __u
 	if (!old || old->gen != gen)
 		return;
 	reverse_key_of(key, old, &rk);
-	bpf_map_delete_elem(&reverse, &rk);
+	bpf_map_delete_elem(reverse_map(flags), &rk);
 }
 
 /* Both entries of a flow whose connection is over. */
 static __always_inline void flow_forget(const struct xdplb_flow_key *key, struct xdplb_flow *flow)
 {
 	flow_uncount(&flow->flags, flow->backend);
-	reverse_forget(key, flow->backend, flow->gen);
+	reverse_forget(key, flow->backend, flow->gen, flow->flags);
 	flow_delete(key);
 }
 
@@ -200,44 +236,88 @@ static __always_inline void flow_touch(struct xdplb_flow *flow, const struct xdp
 	/* The reverse entry lives in its own LRU and may have been evicted alone; replies would
 	 * then leave un-NATed and be dropped as martians. Put it back. */
 	reverse_key_of(key, be, &rk);
-	if (!bpf_map_lookup_elem(&reverse, &rk) && !reverse_remember(key, flow->backend, be))
+	if (!bpf_map_lookup_elem(reverse_map(flow->flags), &rk) &&
+	    !reverse_remember(key, flow->backend, be, flow->flags))
 		count_reason(XDPLB_R_FLOW_RESTORED);
 }
 
-/* TC: the forward entry of the flow whose reply (key rk: backend -> client) matched reverse
- * entry rev, or NULL if that flow is gone: it ended a linger ago (both entries are deleted),
- * was re-placed, or its backend id now names another backend (rev is deleted). A forward entry
- * the LRU evicted alone is put back from rev. */
-static __always_inline struct xdplb_flow *reply_flow(const struct xdplb_flow_key *rk,
-						     const struct xdplb_reverse *rev)
+/* The reverse entry of a flow that closed: replies match for the linger only. */
+static __always_inline void reverse_closed(struct xdplb_reverse *rev, __u64 closed_ns)
+{
+	rev->closed_ns = closed_ns;
+	__sync_fetch_and_or(&rev->flags, XDPLB_FLOW_CLOSED);
+}
+
+/* XDP: the client's FIN or RST on a known flow (backend be). */
+static __always_inline void flow_client_end(struct xdplb_flow *flow,
+					    const struct xdplb_flow_key *key,
+					    const struct xdplb_backend *be, const struct packet *pkt)
+{
+	struct xdplb_flow_key rk;
+	struct xdplb_reverse *rev;
+
+	if (!flow_end_seen(&flow->flags, &flow->last_seen_ns, pkt, XDPLB_FLOW_FIN_CLIENT))
+		return;
+	reverse_key_of(key, be, &rk);
+	rev = bpf_map_lookup_elem(reverse_map(flow->flags), &rk);
+	if (rev)
+		reverse_closed(rev, flow->last_seen_ns);
+}
+
+/* The forward key of the flow whose reply (rk: backend -> client) matched rev. */
+static __always_inline void forward_key_of(const struct xdplb_flow_key *rk,
+					   const struct xdplb_reverse *rev,
+					   struct xdplb_flow_key *fk)
+{
+	flow_key_set(fk, &rk->dst, rk->dport, &rev->vip, rev->vport, rk->proto, rk->family);
+}
+
+/* TC: the reverse entry a reply matches (established flows first), or NULL. */
+static __always_inline struct xdplb_reverse *reply_reverse(const struct xdplb_flow_key *rk)
+{
+	struct xdplb_reverse *rev = bpf_map_lookup_elem(&reverse, rk);
+
+	return rev ? rev : bpf_map_lookup_elem(&reverse_new, rk);
+}
+
+/* TC: is the flow of this reply (rk, matched rev) gone? It ended a linger ago, or its backend
+ * id now names another backend. Then both of its entries are deleted. */
+static __always_inline bool reply_stale(const struct xdplb_flow_key *rk,
+					const struct xdplb_reverse *rev)
+{
+	struct xdplb_backend *be = bpf_map_lookup_elem(&backends, &rev->backend);
+	struct xdplb_flow_key fk;
+	struct xdplb_flow *flow;
+
+	if (be && be->gen == rev->gen && !flow_lingered(rev->flags, rev->closed_ns))
+		return false;
+	forward_key_of(rk, rev, &fk);
+	flow = bpf_map_lookup_elem(&flows, &fk);
+	if (flow && flow->backend == rev->backend && flow->gen == rev->gen)
+		flow_delete(&fk);
+	bpf_map_delete_elem(&reverse, rk);
+	bpf_map_delete_elem(&reverse_new, rk);
+	count_reason(XDPLB_R_TC_REPLY_STALE);
+	return true;
+}
+
+/* TC: the backend's FIN or RST on reply rk of rev. An RST uncounts the connection; the
+ * closing FIN or RST closes both entries. */
+static __always_inline void reply_end(const struct xdplb_flow_key *rk, struct xdplb_reverse *rev,
+				      const struct packet *pkt)
 {
 	struct xdplb_flow_key fk;
-	struct xdplb_flow *flow, nf;
-	struct xdplb_backend *be;
+	struct xdplb_flow *flow;
 
-	flow_key_set(&fk, &rk->dst, rk->dport, &rev->vip, rev->vport, rk->proto, rk->family);
+	forward_key_of(rk, rev, &fk);
 	flow = bpf_map_lookup_elem(&flows, &fk);
-	if (flow && flow->backend == rev->backend && flow->gen == rev->gen) {
-		if (!flow_lingered(flow->flags, flow->last_seen_ns))
-			return flow;
-		flow_delete(&fk);
-	} else if (!flow) {
-		be = backend_usable(rev->backend, rk->family);
-		if (be && be->gen == rev->gen) {
-			__builtin_memset(&nf, 0, sizeof(nf));
-			nf.backend = rev->backend;
-			nf.gen = rev->gen;
-			/* Still counted: an evicted entry's connection never left the count. */
-			nf.flags = XDPLB_FLOW_COUNTED;
-			nf.last_seen_ns = bpf_ktime_get_ns();
-			if (!bpf_map_update_elem(&flows, &fk, &nf, BPF_NOEXIST)) {
-				flow_fill_add();
-				count_reason(XDPLB_R_FLOW_RESTORED);
-				return bpf_map_lookup_elem(&flows, &fk);
-			}
-		}
+	if (!flow || flow->backend != rev->backend || flow->gen != rev->gen) {
+		if (pkt->tcp->rst) /* the forward entry was evicted: the RST still ends the flow */
+			reverse_closed(rev, bpf_ktime_get_ns());
+		return;
 	}
-	bpf_map_delete_elem(&reverse, rk);
-	count_reason(XDPLB_R_TC_REPLY_STALE);
-	return NULL;
+	if (pkt->tcp->rst)
+		flow_uncount(&flow->flags, flow->backend);
+	if (flow_end_seen(&flow->flags, &flow->last_seen_ns, pkt, XDPLB_FLOW_FIN_BACKEND))
+		reverse_closed(rev, flow->last_seen_ns);
 }

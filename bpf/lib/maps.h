@@ -103,6 +103,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } reverse SEC(".maps");
 
+/* The reverse entries of TCP flows that have sent only their SYN (same key and value as
+ * reverse); XDP moves an entry to reverse at the client's next packet. A SYN flood's answered
+ * SYNs churn this table only, so the reverse entries of established connections are not
+ * evicted in their place. Written by XDP, read by TC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPLB_MAX_FLOWS);
+	__type(key, struct xdplb_flow_key);
+	__type(value, struct xdplb_reverse);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reverse_new SEC(".maps");
+
 /* [0]: forward entries in flows, as counted by the datapath (lib/flow.h flow_fill_add), so a
  * store into the full table can be counted as an eviction. Written by XDP and TC only. */
 struct {

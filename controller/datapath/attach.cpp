@@ -142,7 +142,7 @@ Status apply_tunables(struct ::xdplb_bpf* skel, const Tunables& t) {
   skel->rodata->hairpin_port_max = t.hairpin_port_max;
   skel->rodata->flow_table_size = t.flow_table_size;
   skel->rodata->flow_linger_ns = t.flow_linger_ns;
-  for (struct bpf_map* map : {skel->maps.flows, skel->maps.reverse})
+  for (struct bpf_map* map : {skel->maps.flows, skel->maps.reverse, skel->maps.reverse_new})
     if (int err = bpf_map__set_max_entries(map, t.flow_table_size); err)
       return make_error(std::string("sizing map ") + bpf_map__name(map) + " failed: " + errno_text(err));
   return {};

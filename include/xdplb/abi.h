@@ -127,6 +127,9 @@ struct xdplb_flow_key {
 #define XDPLB_FLOW_FIN_BACKEND (1u << 3) /* TCP: the backend sent its FIN */
 #define XDPLB_FLOW_CLOSED (1u << 4)      /* TCP: FIN both ways or an RST; last_seen_ns is the time it
                                           * closed, the entries go XDPLB_FLOW_LINGER_NS later */
+#define XDPLB_FLOW_ESTABLISHED (1u << 5) /* the reverse entry is in `reverse` (UDP, and TCP once the
+                                          * client sent a packet after its SYN); before that it
+                                          * is in `reverse_new` */
 
 struct xdplb_flow {
 	__u32 backend; /* backend id */
@@ -143,7 +146,10 @@ struct xdplb_reverse {
 	__be16 vport;
 	__u8 pad[2];
 	__u32 backend;
-	__u32 gen; /* as in the forward entry: a reply matches only the flow it was made for */
+	__u32 gen;       /* as in the forward entry: a reply matches only the flow it was made for */
+	__u32 flags;     /* XDPLB_FLOW_CLOSED once the flow ended (set by whoever closed it) */
+	__u32 pad2;
+	__u64 closed_ns; /* when it closed; replies match XDPLB_FLOW_LINGER_NS longer */
 };
 
 /* ---- hairpin: a container on the bridge calling a VIP (TC ingress on the bridge) ----
