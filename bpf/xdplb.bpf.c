@@ -52,22 +52,33 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 	__u64 now = bpf_ktime_get_ns();
 	struct xdplb_backend *be = NULL;
 	struct xdplb_flow *flow;
-	bool new_flow = false, by_hash = false;
+	bool new_flow = false, by_hash = false, replace = false;
 	__u32 id = XDPLB_NO_BACKEND;
 
 	flow = bpf_map_lookup_elem(&flows, &pkt->key);
+	if (flow && flow_over(flow->flags, flow->last_seen_ns, pkt)) {
+		flow_forget(&pkt->key, flow); /* ended: this packet is not of that connection */
+		flow = NULL;
+	}
 	if (flow) {
 		id = flow->backend;
 		be = backend_usable(id, pkt->key.family);
-		if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
+		if (be && be->gen != flow->gen)
+			be = NULL; /* the id was given to another backend since */
+		else if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
 			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
 			flow_count_packet(&flow->flags, id, pkt);
+			if (!(flow->flags & XDPLB_FLOW_ESTABLISHED) && !tcp_opens_flow(pkt))
+				flow_established(flow, &pkt->key, be);
+			if (tcp_ends_flow(pkt))
+				flow_client_end(flow, &pkt->key, be, pkt);
 			flow_touch(flow, &pkt->key, be, now);
 		} else {
 			count_reason(XDPLB_R_FLOW_RESELECTED);
 			flow_uncount(&flow->flags, id);
-			reverse_forget(&pkt->key, id);
+			reverse_forget(&pkt->key, id, flow->gen, flow->flags);
+			replace = true;
 		}
 	} else if (source_is_spoofed(&pkt->key)) {
 		count_reason(XDPLB_R_DROP_SPOOFED);
@@ -85,7 +96,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			count_reason(XDPLB_R_DROP_NO_BACKEND);
 			return XDP_DROP;
 		}
-		if (flow_remember(&pkt->key, id, be, now, !tcp_ends_flow(pkt)))
+		if (flow_remember(&pkt->key, id, be, now, pkt, replace))
 			count_reason(XDPLB_R_FLOW_TABLE_FULL);
 		else
 			count_reason(XDPLB_R_NEW_FLOW);
@@ -213,21 +224,24 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
 static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt)
 {
 	struct xdplb_hairpin_reverse *hrev;
-	struct xdplb_service *svc;
+	struct xdplb_hairpin_flow *hf;
 
 	hrev = bpf_map_lookup_elem(&hairpin_reverse, &pkt->key);
-	if (hrev)
-		return hairpin_reply(skb, pkt, hrev);
-	svc = service_lookup(&pkt->key);
-	if (svc && !pkt->ip_options)
-		return hairpin_request(skb, pkt, svc);
+	if (hrev) {
+		hf = hairpin_reply_flow(&pkt->key, hrev);
+		if (hf)
+			return hairpin_reply(skb, pkt, hrev, hf);
+	} else {
+		/* A request to a service? xdplb_tc_hairpin looks it up and serves it. */
+		bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_HAIRPIN);
+	}
 	count_reason(XDPLB_R_TC_NOT_REVERSE);
 	return TC_ACT_OK;
 }
 
 /* TC: a reply of an external flow (rev: its reverse entry): reverse NAT, then route. */
 static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
-				    const struct xdplb_reverse *rev)
+				    struct xdplb_reverse *rev)
 {
 	union xdplb_addr vip = rev->vip, client = pkt->key.dst;
 	struct bpf_fib_lookup fib;
@@ -239,8 +253,8 @@ static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
 	rc = tc_route(skb, &vip, &client, pkt->key.family, &fib);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return tc_pass_frag_needed(skb, pkt);
-	if (pkt->tcp && pkt->tcp->rst)
-		flow_reset_by_backend(&pkt->key, rev);
+	if (tcp_ends_flow(pkt))
+		reply_end(&pkt->key, rev, pkt);
 	if (pkt->key.family == XDPLB_AF_INET6 ? revnat6(skb, pkt, rev) : revnat4(skb, pkt, rev)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
@@ -255,9 +269,13 @@ static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
 /* TC: a TCP/UDP packet from the bridge (whole, or the first fragment of a datagram). */
 static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt)
 {
-	struct xdplb_reverse *rev = bpf_map_lookup_elem(&reverse, &pkt->key);
+	struct xdplb_reverse *rev = reply_reverse(&pkt->key);
 
 	if (!rev)
+		return tc_not_reverse(skb, pkt);
+	/* Only the reply of a flow that is still there is put back (never one of a connection
+	 * that ended, whose 5-tuple may now be a direct connection to the backend). */
+	if (reply_stale(&pkt->key, rev))
 		return tc_not_reverse(skb, pkt);
 	return tc_reply(skb, pkt, rev);
 }
@@ -302,37 +320,116 @@ static __always_inline int tc_parse_fragment(struct __sk_buff *skb, struct packe
 	return parse_fragment((void *)(long)skb->data, (void *)(long)skb->data_end, pkt, fi);
 }
 
+/* A container's request to a service (lib/hairpin.h), or none of ours. */
+static __always_inline int tc_hairpin_request(struct __sk_buff *skb, struct packet *pkt)
+{
+	struct xdplb_service *svc = service_lookup(&pkt->key);
+
+	if (!svc || pkt->ip_options) {
+		count_reason(XDPLB_R_TC_NOT_REVERSE);
+		return TC_ACT_OK;
+	}
+	return hairpin_request(skb, pkt, svc);
+}
+
+/* Tail call target: a packet from the bridge that matched no reply entry: a container's
+ * request to a service, or none of ours. A first fragment continues in
+ * xdplb_tc_hairpin_fragment (two programs: the verifier walks a request's many branches once
+ * per way the packet was parsed, and both ways in one program are past its budget). */
 SEC("tc")
-int xdplb_tc(struct __sk_buff *skb)
+int xdplb_tc_hairpin(struct __sk_buff *skb)
+{
+	struct packet pkt;
+	int res = tc_parse(skb, &pkt);
+
+	if (res == PARSE_FRAGMENT ||
+	    (res == PARSE_NOT_L4 && pkt.ip6 && pkt.ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT))
+		bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_HAIRPIN_FRAGMENT);
+	if (res != PARSE_OK) {
+		count_reason(XDPLB_R_TC_NOT_REVERSE);
+		return TC_ACT_OK;
+	}
+	return tc_hairpin_request(skb, &pkt);
+}
+
+/* Tail call target: the first fragment of a container's request: served like any request and
+ * remembered, so the later fragments follow it (lib/frag.h). */
+SEC("tc")
+int xdplb_tc_hairpin_fragment(struct __sk_buff *skb)
 {
 	union xdplb_addr src, dst;
 	struct frag_info fi;
 	struct packet pkt;
-	bool first_fragment = false;
+	int verdict;
+
+	if (tc_parse_fragment(skb, &pkt, &fi) != FRAG_FIRST) {
+		count_reason(XDPLB_R_TC_NOT_REVERSE);
+		return TC_ACT_OK;
+	}
+	verdict = tc_hairpin_request(skb, &pkt);
+	if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
+		frag_remember(&pkt, &fi, &src, &dst, 0);
+	return verdict;
+}
+
+/* Tail call target: an ICMP/ICMPv6 packet from the bridge (lib/icmp_flow.h). */
+SEC("tc")
+int xdplb_tc_icmp(struct __sk_buff *skb)
+{
+	struct packet pkt;
+	int verdict;
+
+	if (tc_parse(skb, &pkt) == PARSE_NOT_L4) {
+		verdict = tc_icmp_error(skb, &pkt);
+		if (verdict >= 0)
+			return verdict;
+	}
+	/* not about a flow of ours: the packet is unchanged */
+	count_reason(XDPLB_R_TC_NOT_REVERSE);
+	return TC_ACT_OK;
+}
+
+/* Tail call target: a fragment from the bridge. The first fragment takes the way of any
+ * packet and is remembered; the later ones follow it (lib/frag.h). */
+SEC("tc")
+int xdplb_tc_fragment(struct __sk_buff *skb)
+{
+	union xdplb_addr src, dst;
+	struct frag_info fi;
+	struct packet pkt;
 	int res, verdict;
+
+	res = tc_parse_fragment(skb, &pkt, &fi);
+	if (res == FRAG_LATER)
+		return tc_later_fragment(skb, &pkt, &fi);
+	if (res != FRAG_FIRST) {
+		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
+		return TC_ACT_OK;
+	}
+	verdict = tc_l4(skb, &pkt); /* a hairpin request continues in xdplb_tc_hairpin */
+	if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
+		frag_remember(&pkt, &fi, &src, &dst, 0);
+	return verdict;
+}
+
+SEC("tc")
+int xdplb_tc(struct __sk_buff *skb)
+{
+	struct packet pkt;
+	int res;
 
 	res = tc_parse(skb, &pkt);
 	if (res == PARSE_NOT_L4) {
-		if (pkt.ip6 && pkt.ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT) {
+		if (pkt.ip6 && pkt.ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT)
 			res = PARSE_FRAGMENT;
-		} else {
-			verdict = tc_icmp_error(skb, &pkt);
-			if (verdict >= 0)
-				return verdict;
-			/* not about a flow of ours: the packet is unchanged (res still NOT_L4) */
-		}
+		else
+			bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_ICMP);
+		/* still here: not ICMP, or the jump table is not filled */
 	}
 	if (res == PARSE_FRAGMENT) {
-		/* The first fragment takes the way of any packet below, and is remembered. */
-		res = tc_parse_fragment(skb, &pkt, &fi);
-		if (res == FRAG_LATER)
-			return tc_later_fragment(skb, &pkt, &fi);
-		if (res != FRAG_FIRST) {
-			count_reason(XDPLB_R_TC_PASS_FRAGMENT);
-			return TC_ACT_OK;
-		}
-		first_fragment = true;
-		res = PARSE_OK;
+		bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_FRAGMENT);
+		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
+		return TC_ACT_OK;
 	}
 	switch (res) {
 	case PARSE_OK:
@@ -348,8 +445,5 @@ int xdplb_tc(struct __sk_buff *skb)
 		count_reason(XDPLB_R_TC_PASS_TRUNCATED);
 		return TC_ACT_OK;
 	}
-	verdict = tc_l4(skb, &pkt);
-	if (first_fragment && verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
-		frag_remember(&pkt, &fi, &src, &dst, 0);
-	return verdict;
+	return tc_l4(skb, &pkt);
 }

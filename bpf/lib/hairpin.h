@@ -5,10 +5,14 @@
  * is DNATed to the backend AND SNATed to the bridge's address with a source port from a
  * reserved range; the backend answers the host, and TC puts VIP -> container back.
  *
- * Port allocation: the reverse entry (backend:bport -> bridge:port) is the port's claim,
- * inserted with BPF_NOEXIST, so two CPUs can never hand out the same port to the same backend.
- * Ports are per backend (the key holds it), picked at random from the range; an entry idle for
- * XDPLB_HAIRPIN_IDLE_NS may be taken over; the LRU maps evict the oldest when full.
+ * Port allocation: the reverse entry (backend:bport -> bridge:port) is the port's claim. Ports
+ * are per backend (the key holds it), picked at random from the range. A free port is claimed
+ * by a BPF_NOEXIST insert; a port whose flow is over is taken over by a compare-and-swap of the
+ * entry's last_seen_ns, so of two CPUs that find the same port free exactly one gets it. A
+ * flow is over when it ended (FIN both ways or RST, lib/flow.h) a linger ago, when its forward
+ * entry no longer holds this port (re-placed), or when both of its entries have been idle for
+ * XDPLB_HAIRPIN_IDLE_NS; its forward entry is deleted with the takeover. A flow that ends and
+ * then sends again (a SYN on the same 5-tuple) frees its port at once.
  * Both families alike: IPv6 only differs in the source lookup (16-byte addresses) and the
  * rewrite (no IP header checksum, lib/nat.h tc_rewrite6). */
 #pragma once
@@ -23,7 +27,7 @@
 #include "lib/select.h"
 
 /* The SNAT source port range (host order, inclusive); set by the loader between open and
- * load (AttachSpec), defaults from abi.h. */
+ * load (Tunables), defaults from abi.h. */
 const volatile __u16 hairpin_port_min = XDPLB_HAIRPIN_PORT_MIN;
 const volatile __u16 hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
 
@@ -55,6 +59,43 @@ static __always_inline int hairpin_source(struct __sk_buff *skb, __u8 family,
 	return src->v6[0] | src->v6[1] | src->v6[2] | src->v6[3] ? 0 : -1;
 }
 
+/* The forward key (container:cport -> VIP:vport) of the flow that holds reply key rk. */
+static __always_inline void hairpin_forward_key(const struct xdplb_flow_key *rk,
+						const struct xdplb_hairpin_reverse *rev,
+						struct xdplb_flow_key *fk)
+{
+	flow_key_set(fk, &rev->client, rev->cport, &rev->vip, rev->vport, rk->proto, rk->family);
+}
+
+/* The forward entry hf is the flow that claimed reply key rk (rev): same backend, generation
+ * and port. */
+static __always_inline bool hairpin_owns(const struct xdplb_hairpin_flow *hf,
+					 const struct xdplb_flow_key *rk,
+					 const struct xdplb_hairpin_reverse *rev)
+{
+	return hf->backend == rev->backend && hf->gen == rev->gen && hf->snat_port == rk->dport;
+}
+
+/* May the port of reply key rk (claimed by old, last reply at seen) go to a new flow? Sets
+ * *owner when the old flow's forward entry must go with it. */
+static __always_inline bool hairpin_port_over(const struct xdplb_flow_key *rk,
+					      const struct xdplb_hairpin_reverse *old, __u64 seen,
+					      __u64 now, bool *owner)
+{
+	struct xdplb_hairpin_flow *hf;
+	struct xdplb_flow_key fk;
+
+	hairpin_forward_key(rk, old, &fk);
+	hf = bpf_map_lookup_elem(&hairpin_flows, &fk);
+	*owner = hf && hairpin_owns(hf, rk, old);
+	if (!*owner) /* re-placed: over; forward evicted: over once idle (may still be live) */
+		return hf || since(now, seen) > XDPLB_HAIRPIN_IDLE_NS;
+	if (flow_lingered(hf->flags, hf->last_seen_ns))
+		return true;
+	return since(now, seen) > XDPLB_HAIRPIN_IDLE_NS &&
+	       since(now, hf->last_seen_ns) > XDPLB_HAIRPIN_IDLE_NS;
+}
+
 /* Claim a free SNAT port towards be for the flow key; fills rk (the reply key). */
 static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, __u32 id,
 					      const struct xdplb_backend *be,
@@ -64,6 +105,9 @@ static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, 
 	__u32 lo = hairpin_port_min, hi = hairpin_port_max;
 	__u32 span = hi >= lo ? hi - lo + 1 : 1;
 	struct xdplb_hairpin_reverse rev, *old;
+	struct xdplb_flow_key fk;
+	bool owner;
+	__u64 seen;
 	int i;
 
 	__builtin_memset(&rev, 0, sizeof(rev));
@@ -72,6 +116,7 @@ static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, 
 	rev.client = key->src;
 	rev.cport = key->sport;
 	rev.backend = id;
+	rev.gen = be->gen;
 	rev.last_seen_ns = now;
 
 	__builtin_memset(rk, 0, sizeof(*rk));
@@ -85,14 +130,27 @@ static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, 
 		if (!bpf_map_update_elem(&hairpin_reverse, rk, &rev, BPF_NOEXIST))
 			return 0;
 		old = bpf_map_lookup_elem(&hairpin_reverse, rk);
-		if (old && now - old->last_seen_ns > XDPLB_HAIRPIN_IDLE_NS &&
-		    !bpf_map_update_elem(&hairpin_reverse, rk, &rev, BPF_EXIST))
+		if (!old)
+			continue;
+		seen = old->last_seen_ns;
+		if (!hairpin_port_over(rk, old, seen, now, &owner))
+			continue;
+		/* The claim: of the CPUs that found this port over, one swaps last_seen. */
+		if (__sync_val_compare_and_swap(&old->last_seen_ns, seen, now) != seen)
+			continue;
+		if (owner) {
+			hairpin_forward_key(rk, old, &fk);
+			bpf_map_delete_elem(&hairpin_flows, &fk);
+		}
+		if (!bpf_map_update_elem(&hairpin_reverse, rk, &rev, BPF_EXIST))
 			return 0;
 	}
 	return -1;
 }
 
-/* Forget a hairpin flow whose backend became unusable (or that a SYN re-places). */
+/* Forget a hairpin flow that leaves its backend (unusable, a SYN re-places it, or it is over):
+ * both entries, so its port is free at once. Its reverse key is known only while the id still
+ * names the backend it was placed on. */
 static __always_inline void hairpin_forget(const struct xdplb_flow_key *key,
 					   struct xdplb_hairpin_flow *hf)
 {
@@ -100,7 +158,7 @@ static __always_inline void hairpin_forget(const struct xdplb_flow_key *key,
 	struct xdplb_flow_key rk;
 
 	flow_uncount(&hf->flags, hf->backend);
-	if (old) {
+	if (old && old->gen == hf->gen) {
 		flow_key_set(&rk, &old->addr, old->port, &hf->snat_addr, hf->snat_port, key->proto,
 			     key->family);
 		bpf_map_delete_elem(&hairpin_reverse, &rk);
@@ -123,16 +181,26 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	int verdict;
 
 	hf = bpf_map_lookup_elem(&hairpin_flows, &pkt->key);
+	if (hf && flow_over(hf->flags, hf->last_seen_ns, pkt)) {
+		hairpin_forget(&pkt->key, hf); /* ended: this packet is not of that connection */
+		hf = NULL;
+	}
 	if (hf) {
 		id = hf->backend;
 		be = backend_usable(id, pkt->key.family);
-		if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
+		if (be && be->gen != hf->gen)
+			be = NULL; /* the id was given to another backend since */
+		else if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
 			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
 			flow_count_packet(&hf->flags, id, pkt);
+			flow_end_seen(&hf->flags, &hf->last_seen_ns, pkt, XDPLB_FLOW_FIN_CLIENT);
 			snat_addr = hf->snat_addr;
 			snat_port = hf->snat_port;
-			if (now - hf->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
+			/* Requests keep the port's claim alive (hairpin_port_over reads this). A
+			 * closed flow's last_seen is the time it closed. */
+			if (!(hf->flags & XDPLB_FLOW_CLOSED) &&
+			    now - hf->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
 				hf->last_seen_ns = now;
 		} else {
 			count_reason(XDPLB_R_FLOW_RESELECTED);
@@ -160,6 +228,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		nf.snat_addr = snat_addr;
 		nf.snat_port = snat_port;
 		nf.backend = id;
+		nf.gen = be->gen;
 		nf.flags = tcp_ends_flow(pkt) ? 0 : XDPLB_FLOW_COUNTED;
 		nf.last_seen_ns = now;
 		if (bpf_map_update_elem(&hairpin_flows, &pkt->key, &nf, BPF_ANY)) {
@@ -184,35 +253,60 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	return verdict;
 }
 
-/* The backend reset a hairpin connection: uncount its forward entry (container:cport ->
- * VIP:vport, from the reverse entry). */
-static __always_inline void hairpin_reset_by_backend(const struct packet *pkt,
-						     const struct xdplb_hairpin_reverse *rev)
+/* TC: the forward entry of the hairpin flow whose reply (key rk) matched rev, or NULL if that
+ * flow is gone (ended a linger ago, re-placed, or its backend id given to another backend):
+ * then rev, the port's claim, is deleted. A forward entry the LRU evicted alone is put back. */
+static __always_inline struct xdplb_hairpin_flow *
+hairpin_reply_flow(const struct xdplb_flow_key *rk, const struct xdplb_hairpin_reverse *rev)
 {
-	struct xdplb_hairpin_flow *hf;
+	struct xdplb_hairpin_flow *hf, nf;
 	struct xdplb_flow_key fk;
+	struct xdplb_backend *be;
 
-	flow_key_set(&fk, &rev->client, rev->cport, &rev->vip, rev->vport, pkt->key.proto,
-		     pkt->key.family);
+	hairpin_forward_key(rk, rev, &fk);
 	hf = bpf_map_lookup_elem(&hairpin_flows, &fk);
-	if (hf && hf->backend == rev->backend)
-		flow_uncount(&hf->flags, hf->backend);
+	if (hf && hairpin_owns(hf, rk, rev)) {
+		if (!flow_lingered(hf->flags, hf->last_seen_ns))
+			return hf;
+		bpf_map_delete_elem(&hairpin_flows, &fk);
+	} else if (!hf) {
+		be = backend_usable(rev->backend, rk->family);
+		if (be && be->gen == rev->gen) {
+			__builtin_memset(&nf, 0, sizeof(nf));
+			nf.snat_addr = rk->dst;
+			nf.snat_port = rk->dport;
+			nf.backend = rev->backend;
+			nf.gen = rev->gen;
+			nf.flags = XDPLB_FLOW_COUNTED; /* an evicted entry never left the count */
+			nf.last_seen_ns = bpf_ktime_get_ns();
+			if (!bpf_map_update_elem(&hairpin_flows, &fk, &nf, BPF_NOEXIST)) {
+				count_reason(XDPLB_R_FLOW_RESTORED);
+				return bpf_map_lookup_elem(&hairpin_flows, &fk);
+			}
+		}
+	}
+	bpf_map_delete_elem(&hairpin_reverse, rk);
+	count_reason(XDPLB_R_TC_REPLY_STALE);
+	return NULL;
 }
 
-/* TC: a backend's reply to a hairpin flow. Returns the TC verdict. */
+/* TC: a backend's reply to hairpin flow hf (reverse entry rev). Returns the TC verdict. */
 static __always_inline int hairpin_reply(struct __sk_buff *skb, const struct packet *pkt,
-					 struct xdplb_hairpin_reverse *rev)
+					 struct xdplb_hairpin_reverse *rev,
+					 struct xdplb_hairpin_flow *hf)
 {
 	__u64 now = bpf_ktime_get_ns();
 	union xdplb_addr vip = rev->vip, client = rev->client;
+	__be16 vport = rev->vport, cport = rev->cport;
 	__u32 reason;
 	int verdict;
 
 	if (now - rev->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
 		rev->last_seen_ns = now;
 	if (pkt->tcp && pkt->tcp->rst)
-		hairpin_reset_by_backend(pkt, rev);
-	if (tc_rewrite(skb, pkt, &vip, rev->vport, &client, rev->cport)) {
+		flow_uncount(&hf->flags, hf->backend);
+	flow_end_seen(&hf->flags, &hf->last_seen_ns, pkt, XDPLB_FLOW_FIN_BACKEND);
+	if (tc_rewrite(skb, pkt, &vip, vport, &client, cport)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}

@@ -83,7 +83,7 @@ static __always_inline int icmp_tc_target(const struct xdplb_flow_key *fk,
 	struct xdplb_reverse *rev;
 
 	*reason = XDPLB_R_ICMP_FROM_BACKEND;
-	rev = bpf_map_lookup_elem(&reverse, fk);
+	rev = reply_reverse(fk);
 	if (rev) {
 		flow_key_set(to, &fk->dst, fk->dport, &rev->vip, rev->vport, fk->proto, fk->family);
 		return 0;

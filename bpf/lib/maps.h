@@ -81,8 +81,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tx_ports SEC(".maps");
 
-/* Client 5-tuple as it arrives -> backend. Written and read by XDP; the controller only
- * counts and reads it. LRU: idle flows make room for new ones. */
+/* Client 5-tuple as it arrives -> backend. Written and read by XDP, read (and marked at the
+ * backend's FIN/RST) by TC on replies; the controller only counts and reads it. LRU: idle flows
+ * make room for new ones. max_entries is set at load (Tunables::flow_table_size), as for
+ * reverse. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XDPLB_MAX_FLOWS);
@@ -100,6 +102,28 @@ struct {
 	__type(value, struct xdplb_reverse);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } reverse SEC(".maps");
+
+/* The reverse entries of TCP flows that have sent only their SYN (same key and value as
+ * reverse); XDP moves an entry to reverse at the client's next packet. A SYN flood's answered
+ * SYNs churn this table only, so the reverse entries of established connections are not
+ * evicted in their place. Written by XDP, read by TC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPLB_MAX_FLOWS);
+	__type(key, struct xdplb_flow_key);
+	__type(value, struct xdplb_reverse);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reverse_new SEC(".maps");
+
+/* [0]: forward entries in flows, as counted by the datapath (lib/flow.h flow_fill_add), so a
+ * store into the full table can be counted as an eviction. Written by XDP and TC only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flow_fill SEC(".maps");
 
 /* enum xdplb_reason -> packets, per CPU. Written by XDP and TC; read (summed) by the
  * controller for `xdplb status`. */
@@ -165,3 +189,14 @@ struct {
 	__type(value, struct xdplb_frag);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } frags SEC(".maps");
+
+/* enum xdplb_tc_jump -> the TC program for that kind of rare packet (tail call). Written by
+ * the controller right after loading (fill_tc_jumps); read by xdplb_tc. Pinned like the rest,
+ * which also keeps its entries alive after the loader exits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, XDPLB_TC_JUMP_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tc_jump SEC(".maps");

@@ -128,9 +128,10 @@ int run_attach(const Globals& g, const AttachArgs& a) {
       std::cout << "enabled " << key << " (IPv6 replies are routed from the bridge; the pass path from the uplinks)\n";
   }
 
-  AttachSpec spec{pin_dir, a.bridge, bridge->ifindex, *uplinks, *mode};
-  spec.hairpin_port_min = hairpin_ports->first;
-  spec.hairpin_port_max = hairpin_ports->second;
+  AttachSpec spec{pin_dir, a.bridge, bridge->ifindex, *uplinks, *mode, {}};
+  spec.tunables.hairpin_port_min = hairpin_ports->first;
+  spec.tunables.hairpin_port_max = hairpin_ports->second;
+  spec.tunables.flow_table_size = a.flow_table;
   AttachResult result;
   auto dp = Datapath::attach(spec, &result);
   if (!dp) return fail("attach " + a.bridge + ": " + dp.error());

@@ -125,7 +125,7 @@ int run_backend_add(const Globals& g, const BackendArgs& a) {
       return fail(id.error());
     }
     b.id = *id;
-    if (auto s = session->dp->reset_connections(b.id); !s) {
+    if (auto s = session->dp->take_backend_id(b.id); !s) {
       undo();
       return fail(s.error());
     }

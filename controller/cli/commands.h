@@ -2,6 +2,9 @@
 // each reports its own errors once (context.h: fail()).
 #pragma once
 
+#include <xdplb/abi.h>
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +22,7 @@ struct AttachArgs {
   std::string xdp_mode = "auto";
   bool no_host_local = false;  // skip the cgroup socket hooks for clients on the host itself
   std::string hairpin_ports = "61000-65000";  // SNAT source ports of containers calling a VIP
+  uint32_t flow_table = XDPLB_MAX_FLOWS;      // flow table entries (and as many reverse ones)
   std::optional<std::string> scheduler;       // not given: the saved one (maglev at first)
 };
 int run_attach(const Globals& g, const AttachArgs& a);

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/daemon.h"
 #include "cli/top.h"
+#include "datapath/datapath.h"
 
 using namespace xdplb::cli;
 
@@ -34,6 +35,11 @@ int main(int argc, char** argv) {
   c_attach->add_option("--hairpin-ports", attach.hairpin_ports,
                        "MIN-MAX: source ports containers calling a VIP get (they appear as the bridge address); "
                        "keep it outside net.ipv4.ip_local_port_range")
+      ->capture_default_str();
+  c_attach->add_option("--flow-table", attach.flow_table,
+                       "flow table entries: connections remembered at once (when full, the least "
+                       "recently used makes room; counted as flow_evicted)")
+      ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable))
       ->capture_default_str();
   c_attach->add_option("--scheduler", attach.scheduler,
                        "how new flows are placed: maglev, weighted, round-robin or least-conn "

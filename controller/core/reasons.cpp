@@ -41,6 +41,10 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
     {"tc_pass_frag_needed", "reply bigger than the egress MTU: to the stack untranslated (it tells the backend)"},
     {"frag_first", "first fragment of a balanced datagram: translation remembered"},
     {"frag_later", "later fragment translated like its datagram's first"},
+    {"flow_evicted", "new flow in a full table: least recently used entry evicted"},
+    {"flow_restored", "live flow had lost one of its entries (evicted): put back"},
+    {"flow_closed", "TCP flows ended (FIN both ways or RST), entries kept a short linger"},
+    {"tc_reply_stale", "reply of an ended (or re-placed) flow: entry deleted, untouched"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

@@ -130,6 +130,24 @@ Status reuse_pinned(struct bpf_map* map) {
   return reuse_pinned_map(map, pin);
 }
 
+// Tunables into the opened (not yet loaded) skeleton: rodata and the flow tables' size.
+Status apply_tunables(struct ::xdplb_bpf* skel, const Tunables& t) {
+  if (t.hairpin_port_min == 0 || t.hairpin_port_min > t.hairpin_port_max)
+    return make_error("hairpin port range " + std::to_string(t.hairpin_port_min) + "-" +
+                      std::to_string(t.hairpin_port_max) + " is empty or starts at 0");
+  if (t.flow_table_size < XDPLB_MIN_FLOWS || t.flow_table_size > kMaxFlowTable)
+    return make_error("flow table size " + std::to_string(t.flow_table_size) + " is out of range (" +
+                      std::to_string(XDPLB_MIN_FLOWS) + ".." + std::to_string(kMaxFlowTable) + ")");
+  skel->rodata->hairpin_port_min = t.hairpin_port_min;
+  skel->rodata->hairpin_port_max = t.hairpin_port_max;
+  skel->rodata->flow_table_size = t.flow_table_size;
+  skel->rodata->flow_linger_ns = t.flow_linger_ns;
+  for (struct bpf_map* map : {skel->maps.flows, skel->maps.reverse, skel->maps.reverse_new})
+    if (int err = bpf_map__set_max_entries(map, t.flow_table_size); err)
+      return make_error(std::string("sizing map ") + bpf_map__name(map) + " failed: " + errno_text(err));
+  return {};
+}
+
 int ifindex_of(const std::string& name, int given) {
   return given > 0 ? given : static_cast<int>(if_nametoindex(name.c_str()));
 }
@@ -146,13 +164,9 @@ Result<std::unique_ptr<Datapath>> Datapath::attach(const AttachSpec& spec, Attac
 
   // Opening touches no pins (that happens at load); it goes first so the skeleton outlives
   // the undo guard that unpins its maps.
-  if (spec.hairpin_port_min == 0 || spec.hairpin_port_min > spec.hairpin_port_max)
-    return make_error("hairpin port range " + std::to_string(spec.hairpin_port_min) + "-" +
-                      std::to_string(spec.hairpin_port_max) + " is empty or starts at 0");
   auto skel = open_skeleton(&spec.pin_dir);
   if (!skel) return make_error(skel.error());
-  (*skel)->rodata->hairpin_port_min = spec.hairpin_port_min;
-  (*skel)->rodata->hairpin_port_max = spec.hairpin_port_max;
+  XDPLB_TRY(apply_tunables(skel->get(), spec.tunables));
   std::error_code ec;
   const bool created_dir = fs::create_directories(spec.pin_dir, ec);
   if (ec)
@@ -166,6 +180,7 @@ Result<std::unique_ptr<Datapath>> Datapath::attach(const AttachSpec& spec, Attac
   if (int err = xdplb_bpf__load(skel->get()); err)
     return make_error("loading the BPF programs failed: " + errno_text(err) +
                       " (the verifier log is in the debug output)");
+  XDPLB_TRY(fill_tc_jumps(skel->get()));
 
   AttachResult got;
   const int xdp_fd = bpf_program__fd((*skel)->progs.xdplb_xdp);
@@ -210,11 +225,13 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const std::string& pin_dir) {
   return dp;
 }
 
-Result<std::unique_ptr<Datapath>> Datapath::load_unattached() {
+Result<std::unique_ptr<Datapath>> Datapath::load_unattached(const Tunables& tunables) {
   auto skel = open_skeleton(nullptr);
   if (!skel) return make_error(skel.error());
+  XDPLB_TRY(apply_tunables(skel->get(), tunables));
   if (int err = xdplb_bpf__load(skel->get()); err)
     return make_error("loading the BPF programs failed: " + errno_text(err));
+  XDPLB_TRY(fill_tc_jumps(skel->get()));
   std::unique_ptr<Datapath> dp(new Datapath());
   dp->skel_ = skel->release();
   return dp;

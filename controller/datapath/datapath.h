@@ -36,16 +36,26 @@ struct UplinkAttach {
   int ifindex = 0;
 };
 
+// What the programs and maps are sized and tuned with at load (rodata and max_entries).
+struct Tunables {
+  // Hairpin SNAT source ports (inclusive, host order): containers calling a VIP appear to the
+  // backend as the bridge address with a port from this range.
+  uint16_t hairpin_port_min = XDPLB_HAIRPIN_PORT_MIN;
+  uint16_t hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
+  // Entries of the flow table and of its reverse table (XDPLB_MIN_FLOWS..kMaxFlowTable).
+  uint32_t flow_table_size = XDPLB_MAX_FLOWS;
+  // How long a TCP flow's entries outlive its end (FIN both ways or RST).
+  uint64_t flow_linger_ns = XDPLB_FLOW_LINGER_NS;
+};
+inline constexpr uint32_t kMaxFlowTable = 1u << 24;
+
 struct AttachSpec {
   std::string pin_dir;  // e.g. /sys/fs/bpf/xdplb/lxdbr0 (created; must not exist yet)
   std::string bridge;
   int bridge_ifindex = 0;
   std::vector<UplinkAttach> uplinks;
   XdpMode xdp_mode = XdpMode::Auto;
-  // Hairpin SNAT source ports (inclusive, host order): containers calling a VIP appear to the
-  // backend as the bridge address with a port from this range.
-  uint16_t hairpin_port_min = XDPLB_HAIRPIN_PORT_MIN;
-  uint16_t hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
+  Tunables tunables;
 };
 
 // What `attach` did, per uplink: the mode the kernel accepted.
@@ -97,7 +107,7 @@ class Datapath {
   static Result<std::unique_ptr<Datapath>> open(const std::string& pin_dir);
   // Load the programs and maps without attaching or pinning: for BPF_PROG_TEST_RUN tests and
   // benchmarks.
-  static Result<std::unique_ptr<Datapath>> load_unattached();
+  static Result<std::unique_ptr<Datapath>> load_unattached(const Tunables& tunables = {});
   // Unpin links (which detaches the programs) and maps, remove pin_dir.
   static Status detach(const std::string& pin_dir);
   static bool is_attached(const std::string& pin_dir);
@@ -125,6 +135,10 @@ class Datapath {
   // flows were still counted (ids are reused). Those flows' later FINs may take it below 0,
   // which placement reads as 0.
   Status reset_connections(uint32_t id);
+  // Gives id to a new backend: no counted connections (reset_connections) and the next
+  // generation (xdplb_backend.gen), so flows the id's previous backend still has entries for
+  // are re-placed and their replies no longer matched. put_backend keeps the generation.
+  Status take_backend_id(uint32_t id);
   Result<int64_t> active_connections(uint32_t id);
   // Flows with no packet for longer than their protocol's idle time leave their backend's
   // count (marked XDPLB_FLOW_IDLE: a later packet counts them again). The entries stay, so an
@@ -140,6 +154,7 @@ class Datapath {
   Result<std::vector<uint64_t>> reason_counters();  // indexed by enum xdplb_reason
   Result<BackendCounters> backend_counters(uint32_t id);
   Result<uint64_t> flow_count();  // forward entries currently in the flow table
+  uint32_t flow_table_size() const;  // max entries of the flow table (set at attach)
 
   // For tests and benchmarks: program fds to run through BPF_PROG_TEST_RUN.
   int xdp_prog_fd() const;

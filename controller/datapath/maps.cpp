@@ -36,6 +36,14 @@ Result<struct xdplb_service_key> service_key(const ServiceKey& k) {
   return key;
 }
 
+// The entry of backend id as the datapath has it (all zero for an id never used).
+Result<struct xdplb_backend> read_backend(const struct bpf_map* map, uint32_t id) {
+  struct xdplb_backend be;
+  if (int err = bpf_map__lookup_elem(map, &id, sizeof id, &be, sizeof be, 0); err)
+    return make_error("reading backend " + std::to_string(id) + " failed: " + errno_text(err));
+  return be;
+}
+
 int possible_cpus() {
   int n = libbpf_num_possible_cpus();
   return n > 0 ? n : 1;
@@ -87,6 +95,8 @@ Status Datapath::put_backend(uint32_t id, const BackendEntry& b) {
   if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
   if (!b.addr.is_v4() && !b.addr.is_v6()) return make_error("backend without an address");
   if (b.fast_path && b.ifindex <= 0) return make_error("fast path needs the backend's host-side ifindex");
+  auto old = read_backend(skel_->maps.backends, id);  // an update keeps the generation
+  if (!old) return make_error(old.error());
   struct xdplb_backend be;
   std::memset(&be, 0, sizeof be);
   be.addr = b.addr.to_abi();
@@ -94,6 +104,7 @@ Status Datapath::put_backend(uint32_t id, const BackendEntry& b) {
   be.family = abi_family(b.addr);
   be.flags = (b.active ? XDPLB_BACKEND_ACTIVE : 0u) | (b.fast_path ? XDPLB_BACKEND_FAST_PATH : 0u);
   be.ifindex = static_cast<uint32_t>(b.ifindex);
+  be.gen = old->gen;
   std::memcpy(be.dmac, b.dmac.data(), sizeof be.dmac);
   std::memcpy(be.smac, b.smac.data(), sizeof be.smac);
   if (b.fast_path) {
@@ -110,15 +121,26 @@ Status Datapath::put_backend(uint32_t id, const BackendEntry& b) {
   return {};
 }
 
+Status Datapath::take_backend_id(uint32_t id) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  auto be = read_backend(skel_->maps.backends, id);
+  if (!be) return make_error(be.error());
+  be->flags = 0;  // not active until put_backend programs the new backend
+  be->gen += 1;
+  XDPLB_TRY(update(skel_->maps.backends, id, *be, "a backend's generation"));
+  return reset_connections(id);
+}
+
+uint32_t Datapath::flow_table_size() const { return bpf_map__max_entries(skel_->maps.flows); }
+
 Status Datapath::delete_backend(uint32_t id) {
   if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
   // Keep the address: the program still needs it to forget the reverse entries of flows it
   // moves away from this backend. Only the flags go.
-  struct xdplb_backend be;
-  if (int err = bpf_map__lookup_elem(skel_->maps.backends, &id, sizeof id, &be, sizeof be, 0); err)
-    return make_error("reading backend " + std::to_string(id) + " failed: " + errno_text(err));
-  be.flags = 0;
-  XDPLB_TRY(update(skel_->maps.backends, id, be, "a backend"));
+  auto be = read_backend(skel_->maps.backends, id);
+  if (!be) return make_error(be.error());
+  be->flags = 0;
+  XDPLB_TRY(update(skel_->maps.backends, id, *be, "a backend"));
   int err = bpf_map__delete_elem(skel_->maps.tx_ports, &id, sizeof id, 0);
   if (err && err != -ENOENT) return make_error("clearing the devmap slot failed: " + errno_text(err));
   std::vector<struct xdplb_backend_stats> zero(possible_cpus());

@@ -23,6 +23,10 @@ Status reuse_pinned_map(struct bpf_map* map, const std::string& path) {
   __u32 len = sizeof info;
   if (int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len); err)
     return make_error("reading " + path + " failed: " + errno_text(err));
+  // The flow tables are sized at attach: take the size the pinned ones have.
+  if (info.type == BPF_MAP_TYPE_LRU_HASH && info.max_entries != bpf_map__max_entries(map))
+    if (int err = bpf_map__set_max_entries(map, info.max_entries); err)
+      return make_error("sizing " + path + " failed: " + errno_text(err));
   if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
       info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map))
     return make_error("pinned map " + path + " does not match this build of xdplb (detach and attach again)");

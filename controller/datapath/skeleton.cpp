@@ -1,12 +1,16 @@
 #include "datapath/skeleton.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xdplb/abi.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <iterator>
 #include <mutex>
+#include <utility>
 
 #include "xdplb_bpf.skel.h"
 
@@ -56,6 +60,23 @@ Result<SkeletonPtr> open_skeleton(const std::string* pin_root) {
     }
   }
   return skel;
+}
+
+Status fill_tc_jumps(struct ::xdplb_bpf* skel) {
+  const std::pair<uint32_t, struct bpf_program*> jumps[] = {
+      {XDPLB_TC_JUMP_ICMP, skel->progs.xdplb_tc_icmp},
+      {XDPLB_TC_JUMP_FRAGMENT, skel->progs.xdplb_tc_fragment},
+      {XDPLB_TC_JUMP_HAIRPIN, skel->progs.xdplb_tc_hairpin},
+      {XDPLB_TC_JUMP_HAIRPIN_FRAGMENT, skel->progs.xdplb_tc_hairpin_fragment},
+  };
+  static_assert(std::size(jumps) == XDPLB_TC_JUMP_MAX, "a tail call of abi.h has no program here");
+  for (const auto& [slot, prog] : jumps) {
+    const int fd = bpf_program__fd(prog);
+    if (bpf_map_update_elem(bpf_map__fd(skel->maps.tc_jump), &slot, &fd, BPF_ANY))
+      return make_error(std::string("filling the TC tail-call table with ") + bpf_program__name(prog) +
+                        " failed: " + errno_text(errno));
+  }
+  return {};
 }
 
 Result<std::vector<std::string>> map_pin_names() {

@@ -21,6 +21,10 @@ using SkeletonPtr = std::unique_ptr<struct ::xdplb_bpf, SkeletonDeleter>;
 // reused from / pinned to pin_root/<map name> at load; without one, pinning is switched off.
 Result<SkeletonPtr> open_skeleton(const std::string* pin_root);
 
+// Fills the TC program's tail-call table (enum xdplb_tc_jump -> program) of a loaded skeleton.
+// Every load that loads the programs calls it; `open` (programs not loaded) must not.
+Status fill_tc_jumps(struct ::xdplb_bpf* skel);
+
 // The file names the maps are pinned under (their names), from the object itself.
 Result<std::vector<std::string>> map_pin_names();
 

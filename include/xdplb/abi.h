@@ -18,8 +18,14 @@
 #define XDPLB_MAX_POOLS 4
 /* Backend ids per attached bridge; also the size of the devmap and the per-backend counters. */
 #define XDPLB_MAX_BACKENDS 1024
-/* Flow table entries (each flow uses one forward and one reverse entry). */
+/* Flow table entries by default (each flow uses one forward and one reverse entry); `attach
+ * --flow-table N` sets another size, at least XDPLB_MIN_FLOWS. */
 #define XDPLB_MAX_FLOWS 262144
+#define XDPLB_MIN_FLOWS 256
+/* A TCP flow that ended (FIN both ways, or an RST) keeps its entries this long, so its last
+ * ACKs and retransmissions still find them (a short TIME_WAIT); then they are gone: replies no
+ * longer matched, a hairpin port free again. Set at load (rodata flow_linger_ns). */
+#define XDPLB_FLOW_LINGER_NS (2ULL * 1000000000ULL)
 /* Largest weight a backend may have (keeps the Maglev fill loop bounded). */
 #define XDPLB_MAX_WEIGHT 1000
 /* Members of one pool's list (round-robin, least-conn). least-conn scans the whole list for
@@ -89,6 +95,8 @@ struct xdplb_backend {
 	__u32 ifindex;     /* host-side port of the backend (veth), 0 if unknown */
 	__u8 dmac[6];      /* the backend's MAC */
 	__u8 smac[6];      /* the bridge's MAC: source of redirected frames */
+	__u32 gen;         /* bumped by the controller each time the id is given to a new backend;
+	                    * a flow placed under another generation is re-placed */
 };
 
 /* Per-CPU counters per backend, summed by the controller. */
@@ -115,11 +123,20 @@ struct xdplb_flow_key {
 #define XDPLB_FLOW_COUNTED (1u << 0) /* counted in its backend's active connections */
 #define XDPLB_FLOW_IDLE (1u << 1)    /* uncounted by the daemon after an idle timeout; counted
                                       * again on its next packet */
+#define XDPLB_FLOW_FIN_CLIENT (1u << 2)  /* TCP: the client sent its FIN */
+#define XDPLB_FLOW_FIN_BACKEND (1u << 3) /* TCP: the backend sent its FIN */
+#define XDPLB_FLOW_CLOSED (1u << 4)      /* TCP: FIN both ways or an RST; last_seen_ns is the time it
+                                          * closed, the entries go XDPLB_FLOW_LINGER_NS later */
+#define XDPLB_FLOW_ESTABLISHED (1u << 5) /* the reverse entry is in `reverse` (UDP, and TCP once the
+                                          * client sent a packet after its SYN); before that it
+                                          * is in `reverse_new` */
 
 struct xdplb_flow {
 	__u32 backend; /* backend id */
 	__u32 flags;   /* XDPLB_FLOW_* */
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet; for status/expiry */
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet (of the close once CLOSED) */
+	__u32 gen;     /* xdplb_backend.gen of the backend when the flow was placed */
+	__u32 pad;
 };
 
 /* Reverse key: the backend's reply as it arrives (backend -> client), same layout as
@@ -129,6 +146,10 @@ struct xdplb_reverse {
 	__be16 vport;
 	__u8 pad[2];
 	__u32 backend;
+	__u32 gen;       /* as in the forward entry: a reply matches only the flow it was made for */
+	__u32 flags;     /* XDPLB_FLOW_CLOSED once the flow ended (set by whoever closed it) */
+	__u32 pad2;
+	__u64 closed_ns; /* when it closed; replies match XDPLB_FLOW_LINGER_NS longer */
 };
 
 /* ---- hairpin: a container on the bridge calling a VIP (TC ingress on the bridge) ----
@@ -143,8 +164,9 @@ struct xdplb_reverse {
 #define XDPLB_MAX_HAIRPIN_FLOWS 65536
 /* Random ports tried for a new hairpin flow before giving up (each try is an atomic claim). */
 #define XDPLB_HAIRPIN_PORT_TRIES 32
-/* A reverse entry idle this long may be taken over by a new flow (TCP TIME_WAIT at the
- * backend is 60 s). Busy entries are never reused; LRU evicts the oldest when full. */
+/* A port whose flow ended (XDPLB_FLOW_CLOSED) is free XDPLB_FLOW_LINGER_NS later; one whose
+ * flow just stopped (no FIN or RST seen) when its reverse AND forward entries have both been
+ * idle this long. Busy entries are never taken over. */
 #define XDPLB_HAIRPIN_IDLE_NS (120ULL * 1000000000ULL)
 
 /* Forward key: xdplb_flow_key of the request as it arrives (container -> VIP:vport). */
@@ -154,8 +176,8 @@ struct xdplb_hairpin_flow {
 	__be16 snat_port;           /* the allocated source port, network order */
 	__u8 pad[2];
 	__u32 flags;                /* XDPLB_FLOW_* */
-	__u32 pad2;
-	__u64 last_seen_ns;
+	__u32 gen;                  /* xdplb_backend.gen at placement */
+	__u64 last_seen_ns;         /* last request (of the close once CLOSED) */
 };
 
 /* Reverse key: xdplb_flow_key of the reply (backend:bport -> snat_addr:snat_port). */
@@ -165,7 +187,9 @@ struct xdplb_hairpin_reverse {
 	__be16 vport;
 	__be16 cport;
 	__u32 backend;
-	__u64 last_seen_ns;
+	__u64 last_seen_ns; /* last reply; the port's claim (taken over by compare-and-swap) */
+	__u32 gen;          /* as in the forward entry */
+	__u32 pad;
 };
 
 /* ---- uplink guard: sources that never arrive on an uplink ----
@@ -211,6 +235,19 @@ struct xdplb_frag {
 	__u32 backend;     /* XDP: the backend id (fast path); TC: unused */
 	__u32 pad;
 	__u64 created_ns;  /* bpf_ktime_get_ns() of the first fragment */
+};
+
+/* ---- the TC program's tail calls ----
+ * ICMP errors, IP fragments and hairpin requests are handed by bpf_tail_call to programs of
+ * their own, so each is verified and given a stack on its own (one program with all of them
+ * is past the verifier's 1M-instruction budget and the 512-byte stack) and the replies' path
+ * carries none of their branches. The controller fills the jump table (map tc_jump) right after loading. */
+enum xdplb_tc_jump {
+	XDPLB_TC_JUMP_ICMP = 0,     /* xdplb_tc_icmp: an ICMP/ICMPv6 error about a flow */
+	XDPLB_TC_JUMP_FRAGMENT = 1, /* xdplb_tc_fragment: a fragment of a TCP/UDP datagram */
+	XDPLB_TC_JUMP_HAIRPIN = 2,  /* xdplb_tc_hairpin: a container's request to a service */
+	XDPLB_TC_JUMP_HAIRPIN_FRAGMENT = 3, /* xdplb_tc_hairpin_fragment: its first fragment */
+	XDPLB_TC_JUMP_MAX
 };
 
 /* ---- named outcomes: per-CPU counters indexed by enum xdplb_reason ---- */
@@ -260,5 +297,13 @@ enum xdplb_reason {
 	                               * / "packet too big" */
 	XDPLB_R_FRAG_FIRST,           /* first fragment of a balanced datagram: remembered */
 	XDPLB_R_FRAG_LATER,           /* later fragment translated as its datagram's first */
+	/* flow lifecycle */
+	XDPLB_R_FLOW_EVICTED,    /* new flow stored in a full table: the LRU dropped the least
+	                          * recently used entry to make room (maybe a live idle flow) */
+	XDPLB_R_FLOW_RESTORED,   /* a live flow had lost one of its two entries to the LRU: put back
+	                          * from the other */
+	XDPLB_R_FLOW_CLOSED,     /* TCP flow ended (FIN both ways or RST; external and hairpin) */
+	XDPLB_R_TC_REPLY_STALE,  /* reply matched the entry of a flow that ended (or whose backend
+	                          * id went to a new backend): entry deleted, reply untouched */
 	XDPLB_R_MAX
 };

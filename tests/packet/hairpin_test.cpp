@@ -11,7 +11,16 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sched.h>
+
+#include <chrono>
+#include <cstring>
 #include <set>
+#include <thread>
+
+#include "xdplb_bpf.skel.h"
 
 #include "prog_run.h"
 #include "scenario.h"
@@ -45,14 +54,20 @@ class HairpinTest : public ::testing::Test {
       auto s = ns->ip(cmd);
       ASSERT_TRUE(s) << s.error();
     }
-    auto s = ns->run([&] { bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0")); });
+    // The FIB lookup for the SNAT source needs forwarding on (a new namespace starts with it off).
+    auto s = ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv4.ip_forward=1");
+    ASSERT_TRUE(s) << s.error();
+    s = ns->run([&] { bridge_ifindex = static_cast<int>(if_nametoindex("xdpbr0")); });
     ASSERT_TRUE(s) << s.error();
     ASSERT_GT(bridge_ifindex, 0);
-    auto d = Datapath::load_unattached();
+    reload({});
+  }
+
+  // A fresh datapath with these tunables (port range, linger), the scenario programmed.
+  void reload(const Tunables& t) {
+    auto d = load_scenario(t);
     ASSERT_TRUE(d) << d.error();
     dp = std::move(*d);
-    s = program_scenario(*dp);
-    ASSERT_TRUE(s) << s.error();
   }
 
   // Runs one frame through TC on the bridge; returns the verdict, the parsed output and the
@@ -262,6 +277,113 @@ TEST_F(HairpinTest, XdpNeverServesLoopbackDestinations) {
   auto after = dp->reason_counters();
   ASSERT_TRUE(after) << after.error();
   EXPECT_EQ((*after)[XDPLB_R_PASS_NOT_SERVICE] - (*before)[XDPLB_R_PASS_NOT_SERVICE], 1u);
+}
+
+Packet with_flags(Packet p, uint8_t flags) {
+  p.tcp_flags = flags;
+  p.payload.clear();
+  return p;
+}
+
+// A port comes back soon after its flow ends (FIN both ways, or an RST), not 120 s after its
+// last reply: with two ports, two live flows hold them, a third waits; when one ends, the
+// third gets its port a linger later, and the ended flow's entries are gone.
+TEST_F(HairpinTest, PortsComeBackSoonAfterTheirFlowEnds) {
+  Tunables t;
+  t.hairpin_port_min = 61000;
+  t.hairpin_port_max = 61001;
+  t.flow_linger_ns = 200'000'000;
+  reload(t);
+  ASSERT_TRUE(dp->write_ring(kPool, ring_of({kB0.id})));
+  const Packet a = from_container(Packet::tcp(kContainer, 40000, kVip, kPort));
+  const Packet b = from_container(Packet::tcp(kContainer, 40001, kVip, kPort));
+  const Packet c = from_container(Packet::tcp(kContainer, 40002, kVip, kPort));
+  const Packet d = from_container(Packet::tcp(kContainer, 40003, kVip, kPort));
+  Outcome ra = run(a), rb = run(b);
+  ASSERT_EQ(ra.verdict, TC_ACT_REDIRECT);
+  ASSERT_EQ(rb.verdict, TC_ACT_REDIRECT);
+  ASSERT_NE(ra.out.sport, rb.out.sport);
+  Outcome rc = run(c);
+  EXPECT_EQ(rc.verdict, TC_ACT_SHOT) << "both ports are held by live flows";
+  EXPECT_EQ(rc.reasons[XDPLB_R_TC_HAIRPIN_NO_PORT], 1u);
+
+  // a ends: the container's FIN, the backend's FIN, the container's last ACK.
+  EXPECT_EQ(run(with_flags(a, kTcpFin | kTcpAck)).verdict, TC_ACT_REDIRECT);
+  Outcome bfin = run(with_flags(reply_to(ra.out, kB0, 6), kTcpFin | kTcpAck));
+  EXPECT_EQ(bfin.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(bfin.reasons[XDPLB_R_FLOW_CLOSED], 1u) << "FIN both ways closes the flow";
+  expect_reply(bfin.out, a);
+  EXPECT_EQ(run(with_flags(a, kTcpAck)).verdict, TC_ACT_REDIRECT) << "the last ACK still goes through";
+  EXPECT_EQ(run(c).verdict, TC_ACT_SHOT) << "the port lingers a while";
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  rc = run(c);
+  ASSERT_EQ(rc.verdict, TC_ACT_REDIRECT) << "the ended flow's port must come back";
+  EXPECT_EQ(rc.out.sport, ra.out.sport);
+  const int fd = bpf_map__fd(dp->skeleton()->maps.hairpin_flows);
+  struct xdplb_flow_key ka;
+  std::memset(&ka, 0, sizeof ka);
+  ka.src.v4 = ipv4(kContainer), ka.dst.v4 = ipv4(kVip);
+  ka.sport = htons(a.sport), ka.dport = htons(kPort);
+  ka.proto = IPPROTO_TCP, ka.family = XDPLB_AF_INET;
+  struct xdplb_hairpin_flow hf;
+  EXPECT_NE(bpf_map_lookup_elem(fd, &ka, &hf), 0) << "the ended flow's forward entry must go with its port";
+  Outcome late = run(with_flags(reply_to(ra.out, kB0, 6), kTcpAck));
+  EXPECT_EQ(late.reasons[XDPLB_R_TC_HAIRPIN_REPLY], 1u) << "the port's reply key now belongs to c";
+  expect_reply(late.out, c);
+
+  // b ends by the backend's RST: its port is free a linger later.
+  Outcome rst = run(with_flags(reply_to(rb.out, kB0, 6), kTcpRst | kTcpAck));
+  EXPECT_EQ(rst.reasons[XDPLB_R_FLOW_CLOSED], 1u);
+  EXPECT_EQ(run(d).verdict, TC_ACT_SHOT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Outcome rd = run(d);
+  ASSERT_EQ(rd.verdict, TC_ACT_REDIRECT) << "the reset flow's port must come back";
+  EXPECT_EQ(rd.out.sport, rb.out.sport);
+  auto conns = dp->active_connections(kB0.id);
+  ASSERT_TRUE(conns) << conns.error();
+  EXPECT_EQ(*conns, 2) << "c and d are counted, a and b no longer";
+}
+
+// Two CPUs taking over ended flows' ports at once never hand one port to two flows: 64 ports,
+// all of them ended, and two threads on two CPUs each opening 64 new flows.
+TEST_F(HairpinTest, ConcurrentTakeoversNeverShareAPort) {
+  constexpr int kPorts = 64;
+  Tunables t;
+  t.hairpin_port_min = 61000;
+  t.hairpin_port_max = 61000 + kPorts - 1;
+  t.flow_linger_ns = 1'000'000;
+  reload(t);
+  ASSERT_TRUE(dp->write_ring(kPool, ring_of({kB0.id})));
+  for (int i = 0; i < kPorts * 4 && i < 4000; ++i) {  // until every port is held (random picks)
+    Outcome o = run(from_container(Packet::tcp(kContainer, static_cast<uint16_t>(20000 + i), kVip, kPort)));
+    if (o.verdict != TC_ACT_REDIRECT) continue;
+    run(with_flags(reply_to(o.out, kB0, 6), kTcpRst | kTcpAck));  // and ended at once
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::vector<uint16_t> got[2];
+  auto open_flows = [&](int cpu, int worker) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    ::sched_setaffinity(0, sizeof set, &set);
+    for (int i = 0; i < kPorts; ++i) {
+      Packet p = from_container(Packet::tcp(kContainer, static_cast<uint16_t>(30000 + worker * 1000 + i), kVip, kPort));
+      auto r = run_tc(dp->tc_prog_fd(), p.bytes(), bridge_ifindex);
+      if (r && r->verdict == TC_ACT_REDIRECT)
+        if (auto o = parse(r->out)) got[worker].push_back(o->sport);
+    }
+  };
+  auto s = ns->run([&] {
+    std::thread w0(open_flows, 0, 0), w1(open_flows, 1 % std::max(1u, std::thread::hardware_concurrency()), 1);
+    w0.join();
+    w1.join();
+  });
+  ASSERT_TRUE(s) << s.error();
+  std::set<uint16_t> all;
+  for (const auto& g : got)
+    for (uint16_t port : g) EXPECT_TRUE(all.insert(port).second) << "port " << port << " handed out twice";
+  EXPECT_GT(all.size(), static_cast<size_t>(kPorts / 2)) << "ended flows' ports must be taken over";
 }
 
 }  // namespace

@@ -42,8 +42,8 @@ Status program_scenario(Datapath& dp) {
   return dp.write_ring(kEmptyPool, ring_of({}));
 }
 
-Result<std::unique_ptr<Datapath>> load_scenario() {
-  auto dp = Datapath::load_unattached();
+Result<std::unique_ptr<Datapath>> load_scenario(const Tunables& tunables) {
+  auto dp = Datapath::load_unattached(tunables);
   if (!dp) return make_error(dp.error());
   XDPLB_TRY(program_scenario(**dp));
   return std::move(*dp);

@@ -40,7 +40,7 @@ Status put_backend(Datapath& dp, const TestBackend& b, bool active = true, int f
 // left empty.
 Status program_scenario(Datapath& dp);
 // A freshly loaded, unattached datapath with the scenario programmed.
-Result<std::unique_ptr<Datapath>> load_scenario();
+Result<std::unique_ptr<Datapath>> load_scenario(const Tunables& tunables = {});
 
 // The backend the ring holds for this packet's flow (same flow hash as the program).
 uint32_t ring_choice(const std::vector<uint32_t>& ring, const Packet& p);

@@ -11,6 +11,9 @@
 #include <linux/pkt_cls.h>
 #include <net/if.h>
 
+#include <chrono>
+#include <thread>
+
 #include "cases.h"
 #include "prog_run.h"
 #include "scenario.h"
@@ -59,6 +62,13 @@ class TcTest : public ::testing::Test {
     auto r = run_xdp(dp->xdp_prog_fd(), p.bytes());
     ASSERT_TRUE(r) << r.error();
     ASSERT_EQ(r->verdict, verdict) << "opening flow " << p.src << ":" << p.sport;
+  }
+
+  // A fresh datapath with other tunables (short linger, small flow table), scenario programmed.
+  void reload(const Tunables& t) {
+    auto d = load_scenario(t);
+    ASSERT_TRUE(d) << d.error();
+    dp = std::move(*d);
   }
 
   void run_tc_cases(const std::vector<Case>& cases) {
@@ -213,12 +223,186 @@ TEST_F(TcTest, BackendResetUncountsItsFlow) {
   rst.payload.clear();
   fin.tcp_flags = kTcpFin | kTcpAck;
   run_tc_cases({
-    {"backend RST: reverse-NATed like any reply", {}, rst.bytes(), TC_ACT_REDIRECT,
-     {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(rst, true)},
+    {"backend RST: reverse-NATed like any reply, the flow closes", {}, rst.bytes(), TC_ACT_REDIRECT,
+     {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FLOW_CLOSED}, revnat_expected(rst, true)},
     {"backend FIN: reverse-NATed", {}, fin.bytes(), TC_ACT_REDIRECT, {XDPLB_R_TC_REVNAT_REDIRECT},
      revnat_expected(fin, true)},
   });
   EXPECT_EQ(conns(kB1), 1) << "RST uncounted its flow, FIN did not";
+}
+
+constexpr uint64_t kShortLinger = 200'000'000;  // ns; the tests sleep past it
+void sleep_past_linger() { std::this_thread::sleep_for(std::chrono::milliseconds(300)); }
+
+Packet with_flags(Packet p, uint8_t flags) {
+  p.tcp_flags = flags;
+  return p;
+}
+
+// A connection that ended (FIN both ways) keeps its entries a linger for its last ACKs; after
+// that a reply on its 5-tuple (here: a direct connection from the same client port to the
+// backend) is not rewritten to the VIP, and the client's next packet is a new flow.
+TEST_F(TcTest, EndedFlowsAreForgottenAfterTheLinger) {
+  Tunables t;
+  t.flow_linger_ns = kShortLinger;
+  reload(t);
+  const Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 45000, kVip, kPort), kB1.id);
+  const Packet fin = with_flags(syn, kTcpFin | kTcpAck), ack = with_flags(syn, kTcpAck);
+  const Packet synack = reply_to(syn, kB1), bfin = with_flags(reply_to(syn, kB1), kTcpFin | kTcpAck);
+  run_cases(*dp, Prog::Xdp, {{"SYN", {}, syn.bytes(), XDP_PASS, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(syn, kB1)}});
+  run_tc_cases({{"SYN-ACK", {}, synack.bytes(), TC_ACT_REDIRECT, {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(synack, true)}});
+  run_cases(*dp, Prog::Xdp, {{"client FIN", {}, fin.bytes(), XDP_PASS, {XDPLB_R_FWD_PASS}, dnat_expected(fin, kB1)}});
+  run_tc_cases({{"backend FIN: both ways now, the flow closes", {}, bfin.bytes(), TC_ACT_REDIRECT,
+                 {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FLOW_CLOSED}, revnat_expected(bfin, true)}});
+  run_cases(*dp, Prog::Xdp, {{"client's last ACK, within the linger", {}, ack.bytes(), XDP_PASS, {XDPLB_R_FWD_PASS},
+                              dnat_expected(ack, kB1)}});
+  run_tc_cases({{"backend's FIN again, within the linger", {}, bfin.bytes(), TC_ACT_REDIRECT,
+                 {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(bfin, true)}});
+  sleep_past_linger();
+  run_tc_cases({
+    {"after the linger: a reply on the 5-tuple is not put back to the VIP", {}, synack.bytes(), TC_ACT_OK,
+     {XDPLB_R_TC_REPLY_STALE, XDPLB_R_TC_NOT_REVERSE}, {}},
+    {"and the entry is gone", {}, synack.bytes(), TC_ACT_OK, {XDPLB_R_TC_NOT_REVERSE}, {}},
+  });
+  auto flows = dp->flow_count();
+  ASSERT_TRUE(flows) << flows.error();
+  EXPECT_EQ(*flows, 0u) << "the forward entry must go with the reverse one";
+  run_cases(*dp, Prog::Xdp, {{"a late ACK is a packet of an unknown flow", {}, ack.bytes(), XDP_PASS,
+                              {XDPLB_R_FLOW_MIDSTREAM, XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(ack, kB1)}});
+}
+
+// An RST ends the connection at once (with the linger); a SYN on the same 5-tuple afterwards is
+// a new connection with fresh entries, which live on past the old linger.
+TEST_F(TcTest, ResetEndsTheFlowAndASynStartsANewOne) {
+  Tunables t;
+  t.flow_linger_ns = kShortLinger;
+  reload(t);
+  const Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 46000, kVip, kPort), kB1.id);
+  const Packet rst = with_flags(syn, kTcpRst | kTcpAck), ack = with_flags(syn, kTcpAck);
+  run_cases(*dp, Prog::Xdp, {
+    {"SYN", {}, syn.bytes(), XDP_PASS, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(syn, kB1)},
+    {"client RST: the flow closes", {}, rst.bytes(), XDP_PASS, {XDPLB_R_FWD_PASS, XDPLB_R_FLOW_CLOSED},
+     dnat_expected(rst, kB1)},
+    {"SYN on the closed 5-tuple: a new flow", {}, syn.bytes(), XDP_PASS, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS},
+     dnat_expected(syn, kB1)},
+  });
+  sleep_past_linger();
+  run_cases(*dp, Prog::Xdp, {{"the new connection outlives the old linger", {}, ack.bytes(), XDP_PASS,
+                              {XDPLB_R_FWD_PASS}, dnat_expected(ack, kB1)}});
+  run_tc_cases({{"and its replies are put back", {}, reply_to(syn, kB1).bytes(), TC_ACT_REDIRECT,
+                 {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(reply_to(syn, kB1), true)}});
+  auto c = dp->active_connections(kB1.id);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(*c, 1) << "the RST uncounted the old connection, the SYN counted the new one";
+}
+
+// `backend remove X; backend add Y` gives Y the id X had. X's remembered flows must not be
+// DNATed to Y: the id's generation moved on, so they are re-placed, and X's replies are no
+// longer put back.
+TEST_F(TcTest, ReusedBackendIdDoesNotInheritOldFlows) {
+  const TestBackend kY{kB1.id, "10.1.0.14", 80, false, {0x02, 0, 0, 0, 0, 0x14}};
+  const Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 47000, kVip, kPort), kB1.id);
+  const Packet ack = with_flags(syn, kTcpAck);
+  open_flow(syn);
+  // remove X (id 1): inactive, out of the ring
+  ASSERT_TRUE(dp->delete_backend(kB1.id));
+  ASSERT_TRUE(dp->write_ring(kPool, ring_of({kB0.id, kB2.id})));
+  // add Y: the same id, a new generation; the new ring puts the old flow's slot on backend 2
+  ASSERT_TRUE(dp->take_backend_id(kY.id));
+  ASSERT_TRUE(put_backend(*dp, kY));
+  const auto new_ring = ring_of({kB0.id, kB2.id, kY.id});
+  ASSERT_TRUE(dp->write_ring(kPool, new_ring));
+  ASSERT_EQ(ring_choice(new_ring, syn), kB2.id);
+  const Packet to_y = with_sport_for(new_ring, Packet::tcp("192.168.1.2", 48000, kVip, kPort), kY.id);
+  run_cases(*dp, Prog::Xdp, {
+    {"X's flow is re-placed, not sent to Y", {}, ack.bytes(), XDP_PASS,
+     {XDPLB_R_FLOW_RESELECTED, XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(ack, kB2)},
+    {"a new flow reaches Y", {}, to_y.bytes(), XDP_PASS, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(to_y, kY)},
+  });
+  run_tc_cases({
+    {"a late reply from X is not put back", {}, reply_to(syn, kB1).bytes(), TC_ACT_OK,
+     {XDPLB_R_TC_REPLY_STALE, XDPLB_R_TC_NOT_REVERSE}, {}},
+    {"replies of the re-placed flow are", {}, reply_to(syn, kB2).bytes(), TC_ACT_REDIRECT,
+     {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(reply_to(syn, kB2), true)},
+    {"and Y's replies", {}, reply_to(to_y, kY).bytes(), TC_ACT_REDIRECT, {XDPLB_R_TC_REVNAT_REDIRECT},
+     revnat_expected(reply_to(to_y, kY), true)},
+  });
+  // An update of Y (put_backend again, e.g. a new MAC) keeps its generation: its flows stay.
+  ASSERT_TRUE(put_backend(*dp, kY));
+  run_cases(*dp, Prog::Xdp, {{"Y's flow after an update of Y", {}, with_flags(to_y, kTcpAck).bytes(), XDP_PASS,
+                              {XDPLB_R_FWD_PASS}, dnat_expected(with_flags(to_y, kTcpAck), kY)}});
+}
+
+// A flood of new flows (SYNs that the backends answer) over four times the flow table: the
+// established connections that went idle before it keep their backend under every scheduler
+// (the LRU drops the flood's entries first), and the evictions are counted, not hidden.
+TEST_F(TcTest, IdleConnectionsKeepTheirBackendThroughAFlood) {
+  constexpr uint32_t kTable = 1024, kIdle = 30, kFlood = 4 * kTable;
+  const TestBackend* bes[] = {&kB0, &kB1, &kB2};
+  for (uint32_t sched : {XDPLB_SCHED_MAGLEV, XDPLB_SCHED_WEIGHTED, XDPLB_SCHED_ROUND_ROBIN, XDPLB_SCHED_LEAST_CONN}) {
+    SCOPED_TRACE("scheduler " + std::to_string(sched));
+    Tunables t;
+    t.flow_table_size = kTable;
+    reload(t);
+    ASSERT_TRUE(dp->set_scheduler(kPool, sched));
+    ASSERT_EQ(dp->flow_table_size(), kTable);
+    // Where each XDP run sent its packet (the backend it was DNATed to).
+    auto send = [&](const Packet& p) -> std::string {
+      auto r = run_xdp(dp->xdp_prog_fd(), p.bytes());
+      if (!r) return "error: " + r.error();
+      auto out = parse(r->out);
+      return out ? out->dst : "unparsable";
+    };
+    auto reply = [&](const Packet& p, const std::string& backend) {
+      for (const TestBackend* b : bes)
+        if (b->addr == backend) {
+          Packet r = reply_to(p, *b);
+          r.tcp_flags = p.tcp_flags & kTcpSyn ? kTcpSyn | kTcpAck : kTcpAck;
+          auto res = run_tc(dp->tc_prog_fd(), r.bytes(), bridge_ifindex);
+          return res && res->verdict == TC_ACT_REDIRECT;
+        }
+      return false;
+    };
+    std::vector<Packet> idle;
+    std::vector<std::string> placed;
+    auto before = dp->reason_counters();
+    ASSERT_TRUE(before) << before.error();
+    auto s = ns->run([&] {
+      for (uint32_t i = 0; i < kIdle; ++i) {  // established, a few packets each way, then idle
+        Packet p = Packet::tcp("192.168.1.2", static_cast<uint16_t>(30000 + i), kVip, kPort);
+        placed.push_back(send(p));
+        EXPECT_TRUE(reply(p, placed.back())) << "SYN-ACK of connection " << i;
+        p.tcp_flags = kTcpAck | kTcpPsh;
+        for (int k = 0; k < 3; ++k) {
+          EXPECT_EQ(send(p), placed.back());
+          EXPECT_TRUE(reply(p, placed.back()));
+        }
+        idle.push_back(p);
+      }
+      for (uint32_t i = 0; i < kFlood; ++i) {  // the flood: new SYNs from many sources, answered
+        Packet p = Packet::tcp("198.51.100." + std::to_string(1 + i % 200), static_cast<uint16_t>(1024 + i),
+                               kVip, kPort);
+        p.src = "192.168.1.2";  // the only client with a route back (a spoofed flood's replies too)
+        p.sport = static_cast<uint16_t>(1024 + i);
+        reply(p, send(p));
+      }
+      for (uint32_t i = 0; i < kIdle; ++i) {
+        EXPECT_EQ(send(idle[i]), placed[i]) << "idle connection " << i << " changed its backend";
+        EXPECT_TRUE(reply(idle[i], placed[i])) << "idle connection " << i << ": reply not put back";
+      }
+    });
+    ASSERT_TRUE(s) << s.error();
+    auto after = dp->reason_counters();
+    ASSERT_TRUE(after) << after.error();
+    auto delta = [&](uint32_t r) { return (*after)[r] - (*before)[r]; };
+    EXPECT_EQ(delta(XDPLB_R_FLOW_MIDSTREAM), 0u) << "an idle connection lost both of its entries";
+    EXPECT_EQ(delta(XDPLB_R_FLOW_TABLE_FULL), 0u);
+    EXPECT_GE(delta(XDPLB_R_FLOW_EVICTED), kFlood - kTable) << "evictions must be counted";
+    EXPECT_EQ(delta(XDPLB_R_NEW_FLOW), kIdle + kFlood);
+    auto flows = dp->flow_count();
+    ASSERT_TRUE(flows) << flows.error();
+    EXPECT_LE(*flows, kTable);
+  }
 }
 
 }  // namespace
