@@ -198,5 +198,30 @@ TEST(EnsureBpffs, MountsOneWhereThereIsNone) {
                                        "13: not a bpffs afterwards, 14: mounted twice";
 }
 
+// `attach --flow-table N`: the flow table and its reverse tables get N entries, later commands
+// open the pinned tables at that size, and sizes out of range are refused before anything is
+// attached.
+TEST_F(AttachTest, FlowTableSizeIsSetAtAttachAndKeptByOpen) {
+  in_ns([&] {
+    AttachSpec s = spec(XdpMode::Auto, {"xdpu0"});
+    s.tunables.flow_table_size = XDPLB_MIN_FLOWS - 1;
+    auto refused = Datapath::attach(s, nullptr);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("flow table size"), std::string::npos) << refused.error();
+    EXPECT_FALSE(Datapath::is_attached(pin_dir));
+
+    s.tunables.flow_table_size = 4096;
+    auto dp = Datapath::attach(s, nullptr);
+    ASSERT_TRUE(dp) << dp.error();
+    EXPECT_EQ((*dp)->flow_table_size(), 4096u);
+    dp->reset();
+    auto opened = Datapath::open(pin_dir);
+    ASSERT_TRUE(opened) << opened.error();
+    EXPECT_EQ((*opened)->flow_table_size(), 4096u) << "open must take the pinned table's size";
+    for (const struct bpf_map* m : {(*opened)->skeleton()->maps.reverse, (*opened)->skeleton()->maps.reverse_new})
+      EXPECT_EQ(bpf_map__max_entries(m), 4096u) << bpf_map__name(m);
+  });
+}
+
 }  // namespace
 }  // namespace xdplb::test

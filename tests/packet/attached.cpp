@@ -10,7 +10,8 @@ namespace xdplb::test {
 
 Result<std::unique_ptr<AttachedBridge>> AttachedBridge::create(const TestNetns& ns, const std::string& tag,
                                                                const std::string& bridge,
-                                                               const std::string& uplink) {
+                                                               const std::string& uplink,
+                                                               const Tunables& tunables) {
   XDPLB_TRY(ensure_bpffs());
   std::unique_ptr<AttachedBridge> a(new AttachedBridge);
   a->root_ = "/sys/fs/bpf/" + tag + std::to_string(::getpid());
@@ -25,6 +26,7 @@ Result<std::unique_ptr<AttachedBridge>> AttachedBridge::create(const TestNetns& 
     spec.bridge = bridge;
     spec.bridge_ifindex = static_cast<int>(if_nametoindex(bridge.c_str()));
     spec.uplinks.push_back({uplink, static_cast<int>(if_nametoindex(uplink.c_str()))});
+    spec.tunables = tunables;
     dp = Datapath::attach(spec, nullptr);
   }));
   if (!dp) return make_error(dp.error());

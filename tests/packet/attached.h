@@ -15,7 +15,8 @@ namespace xdplb::test {
 class AttachedBridge {
  public:
   static Result<std::unique_ptr<AttachedBridge>> create(const TestNetns& ns, const std::string& tag,
-                                                        const std::string& bridge, const std::string& uplink);
+                                                        const std::string& bridge, const std::string& uplink,
+                                                        const Tunables& tunables = {});
   ~AttachedBridge();
   AttachedBridge(const AttachedBridge&) = delete;
   AttachedBridge& operator=(const AttachedBridge&) = delete;

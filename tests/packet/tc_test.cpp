@@ -232,6 +232,11 @@ TEST_F(TcTest, BackendResetUncountsItsFlow) {
 }
 
 constexpr uint64_t kShortLinger = 200'000'000;  // ns; the tests sleep past it
+Tunables short_linger() {
+  Tunables t;
+  t.flow_linger_ns = kShortLinger;
+  return t;
+}
 void sleep_past_linger() { std::this_thread::sleep_for(std::chrono::milliseconds(300)); }
 
 Packet with_flags(Packet p, uint8_t flags) {
@@ -243,9 +248,7 @@ Packet with_flags(Packet p, uint8_t flags) {
 // that a reply on its 5-tuple (here: a direct connection from the same client port to the
 // backend) is not rewritten to the VIP, and the client's next packet is a new flow.
 TEST_F(TcTest, EndedFlowsAreForgottenAfterTheLinger) {
-  Tunables t;
-  t.flow_linger_ns = kShortLinger;
-  reload(t);
+  reload(short_linger());
   const Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 45000, kVip, kPort), kB1.id);
   const Packet fin = with_flags(syn, kTcpFin | kTcpAck), ack = with_flags(syn, kTcpAck);
   const Packet synack = reply_to(syn, kB1), bfin = with_flags(reply_to(syn, kB1), kTcpFin | kTcpAck);
@@ -274,9 +277,7 @@ TEST_F(TcTest, EndedFlowsAreForgottenAfterTheLinger) {
 // An RST ends the connection at once (with the linger); a SYN on the same 5-tuple afterwards is
 // a new connection with fresh entries, which live on past the old linger.
 TEST_F(TcTest, ResetEndsTheFlowAndASynStartsANewOne) {
-  Tunables t;
-  t.flow_linger_ns = kShortLinger;
-  reload(t);
+  reload(short_linger());
   const Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 46000, kVip, kPort), kB1.id);
   const Packet rst = with_flags(syn, kTcpRst | kTcpAck), ack = with_flags(syn, kTcpAck);
   run_cases(*dp, Prog::Xdp, {
