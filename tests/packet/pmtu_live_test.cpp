@@ -167,7 +167,7 @@ class PmtuLiveTest : public ::testing::Test {
       if (!readable(listener.get(), 10000)) return;
       UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (!conn.valid()) return;
-      const timeval tv{20, 0};
+      const timeval tv{5, 0};
       ::setsockopt(conn.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       std::vector<uint8_t> data(kDownload);
       for (size_t i = 0; i < data.size(); ++i) data[i] = pattern(i);
@@ -281,6 +281,33 @@ TEST_F(PmtuLiveTest, ThreeKilobyteUdpRequestsAndAnswersExternalAndHairpin) {
   }
   EXPECT_GT(reason(XDPLB_R_FRAG_FIRST), 0u);
   EXPECT_GT(reason(XDPLB_R_FRAG_LATER), 0u);
+}
+
+// Before fragments were translated, a 3000-byte answer to a small request still reached a
+// client that does not check where answers come from (an unconnected socket): its fragments
+// passed TC untouched and the host forwarded them with the backend's own address:port as
+// source. A connected client dropped them. Now it comes from the VIP.
+TEST_F(PmtuLiveTest, BigAnswersComeFromTheVipNotFromTheBackend) {
+  build(1500, 1500, false);
+  for (const Family* f : {&kV4, &kV6}) {
+    SCOPED_TRACE(f->name);
+    UniqueFd server = socket_in(*backend, [&] { return bound(f->af, SOCK_DGRAM, f->backend, kBackendPort); });
+    UniqueFd c = socket_in(*client, [&] { return UniqueFd(::socket(f->af, SOCK_DGRAM | SOCK_CLOEXEC, 0)); });
+    ASSERT_TRUE(server.valid() && c.valid());
+    const SockAddr vip = sock_addr(f->af, f->uplink, kPort);
+    ASSERT_EQ(::sendto(c.get(), "hi", 2, 0, vip.get(), vip.len), 2);
+    ASSERT_TRUE(readable(server.get())) << "the backend got no request";
+    char req[16];
+    SockAddr peer;
+    ASSERT_EQ(::recvfrom(server.get(), req, sizeof req, 0, peer.get(), &peer.len), 2);
+    const std::vector<uint8_t> answer(3000, 'a');
+    ASSERT_EQ(::sendto(server.get(), answer.data(), answer.size(), 0, peer.get(), peer.len), 3000);
+    ASSERT_TRUE(readable(c.get())) << "no answer";
+    std::vector<uint8_t> buf(65536);
+    SockAddr src;
+    EXPECT_EQ(::recvfrom(c.get(), buf.data(), buf.size(), 0, src.get(), &src.len), 3000);
+    EXPECT_EQ(text(src), text(vip)) << "the answer must come from the VIP, not the backend";
+  }
 }
 
 }  // namespace
