@@ -244,6 +244,23 @@ TEST_F(PmtuLiveTest, DownloadsBehindASmallerHopCompleteAndTheBackendLearnsTheMtu
   EXPECT_GT(reason(XDPLB_R_ICMP_TO_BACKEND), 0u);
 }
 
+// Uplink MTU 1400, the client advertising a 1460-byte MSS: the backend's TSO/GSO replies have
+// segments too big for the uplink. They go to the stack untranslated, which tells the backend.
+TEST_F(PmtuLiveTest, GsoRepliesWhoseSegmentsExceedTheUplinkMtuTeachTheBackend) {
+  build(1500, 1400, true);
+  for (const Family* f : {&kV4, &kV6}) {
+    SCOPED_TRACE(f->name);
+    const uint64_t before = reason(XDPLB_R_TC_PASS_FRAG_NEEDED);
+    const int n = 3;
+    int intact = 0;
+    for (int i = 0; i < n; ++i) intact += download(*f) ? 1 : 0;
+    std::printf("[ figures  ] %s: 10 MB downloads over a 1400-byte uplink intact: %d of %d\n", f->name, intact, n);
+    EXPECT_EQ(intact, n) << "downloads intact";
+    EXPECT_GT(reason(XDPLB_R_TC_PASS_FRAG_NEEDED), before) << "no reply was handed to the stack";
+    EXPECT_TRUE(backend_learned_1400(*f)) << "the backend was not told the uplink's MTU";
+  }
+}
+
 TEST_F(PmtuLiveTest, UdpAnswersBiggerThanTheUplinkMtuAreNotLostSilently) {
   build(1500, 1400, false);
   for (const Family* f : {&kV4, &kV6}) {
