@@ -7,29 +7,18 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "wire.h"
+
 namespace xdplb::test {
 
 namespace {
 
-void put16(Bytes& b, size_t off, uint16_t v) {
-  b[off] = v >> 8;
-  b[off + 1] = v & 0xff;
-}
-void put32(Bytes& b, size_t off, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[off + i] = (v >> (24 - 8 * i)) & 0xff;
-}
-uint16_t get16(const Bytes& b, size_t off) { return (b[off] << 8) | b[off + 1]; }
+using wire::fold;
+using wire::get16;
+using wire::put16;
+using wire::put32;
+using wire::sum16;
 
-// RFC 1071 one's complement sum over big-endian 16-bit words.
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) acc += (p[i] << 8) | p[i + 1];
-  if (n & 1) acc += p[n - 1] << 8;
-  return acc;
-}
-uint16_t fold(uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint16_t>(acc);
-}
 uint32_t pseudo_sum(const uint8_t* ip, uint8_t proto, size_t l4_len) {
   uint32_t acc = sum16(ip + 12, 8);  // saddr, daddr
   return acc + proto + static_cast<uint32_t>(l4_len);

@@ -18,7 +18,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <atomic>
 #include <cstdio>
 #include <functional>
@@ -46,16 +45,6 @@ const Family kV4{"IPv4", AF_INET, "192.168.77.1", "10.77.0.1", "10.77.0.11", "10
 const Family kV6{"IPv6", AF_INET6, "fd77:2::1", "fd77::1", "fd77::11", "fd77:1::2", "fd77::50"};
 
 uint8_t pattern(size_t i) { return static_cast<uint8_t>(i * 13 + (i >> 12)); }
-
-std::string output_of(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  std::array<char, 512> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  ::pclose(p);
-  return out;
-}
 
 class PmtuLiveTest : public ::testing::Test {
  protected:
@@ -148,7 +137,7 @@ class PmtuLiveTest : public ::testing::Test {
 
   // Does the backend's route cache hold mtu 1400 towards the client?
   bool backend_learned_1400(const Family& f) {
-    const std::string out = output_of("ip -n " + backend->name() + (f.af == AF_INET6 ? " -6" : "") +
+    const std::string out = command_output("ip -n " + backend->name() + (f.af == AF_INET6 ? " -6" : "") +
                                       " route get " + f.client);
     return out.find("mtu 1400") != std::string::npos;
   }
