@@ -132,16 +132,18 @@ static __always_inline int tc_pass_frag_needed(struct __sk_buff *skb, const stru
 	__u32 off = pkt->l3_off + offsetof(struct iphdr, frag_off);
 	__be16 old_frag, new_frag;
 
+	if (pkt->ip4) {
+		old_frag = pkt->ip4->frag_off;
+		new_frag = old_frag | bpf_htons(XDPLB_IP_DF);
+		if (old_frag != new_frag &&
+		    (bpf_l3_csum_replace(skb, pkt->l3_off + offsetof(struct iphdr, check), old_frag,
+					 new_frag, sizeof(new_frag)) ||
+		     bpf_skb_store_bytes(skb, off, &new_frag, sizeof(new_frag), 0))) {
+			count_reason(XDPLB_R_TC_DROP_REWRITE);
+			return TC_ACT_SHOT;
+		}
+	}
 	count_reason(XDPLB_R_TC_PASS_FRAG_NEEDED);
-	if (!pkt->ip4)
-		return TC_ACT_OK;
-	old_frag = pkt->ip4->frag_off;
-	new_frag = old_frag | bpf_htons(XDPLB_IP_DF);
-	if (old_frag != new_frag &&
-	    (bpf_l3_csum_replace(skb, pkt->l3_off + offsetof(struct iphdr, check), old_frag,
-				 new_frag, sizeof(new_frag)) ||
-	     bpf_skb_store_bytes(skb, off, &new_frag, sizeof(new_frag), 0)))
-		return TC_ACT_SHOT;
 	return TC_ACT_OK;
 }
 
