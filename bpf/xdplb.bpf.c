@@ -250,7 +250,7 @@ static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
 
 	/* Routed before the rewrite: one too big for the way out still goes to the stack
 	 * untranslated (lib/forward.h tc_pass_frag_needed). */
-	rc = tc_route(skb, &vip, &client, pkt->key.family, &fib);
+	rc = tc_route(skb, pkt, &vip, &client, pkt->key.family, &fib);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return tc_pass_frag_needed(skb, pkt);
 	if (tcp_ends_flow(pkt))
@@ -297,7 +297,7 @@ static __always_inline int tc_later_fragment(struct __sk_buff *skb, struct packe
 	}
 	src = f->src;
 	dst = f->dst;
-	rc = tc_route(skb, &src, &dst, pkt->key.family, &fib);
+	rc = tc_route(skb, pkt, &src, &dst, pkt->key.family, &fib);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return tc_pass_frag_needed(skb, pkt);
 	if (frag_rewrite_tc(skb, pkt, &src, &dst)) {

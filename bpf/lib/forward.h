@@ -84,20 +84,40 @@ static __always_inline int tc_route_redirect(struct __sk_buff *skb, const union 
 	return tc_redirect_routed(skb, rc, &fib, reason);
 }
 
+/* TC: would pkt not fit an egress device of this MTU? A GSO packet by its segments: gso_size
+ * is the L4 payload of each, so a segment is the IP and L4 headers plus gso_size. */
+static __always_inline bool tc_exceeds_mtu(struct __sk_buff *skb, const struct packet *pkt,
+					   __u32 mtu)
+{
+	__u32 l4_hdr;
+
+	if (!mtu)
+		return false;
+	if (!skb->gso_size)
+		return skb->len - pkt->l3_off > mtu;
+	l4_hdr = pkt->tcp ? pkt->tcp->doff * 4 : sizeof(struct udphdr);
+	return skb->gso_size + (pkt->l4_off - pkt->l3_off) + l4_hdr > mtu;
+}
+
 /* TC: route a reply that is to leave as src -> dst BEFORE rewriting it, so that one that
  * does not fit the egress device can still go to the stack untranslated (tc_pass_frag_needed):
- * BPF_FIB_LKUP_RET_FRAG_NEEDED then. The FIB's own check (tot_len = 0) covers only SUCCESS
- * and lets a GSO packet through whatever its segments; bpf_check_mtu checks a GSO packet by
- * its segments, and also the device of a NO_NEIGH answer. */
-static __always_inline int tc_route(struct __sk_buff *skb, const union xdplb_addr *src,
-				    const union xdplb_addr *dst, __u8 family,
-				    struct bpf_fib_lookup *fib)
+ * BPF_FIB_LKUP_RET_FRAG_NEEDED then. The FIB's own check (tot_len = 0) lets every GSO packet
+ * through whatever its segments, and a NO_NEIGH answer gets no check at all: the MTU comes
+ * with a SUCCESS answer (mtu_result), and from bpf_check_mtu for NO_NEIGH. */
+static __always_inline int tc_route(struct __sk_buff *skb, const struct packet *pkt,
+				    const union xdplb_addr *src, const union xdplb_addr *dst,
+				    __u8 family, struct bpf_fib_lookup *fib)
 {
 	int rc = fib_lookup_reply(skb, src, dst, family, fib);
 	__u32 mtu = 0;
 
-	if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
-	    bpf_check_mtu(skb, fib->ifindex, &mtu, 0, 0) == BPF_MTU_CHK_RET_FRAG_NEEDED)
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+		mtu = fib->mtu_result;
+	else if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		bpf_check_mtu(skb, fib->ifindex, &mtu, 0, 0); /* sets mtu whatever it returns */
+	else
+		return rc;
+	if (tc_exceeds_mtu(skb, pkt, mtu))
 		rc = BPF_FIB_LKUP_RET_FRAG_NEEDED;
 	return rc;
 }
@@ -112,16 +132,18 @@ static __always_inline int tc_pass_frag_needed(struct __sk_buff *skb, const stru
 	__u32 off = pkt->l3_off + offsetof(struct iphdr, frag_off);
 	__be16 old_frag, new_frag;
 
+	if (pkt->ip4) {
+		old_frag = pkt->ip4->frag_off;
+		new_frag = old_frag | bpf_htons(XDPLB_IP_DF);
+		if (old_frag != new_frag &&
+		    (bpf_l3_csum_replace(skb, pkt->l3_off + offsetof(struct iphdr, check), old_frag,
+					 new_frag, sizeof(new_frag)) ||
+		     bpf_skb_store_bytes(skb, off, &new_frag, sizeof(new_frag), 0))) {
+			count_reason(XDPLB_R_TC_DROP_REWRITE);
+			return TC_ACT_SHOT;
+		}
+	}
 	count_reason(XDPLB_R_TC_PASS_FRAG_NEEDED);
-	if (!pkt->ip4)
-		return TC_ACT_OK;
-	old_frag = pkt->ip4->frag_off;
-	new_frag = old_frag | bpf_htons(XDPLB_IP_DF);
-	if (old_frag != new_frag &&
-	    (bpf_l3_csum_replace(skb, pkt->l3_off + offsetof(struct iphdr, check), old_frag,
-				 new_frag, sizeof(new_frag)) ||
-	     bpf_skb_store_bytes(skb, off, &new_frag, sizeof(new_frag), 0)))
-		return TC_ACT_SHOT;
 	return TC_ACT_OK;
 }
 

@@ -6,23 +6,17 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "wire.h"
+
 namespace xdplb::test {
 namespace {
 
-void put16(Bytes& b, size_t at, uint16_t v) { b[at] = v >> 8, b[at + 1] = v & 0xff; }
-void put32(Bytes& b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[at + i] = (v >> (24 - 8 * i)) & 0xff;
-}
-uint16_t get16(const Bytes& b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t s = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) s += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n & 1) s += static_cast<uint32_t>(p[n - 1] << 8);
-  return s;
-}
-uint16_t csum(uint32_t s) {
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return static_cast<uint16_t>(~s);
-}
+using wire::get16;
+using wire::put16;
+using wire::put32;
+using wire::sum16;
+
+uint16_t csum(uint32_t s) { return static_cast<uint16_t>(~wire::fold(s)); }
 void ipv4_header(Bytes& b, size_t at, size_t tot_len, uint8_t proto, uint16_t id, uint16_t frag,
                  const std::string& src, const std::string& dst) {
   b[at] = 0x45;

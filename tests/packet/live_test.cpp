@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -53,16 +52,6 @@ class Child {
  private:
   pid_t pid_ = -1;
 };
-
-std::string output_of(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  std::array<char, 512> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  ::pclose(p);
-  return out;
-}
 
 class LiveTest : public ::testing::TestWithParam<bool> {
  protected:
@@ -157,7 +146,7 @@ class LiveTest : public ::testing::TestWithParam<bool> {
   }
 
   std::string curl() {
-    return output_of("ip netns exec " + client->name() +
+    return command_output("ip netns exec " + client->name() +
                      " curl -s --max-time 3 http://192.168.50.1:8000/index.html");
   }
 
@@ -181,7 +170,7 @@ TEST_P(LiveTest, ClientsGetAnswersFromTheVip) {
   EXPECT_EQ(body, "hello from backend\n") << "TCP through the VIP";
   for (int i = 0; i < 3; ++i) EXPECT_EQ(curl(), "hello from backend\n") << "new connection " << i;
 
-  const std::string udp = output_of("echo ping | ip netns exec " + client->name() +
+  const std::string udp = command_output("echo ping | ip netns exec " + client->name() +
                                     " socat -T2 - UDP4:192.168.50.1:8000");
   EXPECT_EQ(udp, "ping\n") << "UDP through the VIP";
 

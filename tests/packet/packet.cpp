@@ -9,18 +9,17 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "wire.h"
+
 namespace xdplb::test {
 
 namespace {
 
-void put16(Bytes& b, size_t off, uint16_t v) {
-  b[off] = v >> 8;
-  b[off + 1] = v & 0xff;
-}
-void put32(Bytes& b, size_t off, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[off + i] = (v >> (24 - 8 * i)) & 0xff;
-}
-uint16_t get16(const Bytes& b, size_t off) { return (b[off] << 8) | b[off + 1]; }
+using wire::fold;
+using wire::get16;
+using wire::put16;
+using wire::put32;
+using wire::sum16;
 
 uint32_t pseudo_sum(const uint8_t* ip, uint8_t proto, size_t l4_len) {
   uint32_t acc = sum16(ip + 12, 8);  // saddr, daddr

@@ -6,12 +6,15 @@
 #include <cstring>
 
 #include "inet_csum.h"
+#include "wire.h"
 
 namespace xdplb::test {
 namespace {
 
-void put16(Bytes& b, size_t at, uint16_t v) { b[at] = v >> 8, b[at + 1] = v & 0xff; }
-uint16_t get16(const Bytes& b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
+using wire::fold;
+using wire::get16;
+using wire::put16;
+using wire::sum16;
 
 // Sum of the IPv6 pseudo-header plus the L4 segment of frame f.
 uint32_t l4_sum(const Bytes& f) {

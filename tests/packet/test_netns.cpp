@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -12,6 +14,16 @@
 #include "core/fd.h"
 
 namespace xdplb::test {
+
+std::string command_output(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  std::array<char, 512> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  ::pclose(p);
+  return out;
+}
 
 Result<std::unique_ptr<TestNetns>> TestNetns::create(const std::string& tag) {
   std::string name = "xdp" + tag + std::to_string(::getpid());

@@ -13,6 +13,9 @@
 
 namespace xdplb::test {
 
+// What a shell command prints on stdout ("" if it cannot run).
+std::string command_output(const std::string& cmd);
+
 class TestNetns {
  public:
   // tag: short, e.g. "pkt" -> namespace "xdppkt<pid>".
