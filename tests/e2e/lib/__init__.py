@@ -27,7 +27,8 @@ Modules (each small, one job):
            big_file(); reap_stale() removes what killed runs left
   net      Netns (run, fails, spawn, ip, sysctl, addr_add), ROOT, veth(), bridge()
   topo     Topology (client, host, uplink, bridge, backends, vip, bridge_ip, ...;
-           ipv6=True adds fdN:: addresses), Backend (ns, ip, ip6, link_down/up), svc_at, url
+           ipv6=True adds fd42:N:: addresses; host_ns, bridge, extras, napi),
+           Backend (ns, ip, ip6, link_down/up), svc_at, url
   servers  httpd, udp_reply, nginx, nginx_conf, www_dir
   client   http, pages, spread, served_by, udp, probe, download, wait_http, wait_udp
   load     HttpLoad (records every request: failed, served_by_after, rate, slowest_after),
