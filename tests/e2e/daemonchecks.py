@@ -54,7 +54,8 @@ def outage(load, daemon, what, fail, repair, down_re, up_re, fail_at=5, repair_a
     print(f"  failure at +{load.rel(t_fail)} ms, DOWN at {ms(down and load.rel(down))}, repair at "
           f"+{load.rel(t_repair)} ms, UP at {ms(up and load.rel(up))}")
     assert down is not None, f"the daemon took {what} out"
-    assert not load.failures(load.rel(down) + 20), \
-        f"no failed request started after detection ({down - t_fail} ms after the failure)"
+    late = load.failures(load.rel(down) + 20)
+    assert not late, (f"no failed request started after detection (+{load.rel(down)} ms, "
+                      f"{down - t_fail} ms after the failure): {late[:5]}")
     assert up is not None, f"{what} came back by itself"
     return Outage(load, t_fail, down, t_repair, up)
