@@ -55,7 +55,7 @@ def test_ipv6_every_client_path(e2e):
     assert all(a[0] in ("b1", "b2") and a[1] == t.client_ip6 and a[2] > 0 for a in answers), \
         f"external UDP6: 6 of 6 answered by an IPv6 backend that sees {t.client_ip6}: {answers}"
     name, addr, _ = parse_peer(client.http(t.client, url(t.vip6, "/cgi-bin/peer")))
-    assert addr == t.client_ip6, "external TCP6 client keeps its address up to the backend"
+    assert (name in ("b1", "b2"), addr) == (True, t.client_ip6), "external TCP6 client keeps its address"
     got = client.served_by(client.spread(t.client, url(t.vip), 10))
     assert sum(got[b.name] for b in t.backends) == 10, f"IPv4 on the same service still served: {got}"
     t.client.run("busybox", "ping", "-6", "-c", "2", "-W", "2", t.vip6)  # ICMPv6 left alone
@@ -66,7 +66,7 @@ def test_ipv6_every_client_path(e2e):
     for target in ("::1", t.vip6, t.bridge_ip6):
         check_host_path(e2e, t, target, big)
     name, addr, _ = parse_peer(client.http(t.host, "http://[::1]:8000/cgi-bin/peer"))
-    assert addr == t.bridge_ip6, "host-local IPv6 client appears as the bridge address"
+    assert (name in ("b1", "b2"), addr) == (True, t.bridge_ip6), "host-local IPv6 client appears as the bridge address"
 
     for target in (t.bridge_ip6, t.vip6):
         check_hairpin_path(e2e, t, target, t.bridge_ip6, big)

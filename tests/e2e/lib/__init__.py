@@ -27,19 +27,27 @@ Modules (each small, one job):
            big_file(); reap_stale() removes what killed runs left
   net      Netns (run, fails, spawn, ip, sysctl, addr_add), ROOT, veth(), bridge()
   topo     Topology (client, host, uplink, bridge, backends, vip, bridge_ip, ...;
-           ipv6=True adds fdN:: addresses), Backend (ns, ip, ip6, link_down/up), svc_at, url
+           ipv6=True adds fd42:N:: addresses; host_ns, bridge, extras, napi),
+           Backend (ns, ip, ip6, link_down/up), svc_at, url
   servers  httpd, udp_reply, nginx, nginx_conf, www_dir
   client   http, pages, spread, served_by, udp, probe, download, wait_http, wait_udp
   load     HttpLoad (records every request: failed, served_by_after, rate, slowest_after),
            log_ms_after(daemon log, epoch ms, regex), now_ms
+  containers  Lxd, Lxc: one driver interface (start, stop, restart, netns, add_args) over the
+           demo's shell bring-up in scripts/lib; page(name) is what a container serves
   xdplb    Xdplb: lb(*args) / lb.fails(*args, match=) / lb.json / lb.status() /
            lb.backend(addr) / lb.state(bridge) / lb.daemon(log)
+Shell scripts (bench, demo) build the same topology through tests/e2e/topology.py.
 """
-from . import client, servers  # noqa: F401
-from .load import HttpLoad, log_ms_after, now_ms  # noqa: F401
-from .cmd import CmdError, Proc, Result, run, run_fails, spawn  # noqa: F401
-from .defer import Defer  # noqa: F401
-from .env import Env  # noqa: F401
-from .net import ROOT, Netns, bridge, veth  # noqa: F401
-from .topo import Topology, svc_at, url  # noqa: F401
-from .wait import WaitTimeout, wait_until  # noqa: F401
+from . import client, servers
+from .load import HttpLoad, log_ms_after, now_ms
+from .cmd import CmdError, Proc, Result, run, run_fails, spawn
+from .defer import Defer
+from .env import Env
+from .net import ROOT, Netns, bridge, veth
+from .topo import Topology, svc_at, url
+from .wait import WaitTimeout, wait_until
+
+__all__ = ["client", "servers", "HttpLoad", "log_ms_after", "now_ms", "CmdError", "Proc",
+           "Result", "run", "run_fails", "spawn", "Defer", "Env", "ROOT", "Netns", "bridge",
+           "veth", "Topology", "svc_at", "url", "WaitTimeout", "wait_until"]

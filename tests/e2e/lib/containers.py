@@ -9,12 +9,9 @@ A driver knows one container manager; the scenario (test_containers.py) runs on 
 Container names are the test prefix + "-w1" ...; every container serves
 "Served from the <name> container!" on port 80 (busybox httpd from the image/template).
 """
-import json
 import os
-import re
 
 from .cmd import run
-from .env import base_prefix
 from .net import Netns
 from .wait import wait_until
 
@@ -22,10 +19,20 @@ SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.d
     os.path.abspath(__file__))))), "scripts", "lib")
 
 
-def shlib(script, fn, *args, env=None, timeout=300):
+def shlib(script, fn, *args, env=None, timeout=300, check=True):
     """Calls shell function fn of scripts/lib/SCRIPT with args (raises on failure)."""
     return run(["bash", "-c", 'set -euo pipefail; source "$0"; "$@"',
-                os.path.join(SCRIPTS, script), fn, *args], env=env, timeout=timeout)
+                os.path.join(SCRIPTS, script), fn, *args], env=env, timeout=timeout, check=check)
+
+
+def undo_recorded(tmp):
+    """Undoes what a test's bring-up recorded in its temp dir (lxd-created, lxc-created): for
+    runs that were killed before their cleanup."""
+    for script, fn, var, rec in (("lxd.sh", "lxd_cleanup", "LXD_STATE_FILE", "lxd-created"),
+                                 ("lxc.sh", "lxc_cleanup", "LXC_STATE_FILE", "lxc-created")):
+        path = os.path.join(tmp, rec)
+        if os.path.exists(path):
+            shlib(script, fn, env=dict(os.environ, **{var: path}), check=False)
 
 
 def page(name):
@@ -44,7 +51,6 @@ class Lxd:
         self.environ = dict(os.environ, LXD_STATE_FILE=e2e.path("lxd-created"))
         e2e.defer(self._sh, "lxd_cleanup")
         self._sh("lxd_ensure_running", timeout=90)
-        self._reap_stale()
         p = t.prefix
         cidr6 = t.bridge_cidrs[1] if self.ipv6 else "none"
         self._sh("lxd_ensure_network", t.bridge, t.bridge_cidrs[0], cidr6, f"{p}-prof", f"{p}-pool")
@@ -58,23 +64,6 @@ class Lxd:
 
     def _sh(self, fn, *args, script="lxd.sh", timeout=300):
         return shlib(script, fn, *args, env=self.environ, timeout=timeout)
-
-    def _reap_stale(self):
-        """Instances, images, profiles, networks, pools of killed runs (dead owner pid)."""
-        pat = re.compile(rf"^{base_prefix()}([0-9a-z]{{5}})[0-9a-z](-|$)")
-        from .env import _owner_alive
-        kinds = (("instance", ["lxc", "list", "--format", "json"], "name"),
-                 ("image", ["lxc", "image", "list", "--format", "json"], None),
-                 ("profile", ["lxc", "profile", "list", "--format", "json"], "name"),
-                 ("network", ["lxc", "network", "list", "--format", "json"], "name"),
-                 ("pool", ["lxc", "storage", "list", "--format", "json"], "name"))
-        for kind, cmd, key in kinds:
-            for obj in json.loads(run(cmd).out or "[]"):
-                names = [obj[key]] if key else [a["name"] for a in obj.get("aliases") or []]
-                for name in names:
-                    m = pat.match(name)
-                    if m and not _owner_alive(m.group(1)):
-                        self._sh("lxd_remove", kind, name)
 
     def wait_up(self, name):
         self._sh("lxd_wait_ipv4", name, "30")

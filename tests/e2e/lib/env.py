@@ -9,6 +9,7 @@ import itertools
 import os
 import re
 import shutil
+import signal
 
 from .cmd import run
 from .defer import Defer
@@ -38,30 +39,63 @@ def new_prefix():
 
 
 def _owner_alive(pid36):
+    """Whether the run of this prefix still runs (a zombie does not: a killed run's process
+    may wait a while for its parent to reap it)."""
     pid = int(pid36, 36)
-    return pid == os.getpid() or os.path.exists(f"/proc/{pid}")
+    if pid == os.getpid():
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _kill(pid):
+    try:
+        os.kill(int(pid), signal.SIGKILL)
+    except (ProcessLookupError, ValueError):
+        pass
+
+
+def _stale(name, pat):
+    m = pat.match(name)
+    return m is not None and not _owner_alive(m.group(1))
 
 
 def reap_stale():
-    """Removes namespaces, root-namespace links, pin roots and temp dirs of this prefix
-    pattern whose owner pid is dead (a run killed by SIGKILL could not clean up)."""
+    """Removes what runs killed by SIGKILL (which cannot clean up) left, by this prefix pattern
+    with a dead owner pid: the processes in their namespaces and their xdplb daemons (found by
+    their pin root), the namespaces, root-namespace links, what their container bring-up
+    recorded (LXD/LXC objects, an LXD daemon they started), pin roots and temp dirs."""
     pat = re.compile(rf"^{base_prefix()}([0-9a-z]{{5}})[0-9a-z](-|$)")
     for line in run(["ip", "netns", "list"]).out.splitlines():
         name = line.split()[0] if line.split() else ""
-        m = pat.match(name)
-        if m and not _owner_alive(m.group(1)):
+        if _stale(name, pat):
+            for pid in run(["ip", "netns", "pids", name], check=False).out.split():
+                _kill(pid)
             run(["ip", "netns", "del", name], check=False)
+    marker = re.compile(rb"XDPLB_PIN_ROOT=/sys/fs/bpf/xdplb-e2e-([0-9a-z]+)\0")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                m = marker.search(f.read() + b"\0")
+        except OSError:
+            continue
+        if m and _stale(m.group(1).decode(), pat):
+            _kill(pid)
     for line in run(["ip", "-o", "link", "show"]).out.splitlines():
         name = line.split(":")[1].strip().split("@")[0]
-        m = pat.match(name)
-        if m and not _owner_alive(m.group(1)):
+        if _stale(name, pat):
             run(["ip", "link", "del", name], check=False)
-    for parent, fmt in (("/sys/fs/bpf", "xdplb-e2e-"), ("/tmp", "xdplb-e2e-")):
-        for entry in os.listdir(parent):
-            if entry.startswith(fmt):
-                m = pat.match(entry[len(fmt):])
-                if m and not _owner_alive(m.group(1)):
-                    shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+    for entry in os.listdir("/tmp"):
+        if entry.startswith("xdplb-e2e-") and _stale(entry[len("xdplb-e2e-"):], pat):
+            from .containers import undo_recorded
+            undo_recorded(os.path.join("/tmp", entry))
+            shutil.rmtree(os.path.join("/tmp", entry), ignore_errors=True)
+    for entry in os.listdir("/sys/fs/bpf"):
+        if entry.startswith("xdplb-e2e-") and _stale(entry[len("xdplb-e2e-"):], pat):
+            shutil.rmtree(os.path.join("/sys/fs/bpf", entry), ignore_errors=True)
 
 
 class Env:
