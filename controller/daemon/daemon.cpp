@@ -253,6 +253,9 @@ void Daemon::check_state_file() {
     return;
   }
   const bool config_changed = !(saved->value().services == state_.services);
+  for (const auto& svc : saved->value().services)
+    if (const ServiceConfig* was = find_service(state_, svc.name); was && was->scheduler != svc.scheduler)
+      spdlog::info("service {}: scheduler now {} (was {})", svc.name, name_of(svc.scheduler), name_of(was->scheduler));
   state_ = std::move(**saved);
   stamp_ = now;
   if (config_changed) spdlog::info("services changed; health checks now {}", describe_checks(state_));

@@ -70,7 +70,7 @@ log "attach with --scheduler round-robin"
 xdplb attach "$BRIDGE" --uplink "$UPLINK" --scheduler round-robin
 for k in 1 2 3; do xdplb backend add "$(backend_ip $k)"; done
 check "status --json says round-robin" bash -c "nsenter --net=/run/netns/$HOST_NS $XDPLB status --json | jq -e '.service.scheduler == \"round-robin\"' >/dev/null"
-check "the saved state says round-robin" bash -c "jq -e '.scheduler == \"round-robin\"' $XDPLB_STATE_DIR/$BRIDGE.json >/dev/null"
+check "the saved state says round-robin" bash -c "jq -e '.services[0].scheduler == \"round-robin\"' $XDPLB_STATE_DIR/$BRIDGE.json >/dev/null"
 
 log "round-robin: 12 sequential requests from the client"
 pages=$(get_pages 40001 12 "http://$VIP:8000/")
@@ -89,7 +89,7 @@ expect_fail "unknown scheduler name" "scheduler 'least_conn' is not known.*least
 check "an unknown name changes nothing" bash -c "nsenter --net=/run/netns/$HOST_NS $XDPLB scheduler | grep -q 'round-robin'"
 xdplb scheduler least-conn
 check "status says least-conn" bash -c "nsenter --net=/run/netns/$HOST_NS $XDPLB status | grep -q 'scheduler least-conn'"
-check "the saved state says least-conn" bash -c "jq -e '.scheduler == \"least-conn\"' $XDPLB_STATE_DIR/$BRIDGE.json >/dev/null"
+check "the saved state says least-conn" bash -c "jq -e '.services[0].scheduler == \"least-conn\"' $XDPLB_STATE_DIR/$BRIDGE.json >/dev/null"
 
 log "least-conn: b1 takes 3 long requests (b2, b3 drained meanwhile)"
 xdplb backend drain "$(backend_ip 2)"
