@@ -17,15 +17,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 
-BRIDGE=lxdbr0
-BRIDGE_CIDR4=10.150.0.1/24
-BRIDGE_CIDR6=fd42:150::1/64
-CLIENT_NS=xdplb-demo
-UPLINK=xdplb-demo0           # host side of the client's veth
-UPLINK_IP=10.151.0.1
-CLIENT_IP=10.151.0.2
-UPLINK_IP6=fd42:151::1
-CLIENT_IP6=fd42:151::2
+# The client side of the tests' topology (tests/e2e/lib/topo.py through tests/e2e/topology.py:
+# the same code and conventions): namespace xdplb-demo-cli on a veth whose host side
+# xdplb-demo-up (10.150.1.1, fd42:150:1::1) is in the root namespace; the client is ::2/.2.
+topology() {
+  /usr/bin/python3 -B "$REPO/tests/e2e/topology.py" "$1" --prefix xdplb-demo --net 150 --ipv6 \
+    --root-host --no-bridge
+}
+# CLI_NS UPLINK VIP CLIENT_IP BRIDGE_IP VIP6 CLIENT_IP6 BRIDGE_IP6 (and names unused here)
+eval "$(topology names)"
+CLIENT_NS=$CLI_NS
+BRIDGE=lxdbr0                # LXD's bridge, with the topology's bridge addresses
+BRIDGE_CIDR4=$BRIDGE_IP/24
+BRIDGE_CIDR6=$BRIDGE_IP6/64
+UPLINK_IP=$VIP
+UPLINK_IP6=$VIP6
 IMAGE=xdplb-demo-web
 DEMO_DIR=/var/lib/xdplb-demo # what the demo created (LXD objects, our own records)
 export LXD_STATE_FILE=$DEMO_DIR/lxd-created
@@ -41,8 +47,7 @@ cleanup() {
   if command -v xdplb >/dev/null && [ -e /sys/fs/bpf/xdplb/$BRIDGE ]; then
     xdplb detach $BRIDGE --forget || true
   fi
-  ip link del $UPLINK 2>/dev/null && echo "deleted $UPLINK" || true
-  ip netns del $CLIENT_NS 2>/dev/null && echo "deleted namespace $CLIENT_NS" || true
+  topology down && echo "deleted namespace $CLIENT_NS and $UPLINK"
   if [ -f "$LXD_STATE_FILE" ]; then
     # shellcheck source=lib/lxd.sh
     source scripts/lib/lxd.sh
@@ -94,22 +99,9 @@ for n in web1 web2 web3; do launch $n; done
 lxc list -c ns4 web
 
 step "a client namespace '$CLIENT_NS' that plays another machine, on uplink $UPLINK"
-if ! ip netns list | grep -qw $CLIENT_NS; then
-  ip netns add $CLIENT_NS
-  ip link add $UPLINK type veth peer name eth0 netns $CLIENT_NS
-  ip addr add $UPLINK_IP/24 dev $UPLINK
-  ip link set $UPLINK up
-  ip -n $CLIENT_NS link set lo up
-  ip -n $CLIENT_NS addr add $CLIENT_IP/24 dev eth0
-  ip -n $CLIENT_NS link set eth0 up
-  ip -n $CLIENT_NS route add default via $UPLINK_IP
-  # A real NIC delivers full checksums; a veth sender hands over partial ones (DESIGN facts).
-  client ethtool -K eth0 tx off >/dev/null
-fi
-# Dual stack, like lxdbr0 (nodad: usable at once; replace: a rerun finds them there).
-ip addr replace $UPLINK_IP6/64 dev $UPLINK nodad
-ip -n $CLIENT_NS addr replace $CLIENT_IP6/64 dev eth0 nodad
-ip -n $CLIENT_NS -6 route replace default via $UPLINK_IP6
+# Dual stack, like lxdbr0; full checksums from the client like a real NIC (a veth sender hands
+# over partial ones). An earlier run's namespace is reused.
+if ! ip netns list | grep -qw $CLIENT_NS; then topology up >/dev/null; fi
 
 step "xdplb in place of the LB container and the iptables rule"
 if [ ! -e /sys/fs/bpf/xdplb/$BRIDGE ]; then run xdplb attach $BRIDGE --uplink $UPLINK; fi

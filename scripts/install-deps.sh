@@ -12,4 +12,4 @@ apt-get install -y --no-install-recommends \
   libbpf-dev bpftool libmnl-dev lxc-dev libcli11-dev libspdlog-dev libgtest-dev \
   nlohmann-json3-dev \
   iproute2 ethtool iptables nftables curl socat jq busybox-static nginx-light wrk \
-  lxc lxd lxd-client squashfs-tools procps psmisc gnuplot-nox
+  lxc lxd lxd-client squashfs-tools procps psmisc gnuplot-nox python3-pytest
