@@ -20,6 +20,7 @@ Status DatapathWriter::write_pool(uint32_t pool, const PoolPlan& plan) {
   XDPLB_TRY(dp_.write_ring(pool, *ring));
   return dp_.write_pool_members(pool, list);
 }
+Result<std::vector<PoolMember>> DatapathWriter::read_pool(uint32_t pool) { return dp_.pool_members(pool); }
 Result<BackendEntry> DatapathWriter::read_backend(uint32_t id) { return dp_.backend_entry(id); }
 Status DatapathWriter::put_backend(uint32_t id, const BackendEntry& entry) { return dp_.put_backend(id, entry); }
 Status DatapathWriter::delete_backend(uint32_t id) { return dp_.delete_backend(id); }
@@ -115,6 +116,12 @@ Status apply(MapWriter& maps, UndoLog& undo, const MapPlan& before, const MapPla
   return {};
 }
 
+const SavedBackend* find_backend(const BridgeState& s, uint32_t id) {
+  for (const auto& b : s.backends)
+    if (b.id == id) return &b;
+  return nullptr;
+}
+
 }  // namespace
 
 Result<BridgeState> run_transaction(const TransactionOptions& opts, const ChangeFn& change) {
@@ -144,14 +151,27 @@ Result<BridgeState> run_transaction(const TransactionOptions& opts, const Change
   }
   auto new_plan = plan_maps(after, defaults, opts.weight_of);
   if (!new_plan) return make_error(new_plan.error());
-  // What the maps hold now: the service entries as read; the pools as the saved state planned
-  // them (a state that no longer plans, e.g. a file edited by hand, rewrites every pool).
+  // What the maps hold now: the service entries and the pools' members as read (addresses
+  // come and go, weights ramp); a pool member's Maglev key from the state that wrote it.
   MapPlan old_plan;
   auto services = opts.maps->read_services();
   if (!services) return make_error(services.error());
   old_plan.services = std::move(*services);
   if (!opts.fresh_maps) {
-    if (auto p = plan_maps(before, defaults, opts.weight_of)) old_plan.pools = std::move(p->pools);
+    std::set<uint32_t> pools;
+    for (const auto& [pool, plan] : new_plan->pools) pools.insert(pool);
+    for (const auto& svc : before.services)
+      for (int family : {4, 6}) pools.insert(pool_of_service(svc, family));
+    for (uint32_t pool : pools) {
+      auto members = opts.maps->read_pool(pool);
+      if (!members) return make_error(members.error());
+      PoolPlan& plan = old_plan.pools[pool];
+      for (const auto& m : *members) {
+        const SavedBackend* b = find_backend(before, m.id);
+        if (!b) b = find_backend(after, m.id);
+        plan.members.push_back({m.id, b ? maglev_key(*b) : std::string(), m.weight});
+      }
+    }
   }
 
   UndoLog undo(*opts.maps);

@@ -30,6 +30,9 @@ class MapWriter {
   virtual Result<std::map<ServiceKey, ServiceValue>> read_services() = 0;
   // Ring (built from the members) first, then the member list.
   virtual Status write_pool(uint32_t pool, const PoolPlan& plan) = 0;
+  // A pool's member list as the map holds it (ids and weights, id order): the old side of the
+  // diff, since weights change without the state (the daemon's slow start).
+  virtual Result<std::vector<PoolMember>> read_pool(uint32_t pool) = 0;
   virtual Result<BackendEntry> read_backend(uint32_t id) = 0;
   virtual Status put_backend(uint32_t id, const BackendEntry& entry) = 0;
   // Inactive, devmap slot and counters cleared (the address stays for the datapath).
@@ -47,6 +50,7 @@ class DatapathWriter final : public MapWriter {
   Status delete_service(const ServiceKey& key) override;
   Result<std::map<ServiceKey, ServiceValue>> read_services() override;
   Status write_pool(uint32_t pool, const PoolPlan& plan) override;
+  Result<std::vector<PoolMember>> read_pool(uint32_t pool) override;
   Result<BackendEntry> read_backend(uint32_t id) override;
   Status put_backend(uint32_t id, const BackendEntry& entry) override;
   Status delete_backend(uint32_t id) override;

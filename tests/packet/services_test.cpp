@@ -88,6 +88,18 @@ class ServicesTest : public ::testing::Test {
     return run_transaction(t, fn);
   }
 
+  // Health as the daemon records it: the backends' health and their entries (in)active.
+  Result<BridgeState> set_health(std::set<uint32_t> ids, Health health) {
+    return change([&](BridgeState& s, EntryChanges& e) -> Status {
+      for (auto& b : s.backends)
+        if (ids.count(b.id)) {
+          b.health = health;
+          e.put[b.id] = BackendEntry{b.addr, b.port, health != Health::Down};
+        }
+      return {};
+    });
+  }
+
   // Sends p through XDP; the backend address:port it was DNATed to, or "" if passed untouched.
   std::string send(const Packet& p, int* verdict = nullptr) {
     auto r = run_xdp(dp->xdp_prog_fd(), p.bytes());
@@ -169,14 +181,7 @@ TEST_F(ServicesTest, BackupTakesOverWhenNoPrimaryCanAndHandsBack) {
   const Packet old_flow = Packet::tcp(kClient, 43000, kVip, 8000);
 
   // Both primaries fail their checks (what the daemon writes: health down, entries inactive).
-  auto down = change([](BridgeState& s, EntryChanges& e) -> Status {
-    for (auto& b : s.backends)
-      if (b.id == 0 || b.id == 1) {
-        b.health = Health::Down;
-        e.put[b.id] = BackendEntry{b.addr, b.port, false};
-      }
-    return {};
-  });
+  auto down = set_health({0, 1}, Health::Down);
   ASSERT_TRUE(down) << down.error();
   for (uint16_t sport = 44000; sport < 44020; ++sport)
     EXPECT_EQ(send(Packet::tcp(kClient, sport, kVip, 8000)), "10.1.0.19:80") << "new flows: the backup";
@@ -185,14 +190,7 @@ TEST_F(ServicesTest, BackupTakesOverWhenNoPrimaryCanAndHandsBack) {
   EXPECT_EQ(send(moved), "10.1.0.19:80") << "a flow of a failed primary moves to the backup";
 
   // One primary is back: new flows leave the backup; the backup's flows stay with it.
-  auto up = change([](BridgeState& s, EntryChanges& e) -> Status {
-    for (auto& b : s.backends)
-      if (b.id == 0) {
-        b.health = Health::Up;
-        e.put[b.id] = BackendEntry{b.addr, b.port, true};
-      }
-    return {};
-  });
+  auto up = set_health({0}, Health::Up);
   ASSERT_TRUE(up) << up.error();
   for (uint16_t sport = 45000; sport < 45020; ++sport)
     EXPECT_EQ(send(Packet::tcp(kClient, sport, kVip, 8000)), "10.1.0.11:80") << "new flows: the primary";

@@ -3,6 +3,8 @@
 // maps back too.
 #include "lb/transaction.h"
 
+#include "temp_dir.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -21,7 +23,8 @@ struct FakeMaps final : MapWriter {
   std::map<ServiceKey, ServiceValue> services;
   std::map<uint32_t, PoolPlan> pools;
   std::map<uint32_t, BackendEntry> backends;
-  int writes = 0;
+  int writes = 0;     // every call, reads too (each can fail)
+  int mutations = 0;  // the calls that change a map
   int fail_at = 0;
 
   Status step(const char* what) {
@@ -30,11 +33,13 @@ struct FakeMaps final : MapWriter {
   }
   Status put_service(const ServiceKey& key, const ServiceValue& value) override {
     XDPLB_TRY(step("put_service"));
+    ++mutations;
     services[key] = value;
     return {};
   }
   Status delete_service(const ServiceKey& key) override {
     XDPLB_TRY(step("delete_service"));
+    ++mutations;
     services.erase(key);
     return {};
   }
@@ -44,9 +49,17 @@ struct FakeMaps final : MapWriter {
   }
   Status write_pool(uint32_t pool, const PoolPlan& plan) override {
     XDPLB_TRY(step("write_pool"));
+    ++mutations;
     if (plan.members.empty()) pools.erase(pool);
     else pools[pool] = plan;
     return {};
+  }
+  Result<std::vector<PoolMember>> read_pool(uint32_t pool) override {
+    XDPLB_TRY(step("read_pool"));
+    std::vector<PoolMember> out;
+    if (auto it = pools.find(pool); it != pools.end())
+      for (const auto& m : it->second.members) out.push_back({m.id, m.weight});
+    return out;
   }
   Result<BackendEntry> read_backend(uint32_t id) override {
     XDPLB_TRY(step("read_backend"));
@@ -55,11 +68,13 @@ struct FakeMaps final : MapWriter {
   }
   Status put_backend(uint32_t id, const BackendEntry& entry) override {
     XDPLB_TRY(step("put_backend"));
+    ++mutations;
     backends[id] = entry;
     return {};
   }
   Status delete_backend(uint32_t id) override {
     XDPLB_TRY(step("delete_backend"));
+    ++mutations;
     auto it = backends.find(id);
     if (it != backends.end()) it->second.active = false;  // the address stays, as in the real map
     return {};
@@ -79,19 +94,7 @@ struct FakeMaps final : MapWriter {
   }
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "sv-unit-XXXXXX").string();
-    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp");
-    path_ = t;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -247,9 +250,19 @@ TEST_F(Transaction, RefusedChangeWritesNothing) {
 
 TEST_F(Transaction, AnUnchangedStateWritesNoServiceOrPool) {
   FakeMaps m = maps;
-  m.writes = 0;
+  m.writes = m.mutations = 0;
   ASSERT_TRUE(run_transaction(options(m), [](BridgeState&, EntryChanges&) -> Status { return {}; }).ok());
-  EXPECT_EQ(m.writes, 1) << "just the read of the service map";
+  EXPECT_EQ(m.mutations, 0) << "only reads";
+}
+
+TEST_F(Transaction, WeightsThatChangeWithoutTheStateAreWritten) {
+  // The daemon's slow start: the same state, another weight for backend 0.
+  auto t = options(maps);
+  t.weight_of = [](const SavedBackend& b) { return b.id == 0 ? 500u : b.weight; };
+  ASSERT_TRUE(run_transaction(t, [](BridgeState&, EntryChanges&) -> Status { return {}; }).ok());
+  EXPECT_EQ(maps.pools.at(0).members.at(0).weight, 500u);
+  ASSERT_TRUE(run_transaction(options(maps), [](BridgeState&, EntryChanges&) -> Status { return {}; }).ok());
+  EXPECT_EQ(maps.pools.at(0).members.at(0).weight, 1u) << "the ramp over: saved weights back";
 }
 
 TEST_F(Transaction, AddressesThatLeftAreRemovedFromTheMaps) {
