@@ -137,9 +137,8 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   tx.held = &*lock;
   auto state = run_transaction(tx, [&](BridgeState& s, EntryChanges& entries) -> Status {
     s.uplinks = probe.uplinks;
-    s.xdp_mode = xdp_mode_name(*mode);
-    s.xdp_modes.clear();
-    for (const auto& [name, m] : result.xdp_modes) s.xdp_modes.emplace_back(name, xdp_mode_name(m));
+    s.xdp_mode = *mode;
+    s.xdp_modes = result.xdp_modes;
     if (s.services.empty() || a.service.any()) {
       ServiceConfig* svc = find_service(s, kDefaultService);
       if (!svc) {
@@ -159,7 +158,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   guard.done();
 
   for (const auto& [name, m] : state->xdp_modes)
-    std::cout << "attached XDP (" << m << ") to " << name << "\n";
+    std::cout << "attached XDP (" << name_of(m) << ") to " << name << "\n";
   std::cout << "attached TC ingress to " << a.bridge << " (reply path)\n";
   if (!a.no_host_local)
     std::cout << "attached socket hooks to the cgroup v2 root (host-local clients of this network namespace)\n";

@@ -77,7 +77,10 @@ int run_backend_add(const Globals& g, const BackendArgs& a) {
       families = {ep->addr.is_v6() ? 6 : 4};
     } else {
       proto.name = a.target;
-      proto.source = a.source;  // "auto" becomes lxd or lxc when resolve_backend resolves it
+      // Auto becomes Lxd or Lxc when resolve_backend finds the container.
+      const auto src = *parse_container_source(a.source);  // checked by check_add_args
+      proto.source = src == ContainerSource::Lxd ? BackendSource::Lxd
+                     : src == ContainerSource::Lxc ? BackendSource::Lxc : BackendSource::Auto;
       proto.lxcpath = a.lxcpath;
       proto.port = svc.backend_port;
       families = bridge_families(session->link);

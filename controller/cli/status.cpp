@@ -39,7 +39,7 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   out["state_file"] = state_file(g.state_dir(), bridge);
   out["uplinks"] = json::array();
   for (const auto& [name, mode] : state.xdp_modes)
-    out["uplinks"].push_back({{"name", name}, {"xdp_mode", mode}});
+    out["uplinks"].push_back({{"name", name}, {"xdp_mode", name_of(mode)}});
   auto bridge_link = net::get_link(bridge);
   const bool host_local = hostlocal::is_attached(g.pin_dir(bridge));
   std::vector<IpAddress> defaults;
@@ -83,7 +83,7 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
     out["backends"].push_back({{"id", b.id},
                                {"service", b.service},
                                {"name", b.name},
-                               {"source", b.source},
+                               {"source", name_of(b.source)},
                                {"address", b.addr.family ? b.addr.to_string() : ""},
                                {"port", b.port},
                                {"weight", b.weight},

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/result.h"
+#include "core/xdp_mode.h"
 
 namespace xdplb {
 
@@ -31,6 +32,8 @@ enum class Health { Unchecked, Up, Down };
 enum class BackendPath { Unknown, Redirect, Pass, Down };
 // The daemon's active health check.
 enum class CheckType { Tcp, Http, None };
+// Where a backend comes from: an address, or a container (Auto until resolved to LXD or LXC).
+enum class BackendSource { Addr, Auto, Lxd, Lxc };
 
 template <typename E>
 struct NameTable;  // specialised below: `what` (for messages) and `names` (value, name)
@@ -76,6 +79,22 @@ struct NameTable<CheckType> {
   static constexpr const char* what = "health check type";
   static constexpr std::array<std::pair<CheckType, const char*>, 3> names{
       {{CheckType::Tcp, "tcp"}, {CheckType::Http, "http"}, {CheckType::None, "none"}}};
+};
+
+template <>
+struct NameTable<BackendSource> {
+  static constexpr const char* what = "source";
+  static constexpr std::array<std::pair<BackendSource, const char*>, 4> names{
+      {{BackendSource::Addr, "addr"},
+       {BackendSource::Auto, "auto"},
+       {BackendSource::Lxd, "lxd"},
+       {BackendSource::Lxc, "lxc"}}};
+};
+template <>
+struct NameTable<XdpMode> {
+  static constexpr const char* what = "XDP mode";
+  static constexpr std::array<std::pair<XdpMode, const char*>, 3> names{
+      {{XdpMode::Auto, "auto"}, {XdpMode::Native, "native"}, {XdpMode::Generic, "generic"}}};
 };
 
 template <typename E>

@@ -174,23 +174,13 @@ Result<Protocols> parse_proto(std::string_view text) {
 }
 
 Result<XdpMode> parse_xdp_mode(std::string_view text) {
-  const std::string s = lower(text);
-  if (s == "auto") return XdpMode::Auto;
-  if (s == "native") return XdpMode::Native;
-  if (s == "generic") return XdpMode::Generic;
+  if (auto m = parse_name<XdpMode>(lower(text))) return *m;
   return make_error("XDP mode " + quoted(text) +
                     " is not known: use native (in the driver, fast), generic (works on any "
                     "interface, slower) or auto (native, else generic)");
 }
 
-const char* xdp_mode_name(XdpMode mode) {
-  switch (mode) {
-    case XdpMode::Auto: return "auto";
-    case XdpMode::Native: return "native";
-    case XdpMode::Generic: return "generic";
-  }
-  return "auto";
-}
+const char* xdp_mode_name(XdpMode mode) { return name_of(mode); }
 
 Result<uint32_t> parse_scheduler(std::string_view text) {
   auto s = parse_name<Scheduler>(lower(text));

@@ -85,9 +85,7 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   XDPLB_TRY(r.number("id", b.id, 0, XDPLB_MAX_BACKENDS - 1));
   XDPLB_TRY(r.str("service", b.service));
   XDPLB_TRY(r.str("name", b.name));
-  XDPLB_TRY(r.str("source", b.source));
-  if (b.source != "addr" && b.source != "lxd" && b.source != "lxc")
-    return r.fail("\"source\" is '" + b.source + "'; expected addr, lxd or lxc");
+  XDPLB_TRY(r.name("source", b.source));
   std::string addr;
   XDPLB_TRY(r.str("addr", addr));
   if (!addr.empty()) {
@@ -207,9 +205,9 @@ std::string state_to_json(const BridgeState& s) {
   j["bridge"] = s.bridge;
   j["uplinks"] = s.uplinks;
   nlohmann::ordered_json modes = nlohmann::ordered_json::array();
-  for (const auto& [uplink, mode] : s.xdp_modes) modes.push_back({{"uplink", uplink}, {"mode", mode}});
+  for (const auto& [uplink, mode] : s.xdp_modes) modes.push_back({{"uplink", uplink}, {"mode", name_of(mode)}});
   j["xdp_modes"] = modes;
-  j["xdp_mode"] = s.xdp_mode;
+  j["xdp_mode"] = name_of(s.xdp_mode);
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
   for (const auto& svc : s.services) {
     nlohmann::ordered_json listen = nlohmann::ordered_json::array();
@@ -232,7 +230,7 @@ std::string state_to_json(const BridgeState& s) {
     backends.push_back({{"id", b.id},
                         {"service", b.service},
                         {"name", b.name},
-                        {"source", b.source},
+                        {"source", name_of(b.source)},
                         {"addr", b.addr.family ? b.addr.to_string() : ""},
                         {"family", b.addr.family ? (b.addr.is_v6() ? 6 : 4) : b.family},
                         {"port", b.port},
@@ -291,11 +289,16 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
       if (!m.is_object() || !m.contains("uplink") || !m["uplink"].is_string() ||
           !m.contains("mode") || !m["mode"].is_string())
         return r.fail("\"xdp_modes\" entries must look like {\"uplink\": \"eth0\", \"mode\": \"native\"}");
-      s.xdp_modes.emplace_back(m["uplink"].get<std::string>(), m["mode"].get<std::string>());
+      auto mode = parse_name<XdpMode>(m["mode"].get<std::string>());
+      if (!mode) return r.fail("\"xdp_modes\": " + mode.error());
+      s.xdp_modes.emplace_back(m["uplink"].get<std::string>(), *mode);
     }
   }
-  XDPLB_TRY(r.str("xdp_mode", s.xdp_mode));
-  if (auto m = parse_xdp_mode(s.xdp_mode); !m) return r.fail("\"xdp_mode\": " + m.error());
+  std::string xdp_mode = name_of(s.xdp_mode);
+  XDPLB_TRY(r.str("xdp_mode", xdp_mode));
+  auto mode = parse_xdp_mode(xdp_mode);
+  if (!mode) return r.fail("\"xdp_mode\": " + mode.error());
+  s.xdp_mode = *mode;
   XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
 
   if (version == 1) {

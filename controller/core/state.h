@@ -32,7 +32,7 @@ struct SavedBackend {
   uint32_t id = 0;
   std::string service = kDefaultService;  // the ServiceConfig it belongs to
   std::string name;              // container name, or "" for a backend given by address
-  std::string source = "addr";   // "addr", "lxd" or "lxc"
+  BackendSource source = BackendSource::Addr;  // a container: Auto until resolved
   IpAddress addr;                // may be unset (family 0) for a container not yet running
   // The address family this entry serves: 4 or 6. A container on a dual-stack bridge is two
   // entries with the same name, one per family, each with its own id, pool (ring) and health,
@@ -103,8 +103,8 @@ inline uint32_t pool_of_service(const ServiceConfig& s, int family) {
 struct BridgeState {
   std::string bridge;
   std::vector<std::string> uplinks;
-  std::vector<std::pair<std::string, std::string>> xdp_modes;  // uplink -> "native"|"generic"
-  std::string xdp_mode = "auto"; // as asked: "auto", "native" or "generic"
+  std::vector<std::pair<std::string, XdpMode>> xdp_modes;  // uplink -> Native|Generic, as attached
+  XdpMode xdp_mode = XdpMode::Auto;                        // as asked
   std::vector<ServiceConfig> services;
   std::vector<SavedBackend> backends;
   // One past the highest id handed out so far; informational (allocate_backend_id reuses the

@@ -338,7 +338,7 @@ void Daemon::check_containers(Clock::time_point now) {
     if (now < rt.next_container_check) continue;
     rt.next_container_check = now + opts_.container_poll;
     ResolveOptions ro;
-    if (auto src = parse_container_source(saved.source)) ro.source = *src;
+    ro.source = container_source(saved.source);
     ro.lxcpath = saved.lxcpath;
     ro.wait = milliseconds(0);
     auto info = resolve_container(saved.name, ro);

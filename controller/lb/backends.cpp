@@ -8,6 +8,11 @@
 
 namespace xdplb {
 
+ContainerSource container_source(BackendSource s) {
+  return s == BackendSource::Lxd ? ContainerSource::Lxd : s == BackendSource::Lxc ? ContainerSource::Lxc
+                                                                                   : ContainerSource::Auto;
+}
+
 std::optional<IpAddress> address_of_family(const ContainerInfo& info, int family) {
   const auto& list = family == 6 ? info.ipv6 : info.ipv4;
   if (list.empty()) return std::nullopt;
@@ -22,8 +27,7 @@ namespace {
 Result<ContainerInfo> resolve_named(const net::LinkInfo& bridge, const SavedBackend& b,
                                     std::chrono::milliseconds wait) {
   ResolveOptions opts;
-  auto source = parse_container_source(b.source);
-  if (source) opts.source = *source;
+  opts.source = container_source(b.source);
   opts.lxcpath = b.lxcpath;
   opts.wait = wait;
   const auto deadline = std::chrono::steady_clock::now() + wait;
@@ -85,7 +89,7 @@ Result<ForwardingPlan> resolve_backend(const net::LinkInfo& bridge, SavedBackend
     auto info = resolve_named(bridge, b, wait);
     if (!info) return make_error(info.error());
     b.addr = *address_of_family(*info, b.family);
-    b.source = std::string(to_string(info->source));
+    b.source = info->source == ContainerSource::Lxc ? BackendSource::Lxc : BackendSource::Lxd;
     req.addr = b.addr;
     req.host_ifindex = info->host_ifindex;
     req.init_pid = info->init_pid;

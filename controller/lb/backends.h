@@ -20,6 +20,9 @@ namespace xdplb {
 // How long a container that is starting may take to get its address.
 inline constexpr std::chrono::milliseconds kDefaultContainerWait{5000};
 
+// How to look a named backend up: LXD, LXC, or both (Auto; also for Addr, which has no name).
+ContainerSource container_source(BackendSource s);
+
 // The container's first address of `family` (4 or 6), if it has one.
 std::optional<IpAddress> address_of_family(const ContainerInfo& info, int family);
 

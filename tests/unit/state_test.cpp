@@ -33,12 +33,12 @@ std::string read_file(const std::string& path) {
 
 IpAddress addr(const char* text) { return *IpAddress::parse(text); }
 
-SavedBackend backend(uint32_t id, std::string name, std::string source, IpAddress a, uint16_t port,
+SavedBackend backend(uint32_t id, std::string name, const char* source, IpAddress a, uint16_t port,
                      uint32_t weight, bool fast_path_disabled) {
   SavedBackend b;
   b.id = id;
   b.name = std::move(name);
-  b.source = std::move(source);
+  b.source = *parse_name<BackendSource>(source);
   b.addr = a;
   b.family = a.is_v6() ? 6 : 4;
   b.port = port;
@@ -51,8 +51,8 @@ BridgeState sample() {
   BridgeState s;
   s.bridge = "lxdbr0";
   s.uplinks = {"eth0", "eth1"};
-  s.xdp_modes = {{"eth1", "generic"}, {"eth0", "native"}};  // order is kept
-  s.xdp_mode = "native";
+  s.xdp_modes = {{"eth1", XdpMode::Generic}, {"eth0", XdpMode::Native}};  // order is kept
+  s.xdp_mode = XdpMode::Native;
   ServiceConfig web;
   web.port = 8080;
   web.port_last = 8080;
@@ -76,6 +76,8 @@ BridgeState sample() {
       backend(5, "lxc1", "lxc", IpAddress{}, 80, 1000, false),  // container without an address yet
   };
   s.backends[1].service = "dns";
+  s.backends.push_back(backend(6, "web9", "auto", IpAddress{}, 80, 1, false));  // not found yet: down
+  s.backends.back().path = BackendPath::Down;
   s.backends[1].backup = true;
   s.backends[0].health = Health::Down;
   s.backends[0].path = BackendPath::Redirect;
@@ -119,14 +121,14 @@ TEST(StateJson, MissingKeysTakeDefaultsAndUnknownKeysAreIgnored) {
   EXPECT_EQ(s->services[0].port, 8000);
   EXPECT_EQ(s->services[0].backend_port, 80);
   EXPECT_EQ(s->services[0].protos, ProtoSet::Both);
-  EXPECT_EQ(s->xdp_mode, "auto");
+  EXPECT_EQ(s->xdp_mode, XdpMode::Auto);
   EXPECT_EQ(s->services[0].scheduler, Scheduler::Maglev);
   EXPECT_TRUE(s->uplinks.empty());
   ASSERT_EQ(s->backends.size(), 1u);
   const SavedBackend& b = s->backends[0];
   EXPECT_EQ(b.id, 2u);
   EXPECT_EQ(b.name, "");
-  EXPECT_EQ(b.source, "addr");
+  EXPECT_EQ(b.source, BackendSource::Addr);
   EXPECT_EQ(b.addr, addr("10.0.3.5"));
   EXPECT_EQ(b.port, 80);
   EXPECT_EQ(b.weight, 1u);
@@ -166,7 +168,7 @@ TEST(StateJson, BadValuesNameTheFieldAndTheFile) {
   expect_error("{\"backends\": [{\"id\": 1}]}", "neither \"addr\" nor \"name\"");
   expect_error("{\"backends\": [{\"id\": 1, \"addr\": \"10.0.3.5\", \"weight\": 0}]}", "\"weight\"");
   expect_error("{\"backends\": [{\"id\": 1, \"name\": \"a\", \"source\": \"docker\"}]}",
-               "expected addr, lxd or lxc");
+               "source 'docker' is unknown; expected addr, auto, lxd or lxc");
   expect_error("{\"backends\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 1, \"name\": \"b\"}]}",
                "backend id 1 is used twice");
   expect_error("{\"backends\": [5]}", "backend #1: must be an object");
