@@ -248,6 +248,27 @@ TEST_F(Transaction, RefusedChangeWritesNothing) {
   EXPECT_EQ(read_file(file), before_text);
 }
 
+// The 257th backend of a pool used to write the ring first and fail on the member list, leaving
+// ring slots that named an inactive id: now the plan refuses it before the first write.
+TEST_F(Transaction, APoolBeyondItsLimitIsRefusedBeforeAnyWrite) {
+  FakeMaps m = maps;
+  m.writes = m.mutations = 0;
+  auto s = run_transaction(options(m), [](BridgeState& st, EntryChanges& e) -> Status {
+    for (uint32_t id = 10; id < 10 + XDPLB_MAX_POOL_MEMBERS; ++id) {  // 2 + 256 in web's pool
+      SavedBackend b = backend(id, "web", "10.0.4.0");
+      b.addr.bytes[2] = static_cast<uint8_t>(4 + id / 256);
+      b.addr.bytes[3] = static_cast<uint8_t>(id % 256);
+      st.backends.push_back(b);
+      e.put[id] = BackendEntry{b.addr, 80, true};
+    }
+    return {};
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("a pool holds at most 256"), std::string::npos) << s.error();
+  EXPECT_EQ(m.writes, 0) << "nothing read or written";
+  EXPECT_EQ(read_file(file), before_text);
+}
+
 TEST_F(Transaction, AnUnchangedStateWritesNoServiceOrPool) {
   FakeMaps m = maps;
   m.writes = m.mutations = 0;
