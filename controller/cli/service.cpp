@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -15,11 +14,6 @@
 namespace xdplb::cli {
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 std::string ports_text(const ServiceConfig& s) {
   return s.port == s.port_last ? std::to_string(s.port) : std::to_string(s.port) + "-" + std::to_string(s.port_last);
@@ -83,7 +77,7 @@ Status apply_service_options(const ServiceOptions& o, ServiceConfig& svc) {
     s.backend_port = *p;
   }
   if (o.proto) {
-    auto p = parse_name<ProtoSet>(lower(*o.proto));
+    auto p = parse_name<ProtoSet>(*o.proto);
     if (!p) return make_error("--proto: " + p.error());
     s.protos = *p;
   }
@@ -101,7 +95,7 @@ Status apply_service_options(const ServiceOptions& o, ServiceConfig& svc) {
     s.scheduler = static_cast<Scheduler>(*p);
   }
   if (o.affinity) {
-    auto p = parse_name<Affinity>(lower(*o.affinity));
+    auto p = parse_name<Affinity>(*o.affinity);
     if (!p) return make_error("--affinity: " + p.error());
     s.affinity = *p;
   }

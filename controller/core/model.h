@@ -5,6 +5,7 @@
 #include <xdplb/abi.h>
 
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -120,11 +121,18 @@ std::string names_of() {
   return out;
 }
 
-// The value named `text`, or an error that lists the names.
+// The value named `text` (any case), or an error that lists the names.
 template <typename E>
 Result<E> parse_name(std::string_view text) {
+  auto same = [&](const char* name) {
+    std::string_view n(name);
+    if (n.size() != text.size()) return false;
+    for (size_t i = 0; i < n.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(text[i])) != n[i]) return false;
+    return true;
+  };
   for (const auto& [v, n] : NameTable<E>::names)
-    if (text == n) return v;
+    if (same(n)) return v;
   return make_error(std::string(NameTable<E>::what) + " '" + std::string(text) + "' is unknown; expected " +
                     names_of<E>());
 }

@@ -143,7 +143,11 @@ Status Daemon::modify(const std::function<void(BridgeState&, EntryChanges&)>& ch
   DatapathWriter writer(*dp_);
   TransactionOptions tx = bridge_transaction(opts_.state_dir, opts_.bridge, bridge_.ifindex,
                                              hostlocal::is_attached(opts_.pin_dir), writer);
-  tx.weight_of = weights(state_, Clock::now());
+  // Weights as planned, after the change: a backend the change brings up starts its ramp now.
+  tx.weight_of = [this](const SavedBackend& b) {
+    const WeightOf ramp = weights(state_, Clock::now());
+    return ramp ? ramp(b) : b.weight;
+  };
   auto saved = run_transaction(tx, [&](BridgeState& s, EntryChanges& entries) -> Status {
     change(s, entries);
     toggle_entries(s, entries);
