@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/address_policy.h"
 #include "core/fd.h"
 #include "datapath/datapath.h"
 #include "prog_run.h"
@@ -115,6 +116,11 @@ double median(std::vector<double> v) {
 int main() {
   auto dp = check(Datapath::load_unattached(), "loading the datapath");
   check(program_scenario(*dp), "programming the maps");
+  // The uplink guard as attach writes it for a dual-stack bridge: new flows look it up.
+  check(dp->set_uplink_guard(uplink_spoofed_sources(
+            {IpPrefix::of(*IpAddress::parse("10.1.0.1"), 24), IpPrefix::of(*IpAddress::parse("fd00:2::1"), 64)},
+            {*IpAddress::parse("10.1.0.1"), *IpAddress::parse("fd00:2::1"), *IpAddress::parse("192.168.1.1")})),
+        "writing the uplink guard");
   UniqueFd baseline = load_trivial_xdp();
   const int xdp = dp->xdp_prog_fd(), tc = dp->tc_prog_fd();
 

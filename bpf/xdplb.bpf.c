@@ -13,7 +13,10 @@
 #include "lib/counters.h"
 #include "lib/flow.h"
 #include "lib/forward.h"
+#include "lib/frag.h"
+#include "lib/guard.h"
 #include "lib/hairpin.h"
+#include "lib/icmp_flow.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
 #include "lib/parse.h"
@@ -42,8 +45,9 @@ static __always_inline struct xdplb_service *service_lookup(const struct xdplb_f
 	return bpf_map_lookup_elem(&services, &skey);
 }
 
-/* A service packet: find (or place) its flow, DNAT, forward. */
-static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_service *svc)
+/* A service packet: find (or place) its flow, DNAT, forward. *chosen gets the backend id. */
+static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_service *svc,
+				       __u32 *chosen)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct xdplb_backend *be = NULL;
@@ -65,6 +69,9 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			flow_uncount(&flow->flags, id);
 			reverse_forget(&pkt->key, id);
 		}
+	} else if (source_is_spoofed(&pkt->key)) {
+		count_reason(XDPLB_R_DROP_SPOOFED);
+		return XDP_DROP;
 	} else if (pkt->tcp && !tcp_opens_flow(pkt)) {
 		/* Another node (or a flushed table) had this flow: place it by the ring, which
 		 * every node fills alike, instead of resetting it. */
@@ -87,7 +94,31 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 
 	dnat(pkt, be);
 	count_backend(id, pkt->len, new_flow);
+	*chosen = id;
 	return xdp_forward(pkt, id, be);
+}
+
+/* The service of a client packet from an uplink, or NULL. 127.0.0.1 (::1) is a service
+ * address for host-local clients only (xdplb_sock.bpf.c): a loopback destination arriving on
+ * an uplink is never served. */
+static __always_inline struct xdplb_service *xdp_service(const struct packet *pkt)
+{
+	return is_loopback(&pkt->key) ? NULL : service_lookup(&pkt->key);
+}
+
+/* XDP: a later fragment of a datagram (lib/frag.h): to where its first fragment went. */
+static __always_inline int xdp_later_fragment(struct packet *pkt, const struct frag_info *fi)
+{
+	struct xdplb_frag *f = frag_lookup(pkt, fi);
+	struct xdplb_backend *be = f ? backend_usable(f->backend, pkt->key.family) : NULL;
+
+	if (!be) {
+		count_reason(XDPLB_R_PASS_FRAGMENT);
+		return XDP_PASS;
+	}
+	frag_rewrite_xdp(pkt, f);
+	count_reason(XDPLB_R_FRAG_LATER);
+	return xdp_forward(pkt, f->backend, be);
 }
 
 SEC("xdp")
@@ -96,9 +127,36 @@ int xdplb_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xdplb_service *svc;
+	union xdplb_addr src, dst;
+	struct frag_info fi;
 	struct packet pkt;
+	bool first_fragment = false;
+	__u32 id = XDPLB_NO_BACKEND;
+	int res, verdict;
 
-	switch (parse_packet(data, data_end, &pkt)) {
+	res = parse_packet(data, data_end, data_end - data, &pkt);
+	if (res == PARSE_NOT_L4) {
+		if (pkt.ip6 && pkt.ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT) {
+			res = PARSE_FRAGMENT;
+		} else {
+			verdict = xdp_icmp_error(&pkt, data_end);
+			if (verdict >= 0)
+				return verdict;
+		}
+	}
+	if (res == PARSE_FRAGMENT) {
+		/* The first fragment takes the way of any packet below, and is remembered. */
+		res = parse_fragment(data, data_end, &pkt, &fi);
+		if (res == FRAG_LATER)
+			return xdp_later_fragment(&pkt, &fi);
+		if (res != FRAG_FIRST) {
+			count_reason(XDPLB_R_PASS_FRAGMENT);
+			return XDP_PASS;
+		}
+		first_fragment = true;
+		res = PARSE_OK;
+	}
+	switch (res) {
 	case PARSE_OK:
 		break;
 	case PARSE_NOT_IP:
@@ -107,19 +165,17 @@ int xdplb_xdp(struct xdp_md *ctx)
 	case PARSE_NOT_L4:
 		count_reason(XDPLB_R_PASS_NOT_SERVICE);
 		return XDP_PASS;
-	case PARSE_FRAGMENT:
-		count_reason(XDPLB_R_PASS_FRAGMENT);
+	case PARSE_SHORT_FRAME:
+		count_reason(XDPLB_R_PASS_SHORT_FRAME);
 		return XDP_PASS;
 	default:
 		count_reason(XDPLB_R_PASS_TRUNCATED);
 		return XDP_PASS;
 	}
 
-	/* 127.0.0.1 (::1) is a service address for host-local clients only (xdplb_sock.bpf.c): a
-	 * loopback destination arriving on an uplink is never served. */
-	svc = is_loopback(&pkt.key) ? NULL : service_lookup(&pkt.key);
+	svc = xdp_service(&pkt);
 	if (!svc) {
-		count_reason(XDPLB_R_PASS_NOT_SERVICE);
+		count_reason(first_fragment ? XDPLB_R_PASS_FRAGMENT : XDPLB_R_PASS_NOT_SERVICE);
 		return XDP_PASS;
 	}
 	/* Options would have to be carried across the rewrite and are all but unused by real
@@ -128,7 +184,12 @@ int xdplb_xdp(struct xdp_md *ctx)
 		count_reason(XDPLB_R_DROP_IP_OPTIONS);
 		return XDP_DROP;
 	}
-	return xdp_balance(&pkt, svc);
+	verdict = xdp_balance(&pkt, svc, &id);
+	if (first_fragment && verdict != XDP_DROP) {
+		frag_addrs_of_frame(&pkt, &src, &dst);
+		frag_remember(&pkt, &fi, &src, &dst, id);
+	}
+	return verdict;
 }
 
 /* Enough linear bytes for eth + the largest IPv4 header + a TCP header (IPv6: eth + 40 + 20). */
@@ -136,13 +197,13 @@ int xdplb_xdp(struct xdp_md *ctx)
 
 static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
 {
-	int res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
+	int res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, pkt);
 
 	/* Headers may sit in paged data; pull them into the linear part once and retry. */
 	if (res == PARSE_TRUNCATED && skb->len > skb->data_end - skb->data) {
 		if (bpf_skb_pull_data(skb, skb->len < XDPLB_TC_PULL_LEN ? skb->len : XDPLB_TC_PULL_LEN))
 			return PARSE_TRUNCATED;
-		res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
+		res = parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, pkt);
 	}
 	return res;
 }
@@ -164,40 +225,131 @@ static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *
 	return TC_ACT_OK;
 }
 
+/* TC: a reply of an external flow (rev: its reverse entry): reverse NAT, then route. */
+static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
+				    const struct xdplb_reverse *rev)
+{
+	union xdplb_addr vip = rev->vip, client = pkt->key.dst;
+	struct bpf_fib_lookup fib;
+	__u32 reason;
+	int rc;
+
+	/* Routed before the rewrite: one too big for the way out still goes to the stack
+	 * untranslated (lib/forward.h tc_pass_frag_needed). */
+	rc = tc_route(skb, &vip, &client, pkt->key.family, &fib);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return tc_pass_frag_needed(skb, pkt);
+	if (pkt->tcp && pkt->tcp->rst)
+		flow_reset_by_backend(&pkt->key, rev);
+	if (pkt->key.family == XDPLB_AF_INET6 ? revnat6(skb, pkt, rev) : revnat4(skb, pkt, rev)) {
+		count_reason(XDPLB_R_TC_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	/* From here on the source is a local address: the stack would drop it as a martian, so
+	 * every outcome is a redirect or a drop, never TC_ACT_OK. */
+	rc = tc_redirect_routed(skb, rc, &fib, &reason);
+	count_reason(reason);
+	return rc;
+}
+
+/* TC: a TCP/UDP packet from the bridge (whole, or the first fragment of a datagram). */
+static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt)
+{
+	struct xdplb_reverse *rev = bpf_map_lookup_elem(&reverse, &pkt->key);
+
+	if (!rev)
+		return tc_not_reverse(skb, pkt);
+	return tc_reply(skb, pkt, rev);
+}
+
+/* TC: a later fragment of a datagram from the bridge (lib/frag.h): the addresses its first
+ * fragment got, routed as that one was. */
+static __always_inline int tc_later_fragment(struct __sk_buff *skb, struct packet *pkt,
+					     const struct frag_info *fi)
+{
+	struct xdplb_frag *f = frag_lookup(pkt, fi);
+	union xdplb_addr src, dst;
+	struct bpf_fib_lookup fib;
+	__u32 reason;
+	int rc;
+
+	if (!f) {
+		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
+		return TC_ACT_OK;
+	}
+	src = f->src;
+	dst = f->dst;
+	rc = tc_route(skb, &src, &dst, pkt->key.family, &fib);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return tc_pass_frag_needed(skb, pkt);
+	if (frag_rewrite_tc(skb, pkt, &src, &dst)) {
+		count_reason(XDPLB_R_TC_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	count_reason(XDPLB_R_FRAG_LATER);
+	rc = tc_redirect_routed(skb, rc, &fib, &reason);
+	count_reason(reason);
+	return rc;
+}
+
+/* TC: parse a fragment (pulling its headers into the linear part first). */
+static __always_inline int tc_parse_fragment(struct __sk_buff *skb, struct packet *pkt,
+					     struct frag_info *fi)
+{
+	if (skb->len > skb->data_end - skb->data &&
+	    bpf_skb_pull_data(skb, skb->len < XDPLB_TC_PULL_LEN ? skb->len : XDPLB_TC_PULL_LEN))
+		return FRAG_NONE;
+	return parse_fragment((void *)(long)skb->data, (void *)(long)skb->data_end, pkt, fi);
+}
+
 SEC("tc")
 int xdplb_tc(struct __sk_buff *skb)
 {
-	struct xdplb_reverse *rev;
-	union xdplb_addr vip, client;
+	union xdplb_addr src, dst;
+	struct frag_info fi;
 	struct packet pkt;
+	bool first_fragment = false;
+	int res, verdict;
 
-	switch (tc_parse(skb, &pkt)) {
+	res = tc_parse(skb, &pkt);
+	if (res == PARSE_NOT_L4) {
+		if (pkt.ip6 && pkt.ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT) {
+			res = PARSE_FRAGMENT;
+		} else {
+			verdict = tc_icmp_error(skb, &pkt);
+			if (verdict >= 0)
+				return verdict;
+			/* not about a flow of ours: the packet is unchanged (res still NOT_L4) */
+		}
+	}
+	if (res == PARSE_FRAGMENT) {
+		/* The first fragment takes the way of any packet below, and is remembered. */
+		res = tc_parse_fragment(skb, &pkt, &fi);
+		if (res == FRAG_LATER)
+			return tc_later_fragment(skb, &pkt, &fi);
+		if (res != FRAG_FIRST) {
+			count_reason(XDPLB_R_TC_PASS_FRAGMENT);
+			return TC_ACT_OK;
+		}
+		first_fragment = true;
+		res = PARSE_OK;
+	}
+	switch (res) {
 	case PARSE_OK:
 		break;
 	case PARSE_NOT_IP:
 	case PARSE_NOT_L4:
 		count_reason(XDPLB_R_TC_NOT_REVERSE);
 		return TC_ACT_OK;
-	case PARSE_FRAGMENT:
-		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
+	case PARSE_SHORT_FRAME:
+		count_reason(XDPLB_R_TC_PASS_SHORT_FRAME);
 		return TC_ACT_OK;
 	default:
 		count_reason(XDPLB_R_TC_PASS_TRUNCATED);
 		return TC_ACT_OK;
 	}
-
-	rev = bpf_map_lookup_elem(&reverse, &pkt.key);
-	if (!rev)
-		return tc_not_reverse(skb, &pkt);
-	if (pkt.tcp && pkt.tcp->rst)
-		flow_reset_by_backend(&pkt.key, rev);
-	vip = rev->vip;
-	client = pkt.key.dst;
-	if (pkt.key.family == XDPLB_AF_INET6 ? revnat6(skb, &pkt, rev) : revnat4(skb, &pkt, rev)) {
-		count_reason(XDPLB_R_TC_DROP_REWRITE);
-		return TC_ACT_SHOT;
-	}
-	/* From here on the source is a local address: the stack would drop it as a martian, so
-	 * every outcome is a redirect or a drop, never TC_ACT_OK. */
-	return tc_forward_reply(skb, &vip, &client, pkt.key.family);
+	verdict = tc_l4(skb, &pkt);
+	if (first_fragment && verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
+		frag_remember(&pkt, &fi, &src, &dst, 0);
+	return verdict;
 }

@@ -50,9 +50,30 @@ static __always_inline int fib_lookup_reply(struct __sk_buff *skb, const union x
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
 
-/* TC: route a rewritten packet (now src -> dst) and redirect it; never back to the stack.
+/* TC: send a rewritten packet where the FIB said (rc, fib); never back to the stack.
  * *reason gets the outcome (XDPLB_R_TC_REVNAT_REDIRECT / _NEIGH / _DROP_NO_ROUTE /
  * _DROP_REWRITE) for the caller to count as it sees fit. */
+static __always_inline int tc_redirect_routed(struct __sk_buff *skb, int rc,
+					      const struct bpf_fib_lookup *fib, __u32 *reason)
+{
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
+		if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_dest), fib->dmac, ETH_ALEN, 0) ||
+		    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_source), fib->smac, ETH_ALEN, 0)) {
+			*reason = XDPLB_R_TC_DROP_REWRITE;
+			return TC_ACT_SHOT;
+		}
+		*reason = XDPLB_R_TC_REVNAT_REDIRECT;
+		return bpf_redirect(fib->ifindex, 0);
+	}
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		*reason = XDPLB_R_TC_REVNAT_NEIGH;
+		return bpf_redirect_neigh(fib->ifindex, NULL, 0, 0);
+	}
+	*reason = XDPLB_R_TC_DROP_NO_ROUTE;
+	return TC_ACT_SHOT;
+}
+
+/* TC: route a rewritten packet (now src -> dst) and redirect it (tc_redirect_routed). */
 static __always_inline int tc_route_redirect(struct __sk_buff *skb, const union xdplb_addr *src,
 					     const union xdplb_addr *dst, __u8 family,
 					     __u32 *reason)
@@ -60,21 +81,48 @@ static __always_inline int tc_route_redirect(struct __sk_buff *skb, const union 
 	struct bpf_fib_lookup fib;
 	int rc = fib_lookup_reply(skb, src, dst, family, &fib);
 
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_dest), fib.dmac, ETH_ALEN, 0) ||
-		    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_source), fib.smac, ETH_ALEN, 0)) {
-			*reason = XDPLB_R_TC_DROP_REWRITE;
-			return TC_ACT_SHOT;
-		}
-		*reason = XDPLB_R_TC_REVNAT_REDIRECT;
-		return bpf_redirect(fib.ifindex, 0);
-	}
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		*reason = XDPLB_R_TC_REVNAT_NEIGH;
-		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
-	}
-	*reason = XDPLB_R_TC_DROP_NO_ROUTE;
-	return TC_ACT_SHOT;
+	return tc_redirect_routed(skb, rc, &fib, reason);
+}
+
+/* TC: route a reply that is to leave as src -> dst BEFORE rewriting it, so that one that
+ * does not fit the egress device can still go to the stack untranslated (tc_pass_frag_needed):
+ * BPF_FIB_LKUP_RET_FRAG_NEEDED then. The FIB's own check (tot_len = 0) covers only SUCCESS
+ * and lets a GSO packet through whatever its segments; bpf_check_mtu checks a GSO packet by
+ * its segments, and also the device of a NO_NEIGH answer. */
+static __always_inline int tc_route(struct __sk_buff *skb, const union xdplb_addr *src,
+				    const union xdplb_addr *dst, __u8 family,
+				    struct bpf_fib_lookup *fib)
+{
+	int rc = fib_lookup_reply(skb, src, dst, family, fib);
+	__u32 mtu = 0;
+
+	if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+	    bpf_check_mtu(skb, fib->ifindex, &mtu, 0, 0) == BPF_MTU_CHK_RET_FRAG_NEEDED)
+		rc = BPF_FIB_LKUP_RET_FRAG_NEEDED;
+	return rc;
+}
+
+/* TC: a reply too big for the egress MTU, still untranslated, goes to the stack. The stack
+ * forwards it as a router does and answers the backend with "fragmentation needed" (IPv4) /
+ * "packet too big" (IPv6) quoting the backend's own packet, so the backend learns the path
+ * MTU. The stack would fragment an IPv4 packet without DF instead, and its fragments would
+ * leave with the backend's address: DF is set on it, so the backend is told too. */
+static __always_inline int tc_pass_frag_needed(struct __sk_buff *skb, const struct packet *pkt)
+{
+	__u32 off = pkt->l3_off + offsetof(struct iphdr, frag_off);
+	__be16 old_frag, new_frag;
+
+	count_reason(XDPLB_R_TC_PASS_FRAG_NEEDED);
+	if (!pkt->ip4)
+		return TC_ACT_OK;
+	old_frag = pkt->ip4->frag_off;
+	new_frag = old_frag | bpf_htons(XDPLB_IP_DF);
+	if (old_frag != new_frag &&
+	    (bpf_l3_csum_replace(skb, pkt->l3_off + offsetof(struct iphdr, check), old_frag,
+				 new_frag, sizeof(new_frag)) ||
+	     bpf_skb_store_bytes(skb, off, &new_frag, sizeof(new_frag), 0)))
+		return TC_ACT_SHOT;
+	return TC_ACT_OK;
 }
 
 /* TC: forward a reply whose source is now src (the VIP) to dst (the client). */

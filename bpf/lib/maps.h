@@ -141,3 +141,27 @@ struct {
 	__type(value, struct xdplb_hairpin_reverse);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hairpin_reverse SEC(".maps");
+
+/* Source prefixes that never arrive on an uplink (xdplb_guard_key) -> 1. Written by the
+ * controller (set_uplink_guard: at attach, and by the daemon when addresses change); read by
+ * XDP for new flows only (lib/guard.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XDPLB_MAX_GUARD_PREFIXES);
+	__type(key, struct xdplb_guard_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} uplink_guard SEC(".maps");
+
+/* Datagram (src, dst, IP id / IPv6 fragment id, proto) as it arrives -> the addresses its
+ * first fragment was rewritten to. Written by XDP (requests) and TC (replies, hairpin) when
+ * they translate a first fragment; read by the same program for the later fragments, which
+ * carry no ports. LRU: datagrams in flight only (lib/frag.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPLB_MAX_FRAGS);
+	__type(key, struct xdplb_frag_key);
+	__type(value, struct xdplb_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frags SEC(".maps");

@@ -11,6 +11,7 @@
 #include "core/state.h"
 #include "datapath/datapath.h"
 #include "hostlocal/hostlocal.h"
+#include "lb/address_guard.h"
 #include "lb/balancer.h"
 #include "lb/backends.h"
 #include "lb/transaction.h"
@@ -122,7 +123,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   AttachResult result;
   auto dp = Datapath::attach(spec, &result);
   if (!dp) return fail("attach " + a.bridge + ": " + dp.error());
-  DetachUnlessDone guard(pin_dir);
+  DetachUnlessDone undo_attach(pin_dir);
   // The socket hooks first: they find no service until the transaction writes them.
   if (!a.no_host_local) {
     if (auto s = hostlocal::attach(pin_dir); !s) return fail("host-local clients: " + s.error());
@@ -155,11 +156,15 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     return {};
   });
   if (!state) return fail("programming the services: " + state.error());
-  guard.done();
+  auto guard = write_uplink_guard(**dp, bridge->ifindex);
+  if (!guard) return fail("the uplink guard: " + guard.error());
+  undo_attach.done();
 
   for (const auto& [name, m] : state->xdp_modes)
     std::cout << "attached XDP (" << name_of(m) << ") to " << name << "\n";
   std::cout << "attached TC ingress to " << a.bridge << " (reply path)\n";
+  std::cout << "uplinks drop new flows from " << guard->size()
+            << " source prefixes (the bridge's subnets, the host's addresses, loopback)\n";
   if (!a.no_host_local)
     std::cout << "attached socket hooks to the cgroup v2 root (host-local clients of this network namespace)\n";
   for (const auto& svc : state->services) {

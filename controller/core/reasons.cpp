@@ -33,6 +33,14 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
     {"tc_hairpin_no_port", "hairpin: no free SNAT port for the backend: dropped"},
     {"tc_hairpin_no_backend", "hairpin: service has no usable backend: dropped"},
     {"tc_hairpin_no_source", "hairpin: no route or source address to the backend: dropped"},
+    {"pass_short_frame", "frame shorter than its IP length: passed untouched"},
+    {"tc_pass_short_frame", "reply side, frame shorter than its IP length: untouched"},
+    {"drop_spoofed", "new flow on an uplink from a bridge, host or loopback source: dropped"},
+    {"icmp_to_backend", "ICMP error about a flow translated and sent to its backend"},
+    {"icmp_from_backend", "backend's ICMP error about a flow translated back to the VIP"},
+    {"tc_pass_frag_needed", "reply bigger than the egress MTU: to the stack untranslated (it tells the backend)"},
+    {"frag_first", "first fragment of a balanced datagram: translation remembered"},
+    {"frag_later", "later fragment translated like its datagram's first"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

@@ -22,6 +22,7 @@
 #include "daemon/health_tracker.h"
 #include "daemon/prober.h"
 #include "datapath/datapath.h"
+#include "lb/address_guard.h"
 #include "lb/backends.h"
 #include "lb/balancer.h"
 #include "lb/transaction.h"
@@ -483,6 +484,10 @@ void Daemon::replan(const std::function<bool(const SavedBackend&, const Runtime&
 
 void Daemon::on_net_event(const net::NetEvent& ev, Clock::time_point now) {
   if (std::holds_alternative<net::AddressEvent>(ev)) {
+    // A source that became the host's (or the bridge's subnet) must not open flows on the
+    // uplinks from now on; one that left may again.
+    if (auto g = write_uplink_guard(*dp_, bridge_.ifindex); !g)
+      spdlog::warn("uplink guard not updated: {}", g.error());
     // Services without --listen answer on the uplinks', bridge's and loopback addresses: follow
     // them (a burst of events is one re-plan).
     if (!replan_addresses_at_) replan_addresses_at_ = now + milliseconds(200);
@@ -537,6 +542,9 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
   watch(sigfd.get());
   watch(prober_.fd());
   auto monitor = net::NetlinkMonitor::open();
+  // Addresses may have changed since attach: the guard follows them from here on.
+  if (auto g = write_uplink_guard(*dp_, bridge_.ifindex); !g)
+    spdlog::warn("uplink guard not updated: {}", g.error());
   if (monitor) watch(monitor->fd());
   else spdlog::warn("no netlink monitor ({}): bridge MAC changes are not followed", monitor.error());
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/ip.h"
+#include "core/prefix.h"
 #include "core/result.h"
 #include "core/xdp_mode.h"
 
@@ -147,6 +148,11 @@ class Datapath {
   // idle connection keeps its backend.
   Result<IdleSweep> uncount_idle_flows(std::chrono::nanoseconds tcp_idle,
                                        std::chrono::nanoseconds udp_idle);
+
+  // Replaces the uplink guard (lib/guard.h) with these source prefixes
+  // (core/address_policy.h uplink_spoofed_sources); at most XDPLB_MAX_GUARD_PREFIXES.
+  Status set_uplink_guard(const std::vector<IpPrefix>& prefixes);
+  Result<std::vector<IpPrefix>> uplink_guard();
 
   Result<std::vector<uint64_t>> reason_counters();  // indexed by enum xdplb_reason
   Result<BackendCounters> backend_counters(uint32_t id);

@@ -4,7 +4,9 @@
 #include <thread>
 
 #include "containers/resolver.h"
+#include "core/address_policy.h"
 #include "core/parse.h"
+#include "lb/address_guard.h"
 
 namespace xdplb {
 
@@ -48,6 +50,13 @@ Result<ContainerInfo> resolve_named(const net::LinkInfo& bridge, const SavedBack
                       (other ? other->name : std::string("no bridge")) + ", not on " + bridge.name +
                       ": attach xdplb to its bridge, or connect it to " + bridge.name);
   }
+  // The container reports its own addresses: keep only those it may claim.
+  auto host = read_host_addresses(bridge.ifindex);
+  if (!host) return make_error(host.error());
+  auto& list = b.family == 6 ? info->ipv6 : info->ipv4;
+  auto ok = acceptable_container_addresses(b.name, list, bridge.name, host->bridge_subnets, host->host);
+  if (!ok) return make_error(ok.error());
+  list = *ok;
   return info;
 }
 

@@ -181,6 +181,51 @@ struct xdplb_hairpin_reverse {
 	__u64 last_seen_ns;
 };
 
+/* ---- uplink guard: sources that never arrive on an uplink ----
+ * The bridge's subnets, the host's own addresses and loopback (controller/core/
+ * address_policy.h). A new flow from one of them on an uplink is spoofed: it is dropped, so it
+ * cannot create a reverse entry that captures the replies of a hairpin flow. */
+
+/* Prefixes in the guard (bridge subnets + host addresses + 2 loopback prefixes). */
+#define XDPLB_MAX_GUARD_PREFIXES 1024
+
+/* LPM trie key: prefixlen counts the bits matched from family on, so it is 32 (family + pad)
+ * plus the address prefix length; IPv4 and IPv6 never match each other. */
+struct xdplb_guard_key {
+	__u32 prefixlen;
+	__u8 family; /* XDPLB_AF_* */
+	__u8 pad[3];
+	union xdplb_addr addr;
+};
+
+/* ---- fragments: the rest of a datagram goes where its first fragment went ---- */
+
+/* Datagrams in flight whose first fragment was translated (each one entry). */
+#define XDPLB_MAX_FRAGS 8192
+/* How long the later fragments of a datagram are translated like its first: the kernel's own
+ * reassembly timeout is 30 s, but fragments of one datagram follow each other within
+ * milliseconds, and a short life keeps a reused IP id from matching a stale entry. */
+#define XDPLB_FRAG_TIMEOUT_NS (2ULL * 1000000000ULL)
+
+/* The datagram a fragment belongs to, as it arrives (before any rewrite). */
+struct xdplb_frag_key {
+	union xdplb_addr src;
+	union xdplb_addr dst;
+	__be32 id;    /* IPv4 identification (zero-extended) or IPv6 fragment identification */
+	__u8 proto;   /* of the datagram (IPPROTO_TCP / IPPROTO_UDP) */
+	__u8 family;
+	__u8 pad[2];
+};
+
+/* What the first fragment became: the addresses every later fragment gets. */
+struct xdplb_frag {
+	union xdplb_addr src;
+	union xdplb_addr dst;
+	__u32 backend;     /* XDP: the backend id (fast path); TC: unused */
+	__u32 pad;
+	__u64 created_ns;  /* bpf_ktime_get_ns() of the first fragment */
+};
+
 /* ---- named outcomes: per-CPU counters indexed by enum xdplb_reason ---- */
 enum xdplb_reason {
 	/* XDP, client side */
@@ -213,5 +258,20 @@ enum xdplb_reason {
 	XDPLB_R_TC_HAIRPIN_NO_PORT,    /* no free SNAT port for that backend: dropped */
 	XDPLB_R_TC_HAIRPIN_NO_BACKEND, /* service has no usable backend: dropped */
 	XDPLB_R_TC_HAIRPIN_NO_SOURCE,  /* no route/source address towards the backend: dropped */
+	/* hardening (issue 12) */
+	XDPLB_R_PASS_SHORT_FRAME,      /* frame shorter than its IP length: passed untouched */
+	XDPLB_R_TC_PASS_SHORT_FRAME,   /* reply side, frame shorter than its IP length: untouched */
+	XDPLB_R_DROP_SPOOFED,          /* new flow on an uplink from a bridge subnet, host or
+	                                * loopback source: dropped */
+	/* ICMP errors, path MTU and fragments */
+	XDPLB_R_ICMP_TO_BACKEND,      /* ICMP error about a flow (from a router or the client)
+	                               * translated and sent to its backend */
+	XDPLB_R_ICMP_FROM_BACKEND,    /* a backend's ICMP error about a flow translated back to
+	                               * VIP -> client */
+	XDPLB_R_TC_PASS_FRAG_NEEDED,  /* reply bigger than the egress MTU: handed untranslated to
+	                               * the stack, which sends the backend "fragmentation needed"
+	                               * / "packet too big" */
+	XDPLB_R_FRAG_FIRST,           /* first fragment of a balanced datagram: remembered */
+	XDPLB_R_FRAG_LATER,           /* later fragment translated as its datagram's first */
 	XDPLB_R_MAX
 };

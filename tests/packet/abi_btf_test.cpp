@@ -63,10 +63,19 @@ std::vector<Expect> abi_structs() {
         M(struct xdplb_hairpin_flow, snat_port), M(struct xdplb_hairpin_flow, pad),
         M(struct xdplb_hairpin_flow, flags), M(struct xdplb_hairpin_flow, pad2),
         M(struct xdplb_hairpin_flow, last_seen_ns)}},
+      {"xdplb_guard_key", BTF_KIND_STRUCT, sizeof(struct xdplb_guard_key),
+       {M(struct xdplb_guard_key, prefixlen), M(struct xdplb_guard_key, family),
+        M(struct xdplb_guard_key, pad), M(struct xdplb_guard_key, addr)}},
       {"xdplb_hairpin_reverse", BTF_KIND_STRUCT, sizeof(struct xdplb_hairpin_reverse),
        {M(struct xdplb_hairpin_reverse, vip), M(struct xdplb_hairpin_reverse, client),
         M(struct xdplb_hairpin_reverse, vport), M(struct xdplb_hairpin_reverse, cport),
         M(struct xdplb_hairpin_reverse, backend), M(struct xdplb_hairpin_reverse, last_seen_ns)}},
+      {"xdplb_frag_key", BTF_KIND_STRUCT, sizeof(struct xdplb_frag_key),
+       {M(struct xdplb_frag_key, src), M(struct xdplb_frag_key, dst), M(struct xdplb_frag_key, id),
+        M(struct xdplb_frag_key, proto), M(struct xdplb_frag_key, family), M(struct xdplb_frag_key, pad)}},
+      {"xdplb_frag", BTF_KIND_STRUCT, sizeof(struct xdplb_frag),
+       {M(struct xdplb_frag, src), M(struct xdplb_frag, dst), M(struct xdplb_frag, backend),
+        M(struct xdplb_frag, pad), M(struct xdplb_frag, created_ns)}},
   };
 }
 
@@ -109,6 +118,9 @@ TEST_F(AbiBtfTest, MapSizesComeFromTheAbi) {
   EXPECT_EQ(bpf_map__max_entries(skel->maps.reverse), XDPLB_MAX_FLOWS);
   EXPECT_EQ(bpf_map__max_entries(skel->maps.reasons), static_cast<unsigned>(XDPLB_R_MAX));
   EXPECT_EQ(bpf_map__max_entries(skel->maps.backend_stats), XDPLB_MAX_BACKENDS);
+  EXPECT_EQ(bpf_map__max_entries(skel->maps.frags), XDPLB_MAX_FRAGS);
+  EXPECT_EQ(bpf_map__key_size(skel->maps.frags), sizeof(struct xdplb_frag_key));
+  EXPECT_EQ(bpf_map__value_size(skel->maps.frags), sizeof(struct xdplb_frag));
   EXPECT_EQ(bpf_map__key_size(skel->maps.flows), sizeof(struct xdplb_flow_key));
   EXPECT_EQ(bpf_map__value_size(skel->maps.reverse), sizeof(struct xdplb_reverse));
   EXPECT_EQ(bpf_map__value_size(skel->maps.backend_stats), sizeof(struct xdplb_backend_stats));

@@ -22,6 +22,7 @@
 #include <ctime>
 #include <set>
 
+#include "frames.h"
 #include "packet6.h"
 #include "prog_run.h"
 #include "scenario.h"
@@ -302,6 +303,80 @@ TEST_F(Hairpin6Test, Icmpv6AndNeighbourDiscoveryAreUntouched) {
     EXPECT_EQ(x->verdict, XDP_PASS);
     EXPECT_EQ(x->out, in) << "XDP changed an ICMPv6 frame";
     EXPECT_EQ((*reasons)[XDPLB_R_PASS_NOT_SERVICE], 1u);
+  }
+}
+
+// ICMPv6 errors and fragments of hairpin flows (lib/icmp_flow.h, lib/frag.h): a backend's
+// error about a request reaches the container from the VIP, quoting the container's own
+// packet; the container's error about a reply reaches the backend from the bridge address;
+// the later fragments of a datagram take the rewrite of its first, both ways.
+TEST_F(Hairpin6Test, IcmpErrorsAndFragmentsOfHairpinFlowsAreTranslated) {
+  const Frame6 req = request(IPPROTO_TCP, 40000);
+  Outcome o = run(req.bytes());
+  ASSERT_EQ(o.verdict, TC_ACT_REDIRECT);
+  const TestBackend& be = backend_at(o.got.dst);
+
+  Icmp6Error unreach;
+  unreach.eth_src = be.mac, unreach.eth_dst = kBridgeMac;
+  unreach.src = be.addr, unreach.dst = kBridgeIp6, unreach.type = 1, unreach.code = 4, unreach.rest = 0;
+  unreach.quote = quote_of(o.out);
+  Icmp6Error unreach_out = unreach;
+  unreach_out.eth_dst = kContainerMac, unreach_out.eth_src = kBridgeMac;
+  unreach_out.src = kUplinkVip6, unreach_out.dst = kContainer6;
+  unreach_out.quote = quote_of(req.bytes());
+  Outcome e = run(unreach.bytes());
+  EXPECT_EQ(e.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(diff(e.out, unreach_out.bytes()), "") << "backend's error about a hairpin request";
+  EXPECT_EQ(e.reasons[XDPLB_R_ICMP_FROM_BACKEND], 1u);
+
+  const Frame6 reply = reply_to(o.got, IPPROTO_TCP);
+  Outcome rep = run(reply.bytes());
+  ASSERT_EQ(rep.verdict, TC_ACT_REDIRECT);
+  Icmp6Error back;
+  back.eth_src = kContainerMac, back.eth_dst = kBridgeMac;
+  back.src = kContainer6, back.dst = kUplinkVip6, back.type = 1, back.code = 4, back.rest = 0;
+  back.quote = quote_of(rep.out);
+  Icmp6Error back_out = back;
+  back_out.eth_dst = be.mac, back_out.eth_src = kBridgeMac;
+  back_out.src = kBridgeIp6, back_out.dst = be.addr;
+  back_out.quote = quote_of(reply.bytes());
+  Outcome b = run(back.bytes());
+  EXPECT_EQ(b.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(diff(b.out, back_out.bytes()), "") << "container's error about a hairpin reply";
+  EXPECT_EQ(b.reasons[XDPLB_R_ICMP_TO_BACKEND], 1u);
+
+  // A 3000-byte UDP request and answer, in fragments.
+  Frame6 dg = request(IPPROTO_UDP, 50000);
+  dg.payload.assign(3000, 'h');
+  const Bytes whole = dg.bytes();
+  Outcome first = run(ipv6_fragment(whole, 0, 1448, true, 21));
+  ASSERT_EQ(first.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(first.reasons[XDPLB_R_FRAG_FIRST], 1u);
+  // read6 takes ports at offset 54; in a fragment the UDP header follows the fragment header.
+  first.got.sport = static_cast<uint16_t>(first.out[62] << 8 | first.out[63]);
+  first.got.dport = static_cast<uint16_t>(first.out[64] << 8 | first.out[65]);
+  Frame6 sent = dg;  // the datagram as it must reach the backend
+  sent.src = kBridgeIp6, sent.sport = first.got.sport, sent.dst = first.got.dst, sent.dport = 80;
+  sent.eth_dst = backend_at(first.got.dst).mac, sent.eth_src = kBridgeMac;
+  EXPECT_EQ(diff(first.out, ipv6_fragment(sent.bytes(), 0, 1448, true, 21)), "") << "first request fragment";
+  for (size_t off : {1448, 2896}) {
+    const size_t len = off == 1448 ? 1448 : 3008 - 2896;
+    Outcome later = run(ipv6_fragment(whole, off, len, off == 1448, 21));
+    EXPECT_EQ(later.verdict, TC_ACT_REDIRECT);
+    EXPECT_EQ(later.reasons[XDPLB_R_FRAG_LATER], 1u);
+    EXPECT_EQ(diff(later.out, ipv6_fragment(sent.bytes(), off, len, off == 1448, 21)), "") << "request fragment at " << off;
+  }
+  Frame6 answer = reply_to(first.got, IPPROTO_UDP);
+  answer.payload.assign(3000, 'r');
+  Frame6 answered = answer;  // as it must reach the container
+  answered.src = kUplinkVip6, answered.sport = kPort, answered.dst = kContainer6, answered.dport = dg.sport;
+  answered.eth_dst = kContainerMac, answered.eth_src = kBridgeMac;
+  for (size_t off : {0, 1448, 2896}) {
+    const size_t len = off == 2896 ? 3008 - 2896 : 1448;
+    Outcome a = run(ipv6_fragment(answer.bytes(), off, len, off != 2896, 22));
+    EXPECT_EQ(a.verdict, TC_ACT_REDIRECT);
+    EXPECT_EQ(a.reasons[off ? XDPLB_R_FRAG_LATER : XDPLB_R_FRAG_FIRST], 1u);
+    EXPECT_EQ(diff(a.out, ipv6_fragment(answered.bytes(), off, len, off != 2896, 22)), "") << "answer fragment at " << off;
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "core/address_policy.h"
 #include "packet6.h"
 #include "prog_run.h"
 #include "scenario.h"
@@ -109,6 +110,65 @@ TEST_F(Ipv6Test, Icmpv6ExtensionHeadersAndLoopbackAreUntouched) {
     EXPECT_EQ(r.out, in) << "frame changed: next header " << int(f->next) << " dst " << f->dst;
     EXPECT_EQ(reasons[XDPLB_R_PASS_NOT_SERVICE], 1u) << "next header " << int(f->next);
   }
+}
+
+TEST_F(Ipv6Test, LengthsAreCheckedAgainstTheFrame) {
+  Frame6 tcp, udp;
+  udp.next = 17;
+  const Bytes t = tcp.bytes(), u = udp.bytes();
+  struct Row {
+    const char* what;
+    Bytes in;
+    uint32_t reason;
+  } rows[] = {
+      {"TCP, payload length 1000 in a short frame", with_ip_length(t, 1000), XDPLB_R_PASS_SHORT_FRAME},
+      {"UDP, payload length one past the frame", with_ip_length(u, u.size() - 54 + 1),
+       XDPLB_R_PASS_SHORT_FRAME},
+      {"UDP length past the payload length", with_l4_u16(u, 40, 4, 8 + 5 + 2), XDPLB_R_PASS_TRUNCATED},
+      {"TCP data offset past the payload length", with_tcp_doff(t, 40, 7), XDPLB_R_PASS_TRUNCATED},
+      {"IPv6 ethertype, IP version 4", [&] { Bytes b = t; b[14] = 0x40; return b; }(), XDPLB_R_PASS_NOT_IP},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.what);
+    std::vector<uint64_t> reasons;
+    auto r = xdp(row.in, &reasons);
+    EXPECT_EQ(r.verdict, XDP_PASS);
+    EXPECT_EQ(r.out, row.in) << "frame changed";
+    EXPECT_EQ(reasons[row.reason], 1u);
+    EXPECT_EQ(reasons[XDPLB_R_NEW_FLOW], 0u);
+  }
+  Frame6 padded_src;
+  padded_src.sport = 45000;  // a flow of its own
+  padded_src.payload = {};
+  Bytes padded = padded_src.bytes();
+  padded.resize(padded.size() + 6);  // Ethernet padding after the IPv6 packet
+  std::vector<uint64_t> reasons;
+  auto r = xdp(padded, &reasons);
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(reasons[XDPLB_R_NEW_FLOW], 1u) << "a padded frame is balanced";
+  EXPECT_EQ(r.out.size(), padded.size());
+}
+
+TEST_F(Ipv6Test, SpoofedSourcesOnTheUplinkAreDropped) {
+  ASSERT_TRUE(dp->set_uplink_guard(uplink_spoofed_sources({IpPrefix::of(*IpAddress::parse("fd00:2::1"), 64)},
+                                                          {*IpAddress::parse("fd00:1::1")})));
+  for (const char* src : {"::1", "fd00:2::50", "fd00:2::1", "fd00:1::1"}) {
+    SCOPED_TRACE(src);
+    Frame6 f;
+    f.src = src;
+    std::vector<uint64_t> reasons;
+    const Bytes in = f.bytes();
+    auto r = xdp(in, &reasons);
+    EXPECT_EQ(r.verdict, XDP_DROP);
+    EXPECT_EQ(reasons[XDPLB_R_DROP_SPOOFED], 1u);
+    EXPECT_EQ(reasons[XDPLB_R_NEW_FLOW], 0u);
+  }
+  Frame6 client;  // fd00:1::2, next to the host's fd00:1::1
+  std::vector<uint64_t> reasons;
+  auto r = xdp(client.bytes(), &reasons);
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(reasons[XDPLB_R_NEW_FLOW], 1u);
+  EXPECT_EQ(reasons[XDPLB_R_DROP_SPOOFED], 0u);
 }
 
 TEST_F(Ipv6Test, RepliesAreReverseNatedAndRoutedOverIpv6) {

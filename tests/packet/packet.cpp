@@ -1,5 +1,7 @@
 #include "packet.h"
 
+#include "inet_csum.h"
+
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -20,16 +22,6 @@ void put32(Bytes& b, size_t off, uint32_t v) {
 }
 uint16_t get16(const Bytes& b, size_t off) { return (b[off] << 8) | b[off + 1]; }
 
-// RFC 1071 one's complement sum over big-endian 16-bit words.
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) acc += (p[i] << 8) | p[i + 1];
-  if (n & 1) acc += p[n - 1] << 8;
-  return acc;
-}
-uint16_t fold(uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint16_t>(acc);
-}
 uint32_t pseudo_sum(const uint8_t* ip, uint8_t proto, size_t l4_len) {
   uint32_t acc = sum16(ip + 12, 8);  // saddr, daddr
   return acc + proto + static_cast<uint32_t>(l4_len);
@@ -123,6 +115,28 @@ Bytes Packet::bytes() const {
   return b;
 }
 
+Bytes with_ip_length(Bytes b, uint16_t len) {
+  if (get16(b, 12) == 0x86dd) {
+    put16(b, 14 + 4, len);
+    return b;
+  }
+  const size_t ip = 14, ihl = (b[ip] & 0xf) * 4;
+  put16(b, ip + 2, len);
+  put16(b, ip + 10, 0);
+  put16(b, ip + 10, static_cast<uint16_t>(~fold(sum16(&b[ip], ihl))));
+  return b;
+}
+
+Bytes with_l4_u16(Bytes b, size_t l3_len, size_t off, uint16_t v) {
+  put16(b, 14 + l3_len + off, v);
+  return b;
+}
+
+Bytes with_tcp_doff(Bytes b, size_t l3_len, uint8_t doff) {
+  b[14 + l3_len + 12] = static_cast<uint8_t>(doff << 4);
+  return b;
+}
+
 Bytes arp_frame() {
   Bytes b(42, 0);
   std::memset(&b[0], 0xff, 6);
@@ -160,6 +174,12 @@ std::optional<Parsed> parse(const Bytes& f) {
   p.ip_check = get16(f, ip + 10);
   p.ip_csum_ok = fold(sum16(&f[ip], ihl)) == 0xffff;
   const size_t l4 = ip + ihl, l4_len = tot - ihl;
+  p.fragment = (get16(f, ip + 6) & 0x3fff) != 0;
+  if (p.proto == 1) {
+    p.l4_check = l4_len >= 4 ? get16(f, l4 + 2) : 0;
+    p.l4_csum_ok = fold(sum16(&f[l4], l4_len)) == 0xffff;
+    return p;
+  }
   const size_t hdr = p.proto == 6 ? 20 : p.proto == 17 ? 8 : 0;
   if (!hdr || l4_len < hdr) return p;
   p.sport = get16(f, l4);

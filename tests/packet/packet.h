@@ -40,6 +40,15 @@ struct Packet {
   Bytes bytes() const;
 };
 
+// frame with its IPv4 total length set to tot_len (header checksum recomputed), or, for an
+// IPv6 frame, its payload length set to tot_len: a header that claims more or less than the
+// frame holds.
+Bytes with_ip_length(Bytes frame, uint16_t len);
+// frame with the 16-bit field at L4 offset off (e.g. 4: UDP length) or the TCP data offset
+// (off 12, high nibble) overwritten; the IP header stays as it was.
+Bytes with_l4_u16(Bytes frame, size_t l3_len, size_t off, uint16_t v);
+Bytes with_tcp_doff(Bytes frame, size_t l3_len, uint8_t doff);
+
 // An ARP request (not IP) and an IPv6/TCP frame (IP we do not balance yet).
 Bytes arp_frame();
 Bytes ipv6_tcp_frame(uint16_t dport);
@@ -53,7 +62,8 @@ struct Parsed {
   uint16_t sport = 0, dport = 0;
   uint16_t ip_check = 0, l4_check = 0;
   bool ip_csum_ok = false;
-  bool l4_csum_ok = false;  // a zero UDP checksum counts as ok ("none")
+  bool l4_csum_ok = false;  // a zero UDP checksum counts as ok ("none"); ICMP: its checksum
+  bool fragment = false;    // MF or an offset: the L4 checksum covers the whole datagram
   Bytes payload;
 };
 std::optional<Parsed> parse(const Bytes& frame);

@@ -5,21 +5,14 @@
 
 #include <cstring>
 
+#include "inet_csum.h"
+
 namespace xdplb::test {
 namespace {
 
 void put16(Bytes& b, size_t at, uint16_t v) { b[at] = v >> 8, b[at + 1] = v & 0xff; }
 uint16_t get16(const Bytes& b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
 
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
-  return sum;
-}
-uint16_t fold(uint32_t s) {
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return static_cast<uint16_t>(s);
-}
 // Sum of the IPv6 pseudo-header plus the L4 segment of frame f.
 uint32_t l4_sum(const Bytes& f) {
   const size_t l4_len = get16(f, 18);

@@ -3,15 +3,49 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <functional>
+#include <string_view>
+
+#include "fuzz_input.h"
 
 namespace xdplb::test {
 
 namespace {
 constexpr size_t kMaxOut = 4096;
+
+// XDPLB_FUZZ_SEEDS=DIR: every frame run here is also written to DIR as a seed of the datapath
+// fuzzer (tests/fuzz); every TC frame also once after the XDP frame run before it, and once
+// followed by an answer to its own output, so the corpus starts with flows opened and answered
+// (external and hairpin).
+void write_seed(const std::vector<fuzz::FrameIn>& frames) {
+  const char* dir = std::getenv("XDPLB_FUZZ_SEEDS");
+  if (!dir || !*dir) return;
+  const Bytes input = fuzz::encode_input(frames);
+  const size_t h = std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(input.data()), input.size()));
+  std::ofstream(std::string(dir) + "/seed-" + std::to_string(h), std::ios::binary)
+      .write(reinterpret_cast<const char*>(input.data()), static_cast<std::streamsize>(input.size()));
 }
 
+Bytes last_xdp_frame;
+
+void seed_xdp(const Bytes& in) {
+  last_xdp_frame = in;
+  write_seed({{fuzz::Hook::Xdp, in}});
+}
+
+void seed_tc(const Bytes& in) {
+  write_seed({{fuzz::Hook::Tc, in}});
+  write_seed({{fuzz::Hook::Tc, in}, {fuzz::Hook::Tc, in, true}});
+  if (!last_xdp_frame.empty()) write_seed({{fuzz::Hook::Xdp, last_xdp_frame}, {fuzz::Hook::Tc, in}});
+}
+}  // namespace
+
 Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat) {
+  seed_xdp(in);
   RunResult r;
   r.out.resize(kMaxOut);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
@@ -26,6 +60,7 @@ Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat) {
 }
 
 Result<RunResult> run_tc(int prog_fd, const Bytes& in, int ifindex, uint32_t repeat) {
+  seed_tc(in);
   RunResult r;
   r.out.resize(kMaxOut);
   struct __sk_buff ctx;

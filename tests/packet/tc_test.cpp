@@ -146,7 +146,7 @@ TEST_F(TcTest, OtherTrafficIsUntouched) {
   Packet udp_same_ports = reply_to(tcp, kB1);
   udp_same_ports.proto = 17;
   Packet frag = reply_to(tcp, kB1);
-  frag.frag = 0x2000;
+  frag.frag = 0x0010;  // a later fragment whose first was not seen (icmp_frag_test.cpp)
   Bytes cut = reply_to(tcp, kB1).bytes();
   cut.resize(14 + 20 + 8);
   run_tc_cases({
@@ -156,8 +156,26 @@ TEST_F(TcTest, OtherTrafficIsUntouched) {
     {"same client port, another backend", {}, wrong_backend.bytes(), TC_ACT_OK, {XDPLB_R_TC_NOT_REVERSE}, {}},
     {"same ports, UDP instead of TCP", {}, udp_same_ports.bytes(), TC_ACT_OK, {XDPLB_R_TC_NOT_REVERSE}, {}},
     // A client-to-VIP packet seen on the bridge is a hairpin request now: hairpin_test.cpp.
-    {"fragment of a reply", {}, frag.bytes(), TC_ACT_OK, {XDPLB_R_TC_PASS_FRAGMENT}, {}},
-    {"TCP header cut", {}, cut, TC_ACT_OK, {XDPLB_R_TC_PASS_TRUNCATED}, {}},
+    {"later fragment of an unknown reply", {}, frag.bytes(), TC_ACT_OK, {XDPLB_R_TC_PASS_FRAGMENT}, {}},
+    {"TCP header cut: shorter than its IP length", {}, cut, TC_ACT_OK,
+     {XDPLB_R_TC_PASS_SHORT_FRAME}, {}},
+  });
+}
+
+// Lengths are checked against the frame (skb->len) before any rewrite, on the reply side too.
+TEST_F(TcTest, RepliesWithBadLengthsAreUntouched) {
+  const Packet tcp = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
+  const Packet udp = with_sport_for(ring, Packet::udp("192.168.1.2", 50000, kVip, kPort), kB2.id);
+  open_flow(tcp);
+  open_flow(udp);
+  const Bytes tcp_r = reply_to(tcp, kB1).bytes(), udp_r = reply_to(udp, kB2).bytes();
+  run_tc_cases({
+    {"SYN-ACK with tot_len 1000", {}, with_ip_length(tcp_r, 1000), TC_ACT_OK,
+     {XDPLB_R_TC_PASS_SHORT_FRAME}, {}},
+    {"UDP reply length past the IP payload", {}, with_l4_u16(udp_r, 20, 4, 100), TC_ACT_OK,
+     {XDPLB_R_TC_PASS_TRUNCATED}, {}},
+    {"SYN-ACK with a data offset past the IP payload", {}, with_tcp_doff(tcp_r, 20, 8), TC_ACT_OK,
+     {XDPLB_R_TC_PASS_TRUNCATED}, {}},
   });
 }
 

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include "cases.h"
+#include "core/address_policy.h"
 #include "datapath/datapath.h"
 #include "prog_run.h"
 #include "scenario.h"
@@ -155,9 +156,11 @@ TEST_F(XdpTest, MalformedPacketsHaveDefinedOutcomes) {
   const Bytes udp = Packet::udp("192.168.1.2", 40000, kVip, kPort).bytes();
   Bytes bad_ihl = syn;
   bad_ihl[14] = 0x44;  // ihl 4 < 5
+  Bytes v6_in_v4 = syn;
+  v6_in_v4[14] = 0x65;  // IPv4 ethertype, version 6 (found by the datapath fuzzer)
   Bytes short_tot = syn;
   short_tot[16] = 0, short_tot[17] = 30;  // tot_len: IP header + 10 bytes of TCP
-  Packet mf = Packet::tcp("192.168.1.2", 40000, kVip, kPort);
+  Packet mf = Packet::tcp("192.168.1.2", 40000, kVip, kPort + 1);
   mf.frag = 0x2000;
   Packet off = Packet::udp("192.168.1.2", 40000, kVip, kPort);
   off.frag = 0x0010;
@@ -169,16 +172,96 @@ TEST_F(XdpTest, MalformedPacketsHaveDefinedOutcomes) {
     {"Ethernet header only", {}, cut(syn, 14), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
     {"IPv4 header cut", {}, cut(syn, 14 + 12), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
     {"IPv4 ihl below 5", {}, bad_ihl, XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
-    {"TCP header cut", {}, cut(syn, 14 + 20 + 10), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
-    {"UDP header cut", {}, cut(udp, 14 + 20 + 6), XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"IPv4 ethertype, IP version 6", {}, v6_in_v4, XDP_PASS, {XDPLB_R_PASS_NOT_IP}, {}},
+    // A cut L4 header leaves the frame shorter than the IP length it claims.
+    {"TCP header cut", {}, cut(syn, 14 + 20 + 10), XDP_PASS, {XDPLB_R_PASS_SHORT_FRAME}, {}},
+    {"UDP header cut", {}, cut(udp, 14 + 20 + 6), XDP_PASS, {XDPLB_R_PASS_SHORT_FRAME}, {}},
     {"tot_len too small for the TCP header", {}, short_tot, XDP_PASS, {XDPLB_R_PASS_TRUNCATED}, {}},
-    {"first fragment (MF) to the VIP", {}, mf.bytes(), XDP_PASS, {XDPLB_R_PASS_FRAGMENT}, {}},
-    {"later fragment (offset) to the VIP", {}, off.bytes(), XDP_PASS, {XDPLB_R_PASS_FRAGMENT}, {}},
+    // A service's fragments are balanced (icmp_frag_test.cpp); these are not a service's.
+    {"first fragment (MF) to the VIP, no service port", {}, mf.bytes(), XDP_PASS, {XDPLB_R_PASS_FRAGMENT}, {}},
+    {"later fragment (offset) of an unknown datagram", {}, off.bytes(), XDP_PASS, {XDPLB_R_PASS_FRAGMENT}, {}},
     {"IPv4 options on a service packet", {}, opts.bytes(), XDP_DROP, {XDPLB_R_DROP_IP_OPTIONS}, {}},
   });
   auto flows = dp->flow_count();
   ASSERT_TRUE(flows);
   EXPECT_EQ(*flows, 0u);
+}
+
+// Lengths in the headers are checked against the frame before any rewrite: a frame shorter
+// than its IP length is passed untouched (and counted), never DNATed; L4 lengths that do not
+// fit the IP length count as truncated; Ethernet padding after a short IP packet is fine.
+TEST_F(XdpTest, LengthsAreCheckedAgainstTheFrame) {
+  Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
+  syn.payload = {};
+  const Bytes udp_b = Packet::udp("192.168.1.2", 50000, kVip, kPort).bytes(), syn_b = syn.bytes();
+  ASSERT_EQ(syn_b.size(), 54u);
+  Packet small = with_sport_for(ring, Packet::tcp("192.168.1.2", 45000, kVip, kPort), kB1.id);
+  small.payload = {};
+  Bytes padded = small.bytes(), padded_want = dnat_expected(small, kB1);
+  padded.resize(60), padded_want.resize(60);  // Ethernet minimum frame, zero padding
+  run_cases(*dp, Prog::Xdp, {
+    {"SYN with IP tot_len 1000 in a 54-byte frame", {}, with_ip_length(syn_b, 1000), XDP_PASS,
+     {XDPLB_R_PASS_SHORT_FRAME}, {}},
+    {"UDP with tot_len one byte past the frame", {}, with_ip_length(udp_b, udp_b.size() - 14 + 1),
+     XDP_PASS, {XDPLB_R_PASS_SHORT_FRAME}, {}},
+    {"UDP length past the IP payload", {}, with_l4_u16(udp_b, 20, 4, 8 + 5 + 1), XDP_PASS,
+     {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"UDP length below the UDP header", {}, with_l4_u16(udp_b, 20, 4, 7), XDP_PASS,
+     {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"TCP data offset past the IP payload", {}, with_tcp_doff(syn_b, 20, 6), XDP_PASS,
+     {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"TCP data offset below the TCP header", {}, with_tcp_doff(syn_b, 20, 4), XDP_PASS,
+     {XDPLB_R_PASS_TRUNCATED}, {}},
+    {"SYN in a frame padded to 60 bytes: DNATed, padding kept", {}, padded, XDP_PASS,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, padded_want},
+  });
+  auto flows = dp->flow_count();
+  ASSERT_TRUE(flows);
+  EXPECT_EQ(*flows, 1u) << "only the padded SYN makes a flow";
+}
+
+// Sources an uplink never sees (the bridge's subnet, the host's addresses, loopback) open no
+// flow: a spoofed SYN from the bridge address and a hairpin SNAT port would otherwise create a
+// reverse entry that captures that hairpin flow's replies.
+TEST_F(XdpTest, SpoofedSourcesOnTheUplinkAreDropped) {
+  const auto guard = uplink_spoofed_sources({IpPrefix::of(*IpAddress::parse("10.1.0.1"), 24)},
+                                            {*IpAddress::parse("10.1.0.1"), *IpAddress::parse("192.168.1.1")});
+  ASSERT_TRUE(dp->set_uplink_guard(guard));
+  const Packet good = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
+  Packet good_ack = good;
+  good_ack.tcp_flags = kTcpAck;
+  run_cases(*dp, Prog::Xdp, {
+    {"SYN from the bridge address with a hairpin SNAT port", {},
+     Packet::tcp("10.1.0.1", XDPLB_HAIRPIN_PORT_MIN, kVip, kPort).bytes(), XDP_DROP, {XDPLB_R_DROP_SPOOFED}, {}},
+    {"SYN from a container address (bridge subnet)", {}, Packet::tcp("10.1.0.50", 40000, kVip, kPort).bytes(),
+     XDP_DROP, {XDPLB_R_DROP_SPOOFED}, {}},
+    {"mid-flow ACK from the bridge subnet", {}, Packet::tcp("10.1.0.99", 40000, kVip, kPort, kTcpAck).bytes(),
+     XDP_DROP, {XDPLB_R_DROP_SPOOFED}, {}},
+    {"UDP from the host's uplink address", {}, Packet::udp("192.168.1.1", 40000, kVip, kPort).bytes(),
+     XDP_DROP, {XDPLB_R_DROP_SPOOFED}, {}},
+    {"SYN from loopback", {}, Packet::tcp("127.0.0.1", 40000, kVip, kPort).bytes(), XDP_DROP,
+     {XDPLB_R_DROP_SPOOFED}, {}},
+    {"SYN from 127.1.2.3", {}, Packet::tcp("127.1.2.3", 40000, kVip, kPort).bytes(), XDP_DROP,
+     {XDPLB_R_DROP_SPOOFED}, {}},
+    {"a client next to the host's address is served", {}, good.bytes(), XDP_PASS,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(good, kB1)},
+    {"and its known flow too", {}, good_ack.bytes(), XDP_PASS, {XDPLB_R_FWD_PASS}, dnat_expected(good_ack, kB1)},
+    {"a spoofed source to a non-service port is not ours: passed", {},
+     Packet::tcp("10.1.0.50", 40000, kVip, 22).bytes(), XDP_PASS, {XDPLB_R_PASS_NOT_SERVICE}, {}},
+  });
+  auto flows = dp->flow_count();
+  ASSERT_TRUE(flows);
+  EXPECT_EQ(*flows, 1u) << "spoofed sources must not create flows (nor reverse entries)";
+  auto read = dp->uplink_guard();
+  ASSERT_TRUE(read) << read.error();
+  EXPECT_EQ(read->size(), guard.size());
+  ASSERT_TRUE(dp->set_uplink_guard({}));
+  read = dp->uplink_guard();
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(read->empty()) << "set_uplink_guard replaces the whole guard";
+  const Packet now_ok = with_sport_for(ring, Packet::tcp("10.1.0.50", 41000, kVip, kPort), kB2.id);
+  run_cases(*dp, Prog::Xdp, {{"with the guard emptied the same source is served", {}, now_ok.bytes(),
+                              XDP_PASS, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(now_ok, kB2)}});
 }
 
 TEST_F(XdpTest, RingSpreadsFlowsOverBackends) {

@@ -1,0 +1,318 @@
+#include "datapath_target.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "core/reasons.h"
+#include "lb/address_guard.h"
+#include "prog_run.h"
+#include "scenario.h"
+#include "xdplb_bpf.skel.h"
+
+namespace xdplb::fuzz {
+
+namespace {
+
+// The namespace the programs run in: a bridge with the backends and containers as permanent
+// neighbours, an uplink with a route and a neighbour for the clients (as the packet tests).
+constexpr const char* kNetnsSetup[] = {
+    "ip link set lo up",
+    "ip link add gdbr0 address 02:00:00:00:00:01 type bridge",
+    "ip addr add 10.1.0.1/24 dev gdbr0",
+    "ip addr add fd00:2::1/64 dev gdbr0 nodad",
+    "ip link add gdport0 type veth peer name gdport1",
+    "ip link set gdport0 master gdbr0 up",
+    "ip link set gdport1 up",
+    "ip link set gdbr0 up",
+    "ip neigh add 10.1.0.11 lladdr 02:00:00:00:00:11 dev gdbr0 nud permanent",
+    "ip neigh add 10.1.0.12 lladdr 02:00:00:00:00:12 dev gdbr0 nud permanent",
+    "ip neigh add 10.1.0.13 lladdr 02:00:00:00:00:13 dev gdbr0 nud permanent",
+    "ip neigh add 10.1.0.50 lladdr 02:00:00:00:00:50 dev gdbr0 nud permanent",
+    "ip neigh add fd00:2::11 lladdr 02:00:00:00:00:21 dev gdbr0 nud permanent",
+    "ip neigh add fd00:2::50 lladdr 02:00:00:00:00:50 dev gdbr0 nud permanent",
+    "ip link add gdup0 address 02:00:00:00:01:01 type veth peer name gdup1",
+    "ip addr add 192.168.1.1/24 dev gdup0",
+    "ip addr add fd00:1::1/64 dev gdup0 nodad",
+    "ip link set gdup0 up",
+    "ip link set gdup1 up",
+    "ip neigh add 192.168.1.2 lladdr 02:00:00:00:00:c2 dev gdup0 nud permanent",
+    "ip neigh add fd00:1::2 lladdr 02:00:00:00:00:c2 dev gdup0 nud permanent",
+    "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+};
+
+// Services beyond the packet tests' scenario (10.0.0.10 on pool 0 over three backends by
+// maglev, 10.0.0.20 on an empty pool 1): an IPv6 VIP by least-conn on pool 2 and an IPv4 VIP
+// by round-robin on pool 3.
+constexpr uint32_t kPool6 = 2, kPoolRr = 3;
+const std::string kVip6 = "fd00::10", kVipRr = "10.0.0.30";
+struct Backend6 {
+  uint32_t id;
+  const char* addr;
+  test::Mac mac;
+};
+const Backend6 kBackends6[] = {{10, "fd00:2::11", {2, 0, 0, 0, 0, 0x21}},
+                               {11, "fd00:2::12", {2, 0, 0, 0, 0, 0x22}}};
+
+std::array<uint8_t, 16> addr_bytes(const std::string& text) {
+  auto a = IpAddress::parse(text);
+  std::array<uint8_t, 16> b{};
+  if (a) std::memcpy(b.data(), a->bytes.data(), a->is_v4() ? 4 : 16);
+  return b;
+}
+
+Status program(Datapath& dp) {
+  XDPLB_TRY(test::program_scenario(dp));
+  for (const auto& b : kBackends6) {
+    BackendEntry e;
+    e.addr = *IpAddress::parse(b.addr);
+    e.port = 80;
+    e.dmac = b.mac;
+    e.smac = test::kBridgeMac;
+    XDPLB_TRY(dp.put_backend(b.id, e));
+  }
+  XDPLB_TRY(dp.write_ring(kPool6, test::ring_of({kBackends6[0].id, kBackends6[1].id})));
+  XDPLB_TRY(dp.write_pool_members(kPool6, {{kBackends6[0].id, 1}, {kBackends6[1].id, 2}}));
+  XDPLB_TRY(dp.write_ring(kPoolRr, test::ring_of({test::kB1.id, test::kB2.id})));
+  XDPLB_TRY(dp.write_pool_members(kPoolRr, {{test::kB1.id, 1}, {test::kB2.id, 1}}));
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
+    XDPLB_TRY(dp.put_service({*IpAddress::parse(kVip6), test::kPort, proto}, kPool6, XDPLB_SCHED_LEAST_CONN));
+    XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipRr), test::kPort, proto}, kPoolRr, XDPLB_SCHED_ROUND_ROBIN));
+  }
+  return {};
+}
+
+bool is_drop_reason(std::string_view name) {
+  return name.starts_with("drop_") || name.starts_with("tc_drop_") || name.starts_with("tc_hairpin_no_");
+}
+
+std::string hex(const Bytes& b) {
+  std::string s;
+  char buf[4];
+  for (size_t i = 0; i < b.size() && i < 128; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", b[i]);
+    s += buf;
+  }
+  return s;
+}
+
+struct xdplb_flow_key key_of(const FrameView& v) {
+  struct xdplb_flow_key k;
+  std::memset(&k, 0, sizeof k);
+  std::memcpy(&k.src, v.src.data(), sizeof k.src);
+  std::memcpy(&k.dst, v.dst.data(), sizeof k.dst);
+  k.sport = htons(v.sport);
+  k.dport = htons(v.dport);
+  k.proto = v.proto;
+  k.family = v.family == 6 ? XDPLB_AF_INET6 : XDPLB_AF_INET;
+  return k;
+}
+
+uint32_t mix(uint32_t h, uint32_t v) { return (h ^ v) * 16777619u; }
+
+// Deletes every entry of a hash map (an input leaves a handful).
+Status clear_map(const struct bpf_map* map) {
+  std::vector<uint8_t> key(bpf_map__key_size(map));
+  for (int i = 0; i < 100000; ++i) {
+    if (bpf_map__get_next_key(map, nullptr, key.data(), key.size())) return {};
+    if (int err = bpf_map__delete_elem(map, key.data(), key.size(), 0); err)
+      return make_error(std::string("clearing ") + bpf_map__name(map) + ": " + std::strerror(-err));
+  }
+  return make_error(std::string("clearing ") + bpf_map__name(map) + " did not end");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
+  if (::unshare(CLONE_NEWNET) != 0)
+    return make_error(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno) + " (run as root)");
+  for (const char* cmd : kNetnsSetup)
+    if (std::system((std::string(cmd) + " >/dev/null").c_str()) != 0)
+      return make_error(std::string("namespace set-up failed: ") + cmd);
+  std::unique_ptr<DatapathTarget> t(new DatapathTarget());
+  t->bridge_ifindex_ = static_cast<int>(if_nametoindex("gdbr0"));
+  if (t->bridge_ifindex_ <= 0) return make_error("no gdbr0 after the set-up");
+  auto dp = Datapath::load_unattached();
+  if (!dp) return make_error(dp.error());
+  t->dp_ = std::move(*dp);
+  XDPLB_TRY(program(*t->dp_));
+  auto guard = write_uplink_guard(*t->dp_, t->bridge_ifindex_);  // as attach does
+  if (!guard) return make_error(guard.error());
+  t->guard_ = *guard;
+
+  for (const auto& vip : {test::kVip, test::kVipNoBackend, kVip6, kVipRr})
+    for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(vip), test::kPort, proto});
+  for (const auto& b : {test::kB0, test::kB1, test::kB2}) {
+    t->backends_.insert({addr_bytes(b.addr), b.port});
+    t->backend_ids_.push_back(b.id);
+  }
+  for (const auto& b : kBackends6) {
+    t->backends_.insert({addr_bytes(b.addr), 80});
+    t->backend_ids_.push_back(b.id);
+  }
+  t->bridge_addrs_ = {addr_bytes("10.1.0.1"), addr_bytes("fd00:2::1")};
+  for (uint32_t r = 0; r < XDPLB_R_MAX; ++r) t->drop_reason_.push_back(is_drop_reason(reason_info(r).name));
+  return t;
+}
+
+std::string DatapathTarget::reasons_reached() {
+  auto totals = dp_->reason_counters();
+  if (!totals) return totals.error();
+  std::string s;
+  for (uint32_t r = 0; r < totals->size(); ++r)
+    if ((*totals)[r]) s += std::string(s.empty() ? "" : " ") + reason_info(r).name + "=" + std::to_string((*totals)[r]);
+  return s;
+}
+
+Status DatapathTarget::reset_state() {
+  auto* skel = dp_->skeleton();
+  for (const struct bpf_map* m :
+       {skel->maps.flows, skel->maps.reverse, skel->maps.hairpin_flows, skel->maps.hairpin_reverse})
+    XDPLB_TRY(clear_map(m));
+  for (uint32_t id : backend_ids_) XDPLB_TRY(dp_->reset_connections(id));
+  const uint64_t zero = 0;
+  for (uint32_t pool = 0; pool < XDPLB_MAX_POOLS; ++pool)
+    if (bpf_map__update_elem(skel->maps.pool_turns, &pool, sizeof pool, &zero, sizeof zero, BPF_ANY))
+      return make_error("resetting pool_turns failed");
+  return {};
+}
+
+Result<DatapathTarget::FrameOutcome> DatapathTarget::run_frame(Hook hook, const Bytes& in) {
+  auto before = dp_->reason_counters();
+  if (!before) return make_error(before.error());
+  auto r = hook == Hook::Xdp ? test::run_xdp(dp_->xdp_prog_fd(), in)
+                             : test::run_tc(dp_->tc_prog_fd(), in, bridge_ifindex_);
+  if (!r) return make_error(r.error());
+  auto after = dp_->reason_counters();
+  if (!after) return make_error(after.error());
+  FrameOutcome o;
+  o.verdict = r->verdict;
+  o.out = std::move(r->out);
+  o.reasons.resize(after->size());
+  for (size_t i = 0; i < after->size(); ++i) o.reasons[i] = (*after)[i] - (*before)[i];
+  return o;
+}
+
+bool DatapathTarget::ours(Hook hook, const FrameView& v) {
+  if (!v.well_formed) return false;
+  if (services_.count({v.dst, v.dport, v.proto})) return true;  // XDP: client; TC: hairpin
+  if (hook == Hook::Xdp) return false;
+  auto key = key_of(v);
+  auto* skel = dp_->skeleton();
+  struct xdplb_reverse rev;
+  struct xdplb_hairpin_reverse hrev;
+  return !bpf_map__lookup_elem(skel->maps.reverse, &key, sizeof key, &rev, sizeof rev, 0) ||
+         !bpf_map__lookup_elem(skel->maps.hairpin_reverse, &key, sizeof key, &hrev, sizeof hrev, 0);
+}
+
+std::string DatapathTarget::check_rewrite(Hook hook, const FrameView& in, const Bytes& out) {
+  const FrameView o = view(out);
+  if (!o.well_formed) return "the rewritten frame is not well-formed any more";
+  if (in.ip_csum_ok && in.l4_csum_ok && !(o.ip_csum_ok && o.l4_csum_ok))
+    return std::string("checksums verified before the rewrite and not after (IP ") +
+           (o.ip_csum_ok ? "ok" : "bad") + ", L4 " + (o.l4_csum_ok ? "ok" : "bad") + ")";
+  const bool to_backend = backends_.count({o.dst, o.dport}) > 0;
+  if (hook == Hook::Xdp) {
+    const auto src = IpAddress::from_bytes(in.family == 6 ? AF_INET6 : AF_INET, in.src.data());
+    for (const auto& p : guard_)
+      if (p.contains(src)) return "XDP served a source of the uplink guard (" + p.to_string() + ")";
+    return to_backend ? "" : "XDP rewrote a frame towards something that is not a backend";
+  }
+  const bool from_vip = services_.count({o.src, o.sport, o.proto}) > 0;
+  const bool hairpin_request = to_backend && bridge_addrs_.count(o.src) > 0;
+  return from_vip || hairpin_request ? ""
+                                     : "TC rewrote a frame to neither a reply from a VIP nor a "
+                                       "hairpin request from the bridge to a backend";
+}
+
+bool DatapathTarget::counted_drop(const FrameOutcome& o) const {
+  for (size_t r = 0; r < o.reasons.size() && r < drop_reason_.size(); ++r)
+    if (o.reasons[r] && drop_reason_[r]) return true;
+  return false;
+}
+
+Report DatapathTarget::run(const uint8_t* data, size_t size) {
+  Report rep;
+  if (auto s = reset_state(); !s) {
+    rep.violation = "harness: " + s.error();
+    return rep;
+  }
+  uint32_t prev = 0;
+  Bytes prev_out;
+  for (FrameIn& f : split_input(data, size)) {
+    if (f.answer && !prev_out.empty()) f.bytes = answer(prev_out, std::move(f.bytes));
+    const int h = static_cast<int>(f.hook);
+    const char* name = f.hook == Hook::Xdp ? "XDP" : "TC";
+    auto fail = [&](const std::string& what) {
+      rep.violation = std::string(name) + ": " + what + "\n  in:  " + hex(f.bytes);
+    };
+    const FrameView v = view(f.bytes);
+    const bool known = ours(f.hook, v);
+    auto o = run_frame(f.hook, f.bytes);
+    // The kernel refuses skbs shorter than the IP header their ethertype announces (EINVAL):
+    // such a frame never reaches TC on a real device either.
+    if (!o && f.hook == Hook::Tc && f.bytes.size() < kMinFrame + 40) continue;
+    if (!o) {
+      rep.violation = "harness: " + o.error();
+      return rep;
+    }
+    const bool rewritten = o->out != f.bytes;
+    const bool verdict_ok = f.hook == Hook::Xdp
+                                ? (o->verdict == XDP_PASS || o->verdict == XDP_DROP || o->verdict == XDP_REDIRECT)
+                                : (o->verdict == TC_ACT_OK || o->verdict == TC_ACT_SHOT || o->verdict == TC_ACT_REDIRECT);
+    uint32_t combo = mix(mix(2166136261u, h), o->verdict + 16);
+    for (uint32_t r = 0; r < o->reasons.size(); ++r)
+      if (o->reasons[r]) {
+        rep.features.push_back(h * 128 + (r & 127));
+        combo = mix(combo, r);
+      }
+    combo = mix(combo, rewritten);
+    rep.features.push_back(256 + h * 16 + (o->verdict & 15));
+    rep.features.push_back(512 + combo % 2048);
+    rep.features.push_back(2560 + mix(prev, combo) % 4096);
+    prev = combo;
+
+    if (!verdict_ok) return fail("verdict " + std::to_string(o->verdict) + " outside the expected set"), rep;
+    const bool any_reason = std::any_of(o->reasons.begin(), o->reasons.end(), [](uint64_t n) { return n; });
+    if (!any_reason) return fail("verdict " + std::to_string(o->verdict) + " counted under no reason"), rep;
+    if (o->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT) && !counted_drop(*o))
+      return fail("dropped without a drop reason counted"), rep;
+    if (o->out.size() != f.bytes.size())
+      return fail("length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o->out.size())), rep;
+    if (rewritten) {
+      if (!known) return fail("rewrote a frame that is neither a well-formed frame for a service nor of a known flow\n  out: " + hex(o->out)), rep;
+      if (long at = first_forbidden_change(v, f.bytes, o->out); at >= 0)
+        return fail("changed byte " + std::to_string(at) + ", outside MACs/addresses/ports/checksums\n  out: " + hex(o->out)), rep;
+      if (auto what = check_rewrite(f.hook, v, o->out); !what.empty()) return fail(what + "\n  out: " + hex(o->out)), rep;
+    }
+    prev_out = o->out;
+    const bool dropped = o->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT) || counted_drop(*o);
+    if (!known || dropped || !v.ip_csum_ok || !v.l4_csum_ok) continue;
+    // The same frame again is a packet of a flow that now exists.
+    auto again = run_frame(f.hook, f.bytes);
+    if (!again) {
+      rep.violation = "harness: " + again.error();
+      return rep;
+    }
+    if (counted_drop(*again) || again->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT))
+      return fail("the second packet of a known flow was dropped (verdict " + std::to_string(again->verdict) + ")"), rep;
+    if (f.hook == Hook::Xdp && again->out != o->out)
+      return fail("the second packet of a known flow was rewritten differently\n  first:  " + hex(o->out) +
+                  "\n  second: " + hex(again->out)), rep;
+  }
+  return rep;
+}
+
+}  // namespace xdplb::fuzz

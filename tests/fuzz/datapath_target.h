@@ -1,0 +1,78 @@
+// The datapath as the fuzzer sees it: the XDP and TC programs loaded (not attached) in a
+// network namespace of this process, their maps programmed through the Datapath API for a few
+// services (IPv4 and IPv6, three schedulers, one pool without backends, hairpin on the
+// bridge, the uplink guard as attach writes it), and every frame of an input run through
+// BPF_PROG_TEST_RUN with the invariants of the datapath checked on each:
+//   - verdicts from the expected set, every run counted under a reason, every drop under a
+//     drop reason; the frame length never changes;
+//   - only a well-formed TCP/UDP frame for a service or a known flow is rewritten, and only in
+//     its MACs, addresses, ports and checksums; XDP rewrites towards a backend and never for a
+//     source in the uplink guard; TC back from a VIP or (hairpin) from the bridge address
+//     towards a backend;
+//   - every rewritten frame whose checksums verified still verifies;
+//   - a well-formed frame of a known flow (the same frame again) counts no drop reason, is
+//     not dropped and (XDP) goes to the same backend.
+// What each frame made the datapath do (reasons, verdict) comes back as features, so that
+// libFuzzer keeps inputs that reach new outcomes; it cannot see coverage inside BPF.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "datapath/datapath.h"
+#include "frame_view.h"
+#include "fuzz_input.h"
+
+namespace xdplb::fuzz {
+
+inline constexpr size_t kFeatureCount = 8192;
+
+struct Report {
+  std::vector<uint32_t> features;  // each < kFeatureCount
+  std::string violation;           // "" when every invariant held
+};
+
+class DatapathTarget {
+ public:
+  // Moves the calling thread into a new network namespace (gone when the process exits),
+  // builds the bridge/uplink there, loads and programs the datapath.
+  static Result<std::unique_ptr<DatapathTarget>> create();
+
+  // Runs the input's frames in order from an empty flow state.
+  Report run(const uint8_t* data, size_t size);
+
+  // Every reason the programs counted since create(), "name=count" by enum order, for the
+  // end of a run: which outcomes the inputs reached at all.
+  std::string reasons_reached();
+
+ private:
+  DatapathTarget() = default;
+  struct FrameOutcome {
+    int verdict = -1;
+    Bytes out;
+    std::vector<uint64_t> reasons;  // counted during the run
+  };
+  Result<FrameOutcome> run_frame(Hook hook, const Bytes& in);
+  bool ours(Hook hook, const FrameView& v);
+  std::string check_rewrite(Hook hook, const FrameView& in, const Bytes& out);
+  bool counted_drop(const FrameOutcome& o) const;
+  Status reset_state();
+
+  std::unique_ptr<Datapath> dp_;
+  int bridge_ifindex_ = 0;
+  // (address bytes, port, proto) of the services and backends, for the rewrite checks.
+  using Endpoint = std::tuple<std::array<uint8_t, 16>, uint16_t, uint8_t>;
+  std::set<Endpoint> services_;
+  std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> backends_;
+  std::set<std::array<uint8_t, 16>> bridge_addrs_;
+  std::vector<IpPrefix> guard_;  // the uplink guard as written
+  std::vector<uint32_t> backend_ids_;
+  std::vector<bool> drop_reason_;  // by enum xdplb_reason: a "drop_*" or "no_*" outcome
+};
+
+}  // namespace xdplb::fuzz
