@@ -116,10 +116,15 @@ static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, const struct x
 	key.dport = vport;
 	key.proto = proto;
 	key.family = family;
+	/* Source affinity: the host is one client address (its source is not chosen yet, and
+	 * every host-local socket has the host's), so all its sockets share one slot. */
+	if (svc->flags & XDPLB_SERVICE_AFFINITY_SOURCE)
+		__builtin_memset(&key.src, 0, sizeof(key.src));
 	for (i = 0; i < SOCK_PICK_TRIES; i++) {
 		key.sport = i; /* probe index: a different slot per try */
-		id = select_backend(svc, &key, false, out);
-		if (*out || svc->scheduler != XDPLB_SCHED_MAGLEV)
+		id = select_backend_probe(svc, &key, false, i, out);
+		if (*out || (svc->scheduler != XDPLB_SCHED_MAGLEV &&
+			     !(svc->flags & XDPLB_SERVICE_AFFINITY_SOURCE)))
 			return id;
 	}
 	return XDPLB_NO_BACKEND;

@@ -73,3 +73,20 @@ XDPLB_HASH_INLINE __u32 xdplb_flow_slot(const struct xdplb_flow_key *key)
 {
 	return xdplb_flow_hash(key) % XDPLB_MAGLEV_RING_SIZE;
 }
+
+/* Source affinity (XDPLB_SERVICE_AFFINITY_SOURCE): the slot of a flow hashed by its client
+ * address alone (family and protocol kept; ports and the VIP left out), so every connection of
+ * one client goes to one backend, on every node, whatever VIP or port it dials (Katran's
+ * hash without the source port, nginx `hash $remote_addr consistent`). `probe` picks another
+ * slot for the same client (the socket hooks probe past inactive backends); 0 otherwise. */
+XDPLB_HASH_INLINE __u32 xdplb_affinity_slot(const struct xdplb_flow_key *key, __u32 probe)
+{
+	struct xdplb_flow_key k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.src = key->src;
+	k.proto = key->proto;
+	k.family = key->family;
+	k.sport = (__be16)probe;
+	return xdplb_flow_slot(&k);
+}

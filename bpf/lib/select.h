@@ -47,10 +47,15 @@ static __always_inline __u32 ring_slot(__u32 pool, __u32 slot)
 	return id ? *id : XDPLB_NO_BACKEND;
 }
 
-/* The backend id the pool's ring holds for this flow, or XDPLB_NO_BACKEND. */
-static __always_inline __u32 ring_pick(__u32 pool, const struct xdplb_flow_key *key)
+/* The backend id the service's ring holds for this flow, or XDPLB_NO_BACKEND: at the flow's
+ * hash, or with source affinity at its client address's hash (probe: see
+ * xdplb_affinity_slot). */
+static __always_inline __u32 ring_pick(const struct xdplb_service *svc,
+				       const struct xdplb_flow_key *key, __u32 probe)
 {
-	return ring_slot(pool, xdplb_flow_slot(key));
+	if (svc->flags & XDPLB_SERVICE_AFFINITY_SOURCE)
+		return ring_slot(svc->pool, xdplb_affinity_slot(key, probe));
+	return ring_slot(svc->pool, xdplb_flow_slot(key));
 }
 
 /* The pool's next turn (shared by all CPUs). Kept to 32 bits so the index math stays in 32-bit
@@ -192,13 +197,17 @@ static __always_inline __u32 least_conn_pick(__u32 pool, __u8 family, struct xdp
 
 /* The backend for a new flow of svc, or XDPLB_NO_BACKEND (then *out is NULL). by_hash: place
  * by the ring at the flow's hash whatever the scheduler (a mid-flow packet of a flow this node
- * does not know: the hash is the one placement every node agrees on). */
-static __always_inline __u32 select_backend(const struct xdplb_service *svc,
-					    const struct xdplb_flow_key *key, bool by_hash,
-					    struct xdplb_backend **out)
+ * does not know: the hash is the one placement every node agrees on). A service with source
+ * affinity always places by the ring (the controller only allows it with maglev). probe: the
+ * socket hooks' retry index for affinity services (0 elsewhere). */
+static __always_inline __u32 select_backend_probe(const struct xdplb_service *svc,
+						  const struct xdplb_flow_key *key, bool by_hash,
+						  __u32 probe, struct xdplb_backend **out)
 {
 	__u32 pool = svc->pool, id;
 
+	if (svc->flags & XDPLB_SERVICE_AFFINITY_SOURCE)
+		by_hash = true;
 	switch (by_hash ? XDPLB_SCHED_MAGLEV : svc->scheduler) {
 	case XDPLB_SCHED_WEIGHTED:
 		return weighted_pick(pool, key->family, out);
@@ -207,10 +216,17 @@ static __always_inline __u32 select_backend(const struct xdplb_service *svc,
 	case XDPLB_SCHED_LEAST_CONN:
 		return least_conn_pick(pool, key->family, out);
 	default:
-		id = ring_pick(pool, key);
+		id = ring_pick(svc, key, probe);
 		*out = backend_usable(id, key->family);
 		return *out ? id : XDPLB_NO_BACKEND;
 	}
+}
+
+static __always_inline __u32 select_backend(const struct xdplb_service *svc,
+					    const struct xdplb_flow_key *key, bool by_hash,
+					    struct xdplb_backend **out)
+{
+	return select_backend_probe(svc, key, by_hash, 0, out);
 }
 
 static long pool_has_visit(__u32 i, void *ctx)
@@ -251,8 +267,8 @@ static __always_inline bool syn_moves_flow(const struct xdplb_service *svc,
 {
 	__u32 now_id;
 
-	if (svc->scheduler != XDPLB_SCHED_MAGLEV)
+	if (svc->scheduler != XDPLB_SCHED_MAGLEV && !(svc->flags & XDPLB_SERVICE_AFFINITY_SOURCE))
 		return !pool_has(svc->pool, id);
-	now_id = ring_pick(svc->pool, key);
+	now_id = ring_pick(svc, key, 0);
 	return now_id != id && now_id != XDPLB_NO_BACKEND;
 }

@@ -14,6 +14,7 @@
 #include "lb/address_guard.h"
 #include "lb/balancer.h"
 #include "lb/backends.h"
+#include "lb/transaction.h"
 #include "net/link.h"
 #include "net/route.h"
 #include "net/sysctl.h"
@@ -45,39 +46,37 @@ Result<std::vector<UplinkAttach>> resolve_uplinks(const AttachArgs& a) {
   return out;
 }
 
-// "MIN-MAX" -> the hairpin SNAT port range.
-Result<std::pair<uint16_t, uint16_t>> parse_port_range(const std::string& text) {
-  const auto dash = text.find('-');
-  if (dash == std::string::npos)
-    return make_error("'" + text + "' is not a range: write MIN-MAX, e.g. 61000-65000");
-  auto lo = parse_port(text.substr(0, dash));
-  if (!lo) return make_error(lo.error());
-  auto hi = parse_port(text.substr(dash + 1));
-  if (!hi) return make_error(hi.error());
-  if (*lo > *hi) return make_error("'" + text + "': the first port must not be above the second");
-  return std::make_pair(static_cast<uint16_t>(*lo), static_cast<uint16_t>(*hi));
-}
+// Takes an attached datapath down again unless the attach went through (the pins are the
+// datapath: removing them detaches the programs).
+class [[nodiscard]] DetachUnlessDone {
+ public:
+  explicit DetachUnlessDone(std::string pin_dir) : pin_dir_(std::move(pin_dir)) {}
+  DetachUnlessDone(const DetachUnlessDone&) = delete;
+  DetachUnlessDone& operator=(const DetachUnlessDone&) = delete;
+  ~DetachUnlessDone() {
+    if (!done_)
+      if (auto s = Datapath::detach(pin_dir_); !s) std::cerr << "xdplb: undoing the attach: " << s.error() << "\n";
+  }
+  void done() { done_ = true; }
+
+ private:
+  std::string pin_dir_;
+  bool done_ = false;
+};
 
 }  // namespace
 
 int run_attach(const Globals& g, const AttachArgs& a) {
   if (auto s = check_interface_name(a.bridge); !s) return fail("bridge: " + s.error());
-  auto port = parse_port(a.port);
-  if (!port) return fail("--port: " + port.error());
-  auto backend_port = parse_port(a.backend_port);
-  if (!backend_port) return fail("--backend-port: " + backend_port.error());
-  auto protos = parse_proto(a.proto);
-  if (!protos) return fail("--proto: " + protos.error());
+  ServiceConfig checked;
+  if (auto s = apply_service_options(a.service, checked); !s) return fail(s.error());
   auto mode = parse_xdp_mode(a.xdp_mode);
   if (!mode) return fail("--xdp-mode: " + mode.error());
-  auto hairpin_ports = parse_port_range(a.hairpin_ports);
-  if (!hairpin_ports) return fail("--hairpin-ports: " + hairpin_ports.error());
-  std::optional<uint32_t> scheduler;
-  if (a.scheduler) {
-    auto s = parse_scheduler(*a.scheduler);
-    if (!s) return fail("--scheduler: " + s.error());
-    scheduler = *s;
-  }
+  auto hairpin_ports = parse_ports(a.hairpin_ports);
+  if (!hairpin_ports || hairpin_ports->first == hairpin_ports->last)
+    return fail("--hairpin-ports: " + (hairpin_ports ? "'" + a.hairpin_ports + "' is not a range"
+                                                     : hairpin_ports.error()) +
+                ": write MIN-MAX, e.g. 61000-65000");
   if (auto s = require_root("attach"); !s) return fail(s.error());
 
   auto bridge = net::get_link(a.bridge);
@@ -95,24 +94,14 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     return fail(a.bridge + " is already attached (pins in " + pin_dir + "): run `xdplb detach " +
                 a.bridge + "` first, or `xdplb status` to see it");
 
-  auto saved = load_state(g.state_dir(), a.bridge);
-  if (!saved) return fail(saved.error());
-  BridgeState state = saved->value_or(BridgeState{});
-  state.bridge = a.bridge;
-  state.uplinks.clear();
-  for (const auto& u : *uplinks) state.uplinks.push_back(u.name);
-  state.port = *port;
-  state.backend_port = *backend_port;
-  state.tcp = protos->tcp;
-  state.udp = protos->udp;
-  state.xdp_mode = xdp_mode_name(*mode);
-  if (scheduler) state.scheduler = scheduler_name(*scheduler);
-
-  auto uplink_vips = service_vips(state.uplinks);
+  BridgeState probe;
+  probe.bridge = a.bridge;
+  for (const auto& u : *uplinks) probe.uplinks.push_back(u.name);
+  auto uplink_vips = service_vips(probe.uplinks);
   if (!uplink_vips) return fail(uplink_vips.error());
   if (uplink_vips->empty())
     return fail("the uplinks have no global IPv4 or IPv6 address to serve on: give them one, or pick another --uplink");
-  auto vips = service_addresses(state, bridge->ifindex, !a.no_host_local);
+  auto vips = service_addresses(probe, bridge->ifindex, !a.no_host_local);
   if (!vips) return fail(vips.error());
 
   auto bpffs = ensure_bpffs();
@@ -122,7 +111,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (!fwd) return fail(fwd.error());
   if (*fwd) std::cout << "enabled net.ipv4.ip_forward (the pass path routes through the kernel)\n";
   if (std::any_of(vips->begin(), vips->end(), [](const IpAddress& v) { return v.is_v6(); })) {
-    auto fwd6 = net::enable_ipv6_forwarding(a.bridge, state.uplinks);
+    auto fwd6 = net::enable_ipv6_forwarding(a.bridge, probe.uplinks);
     if (!fwd6) return fail(fwd6.error());
     for (const auto& key : *fwd6)
       std::cout << "enabled " << key << " (IPv6 replies are routed from the bridge; the pass path from the uplinks)\n";
@@ -130,49 +119,64 @@ int run_attach(const Globals& g, const AttachArgs& a) {
 
   AttachSpec spec{pin_dir, a.bridge, bridge->ifindex, *uplinks, *mode, {}};
   spec.tunables.hairpin_port_min = hairpin_ports->first;
-  spec.tunables.hairpin_port_max = hairpin_ports->second;
+  spec.tunables.hairpin_port_max = hairpin_ports->last;
   spec.tunables.flow_table_size = a.flow_table;
   AttachResult result;
   auto dp = Datapath::attach(spec, &result);
   if (!dp) return fail("attach " + a.bridge + ": " + dp.error());
-  state.xdp_modes.clear();
-  for (const auto& [name, m] : result.xdp_modes) state.xdp_modes.emplace_back(name, xdp_mode_name(m));
-
-  // Restore the saved backends (after a reboot or a detach): resolve each again.
-  auto restored = program_backends(**dp, *bridge, state);
-  if (auto s = program_services(**dp, state, *vips); !s) {
-    (void)Datapath::detach(pin_dir);
-    return fail("programming the services: " + s.error());
-  }
-  auto guard = write_uplink_guard(**dp, bridge->ifindex);
-  if (!guard) {
-    (void)Datapath::detach(pin_dir);
-    return fail("the uplink guard: " + guard.error());
-  }
+  DetachUnlessDone undo_attach(pin_dir);
+  // The socket hooks first: they find no service until the transaction writes them.
   if (!a.no_host_local) {
-    if (auto s = hostlocal::attach(pin_dir); !s) {
-      (void)Datapath::detach(pin_dir);
-      return fail("host-local clients: " + s.error());
-    }
-  }
-  if (auto s = save_state(g.state_dir(), state); !s) {
-    (void)Datapath::detach(pin_dir);
-    return fail(s.error());
+    if (auto s = hostlocal::attach(pin_dir); !s) return fail("host-local clients: " + s.error());
   }
 
-  for (const auto& [name, m] : state.xdp_modes)
-    std::cout << "attached XDP (" << m << ") to " << name << "\n";
+  // Restore every saved service and backend (after a reboot or a detach); the maps are new.
+  std::vector<std::string> restored;
+  DatapathWriter writer(**dp);
+  TransactionOptions tx = bridge_transaction(g.state_dir(), a.bridge, bridge->ifindex, !a.no_host_local, writer);
+  tx.fresh_maps = true;
+  tx.create = true;
+  tx.held = &*lock;
+  auto state = run_transaction(tx, [&](BridgeState& s, EntryChanges& entries) -> Status {
+    s.uplinks = probe.uplinks;
+    s.xdp_mode = *mode;
+    s.xdp_modes = result.xdp_modes;
+    if (s.services.empty() || a.service.any()) {
+      ServiceConfig* svc = find_service(s, kDefaultService);
+      if (!svc) {
+        auto slot = allocate_service_slot(s);
+        if (!slot) return make_error(slot.error());
+        ServiceConfig fresh;
+        fresh.slot = *slot;
+        s.services.push_back(fresh);
+        svc = &s.services.back();
+      }
+      XDPLB_TRY(apply_service_options(a.service, *svc));
+    }
+    restored = resolve_backends(*bridge, s, entries);
+    return {};
+  });
+  if (!state) return fail("programming the services: " + state.error());
+  auto guard = write_uplink_guard(**dp, bridge->ifindex);
+  if (!guard) return fail("the uplink guard: " + guard.error());
+  undo_attach.done();
+
+  for (const auto& [name, m] : state->xdp_modes)
+    std::cout << "attached XDP (" << name_of(m) << ") to " << name << "\n";
   std::cout << "attached TC ingress to " << a.bridge << " (reply path)\n";
   std::cout << "uplinks drop new flows from " << guard->size()
             << " source prefixes (the bridge's subnets, the host's addresses, loopback)\n";
   if (!a.no_host_local)
     std::cout << "attached socket hooks to the cgroup v2 root (host-local clients of this network namespace)\n";
-  for (const auto& vip : *vips)
-    std::cout << "serving " << Endpoint{vip, state.port}.to_string() << " ("
-              << (state.tcp && state.udp ? "tcp+udp" : state.tcp ? "tcp" : "udp") << ") -> backends port "
-              << state.backend_port << ", scheduler " << state.scheduler << "\n";
+  for (const auto& svc : state->services) {
+    std::string ports = std::to_string(svc.port) + (svc.port_last != svc.port ? "-" + std::to_string(svc.port_last) : "");
+    for (const auto& vip : service_listen(svc, *vips))
+      std::cout << "serving " << (vip.is_v6() ? "[" + vip.to_string() + "]" : vip.to_string()) << ":" << ports
+                << " (" << name_of(svc.protos) << ") -> backends port " << svc.backend_port << ", scheduler "
+                << name_of(svc.scheduler) << " (service " << svc.name << ")\n";
+  }
   for (const auto& line : restored) std::cout << line << "\n";
-  if (state.backends.empty())
+  if (state->backends.empty())
     std::cout << "no backends yet: add some with `xdplb backend add ADDR`\n";
   return 0;
 }

@@ -13,17 +13,26 @@
 
 namespace xdplb::cli {
 
+// The options of a service (attach's for the default service, `service add` and `set`); not
+// given: as saved (or the defaults for a new service).
+struct ServiceOptions {
+  std::optional<std::string> port;          // "P" or "P-Q"
+  std::optional<std::string> backend_port;
+  std::optional<std::string> proto;         // tcp, udp or both
+  std::optional<std::vector<std::string>> listen;
+  std::optional<std::string> scheduler;
+  std::optional<std::string> affinity;
+  bool any() const { return port || backend_port || proto || listen || scheduler || affinity; }
+};
+
 struct AttachArgs {
   std::string bridge;
   std::vector<std::string> uplinks;  // empty: the interfaces with a default route
-  std::string port = "8000";
-  std::string backend_port = "80";
-  std::string proto = "both";
+  ServiceOptions service;            // given: the service "default" is created or changed
   std::string xdp_mode = "auto";
   bool no_host_local = false;  // skip the cgroup socket hooks for clients on the host itself
   std::string hairpin_ports = "61000-65000";  // SNAT source ports of containers calling a VIP
   uint32_t flow_table = XDPLB_MAX_FLOWS;      // flow table entries (and as many reverse ones)
-  std::optional<std::string> scheduler;       // not given: the saved one (maglev at first)
 };
 int run_attach(const Globals& g, const AttachArgs& a);
 
@@ -36,6 +45,8 @@ int run_detach(const Globals& g, const DetachArgs& a);
 struct BackendArgs {
   std::string target;  // ADDR[:PORT] or a container name
   std::optional<std::string> bridge;
+  std::optional<std::string> service;  // needed when the bridge has several
+  bool backup = false;                 // takes new flows only while no primary can
   std::string weight = "1";
   bool no_fast_path = false;
   std::string source = "auto";  // containers: auto, lxd or lxc
@@ -49,6 +60,7 @@ int run_backend_refresh(const Globals& g, const BackendArgs& a);
 
 struct SchedulerArgs {
   std::optional<std::string> bridge;
+  std::optional<std::string> service;
   std::optional<std::string> name;  // not given: show the current one
 };
 // Shows or sets how the bridge's service places new flows.
@@ -59,6 +71,19 @@ struct ShowArgs {
   bool json = false;
 };
 int run_backend_list(const Globals& g, const ShowArgs& a);
+
+struct ServiceArgs {
+  std::string name;
+  std::optional<std::string> bridge;
+  ServiceOptions options;
+};
+int run_service_add(const Globals& g, const ServiceArgs& a);
+int run_service_set(const Globals& g, const ServiceArgs& a);
+int run_service_remove(const Globals& g, const ServiceArgs& a);
+int run_service_list(const Globals& g, const ShowArgs& a);
+
+// Applies the options to `svc` (checked; nothing changes on an error).
+Status apply_service_options(const ServiceOptions& o, ServiceConfig& svc);
 int run_status(const Globals& g, const ShowArgs& a);
 
 }  // namespace xdplb::cli

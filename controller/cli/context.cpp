@@ -7,6 +7,8 @@
 #include "core/paths.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
+#include "hostlocal/hostlocal.h"
+#include "lb/balancer.h"
 
 namespace xdplb::cli {
 
@@ -53,6 +55,38 @@ Result<LockedState> lock_state(const Globals& g, const std::string& bridge) {
     return make_error("no saved state for " + bridge + " in " + g.state_dir() + ": run `xdplb detach " +
                       bridge + "` and `xdplb attach " + bridge + "`");
   return LockedState{std::move(*lock), std::move(**saved)};
+}
+
+Result<BridgeSession> open_bridge(const Globals& g, const std::optional<std::string>& bridge_arg,
+                                  const std::string& what) {
+  XDPLB_TRY(require_root(what));
+  auto bridge = choose_bridge(g, bridge_arg);
+  if (!bridge) return make_error(bridge.error());
+  auto dp = Datapath::open(g.pin_dir(*bridge));
+  if (!dp) return make_error(dp.error());
+  auto link = net::get_link(*bridge);
+  if (!link) return make_error(link.error());
+  BridgeSession s;
+  s.g = &g;
+  s.bridge = *bridge;
+  s.link = std::move(*link);
+  s.dp = std::move(*dp);
+  s.writer = std::make_unique<DatapathWriter>(*s.dp);
+  s.host_local = hostlocal::is_attached(g.pin_dir(*bridge));
+  return s;
+}
+
+Result<BridgeState> BridgeSession::change(const ChangeFn& fn) const {
+  return run_transaction(bridge_transaction(g->state_dir(), bridge, link.ifindex, host_local, *writer), fn);
+}
+
+Result<BridgeState> BridgeSession::load() const {
+  auto saved = load_state(g->state_dir(), bridge);
+  if (!saved) return make_error(saved.error());
+  if (!saved->has_value())
+    return make_error("no saved state for " + bridge + " in " + g->state_dir() + ": run `xdplb detach " + bridge +
+                      "` and `xdplb attach " + bridge + "`");
+  return std::move(**saved);
 }
 
 int fail(const std::string& message) {

@@ -7,6 +7,9 @@
 
 #include "core/result.h"
 #include "core/state.h"
+#include "datapath/datapath.h"
+#include "lb/transaction.h"
+#include "net/link.h"
 
 namespace xdplb::cli {
 
@@ -32,6 +35,23 @@ struct LockedState {
   BridgeState state;
 };
 Result<LockedState> lock_state(const Globals& g, const std::string& bridge);
+
+// An attached bridge a command changes: its link, live maps and whether host-local hooks are
+// on. Every change goes through change() (lb/transaction.h): lock, load, change, write, save.
+struct BridgeSession {
+  const Globals* g = nullptr;
+  std::string bridge;
+  net::LinkInfo link;
+  std::unique_ptr<Datapath> dp;
+  std::unique_ptr<DatapathWriter> writer;
+  bool host_local = false;
+
+  Result<BridgeState> change(const ChangeFn& fn) const;
+  // The saved state, read without the lock (for checks before a change and for output).
+  Result<BridgeState> load() const;
+};
+Result<BridgeSession> open_bridge(const Globals& g, const std::optional<std::string>& bridge_arg,
+                                  const std::string& what);
 
 // Prints "xdplb: <message>" to stderr and returns the exit code for a failed command.
 int fail(const std::string& message);

@@ -63,57 +63,44 @@ int run_daemon_cmd(const Globals& g, const DaemonArgs& a) {
 }
 
 int run_backend_drain(const Globals& g, const DrainArgs& a) {
-  const char* what = a.undrain ? "backend undrain" : "backend drain";
-  if (auto s = require_root(what); !s) return fail(s.error());
-  auto bridge = choose_bridge(g, a.bridge);
-  if (!bridge) return fail(bridge.error());
-  auto locked = lock_state(g, *bridge);
-  if (!locked) return fail(locked.error());
-  BridgeState& state = locked->state;
-  auto found = find_backends(state, a.target);
-  if (!found) return fail(found.error());
-  std::vector<SavedBackend*> changed;
-  for (size_t i : *found) {
-    SavedBackend& b = state.backends[i];
-    if (b.drained == !a.undrain)
-      std::cout << describe(b) << " is " << (a.undrain ? "not drained" : "already drained") << "\n";
-    else
-      changed.push_back(&b);
-  }
-  if (changed.empty()) return 0;
-  for (auto* b : changed) b->drained = !a.undrain;
-  auto dp = Datapath::open(g.pin_dir(*bridge));
-  if (!dp) return fail(dp.error());
-  // Only the ring changes: the entry stays active, so existing flows keep their backend. The
+  auto session = open_bridge(g, a.bridge, a.undrain ? "backend undrain" : "backend drain");
+  if (!session) return fail(session.error());
+  std::vector<std::string> report;
+  // Only the pools change: the entry stays active, so existing flows keep their backend. The
   // daemon turns the entry off once the drained backend's flows are quiet.
-  if (auto s = rebuild_ring(**dp, state); !s) return fail(s.error());
-  if (auto s = save_state(g.state_dir(), state); !s) return fail(s.error());
-  for (auto* b : changed) {
-    if (a.undrain)
-      std::cout << "undrained " << describe(*b) << ": it takes new flows again\n";
-    else
-      std::cout << "draining " << describe(*b) << ": no new flows; existing flows stay until they end "
-                << "(watch `xdplb status`)\n";
-  }
+  auto done = session->change([&](BridgeState& state, EntryChanges&) -> Status {
+    auto svc = choose_service(state, a.service);
+    if (!svc) return make_error(svc.error());
+    auto found = find_backends(state, **svc, a.target);
+    if (!found) return make_error(found.error());
+    for (size_t i : *found) {
+      SavedBackend& b = state.backends[i];
+      if (b.drained == !a.undrain)
+        report.push_back(describe(b) + " is " + (a.undrain ? "not drained" : "already drained"));
+      else if (a.undrain)
+        report.push_back("undrained " + describe(b) + ": it takes new flows again");
+      else
+        report.push_back("draining " + describe(b) +
+                         ": no new flows; existing flows stay until they end (watch `xdplb status`)");
+      b.drained = !a.undrain;
+    }
+    return {};
+  });
+  if (!done) return fail(done.error());
+  for (const auto& line : report) std::cout << line << "\n";
   return 0;
 }
 
-int run_health(const Globals& g, const HealthArgs& a) {
-  if (auto s = require_root("health"); !s) return fail(s.error());
-  auto bridge = choose_bridge(g, a.bridge);
-  if (!bridge) return fail(bridge.error());
-  auto locked = lock_state(g, *bridge);
-  if (!locked) return fail(locked.error());
-  BridgeState& state = locked->state;
-  HealthCheckConfig h = state.health_check;
+// The health settings the arguments ask for, on top of `h`.
+Status apply_health_args(const HealthArgs& a, HealthCheckConfig& h) {
   if (a.type) {
-    if (*a.type != "tcp" && *a.type != "http" && *a.type != "none")
-      return fail("--type: give tcp, http or none");
-    h.type = *a.type;
+    auto t = parse_name<CheckType>(*a.type);
+    if (!t) return make_error("--type: " + t.error());
+    h.type = *t;
   }
   if (a.path) {
     if (a.path->empty() || a.path->front() != '/' || a.path->find_first_of(" \r\n") != std::string::npos)
-      return fail("--path: give an absolute URL path without spaces, like /healthz");
+      return make_error("--path: give an absolute URL path without spaces, like /healthz");
     h.http_path = *a.path;
   }
   if (a.expect) {
@@ -121,56 +108,77 @@ int run_health(const Globals& g, const HealthArgs& a) {
     auto lo = parse_port(a.expect->substr(0, dash));
     auto hi = parse_port(dash == std::string::npos ? a.expect->substr(0) : a.expect->substr(dash + 1));
     if (!lo || !hi || *lo < 100 || *hi > 599 || *lo > *hi)
-      return fail("--expect: give a status or a range from 100 to 599, like 200-399");
+      return make_error("--expect: give a status or a range from 100 to 599, like 200-399");
     h.expect_min = *lo;
     h.expect_max = *hi;
   }
   if (a.interval) {
     auto ms = seconds_to_ms(*a.interval, "--interval", kMinHealthIntervalMs);
-    if (!ms) return fail(ms.error());
+    if (!ms) return make_error(ms.error());
     h.interval_ms = *ms;
   }
   if (a.timeout) {
     auto ms = seconds_to_ms(*a.timeout, "--timeout", 10);
-    if (!ms) return fail(ms.error());
+    if (!ms) return make_error(ms.error());
     h.timeout_ms = *ms;
   }
   if (a.rise) {
-    if (*a.rise < 1 || *a.rise > 100) return fail("--rise: give 1 to 100");
+    if (*a.rise < 1 || *a.rise > 100) return make_error("--rise: give 1 to 100");
     h.rise = *a.rise;
   }
   if (a.fall) {
-    if (*a.fall < 1 || *a.fall > 100) return fail("--fall: give 1 to 100");
+    if (*a.fall < 1 || *a.fall > 100) return make_error("--fall: give 1 to 100");
     h.fall = *a.fall;
   }
   if (a.slow_start) {
     auto ms = seconds_to_ms(*a.slow_start, "--slow-start", 0);
-    if (!ms) return fail(ms.error());
+    if (!ms) return make_error(ms.error());
     h.slow_start_ms = *ms;
   }
-  if (!(h == state.health_check)) {
-    state.health_check = h;
-    if (h.type == "none") {
-      // No checks: forget what they found, so backends they took out come back now.
-      auto dp = Datapath::open(g.pin_dir(*bridge));
-      if (!dp) return fail(dp.error());
-      auto link = net::get_link(*bridge);
-      if (!link) return fail(link.error());
-      for (auto& b : state.backends) {
-        const bool was_down = b.health == "down";
-        b.health.clear();
-        b.health_reason.clear();
-        if (!was_down || b.path == "down") continue;
-        if (auto plan = install_backend(**dp, *link, b, std::chrono::milliseconds(0)); !plan)
-          (void)mark_down(**dp, b, plan.error());
-        std::cout << describe(b) << ": health checks off, back in the ring\n";
-      }
-      if (auto s = rebuild_ring(**dp, state); !s) return fail(s.error());
+  return {};
+}
+
+int run_health(const Globals& g, const HealthArgs& a) {
+  HealthCheckConfig check_args;
+  if (auto s = apply_health_args(a, check_args); !s) return fail(s.error());
+  auto session = open_bridge(g, a.bridge, "health");
+  if (!session) return fail(session.error());
+  std::vector<std::string> report;
+  HealthCheckConfig h;
+  std::string service;
+  auto done = session->change([&](BridgeState& state, EntryChanges& entries) -> Status {
+    auto chosen = choose_service(state, a.service);
+    if (!chosen) return make_error(chosen.error());
+    ServiceConfig& svc = *find_service(state, (*chosen)->name);
+    service = svc.name;
+    h = svc.health_check;
+    XDPLB_TRY(apply_health_args(a, h));
+    if (h == svc.health_check) return {};
+    if (!svc.tcp() && h.type != CheckType::None)
+      return make_error("service '" + svc.name + "' is UDP only: a " + name_of(h.type) +
+                        " check probes TCP and would take every backend out; use --type none");
+    svc.health_check = h;
+    if (h.type != CheckType::None) return {};
+    // No checks: forget what they found, so backends they took out come back now.
+    for (auto& b : state.backends) {
+      if (b.service != svc.name) continue;
+      const bool was_down = b.health == Health::Down;
+      b.health = Health::Unchecked;
+      b.health_reason.clear();
+      if (!was_down || b.path == BackendPath::Down) continue;
+      if (auto plan = resolve_backend(session->link, b, std::chrono::milliseconds(0)); plan)
+        entries.put[b.id] = plan->entry;
+      else
+        mark_down(b, plan.error(), entries);
+      report.push_back(describe(b) + ": health checks off, back in the ring");
     }
-    if (auto s = save_state(g.state_dir(), state); !s) return fail(s.error());
-  }
-  std::cout << "health checks of " << *bridge << ": " << h.type;
-  if (h.type == "http")
+    return {};
+  });
+  if (!done) return fail(done.error());
+  for (const auto& line : report) std::cout << line << "\n";
+  std::cout << "health checks of " << (done->services.size() > 1 ? "service " + service + " of " : "")
+            << session->bridge << ": " << name_of(h.type);
+  if (h.type == CheckType::Http)
     std::cout << " GET " << h.http_path << " expecting " << h.expect_min << "-" << h.expect_max;
   std::cout << ", every " << h.interval_ms << " ms, timeout " << h.timeout_ms << " ms, rise " << h.rise
             << ", fall " << h.fall;

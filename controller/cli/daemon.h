@@ -19,12 +19,14 @@ int run_daemon_cmd(const Globals& g, const DaemonArgs& a);
 struct DrainArgs {
   std::string target;  // container name or ADDR[:PORT]
   std::optional<std::string> bridge;
+  std::optional<std::string> service;  // needed when the bridge has several
   bool undrain = false;
 };
 int run_backend_drain(const Globals& g, const DrainArgs& a);
 
 struct HealthArgs {
   std::optional<std::string> bridge;
+  std::optional<std::string> service;  // needed when the bridge has several
   std::optional<std::string> type, path, expect;  // expect: "200-399" or "200"
   std::optional<double> interval, timeout;        // seconds
   std::optional<uint32_t> rise, fall;

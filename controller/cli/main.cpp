@@ -9,6 +9,21 @@
 
 using namespace xdplb::cli;
 
+namespace {
+
+// The options of a service, for attach (the default service), `service add` and `service set`.
+void add_service_options(CLI::App* c, ServiceOptions& o, const std::string& whose) {
+  c->add_option("--port", o.port, whose + "port on its addresses, or a range P-Q (default 8000)");
+  c->add_option("--backend-port", o.backend_port, "port of its backends (default 80); every port of a range goes there");
+  c->add_option("--proto", o.proto, "tcp, udp or both (default both)");
+  c->add_option("--listen", o.listen,
+                "answer only on this address (IPv4 or IPv6; repeat for several; default: the uplinks', the bridge's and loopback)");
+  c->add_option("--scheduler", o.scheduler, "how new flows are placed: maglev, weighted, round-robin or least-conn");
+  c->add_option("--affinity", o.affinity, "none, or source: every connection of a client address to one backend");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{
       "xdplb: an XDP/eBPF L4 load balancer for LXC/LXD container hosts.\n"
@@ -26,9 +41,7 @@ int main(int argc, char** argv) {
   c_attach->add_option("bridge", attach.bridge, "the bridge the backends are on (e.g. lxdbr0)")->required();
   c_attach->add_option("--uplink", attach.uplinks,
                        "interface external clients come in on; repeat for several (default: those with a default route)");
-  c_attach->add_option("--port", attach.port, "service port on the uplink addresses")->capture_default_str();
-  c_attach->add_option("--backend-port", attach.backend_port, "port of the backends")->capture_default_str();
-  c_attach->add_option("--proto", attach.proto, "tcp, udp or both")->capture_default_str();
+  add_service_options(c_attach, attach.service, "the default service's ");
   c_attach->add_option("--xdp-mode", attach.xdp_mode, "auto, native or generic")->capture_default_str();
   c_attach->add_flag("--no-host-local", attach.no_host_local,
                      "do not balance clients on the host itself (curl localhost:8000); no cgroup hooks");
@@ -41,9 +54,6 @@ int main(int argc, char** argv) {
                        "recently used makes room; counted as flow_evicted)")
       ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable))
       ->capture_default_str();
-  c_attach->add_option("--scheduler", attach.scheduler,
-                       "how new flows are placed: maglev, weighted, round-robin or least-conn "
-                       "(default: as saved, else maglev)");
 
   DetachArgs detach;
   auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins");
@@ -59,6 +69,8 @@ int main(int argc, char** argv) {
       ->required();
   c_add->add_option("--weight", add.weight, "share of new flows, 1-1000")->capture_default_str();
   c_add->add_option("--bridge", add.bridge, "which attached bridge (needed when several are)");
+  c_add->add_option("--service", add.service, "which service (needed when the bridge has several)");
+  c_add->add_flag("--backup", add.backup, "take new flows only while no primary backend of the service can");
   c_add->add_flag("--no-fast-path", add.no_fast_path, "always use the XDP_PASS path for this backend");
   c_add->add_option("--source", add.source, "containers: auto, lxd or lxc")->capture_default_str();
   c_add->add_option("--lxcpath", add.lxcpath, "classic LXC container directory (default: liblxc's)");
@@ -67,6 +79,7 @@ int main(int argc, char** argv) {
   auto* c_remove = c_backend->add_subcommand("remove", "remove a backend; its flows move on their next packet");
   c_remove->add_option("target", remove.target, "container name or ADDR[:PORT]")->required();
   c_remove->add_option("--bridge", remove.bridge, "which attached bridge");
+  c_remove->add_option("--service", remove.service, "which service (needed when the bridge has several)");
   BackendArgs refresh;
   auto* c_refresh = c_backend->add_subcommand(
       "refresh", "re-resolve container backends (after a restart their veth, maybe their address, change)");
@@ -95,9 +108,11 @@ int main(int argc, char** argv) {
   auto* c_drain = c_backend->add_subcommand("drain", "no new flows for a backend; its existing flows stay");
   c_drain->add_option("target", drain.target, "container name or ADDR[:PORT]")->required();
   c_drain->add_option("--bridge", drain.bridge, "which attached bridge");
+  c_drain->add_option("--service", drain.service, "which service (needed when the bridge has several)");
   auto* c_undrain = c_backend->add_subcommand("undrain", "let a drained backend take new flows again");
   c_undrain->add_option("target", undrain.target, "container name or ADDR[:PORT]")->required();
   c_undrain->add_option("--bridge", undrain.bridge, "which attached bridge");
+  c_undrain->add_option("--service", undrain.service, "which service (needed when the bridge has several)");
 
   DaemonArgs daemon;
   auto* c_daemon = app.add_subcommand("daemon", "health checks, container lifecycle and drains for a bridge");
@@ -108,6 +123,7 @@ int main(int argc, char** argv) {
   HealthArgs health;
   auto* c_health = app.add_subcommand("health", "show or set the health checks the daemon runs");
   c_health->add_option("--bridge", health.bridge, "which attached bridge");
+  c_health->add_option("--service", health.service, "which service (needed when the bridge has several)");
   c_health->add_option("--type", health.type, "tcp (connect), http (GET) or none");
   c_health->add_option("--path", health.path, "http: the path to GET (default /)");
   c_health->add_option("--expect", health.expect, "http: healthy status range (default 200-399)");
@@ -122,6 +138,26 @@ int main(int argc, char** argv) {
   auto* c_scheduler = app.add_subcommand("scheduler", "show or set how the service places new flows");
   c_scheduler->add_option("name", scheduler.name, "maglev, weighted, round-robin or least-conn (none: show)");
   c_scheduler->add_option("--bridge", scheduler.bridge, "which attached bridge");
+  c_scheduler->add_option("--service", scheduler.service, "which service (needed when the bridge has several)");
+
+  auto* c_service = app.add_subcommand("service", "add, change, remove and list a bridge's services");
+  c_service->require_subcommand(1);
+  ServiceArgs svc_add, svc_set, svc_remove;
+  auto* c_svc_add = c_service->add_subcommand("add", "a new service: ports and protocols on addresses -> its backends");
+  c_svc_add->add_option("name", svc_add.name, "its name (e.g. web, dns)")->required();
+  c_svc_add->add_option("--bridge", svc_add.bridge, "which attached bridge");
+  add_service_options(c_svc_add, svc_add.options, "its ");
+  auto* c_svc_set = c_service->add_subcommand("set", "change a service in place; flows keep their backend");
+  c_svc_set->add_option("name", svc_set.name, "the service")->required();
+  c_svc_set->add_option("--bridge", svc_set.bridge, "which attached bridge");
+  add_service_options(c_svc_set, svc_set.options, "its ");
+  auto* c_svc_remove = c_service->add_subcommand("remove", "remove a service and its backends; the others stay");
+  c_svc_remove->add_option("name", svc_remove.name, "the service")->required();
+  c_svc_remove->add_option("--bridge", svc_remove.bridge, "which attached bridge");
+  ShowArgs svc_list;
+  auto* c_svc_list = c_service->add_subcommand("list", "the services with their settings and backends");
+  c_svc_list->add_option("--bridge", svc_list.bridge, "which attached bridge");
+  c_svc_list->add_flag("--json", svc_list.json, "machine-readable output");
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
@@ -140,5 +176,9 @@ int main(int argc, char** argv) {
   if (*c_health) return run_health(g, health);
   if (*c_scheduler) return run_scheduler(g, scheduler);
   if (*c_top) return run_top(g, top);
+  if (*c_svc_add) return run_service_add(g, svc_add);
+  if (*c_svc_set) return run_service_set(g, svc_set);
+  if (*c_svc_remove) return run_service_remove(g, svc_remove);
+  if (*c_svc_list) return run_service_list(g, svc_list);
   return 1;
 }

@@ -6,7 +6,6 @@
 #include "core/parse.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
-#include "lb/balancer.h"
 
 namespace xdplb::cli {
 
@@ -31,22 +30,21 @@ int run_scheduler(const Globals& g, const SchedulerArgs& a) {
     if (!s) return fail(s.error());
     wanted = *s;
   }
-  if (auto s = require_root("scheduler"); !s) return fail(s.error());
-  auto bridge = choose_bridge(g, a.bridge);
-  if (!bridge) return fail(bridge.error());
-  auto locked = lock_state(g, *bridge);
-  if (!locked) return fail(locked.error());
-  BridgeState& state = locked->state;
-  if (wanted && state.scheduler != scheduler_name(*wanted)) {
-    state.scheduler = scheduler_name(*wanted);
-    auto dp = Datapath::open(g.pin_dir(*bridge));
-    if (!dp) return fail(dp.error());
-    // Maps first, then the state: a failure leaves both as they were.
-    if (auto s = rebuild_ring(**dp, state); !s) return fail(s.error());
-    if (auto s = save_state(g.state_dir(), state); !s) return fail(s.error());
-  }
-  std::cout << "scheduler of " << *bridge << ": " << state.scheduler << " ("
-            << meaning(scheduler_of(state)) << ")\n";
+  auto session = open_bridge(g, a.bridge, "scheduler");
+  if (!session) return fail(session.error());
+  ServiceConfig shown;
+  auto done = session->change([&](BridgeState& state, EntryChanges&) -> Status {
+    auto chosen = choose_service(state, a.service);
+    if (!chosen) return make_error(chosen.error());
+    ServiceConfig& svc = *find_service(state, (*chosen)->name);
+    if (wanted) svc.scheduler = static_cast<Scheduler>(*wanted);
+    shown = svc;
+    return {};
+  });
+  if (!done) return fail(done.error());
+  std::cout << "scheduler of " << (done->services.size() > 1 ? "service " + shown.name + " of " : "")
+            << session->bridge << ": " << name_of(shown.scheduler) << " ("
+            << meaning(static_cast<uint32_t>(shown.scheduler)) << ")\n";
   return 0;
 }
 

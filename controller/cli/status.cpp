@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -23,10 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-const char* proto_text(const BridgeState& s) {
-  return s.tcp && s.udp ? "tcp+udp" : s.tcp ? "tcp" : "udp";
-}
-
 // The whole picture of one bridge, gathered once and printed as text or JSON.
 Result<json> gather(const Globals& g, const std::string& bridge) {
   auto saved = load_state(g.state_dir(), bridge);
@@ -42,41 +39,56 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   out["state_file"] = state_file(g.state_dir(), bridge);
   out["uplinks"] = json::array();
   for (const auto& [name, mode] : state.xdp_modes)
-    out["uplinks"].push_back({{"name", name}, {"xdp_mode", mode}});
-  json vips = json::array();
+    out["uplinks"].push_back({{"name", name}, {"xdp_mode", name_of(mode)}});
   auto bridge_link = net::get_link(bridge);
   const bool host_local = hostlocal::is_attached(g.pin_dir(bridge));
+  std::vector<IpAddress> defaults;
   if (auto v = bridge_link ? service_addresses(state, bridge_link->ifindex, host_local)
-                           : service_vips(state.uplinks)) {
-    for (const auto& vip : *v) vips.push_back(vip.to_string());
+                           : service_vips(state.uplinks))
+    defaults = *v;
+  std::set<uint32_t> in_pool;  // backends taking new flows (backups only while no primary can)
+  out["services"] = json::array();
+  for (const auto& svc : state.services) {
+    json vips = json::array();
+    for (const auto& vip : service_listen(svc, defaults)) vips.push_back(vip.to_string());
+    for (int family : {4, 6})
+      for (const SavedBackend* b : pool_backends(state, svc, family)) in_pool.insert(b->id);
+    out["services"].push_back({{"name", svc.name},
+                               {"vips", vips},
+                               {"port", svc.port},
+                               {"port_last", svc.port_last},
+                               {"proto", name_of(svc.protos)},
+                               {"backend_port", svc.backend_port},
+                               {"scheduler", name_of(svc.scheduler)},
+                               {"affinity", name_of(svc.affinity)},
+                               {"health_check", name_of(svc.health_check.type)},
+                               {"ring_size", XDPLB_MAGLEV_RING_SIZE}});
   }
-  out["service"] = {{"vips", vips},
-                    {"port", state.port},
-                    {"proto", proto_text(state)},
-                    {"backend_port", state.backend_port},
-                    {"scheduler", state.scheduler},
-                    {"ring_size", XDPLB_MAGLEV_RING_SIZE}};
+  // The first service, as before there were several (scripts read .service).
+  out["service"] = out["services"].empty() ? json::object() : out["services"][0];
   out["host_local"] = host_local;
   auto flows = (*dp)->flow_count();
   out["flows"] = flows ? *flows : 0;
   out["backends"] = json::array();
   auto census = flows_per_backend(**dp);  // flows per backend, and those active lately
   std::map<uint32_t, uint32_t> placement;  // id -> weight in the member list now (slow start)
-  for (uint32_t pool : {kPoolIpv4, kPoolIpv6})
-    if (auto members = (*dp)->pool_members(pool))
-      for (const auto& m : *members) placement[m.id] = m.weight;
+  for (const auto& svc : state.services)
+    for (int family : {4, 6})
+      if (auto members = (*dp)->pool_members(pool_of_service(svc, family)))
+        for (const auto& m : *members) placement[m.id] = m.weight;
   for (const auto& b : state.backends) {
     auto c = (*dp)->backend_counters(b.id);
     BackendCounters counters = c ? *c : BackendCounters{};
     auto conns = (*dp)->active_connections(b.id);
     out["backends"].push_back({{"id", b.id},
+                               {"service", b.service},
                                {"name", b.name},
-                               {"source", b.source},
+                               {"source", name_of(b.source)},
                                {"address", b.addr.family ? b.addr.to_string() : ""},
                                {"port", b.port},
                                {"weight", b.weight},
                                {"placement_weight", placement.count(b.id) ? placement[b.id] : 0},
-                               {"path", b.path},
+                               {"path", name_of(b.path)},
                                {"via", b.via},
                                {"path_reason", b.path_reason},
                                {"packets", counters.packets},
@@ -84,9 +96,10 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                                {"new_flows", counters.new_flows},
                                {"connections", conns ? std::max<int64_t>(*conns, 0) : 0},
                                {"drained", b.drained},
-                               {"health", b.health},
+                               {"health", name_of(b.health)},
+                               {"backup", b.backup},
                                {"health_reason", b.health_reason},
-                               {"in_ring", in_ring(b)},
+                               {"in_ring", in_pool.count(b.id) > 0},
                                {"flow_entries", census && census->count(b.id) ? census->at(b.id).total : 0},
                                {"active_flows", census && census->count(b.id) ? census->at(b.id).recent : 0}});
   }
@@ -109,8 +122,8 @@ std::string human_bytes(uint64_t n) {
 }
 
 void print_backends(const json& s) {
-  std::printf("  %-4s %-22s %-9s %-14s %6s %12s %11s %9s %-9s %7s %6s\n", "ID", "BACKEND", "PATH", "VIA",
-              "WEIGHT", "PACKETS", "BYTES", "FLOWS", "STATE", "ACTIVE", "CONNS");
+  std::printf("  %-4s %-10s %-22s %-9s %-14s %6s %12s %11s %9s %-9s %7s %6s\n", "ID", "SERVICE", "BACKEND", "PATH",
+              "VIA", "WEIGHT", "PACKETS", "BYTES", "FLOWS", "STATE", "ACTIVE", "CONNS");
   for (const auto& b : s["backends"]) {
     std::string who = b["name"].get<std::string>().empty()
                           ? b["address"].get<std::string>() + ":" + std::to_string(b["port"].get<int>())
@@ -120,11 +133,12 @@ void print_backends(const json& s) {
     const std::string health = b.value("health", "");
     const bool drained = b.value("drained", false);
     const uint64_t active = b.value("active_flows", uint64_t{0});
-    const std::string st = b["path"] == "down" || health == "down" ? "down"
-                           : drained ? (active ? "draining" : "drained")
-                           : health.empty() ? "unchecked" : "up";
-    std::printf("  %-4u %-22s %-9s %-14s %6u %12llu %11s %9llu %-9s %7llu %6lld\n", b["id"].get<unsigned>(),
-                who.c_str(), b["path"].get<std::string>().c_str(),
+    std::string st = b["path"] == "down" || health == "down" ? "down"
+                     : drained ? (active ? "draining" : "drained")
+                     : health.empty() ? "unchecked" : "up";
+    if (b.value("backup", false)) st += b.value("in_ring", false) ? " (backup, serving)" : " (backup)";
+    std::printf("  %-4u %-10s %-22s %-9s %-14s %6u %12llu %11s %9llu %-9s %7llu %6lld\n", b["id"].get<unsigned>(),
+                b.value("service", "").c_str(), who.c_str(), b["path"].get<std::string>().c_str(),
                 b["via"].get<std::string>().empty() ? "-" : b["via"].get<std::string>().c_str(),
                 b["weight"].get<unsigned>(), (unsigned long long)b["packets"].get<uint64_t>(),
                 human_bytes(b["bytes"].get<uint64_t>()).c_str(),
@@ -149,13 +163,17 @@ void print_status(const json& s) {
   std::printf("  host     %s\n", s["host_local"].get<bool>()
                                      ? "cgroup socket hooks on (clients on this host are balanced)"
                                      : "off (attached with --no-host-local)");
-  const auto& svc = s["service"];
-  std::string vips;
-  for (const auto& v : svc["vips"]) vips += (vips.empty() ? "" : ", ") + v.get<std::string>();
-  std::printf("  service  %s port %u/%s -> backend port %u (scheduler %s, ring %u)\n", vips.c_str(),
-              svc["port"].get<unsigned>(), svc["proto"].get<std::string>().c_str(),
-              svc["backend_port"].get<unsigned>(), svc["scheduler"].get<std::string>().c_str(),
-              svc["ring_size"].get<unsigned>());
+  for (const auto& svc : s["services"]) {
+    std::string vips;
+    for (const auto& v : svc["vips"]) vips += (vips.empty() ? "" : ", ") + v.get<std::string>();
+    const unsigned first = svc["port"].get<unsigned>(), last = svc["port_last"].get<unsigned>();
+    const std::string ports = first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
+    std::printf("  service  %s: %s port %s/%s -> backend port %u (scheduler %s, affinity %s, checks %s)\n",
+                svc["name"].get<std::string>().c_str(), vips.c_str(), ports.c_str(),
+                svc["proto"].get<std::string>().c_str(), svc["backend_port"].get<unsigned>(),
+                svc["scheduler"].get<std::string>().c_str(), svc["affinity"].get<std::string>().c_str(),
+                svc["health_check"].get<std::string>().c_str());
+  }
   std::printf("  flows    %llu in the flow table\n", (unsigned long long)s["flows"].get<uint64_t>());
   std::printf("backends:\n");
   print_backends(s);

@@ -103,14 +103,15 @@ std::string render(const Sample& prev, const Sample& cur, double interval, bool 
   char clock[16];
   std::time_t wall = std::time(nullptr);
   std::strftime(clock, sizeof clock, "%H:%M:%S", std::localtime(&wall));
-  std::snprintf(line, sizeof line, "xdplb top  bridge %s  port %u  every %.1f s%s",
-                cur.state.bridge.c_str(), cur.state.port, interval, live ? "  (Ctrl-C quits)" : "");
+  std::snprintf(line, sizeof line, "xdplb top  bridge %s  %zu service%s  every %.1f s%s",
+                cur.state.bridge.c_str(), cur.state.services.size(), cur.state.services.size() == 1 ? "" : "s",
+                interval, live ? "  (Ctrl-C quits)" : "");
   std::snprintf(line + std::strlen(line), sizeof line - std::strlen(line), "%*s\n",
                 std::max(1, 79 - int(std::strlen(line))), clock);
   out += line;
   out += "\n";
-  std::snprintf(line, sizeof line, "%-20s %-9s %9s %9s %11s %8s %6s\n", "BACKEND", "PATH", "PKTS/S",
-                "BITS/S", "NEW FLOWS/S", "FLOWS", "SHARE");
+  std::snprintf(line, sizeof line, "%-10s %-20s %-9s %9s %9s %11s %8s %6s\n", "SERVICE", "BACKEND", "PATH",
+                "PKTS/S", "BITS/S", "NEW FLOWS/S", "FLOWS", "SHARE");
   out += line;
   double tot_pps = 0, tot_bps = 0, tot_nfs = 0;
   std::vector<std::array<double, 3>> rows;
@@ -132,14 +133,14 @@ std::string render(const Sample& prev, const Sample& cur, double interval, bool 
     const uint64_t flows = cur.flows.per_backend.count(b.id) ? cur.flows.per_backend.at(b.id) : 0;
     const std::string share =
         tot_pps > 0 ? si(100 * rows[i][0] / tot_pps) + "%" : std::string("-");
-    std::snprintf(line, sizeof line, "%-20s %-9s %9s %9s %11s %8s %6s\n", who.c_str(),
-                  b.path.empty() ? "-" : b.path.substr(0, 9).c_str(), si(rows[i][0]).c_str(),
+    std::snprintf(line, sizeof line, "%-10s %-20s %-9s %9s %9s %11s %8s %6s\n", b.service.substr(0, 10).c_str(),
+                  who.c_str(), b.path == BackendPath::Unknown ? "-" : name_of(b.path), si(rows[i][0]).c_str(),
                   si(rows[i][1]).c_str(), si(rows[i][2]).c_str(), si(double(flows)).c_str(),
                   share.c_str());
     out += line;
   }
   if (cur.state.backends.empty()) out += "(no backends: `xdplb backend add ADDR`)\n";
-  std::snprintf(line, sizeof line, "%-20s %-9s %9s %9s %11s %8s\n", "TOTAL", "", si(tot_pps).c_str(),
+  std::snprintf(line, sizeof line, "%-10s %-20s %-9s %9s %9s %11s %8s\n", "", "TOTAL", "", si(tot_pps).c_str(),
                 si(tot_bps).c_str(), si(tot_nfs).c_str(), si(double(cur.flows.total)).c_str());
   out += line;
   std::snprintf(line, sizeof line, "flows: %s in the table, %s active (a packet in the last 10 s)\n",

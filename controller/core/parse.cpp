@@ -1,5 +1,7 @@
 #include "core/parse.h"
 
+#include "core/model.h"
+
 #include <xdplb/abi.h>
 
 #include <algorithm>
@@ -138,6 +140,31 @@ Status check_interface_name(std::string_view text) {
   return {};
 }
 
+Status check_service_name(std::string_view text) {
+  const std::string rule = ": service names are 1-32 letters, digits, '-' and '_', starting with a letter "
+                           "(e.g. web, dns)";
+  if (text.empty()) return make_error("service name is empty" + rule);
+  if (text.size() > 32) return make_error("service name " + quoted(text) + " is too long" + rule);
+  if (!std::isalpha(static_cast<unsigned char>(text.front())))
+    return make_error("service name " + quoted(text) + " does not start with a letter" + rule);
+  for (char c : text)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+      return make_error("service name " + quoted(text) + " contains " + quoted(std::string(1, c)) + rule);
+  return {};
+}
+
+Result<PortRange> parse_ports(std::string_view text) {
+  const auto dash = text.find('-');
+  auto first = parse_port(text.substr(0, dash));
+  if (!first) return make_error(first.error());
+  if (dash == std::string_view::npos) return PortRange{*first, *first};
+  auto last = parse_port(text.substr(dash + 1));
+  if (!last) return make_error(last.error());
+  if (*first > *last)
+    return make_error("port range " + quoted(text) + ": the first port must not be above the last");
+  return PortRange{*first, *last};
+}
+
 Result<Protocols> parse_proto(std::string_view text) {
   const std::string s = lower(text);
   if (s == "tcp") return Protocols{true, false};
@@ -147,39 +174,24 @@ Result<Protocols> parse_proto(std::string_view text) {
 }
 
 Result<XdpMode> parse_xdp_mode(std::string_view text) {
-  const std::string s = lower(text);
-  if (s == "auto") return XdpMode::Auto;
-  if (s == "native") return XdpMode::Native;
-  if (s == "generic") return XdpMode::Generic;
+  if (auto m = parse_name<XdpMode>(lower(text))) return *m;
   return make_error("XDP mode " + quoted(text) +
                     " is not known: use native (in the driver, fast), generic (works on any "
                     "interface, slower) or auto (native, else generic)");
 }
 
-const char* xdp_mode_name(XdpMode mode) {
-  switch (mode) {
-    case XdpMode::Auto: return "auto";
-    case XdpMode::Native: return "native";
-    case XdpMode::Generic: return "generic";
-  }
-  return "auto";
-}
-
-namespace {
-constexpr const char* kSchedulerNames[XDPLB_SCHED_MAX] = {"maglev", "weighted", "round-robin", "least-conn"};
-}  // namespace
+const char* xdp_mode_name(XdpMode mode) { return name_of(mode); }
 
 Result<uint32_t> parse_scheduler(std::string_view text) {
-  const std::string s = lower(text);
-  for (uint32_t i = 0; i < XDPLB_SCHED_MAX; ++i)
-    if (s == kSchedulerNames[i]) return i;
+  auto s = parse_name<Scheduler>(lower(text));
+  if (s) return static_cast<uint32_t>(*s);
   return make_error("scheduler " + quoted(text) +
                     " is not known: use maglev (consistent hash), weighted (turns by weight), "
                     "round-robin (equal turns) or least-conn (fewest active connections)");
 }
 
 const char* scheduler_name(uint32_t scheduler) {
-  return scheduler < XDPLB_SCHED_MAX ? kSchedulerNames[scheduler] : kSchedulerNames[XDPLB_SCHED_MAGLEV];
+  return scheduler < XDPLB_SCHED_MAX ? name_of(static_cast<Scheduler>(scheduler)) : name_of(Scheduler::Maglev);
 }
 
 }  // namespace xdplb

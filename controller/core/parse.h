@@ -35,6 +35,16 @@ Status check_container_name(std::string_view text);
 // "." or "..". Also safe as a file name.
 Status check_interface_name(std::string_view text);
 
+// A service name: 1-32 of [A-Za-z0-9_-], starting with a letter.
+Status check_service_name(std::string_view text);
+
+// "P" or "P-Q" (inclusive, P <= Q).
+struct PortRange {
+  uint16_t first = 0, last = 0;
+  uint32_t size() const { return uint32_t{last} - first + 1; }
+};
+Result<PortRange> parse_ports(std::string_view text);
+
 struct Protocols {
   bool tcp = false;
   bool udp = false;

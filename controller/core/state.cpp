@@ -51,6 +51,15 @@ class Reader {
     out = static_cast<T>(v.get<uint64_t>());
     return {};
   }
+  template <typename E>
+  Status name(const char* key, E& out) const {
+    if (!obj_.contains(key)) return {};
+    if (!obj_[key].is_string()) return bad(key, "a string");
+    auto v = parse_name<E>(obj_[key].get<std::string>());
+    if (!v) return fail("\"" + std::string(key) + "\": " + v.error());
+    out = *v;
+    return {};
+  }
   Status array(const char* key, const json*& out) const {
     out = nullptr;
     if (!obj_.contains(key)) return {};
@@ -74,10 +83,9 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   SavedBackend b;
   if (!j.contains("id")) return r.fail("\"id\" is missing");
   XDPLB_TRY(r.number("id", b.id, 0, XDPLB_MAX_BACKENDS - 1));
+  XDPLB_TRY(r.str("service", b.service));
   XDPLB_TRY(r.str("name", b.name));
-  XDPLB_TRY(r.str("source", b.source));
-  if (b.source != "addr" && b.source != "lxd" && b.source != "lxc")
-    return r.fail("\"source\" is '" + b.source + "'; expected addr, lxd or lxc");
+  XDPLB_TRY(r.name("source", b.source));
   std::string addr;
   XDPLB_TRY(r.str("addr", addr));
   if (!addr.empty()) {
@@ -97,13 +105,12 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   XDPLB_TRY(r.number("weight", b.weight, 1, XDPLB_MAX_WEIGHT));
   XDPLB_TRY(r.boolean("fast_path_disabled", b.fast_path_disabled));
   XDPLB_TRY(r.str("lxcpath", b.lxcpath));
-  XDPLB_TRY(r.str("path", b.path));
+  XDPLB_TRY(r.name("path", b.path));
   XDPLB_TRY(r.str("via", b.via));
   XDPLB_TRY(r.str("path_reason", b.path_reason));
   XDPLB_TRY(r.boolean("drained", b.drained));
-  XDPLB_TRY(r.str("health", b.health));
-  if (!b.health.empty() && b.health != "up" && b.health != "down")
-    return r.fail("\"health\" is '" + b.health + "'; expected up, down or empty");
+  XDPLB_TRY(r.boolean("backup", b.backup));
+  XDPLB_TRY(r.name("health", b.health));
   XDPLB_TRY(r.str("health_reason", b.health_reason));
   return b;
 }
@@ -112,9 +119,7 @@ Result<HealthCheckConfig> health_check_from_json(const json& j, const std::strin
   if (!j.is_object()) return make_error(where + ": must be an object");
   Reader r(j, where);
   HealthCheckConfig h;
-  XDPLB_TRY(r.str("type", h.type));
-  if (h.type != "tcp" && h.type != "http" && h.type != "none")
-    return r.fail("\"type\" is '" + h.type + "'; expected tcp, http or none");
+  XDPLB_TRY(r.name("type", h.type));
   XDPLB_TRY(r.str("http_path", h.http_path));
   if (h.http_path.empty() || h.http_path.front() != '/') return r.fail("\"http_path\" must start with /");
   XDPLB_TRY(r.number("expect_min", h.expect_min, 100, 599));
@@ -128,6 +133,65 @@ Result<HealthCheckConfig> health_check_from_json(const json& j, const std::strin
   return h;
 }
 
+nlohmann::ordered_json health_check_to_json(const HealthCheckConfig& h) {
+  return {{"type", name_of(h.type)},     {"http_path", h.http_path},
+          {"expect_min", h.expect_min}, {"expect_max", h.expect_max},
+          {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
+          {"rise", h.rise},             {"fall", h.fall},
+          {"slow_start_ms", h.slow_start_ms}};
+}
+
+// The settings of one service, from a version-2 "services" entry or (version 1) from the
+// top level of the file, where the one implicit service kept them.
+Status service_fields_from_json(const json& j, const Reader& r, const std::string& where,
+                                ServiceConfig& svc) {
+  XDPLB_TRY(r.number("port", svc.port, 1, 65535));
+  svc.port_last = svc.port;
+  XDPLB_TRY(r.number("port_last", svc.port_last, 1, 65535));
+  if (svc.port_last < svc.port) return r.fail("\"port_last\" is below \"port\"");
+  XDPLB_TRY(r.number("backend_port", svc.backend_port, 1, 65535));
+  bool tcp = true, udp = true;
+  XDPLB_TRY(r.boolean("tcp", tcp));
+  XDPLB_TRY(r.boolean("udp", udp));
+  if (!tcp && !udp) return r.fail("\"tcp\" and \"udp\" are both false");
+  svc.protos = tcp && udp ? ProtoSet::Both : tcp ? ProtoSet::Tcp : ProtoSet::Udp;
+  std::string sched = name_of(svc.scheduler);
+  XDPLB_TRY(r.str("scheduler", sched));
+  auto parsed = parse_scheduler(sched);
+  if (!parsed) return r.fail("\"scheduler\": " + parsed.error());
+  svc.scheduler = static_cast<Scheduler>(*parsed);
+  XDPLB_TRY(r.name("affinity", svc.affinity));
+  if (!svc.tcp()) svc.health_check.type = CheckType::None;  // a TCP probe of a UDP-only port fails
+  if (j.contains("health_check")) {
+    auto h = health_check_from_json(j["health_check"], where + ", \"health_check\"");
+    if (!h) return make_error(h.error());
+    svc.health_check = *h;
+  }
+  const json* list = nullptr;
+  XDPLB_TRY(r.array("listen", list));
+  if (list) {
+    for (const auto& a : *list) {
+      if (!a.is_string()) return r.fail("\"listen\" must be a list of addresses");
+      auto addr = IpAddress::parse(a.get<std::string>());
+      if (!addr) return r.fail("\"listen\": " + addr.error());
+      svc.listen.push_back(*addr);
+    }
+  }
+  return {};
+}
+
+Result<ServiceConfig> service_from_json(const json& j, const std::string& where) {
+  if (!j.is_object()) return make_error(where + ": must be an object");
+  Reader r(j, where);
+  ServiceConfig svc;
+  if (!j.contains("name")) return r.fail("\"name\" is missing");
+  XDPLB_TRY(r.str("name", svc.name));
+  if (auto st = check_service_name(svc.name); !st) return r.fail(st.error());
+  XDPLB_TRY(r.number("slot", svc.slot, 0, XDPLB_MAX_SERVICE_OBJECTS - 1));
+  XDPLB_TRY(service_fields_from_json(j, r, where, svc));
+  return svc;
+}
+
 }  // namespace
 
 std::string state_file(const std::string& dir, const std::string& bridge) {
@@ -135,46 +199,54 @@ std::string state_file(const std::string& dir, const std::string& bridge) {
 }
 
 std::string state_to_json(const BridgeState& s) {
-  // Ordered so the file reads top-down: version, bridge, settings, backends.
+  // Ordered so the file reads top-down: version, bridge, settings, services, backends.
   nlohmann::ordered_json j;
   j["version"] = kStateVersion;
   j["bridge"] = s.bridge;
   j["uplinks"] = s.uplinks;
   nlohmann::ordered_json modes = nlohmann::ordered_json::array();
-  for (const auto& [uplink, mode] : s.xdp_modes) modes.push_back({{"uplink", uplink}, {"mode", mode}});
+  for (const auto& [uplink, mode] : s.xdp_modes) modes.push_back({{"uplink", uplink}, {"mode", name_of(mode)}});
   j["xdp_modes"] = modes;
-  j["port"] = s.port;
-  j["backend_port"] = s.backend_port;
-  j["tcp"] = s.tcp;
-  j["udp"] = s.udp;
-  j["xdp_mode"] = s.xdp_mode;
-  j["scheduler"] = s.scheduler;
+  j["xdp_mode"] = name_of(s.xdp_mode);
+  nlohmann::ordered_json services = nlohmann::ordered_json::array();
+  for (const auto& svc : s.services) {
+    nlohmann::ordered_json listen = nlohmann::ordered_json::array();
+    for (const auto& a : svc.listen) listen.push_back(a.to_string());
+    services.push_back({{"name", svc.name},
+                        {"slot", svc.slot},
+                        {"port", svc.port},
+                        {"port_last", svc.port_last},
+                        {"backend_port", svc.backend_port},
+                        {"tcp", svc.tcp()},
+                        {"udp", svc.udp()},
+                        {"listen", listen},
+                        {"scheduler", name_of(svc.scheduler)},
+                        {"affinity", name_of(svc.affinity)},
+                        {"health_check", health_check_to_json(svc.health_check)}});
+  }
+  j["services"] = services;
   nlohmann::ordered_json backends = nlohmann::ordered_json::array();
   for (const auto& b : s.backends) {
     backends.push_back({{"id", b.id},
+                        {"service", b.service},
                         {"name", b.name},
-                        {"source", b.source},
+                        {"source", name_of(b.source)},
                         {"addr", b.addr.family ? b.addr.to_string() : ""},
                         {"family", b.addr.family ? (b.addr.is_v6() ? 6 : 4) : b.family},
                         {"port", b.port},
                         {"weight", b.weight},
+                        {"backup", b.backup},
                         {"fast_path_disabled", b.fast_path_disabled},
                         {"lxcpath", b.lxcpath},
-                        {"path", b.path},
+                        {"path", name_of(b.path)},
                         {"via", b.via},
                         {"path_reason", b.path_reason},
                         {"drained", b.drained},
-                        {"health", b.health},
+                        {"health", name_of(b.health)},
                         {"health_reason", b.health_reason}});
   }
   j["backends"] = backends;
   j["next_backend_id"] = s.next_backend_id;
-  const HealthCheckConfig& h = s.health_check;
-  j["health_check"] = {{"type", h.type},           {"http_path", h.http_path},
-                       {"expect_min", h.expect_min}, {"expect_max", h.expect_max},
-                       {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
-                       {"rise", h.rise},           {"fall", h.fall},
-                       {"slow_start_ms", h.slow_start_ms}};
   return j.dump(2) + "\n";
 }
 
@@ -191,7 +263,8 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
   Reader r(j, where);
   BridgeState s;
 
-  int version = kStateVersion;
+  // Files without a version are older than the version field's values: version 1.
+  int version = 1;
   XDPLB_TRY(r.number("version", version, 1, 1u << 30));
   if (version > kStateVersion)
     return make_error(where + " has version " + std::to_string(version) + ", this xdplb reads " +
@@ -216,24 +289,37 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
       if (!m.is_object() || !m.contains("uplink") || !m["uplink"].is_string() ||
           !m.contains("mode") || !m["mode"].is_string())
         return r.fail("\"xdp_modes\" entries must look like {\"uplink\": \"eth0\", \"mode\": \"native\"}");
-      s.xdp_modes.emplace_back(m["uplink"].get<std::string>(), m["mode"].get<std::string>());
+      auto mode = parse_name<XdpMode>(m["mode"].get<std::string>());
+      if (!mode) return r.fail("\"xdp_modes\": " + mode.error());
+      s.xdp_modes.emplace_back(m["uplink"].get<std::string>(), *mode);
     }
   }
-  XDPLB_TRY(r.number("port", s.port, 1, 65535));
-  XDPLB_TRY(r.number("backend_port", s.backend_port, 1, 65535));
-  XDPLB_TRY(r.boolean("tcp", s.tcp));
-  XDPLB_TRY(r.boolean("udp", s.udp));
-  XDPLB_TRY(r.str("xdp_mode", s.xdp_mode));
-  if (auto m = parse_xdp_mode(s.xdp_mode); !m) return r.fail("\"xdp_mode\": " + m.error());
-  XDPLB_TRY(r.str("scheduler", s.scheduler));
-  auto sched = parse_scheduler(s.scheduler);
-  if (!sched) return r.fail("\"scheduler\": " + sched.error());
-  s.scheduler = scheduler_name(*sched);
+  std::string xdp_mode = name_of(s.xdp_mode);
+  XDPLB_TRY(r.str("xdp_mode", xdp_mode));
+  auto mode = parse_xdp_mode(xdp_mode);
+  if (!mode) return r.fail("\"xdp_mode\": " + mode.error());
+  s.xdp_mode = *mode;
   XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
-  if (j.contains("health_check")) {
-    auto h = health_check_from_json(j["health_check"], where + ", \"health_check\"");
-    if (!h) return make_error(h.error());
-    s.health_check = *h;
+
+  if (version == 1) {
+    // One implicit service, its settings at the top level: it becomes "default" in slot 0.
+    ServiceConfig svc;
+    XDPLB_TRY(service_fields_from_json(j, r, where, svc));
+    s.services.push_back(std::move(svc));
+  } else {
+    XDPLB_TRY(r.array("services", list));
+    if (list) {
+      std::set<std::string> names;
+      std::set<uint32_t> slots;
+      for (size_t i = 0; i < list->size(); ++i) {
+        auto svc = service_from_json((*list)[i], where + ", service #" + std::to_string(i + 1));
+        if (!svc) return make_error(svc.error());
+        if (!names.insert(svc->name).second) return r.fail("service '" + svc->name + "' is there twice" + fix);
+        if (!slots.insert(svc->slot).second)
+          return r.fail("service slot " + std::to_string(svc->slot) + " is used twice" + fix);
+        s.services.push_back(std::move(*svc));
+      }
+    }
   }
 
   XDPLB_TRY(r.array("backends", list));
@@ -244,10 +330,53 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
       if (!b) return make_error(b.error());
       if (!ids.insert(b->id).second)
         return r.fail("backend id " + std::to_string(b->id) + " is used twice" + fix);
+      if (!find_service(s, b->service))
+        return r.fail("backend #" + std::to_string(i + 1) + " belongs to service '" + b->service +
+                      "', which the file does not have" + fix);
       s.backends.push_back(std::move(*b));
     }
   }
   return s;
+}
+
+const ServiceConfig* find_service(const BridgeState& state, std::string_view name) {
+  for (const auto& s : state.services)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+ServiceConfig* find_service(BridgeState& state, std::string_view name) {
+  for (auto& s : state.services)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+Result<const ServiceConfig*> choose_service(const BridgeState& state, const std::optional<std::string>& name) {
+  auto list = [&] {
+    std::string names;
+    for (const auto& s : state.services) names += (names.empty() ? "" : ", ") + s.name;
+    return names;
+  };
+  if (name) {
+    if (const ServiceConfig* s = find_service(state, *name)) return s;
+    return make_error("bridge " + state.bridge + " has no service '" + *name + "'" +
+                      (state.services.empty() ? std::string(": add one with `xdplb service add`")
+                                              : "; its services: " + list()));
+  }
+  if (state.services.size() == 1) return &state.services.front();
+  if (state.services.empty())
+    return make_error("bridge " + state.bridge + " has no service: add one with `xdplb service add NAME --port P`");
+  return make_error("bridge " + state.bridge + " has several services (" + list() + "): pick one with --service");
+}
+
+Result<uint32_t> allocate_service_slot(const BridgeState& state) {
+  for (uint32_t slot = 0; slot < XDPLB_MAX_SERVICE_OBJECTS; ++slot) {
+    bool used = false;
+    for (const auto& s : state.services) used |= s.slot == slot;
+    if (!used) return slot;
+  }
+  return make_error("bridge " + state.bridge + " already has " + std::to_string(XDPLB_MAX_SERVICE_OBJECTS) +
+                    " services, as many as its maps hold (XDPLB_MAX_POOLS / 2): remove one first");
 }
 
 Result<std::optional<BridgeState>> load_state(const std::string& dir, const std::string& bridge) {

@@ -1,7 +1,8 @@
 // The saved configuration of one attached bridge, as JSON in the state dir
 // (<dir>/<bridge>.json), so later commands and a restarted daemon can rebuild the datapath's
 // maps. Forward compatible: unknown keys are ignored, missing keys take their defaults, and a
-// "version" field marks incompatible changes. StateLock serialises the read-modify-write of
+// "version" field marks incompatible changes. Version 1 (one implicit service, its settings at
+// the top level) loads as a bridge with one service named "default". StateLock serialises the read-modify-write of
 // concurrent CLI commands and the daemon.
 #pragma once
 
@@ -15,16 +16,23 @@
 
 #include "core/fd.h"
 #include "core/ip.h"
+#include "core/model.h"
 #include "core/result.h"
 
 namespace xdplb {
 
-inline constexpr int kStateVersion = 1;
+inline constexpr int kStateVersion = 2;
 
+// The service of a bridge made by `attach` without services, and the one of version-1 files.
+inline constexpr const char* kDefaultService = "default";
+
+// One entry per (service, backend): a container serving two services is two entries (per
+// family), each with its own id, health, drain, weight and counters.
 struct SavedBackend {
   uint32_t id = 0;
+  std::string service = kDefaultService;  // the ServiceConfig it belongs to
   std::string name;              // container name, or "" for a backend given by address
-  std::string source = "addr";   // "addr", "lxd" or "lxc"
+  BackendSource source = BackendSource::Addr;  // a container: Auto until resolved
   IpAddress addr;                // may be unset (family 0) for a container not yet running
   // The address family this entry serves: 4 or 6. A container on a dual-stack bridge is two
   // entries with the same name, one per family, each with its own id, pool (ring) and health,
@@ -35,14 +43,16 @@ struct SavedBackend {
   bool fast_path_disabled = false;
   std::string lxcpath;           // classic LXC: where the container lives ("" = default)
   // How the datapath reaches it, as last installed (for status; recomputed on every install).
-  std::string path;         // "redirect", "pass", or "down" (container stopped: not in the ring)
+  BackendPath path = BackendPath::Unknown;  // Down: container stopped, not in the ring
   std::string via;          // host-side veth, if known
   std::string path_reason;  // why that path
   // Set by `xdplb backend drain`: out of the ring for new flows, existing flows stay.
   bool drained = false;
-  // Written by the daemon's health checks: "" (not checked yet), "up" or "down" (out of the
+  // Takes new flows only while no primary backend of its service and family does.
+  bool backup = false;
+  // Written by the daemon's health checks: Unchecked (not yet), Up, or Down (out of the
   // ring, entry inactive so its flows are re-placed), and why.
-  std::string health;
+  Health health = Health::Unchecked;
   std::string health_reason;
   bool operator==(const SavedBackend&) const = default;
 };
@@ -52,7 +62,7 @@ inline int socket_family(const SavedBackend& b) { return b.family == 6 ? 10 /* A
 
 // Active health checks of a service's backends (the daemon runs them).
 struct HealthCheckConfig {
-  std::string type = "tcp";  // "tcp" (connect), "http" (GET, status in range) or "none"
+  CheckType type = CheckType::Tcp;  // connect, GET with a status in range, or none
   std::string http_path = "/";
   uint16_t expect_min = 200, expect_max = 399;  // HTTP status range that counts as healthy
   uint32_t interval_ms = 1000;                  // between probes of one backend (>= 100)
@@ -66,24 +76,51 @@ struct HealthCheckConfig {
 };
 inline constexpr uint32_t kMinHealthIntervalMs = 100;
 
+// A service: ports and protocols on a set of addresses -> its own backends. Ports are a
+// range (first..last, one entry per port); every port maps to backend_port (the backend's own
+// port, as saved with it, when the backend was given as ADDR:PORT).
+struct ServiceConfig {
+  std::string name = kDefaultService;
+  // Its pools: 2 * slot (IPv4 backends) and 2 * slot + 1 (IPv6). Fixed while it lives.
+  uint32_t slot = 0;
+  uint16_t port = 8000, port_last = 8000;  // inclusive range; port_last == port: one port
+  uint16_t backend_port = 80;               // default port of its backends
+  ProtoSet protos = ProtoSet::Both;
+  // Where it answers: empty = the default addresses (the uplinks', the bridge's, loopback).
+  std::vector<IpAddress> listen;
+  Scheduler scheduler = Scheduler::Maglev;
+  Affinity affinity = Affinity::None;
+  HealthCheckConfig health_check;  // a UDP-only service starts with CheckType::None
+  bool tcp() const { return protos != ProtoSet::Udp; }
+  bool udp() const { return protos != ProtoSet::Tcp; }
+  bool operator==(const ServiceConfig&) const = default;
+};
+
+inline uint32_t pool_of_service(const ServiceConfig& s, int family) {
+  return 2 * s.slot + (family == 6 ? 1 : 0);
+}
+
 struct BridgeState {
   std::string bridge;
   std::vector<std::string> uplinks;
-  std::vector<std::pair<std::string, std::string>> xdp_modes;  // uplink -> "native"|"generic"
-  uint16_t port = 8000;          // service port on the VIPs
-  uint16_t backend_port = 80;    // default port of backends
-  bool tcp = true, udp = true;
-  std::string xdp_mode = "auto"; // as asked: "auto", "native" or "generic"
-  // How the service places new flows: "maglev", "weighted", "round-robin" or "least-conn"
-  // (core/parse.h parse_scheduler; the datapath's lib/select.h).
-  std::string scheduler = "maglev";
+  std::vector<std::pair<std::string, XdpMode>> xdp_modes;  // uplink -> Native|Generic, as attached
+  XdpMode xdp_mode = XdpMode::Auto;                        // as asked
+  std::vector<ServiceConfig> services;
   std::vector<SavedBackend> backends;
   // One past the highest id handed out so far; informational (allocate_backend_id reuses the
   // smallest free id and does not depend on it).
   uint32_t next_backend_id = 0;
-  HealthCheckConfig health_check;  // JSON "health_check"; defaults when missing
   bool operator==(const BridgeState&) const = default;
 };
+
+// The service named `name`, or nullptr.
+const ServiceConfig* find_service(const BridgeState& state, std::string_view name);
+ServiceConfig* find_service(BridgeState& state, std::string_view name);
+// The service a command means: the one named, else the only one; with several and none named,
+// an error listing them.
+Result<const ServiceConfig*> choose_service(const BridgeState& state, const std::optional<std::string>& name);
+// The smallest slot no service of `state` uses, or an error at the limit.
+Result<uint32_t> allocate_service_slot(const BridgeState& state);
 
 // <dir>/<bridge>.json
 std::string state_file(const std::string& dir, const std::string& bridge);

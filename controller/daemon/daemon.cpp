@@ -25,6 +25,8 @@
 #include "lb/address_guard.h"
 #include "lb/backends.h"
 #include "lb/balancer.h"
+#include "lb/transaction.h"
+#include "hostlocal/hostlocal.h"
 #include "net/link.h"
 #include "net/monitor.h"
 
@@ -52,7 +54,29 @@ struct Runtime {
 
 std::string install_key(const SavedBackend& b) {
   return b.name + "|" + (b.addr.family ? b.addr.to_string() : "") + "|" + std::to_string(b.port) +
-         "|" + (b.fast_path_disabled ? "1" : "0") + "|" + b.path + "|" + b.via;
+         "|" + (b.fast_path_disabled ? "1" : "0") + "|" + name_of(b.path) + "|" + b.via;
+}
+
+// The health checks of a backend's service (none if the service is gone).
+const HealthCheckConfig& checks_of(const BridgeState& s, const SavedBackend& b) {
+  static const HealthCheckConfig none = [] {
+    HealthCheckConfig h;
+    h.type = CheckType::None;
+    return h;
+  }();
+  const ServiceConfig* svc = find_service(s, b.service);
+  return svc ? svc->health_check : none;
+}
+
+std::string describe_checks(const BridgeState& s) {
+  std::string out;
+  for (const auto& svc : s.services) {
+    const HealthCheckConfig& h = svc.health_check;
+    out += (out.empty() ? "" : "; ") + svc.name + ": " + name_of(h.type) + " every " +
+           std::to_string(h.interval_ms) + " ms (timeout " + std::to_string(h.timeout_ms) + " ms, rise " +
+           std::to_string(h.rise) + ", fall " + std::to_string(h.fall) + ")";
+  }
+  return out.empty() ? "no services" : out;
 }
 
 // Identity of the state file's current version (atomic renames give a new inode).
@@ -81,12 +105,12 @@ class Daemon {
   Status loop(const std::atomic<bool>* stop);
 
  private:
-  Status modify(const std::function<void(BridgeState&)>& change);
+  Status modify(const std::function<void(BridgeState&, EntryChanges&)>& change);
   bool want_active(const SavedBackend& b, const Runtime& rt) const {
-    return b.path != "down" && b.health != "down" && !(b.drained && rt.drain_done);
+    return b.path != BackendPath::Down && b.health != Health::Down && !(b.drained && rt.drain_done);
   }
-  void install(SavedBackend& b, Runtime& rt, milliseconds wait);
-  void apply_entries_and_ring(BridgeState& s);
+  void install(SavedBackend& b, Runtime& rt, milliseconds wait, EntryChanges& entries);
+  void toggle_entries(BridgeState& s, EntryChanges& entries);
   void reconcile();
   void check_state_file();
   void handle_outcome(const ProbeOutcome& out);
@@ -111,75 +135,75 @@ class Daemon {
   Clock::time_point next_idle_sweep_{};
   Clock::time_point next_ramp_step_{};
   std::optional<Clock::time_point> replan_ports_at_;
+  std::optional<Clock::time_point> replan_addresses_at_;
 };
 
-// Every change goes through here: lock, re-read (a CLI command may have changed it), change,
-// write entries and ring, save.
-Status Daemon::modify(const std::function<void(BridgeState&)>& change) {
-  auto lock = StateLock::acquire(opts_.state_dir, opts_.bridge);
-  if (!lock) return make_error(lock.error());
-  auto saved = load_state(opts_.state_dir, opts_.bridge);
+// Every change goes through the one transaction (lb/transaction.h): lock, re-read (a CLI
+// command may have changed it), change, write entries and pools, save.
+Status Daemon::modify(const std::function<void(BridgeState&, EntryChanges&)>& change) {
+  DatapathWriter writer(*dp_);
+  TransactionOptions tx = bridge_transaction(opts_.state_dir, opts_.bridge, bridge_.ifindex,
+                                             hostlocal::is_attached(opts_.pin_dir), writer);
+  // Weights as planned, after the change: a backend the change brings up starts its ramp now.
+  tx.weight_of = [this](const SavedBackend& b) {
+    const WeightOf ramp = weights(state_, Clock::now());
+    return ramp ? ramp(b) : b.weight;
+  };
+  auto saved = run_transaction(tx, [&](BridgeState& s, EntryChanges& entries) -> Status {
+    change(s, entries);
+    toggle_entries(s, entries);
+    return {};
+  });
   if (!saved) return make_error(saved.error());
-  if (!saved->has_value()) return make_error("the saved state of " + opts_.bridge + " is gone");
-  BridgeState s = std::move(**saved);
-  change(s);
-  apply_entries_and_ring(s);
-  XDPLB_TRY(save_state(opts_.state_dir, s));
-  state_ = std::move(s);
+  state_ = std::move(*saved);
   stamp_ = stamp_of(state_file(opts_.state_dir, opts_.bridge));
   return {};
 }
 
-void Daemon::install(SavedBackend& b, Runtime& rt, milliseconds wait) {
-  auto plan = install_backend(*dp_, bridge_, b, wait, want_active(b, rt));
+void Daemon::install(SavedBackend& b, Runtime& rt, milliseconds wait, EntryChanges& entries) {
+  auto plan = resolve_backend(bridge_, b, wait, want_active(b, rt));
   if (plan) {
     rt.entry = plan->entry;
     rt.have_entry = true;
+    entries.put[b.id] = plan->entry;
   } else {
     spdlog::warn("backend {} is down: {}", describe(b), plan.error());
-    (void)mark_down(*dp_, b, plan.error());
+    mark_down(b, plan.error(), entries);
     rt.have_entry = false;
     prober_.cancel(b.id);
   }
   rt.installed_from = install_key(b);
 }
 
-// Entries that turn active go first and entries that turn inactive last, so the ring never
-// points at an inactive entry for longer than it must.
-void Daemon::apply_entries_and_ring(BridgeState& s) {
-  auto put_if = [&](bool turning_on) {
-    for (auto& b : s.backends) {
-      auto it = rt_.find(b.id);
-      if (it == rt_.end() || !it->second.have_entry) continue;
-      Runtime& rt = it->second;
-      const bool want = want_active(b, rt);
-      if (want == rt.entry.active || want != turning_on) continue;
-      rt.entry.active = want;
-      if (auto st = dp_->put_backend(b.id, rt.entry); !st)
-        spdlog::error("backend {}: cannot write its entry: {}", describe(b), st.error());
-    }
-  };
-  put_if(true);
-  if (auto st = rebuild_ring(*dp_, s, weights(s, Clock::now())); !st) spdlog::error("{}", st.error());
-  put_if(false);
+// Entries whose activeness changes (health, drains): the transaction writes those turning
+// active before the pools and those turning inactive after, so a ring never points at an
+// inactive entry for longer than it must.
+void Daemon::toggle_entries(BridgeState& s, EntryChanges& entries) {
+  for (auto& b : s.backends) {
+    auto it = rt_.find(b.id);
+    if (it == rt_.end() || !it->second.have_entry || entries.put.count(b.id) || entries.remove.count(b.id)) continue;
+    Runtime& rt = it->second;
+    const bool want = want_active(b, rt);
+    if (want == rt.entry.active) continue;
+    rt.entry.active = want;
+    entries.put[b.id] = rt.entry;
+  }
 }
 
 Status Daemon::start() {
   // Pick up the saved state and (re)write every entry from it: the datapath kept forwarding
   // while no daemon ran; entries and ring come out the same unless the world changed.
-  return modify([&](BridgeState& s) {
+  return modify([&](BridgeState& s, EntryChanges& entries) {
     for (auto& b : s.backends) {
       Runtime& rt = rt_[b.id];
-      rt.tracker.set(b.health != "down");
-      if (b.path == "down" && !b.name.empty()) {  // stopped container: the poll brings it back
+      rt.tracker.set(b.health != Health::Down);
+      if (b.path == BackendPath::Down && !b.name.empty()) {  // stopped container: the poll brings it back
         rt.installed_from = install_key(b);
         continue;
       }
-      install(b, rt, milliseconds(2000));
+      install(b, rt, milliseconds(2000), entries);
     }
-    spdlog::info("daemon for {}: {} backends, health checks {} every {} ms (timeout {} ms, rise {}, fall {})",
-                 s.bridge, s.backends.size(), s.health_check.type, s.health_check.interval_ms,
-                 s.health_check.timeout_ms, s.health_check.rise, s.health_check.fall);
+    spdlog::info("daemon for {}: {} backends, health checks {}", s.bridge, s.backends.size(), describe_checks(s));
   });
 }
 
@@ -204,20 +228,20 @@ void Daemon::reconcile() {
     }
   }
   if (!need) return;
-  auto st = modify([&](BridgeState& s) {
+  auto st = modify([&](BridgeState& s, EntryChanges& entries) {
     for (auto& b : s.backends) {
       auto [it, fresh] = rt_.try_emplace(b.id);
       Runtime& rt = it->second;
-      if (fresh) rt.tracker.set(b.health != "down");
+      if (fresh) rt.tracker.set(b.health != Health::Down);
       if (!b.drained) rt.drain_done = false;
       if (!fresh && rt.installed_from == install_key(b)) continue;
-      if (b.path == "down") {  // the CLI found the container stopped
+      if (b.path == BackendPath::Down) {  // the CLI found the container stopped
         rt.have_entry = false;
         rt.installed_from = install_key(b);
         continue;
       }
       spdlog::info("backend {}: picked up from the saved state", describe(b));
-      install(b, rt, milliseconds(0));
+      install(b, rt, milliseconds(0), entries);
     }
   });
   if (!st) spdlog::error("applying the changed state: {}", st.error());
@@ -233,15 +257,13 @@ void Daemon::check_state_file() {
     stamp_ = now;
     return;
   }
-  const bool config_changed = !(saved->value().health_check == state_.health_check);
-  if (saved->value().scheduler != state_.scheduler)
-    spdlog::info("scheduler now {} (was {})", saved->value().scheduler, state_.scheduler);
+  const bool config_changed = !(saved->value().services == state_.services);
+  for (const auto& svc : saved->value().services)
+    if (const ServiceConfig* was = find_service(state_, svc.name); was && was->scheduler != svc.scheduler)
+      spdlog::info("service {}: scheduler now {} (was {})", svc.name, name_of(svc.scheduler), name_of(was->scheduler));
   state_ = std::move(**saved);
   stamp_ = now;
-  if (config_changed)
-    spdlog::info("health checks now {} every {} ms (timeout {} ms, rise {}, fall {})",
-                 state_.health_check.type, state_.health_check.interval_ms,
-                 state_.health_check.timeout_ms, state_.health_check.rise, state_.health_check.fall);
+  if (config_changed) spdlog::info("services changed; health checks now {}", describe_checks(state_));
   reconcile();
 }
 
@@ -253,27 +275,28 @@ void Daemon::handle_outcome(const ProbeOutcome& out) {
   const SavedBackend* saved = nullptr;
   for (const auto& b : state_.backends)
     if (b.id == out.id) saved = &b;
-  if (!saved || saved->path == "down") return;
-  const HealthCheckConfig& hc = state_.health_check;
+  if (!saved || saved->path == BackendPath::Down) return;
+  const HealthCheckConfig hc = checks_of(state_, *saved);
   spdlog::debug("probe of {}: {} ({} us)", describe(*saved), out.reason, out.took.count());
   const bool changed = rt.tracker.record(out.ok, hc.rise, hc.fall);
-  if (!changed && !(saved->health.empty() && out.ok)) return;
+  if (!changed && !(saved->health == Health::Unchecked && out.ok)) return;
   const bool up = rt.tracker.up();
   const std::string reason =
       changed ? (up ? std::to_string(hc.rise) + " good probes in a row (" + out.reason + ")"
                     : std::to_string(hc.fall) + " failed probes in a row (last: " + out.reason + ")")
               : "first probe: " + out.reason;
-  auto st = modify([&](BridgeState& s) {
+  auto st = modify([&](BridgeState& s, EntryChanges&) {
     for (auto& b : s.backends) {
       if (b.id != out.id) continue;
-      b.health = up ? "up" : "down";
+      b.health = up ? Health::Up : Health::Down;
       b.health_reason = reason;
       if (changed) {
-        if (up && s.health_check.slow_start_ms) rt.ramp_since = Clock::now();
+        const uint32_t slow_start_ms = checks_of(s, b).slow_start_ms;
+        if (up && slow_start_ms) rt.ramp_since = Clock::now();
         if (up)
           spdlog::info("backend {} is UP: {}; back in the ring{}", describe(b), reason,
-                       s.health_check.slow_start_ms
-                           ? ", weight ramping up over " + std::to_string(s.health_check.slow_start_ms) + " ms"
+                       slow_start_ms
+                           ? ", weight ramping up over " + std::to_string(slow_start_ms) + " ms"
                            : std::string());
         else
           spdlog::warn("backend {} is DOWN: {}; out of the ring, its flows move on their next packet",
@@ -285,14 +308,14 @@ void Daemon::handle_outcome(const ProbeOutcome& out) {
 }
 
 void Daemon::schedule_probes(Clock::time_point now) {
-  const HealthCheckConfig& hc = state_.health_check;
-  if (hc.type == "none") return;
-  const milliseconds interval(std::max(hc.interval_ms, kMinHealthIntervalMs));
   for (const auto& b : state_.backends) {
+    const HealthCheckConfig& hc = checks_of(state_, b);
+    if (hc.type == CheckType::None) continue;
+    const milliseconds interval(std::max(hc.interval_ms, kMinHealthIntervalMs));
     auto it = rt_.find(b.id);
     if (it == rt_.end()) continue;
     Runtime& rt = it->second;
-    if (b.path == "down" || !b.addr.family || !rt.have_entry) continue;
+    if (b.path == BackendPath::Down || !b.addr.family || !rt.have_entry) continue;
     if (rt.next_probe == Clock::time_point{})  // spread the first probes over one interval
       rt.next_probe = now + milliseconds((b.id * 37) % interval.count());
     if (now < rt.next_probe || prober_.running(b.id)) continue;
@@ -301,7 +324,7 @@ void Daemon::schedule_probes(Clock::time_point now) {
     req.id = b.id;
     req.addr = b.addr;
     req.port = b.port;
-    req.http = hc.type == "http";
+    req.http = hc.type == CheckType::Http;
     req.path = hc.http_path;
     req.expect_min = hc.expect_min;
     req.expect_max = hc.expect_max;
@@ -320,17 +343,17 @@ void Daemon::check_containers(Clock::time_point now) {
     if (now < rt.next_container_check) continue;
     rt.next_container_check = now + opts_.container_poll;
     ResolveOptions ro;
-    if (auto src = parse_container_source(saved.source)) ro.source = *src;
+    ro.source = container_source(saved.source);
     ro.lxcpath = saved.lxcpath;
     ro.wait = milliseconds(0);
     auto info = resolve_container(saved.name, ro);
-    const bool down = saved.path == "down";
+    const bool down = saved.path == BackendPath::Down;
     if (!info && !down) {
       spdlog::warn("backend {} is DOWN: container: {}; out of the ring", describe(saved), info.error());
-      auto st = modify([&](BridgeState& s) {
+      auto st = modify([&](BridgeState& s, EntryChanges& entries) {
         for (auto& b : s.backends)
           if (b.id == saved.id) {
-            (void)mark_down(*dp_, b, "container: " + info.error());
+            mark_down(b, "container: " + info.error(), entries);
             rt.have_entry = false;
             rt.installed_from = install_key(b);
           }
@@ -341,17 +364,17 @@ void Daemon::check_containers(Clock::time_point now) {
       continue;  // starting: no address of this family yet
     } else if (info && (down || info->host_ifindex != rt.entry.ifindex ||
                         *address_of_family(*info, saved.family) != saved.addr)) {
-      const bool probing = state_.health_check.type != "none";
-      auto st = modify([&](BridgeState& s) {
+      const bool probing = checks_of(state_, saved).type != CheckType::None;
+      auto st = modify([&](BridgeState& s, EntryChanges& entries) {
         for (auto& b : s.backends) {
           if (b.id != saved.id) continue;
           if (down && probing) {
-            b.health = "down";
+            b.health = Health::Down;
             b.health_reason = "container started again: back after " +
-                              std::to_string(s.health_check.rise) + " good probes";
+                              std::to_string(checks_of(s, b).rise) + " good probes";
             rt.tracker.set(false);
           }
-          install(b, rt, milliseconds(0));
+          install(b, rt, milliseconds(0), entries);
           rt.next_probe = now;
           spdlog::info("backend {}: container {} (via {}){}", describe(b),
                        down ? "started again" : "changed", b.via,
@@ -389,7 +412,7 @@ void Daemon::check_drains(Clock::time_point now) {
   }
   if (done.empty()) return;
   for (uint32_t id : done) rt_[id].drain_done = true;
-  if (auto st = modify([](BridgeState&) {}); !st) spdlog::error("{}", st.error());
+  if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st) spdlog::error("{}", st.error());
 }
 
 // Idle flows leave their backend's active-connection count (kTcpIdleUncount, kUdpIdleUncount).
@@ -406,15 +429,18 @@ void Daemon::sweep_idle_flows(Clock::time_point now) {
 // others keep theirs (all on the same scale). Empty while nothing ramps, so the ring is the
 // one any node builds from the saved weights.
 WeightOf Daemon::weights(const BridgeState& s, Clock::time_point now) const {
-  const auto duration = milliseconds(s.health_check.slow_start_ms);
   bool ramping = false;
   for (const auto& [id, rt] : rt_) ramping |= rt.ramp_since != Clock::time_point{};
-  if (!ramping || duration.count() == 0) return {};
+  if (!ramping) return {};
   std::map<uint32_t, Clock::time_point> since;
   for (const auto& [id, rt] : rt_)
     if (rt.ramp_since != Clock::time_point{}) since[id] = rt.ramp_since;
+  std::map<std::string, milliseconds> durations;  // per service
+  for (const auto& svc : s.services) durations[svc.name] = milliseconds(svc.health_check.slow_start_ms);
   const uint32_t scale = ramp_scale(s);
-  return [since, scale, duration, now](const SavedBackend& b) {
+  return [since, scale, durations, now](const SavedBackend& b) {
+    auto d = durations.find(b.service);
+    const milliseconds duration = d == durations.end() ? milliseconds(0) : d->second;
     auto it = since.find(b.id);
     const auto elapsed = it == since.end() ? duration
                                            : std::chrono::duration_cast<milliseconds>(now - it->second);
@@ -427,28 +453,30 @@ WeightOf Daemon::weights(const BridgeState& s, Clock::time_point now) const {
 void Daemon::step_slow_start(Clock::time_point now) {
   if (now < next_ramp_step_) return;
   next_ramp_step_ = now + milliseconds(1000);
-  const auto duration = milliseconds(state_.health_check.slow_start_ms);
   bool any = false;
   for (auto& [id, rt] : rt_) {
     if (rt.ramp_since == Clock::time_point{}) continue;
     any = true;
+    milliseconds duration(0);
+    for (const auto& b : state_.backends)
+      if (b.id == id) duration = milliseconds(checks_of(state_, b).slow_start_ms);
     if (now - rt.ramp_since >= duration) {
       rt.ramp_since = {};
       spdlog::info("backend id {}: slow start over, full weight", id);
     }
   }
   if (!any) return;
-  if (auto st = modify([](BridgeState&) {}); !st) spdlog::error("slow start: {}", st.error());
+  if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st) spdlog::error("slow start: {}", st.error());
 }
 
 void Daemon::replan(const std::function<bool(const SavedBackend&, const Runtime&)>& which,
                     const char* why) {
-  auto st = modify([&](BridgeState& s) {
+  auto st = modify([&](BridgeState& s, EntryChanges& entries) {
     for (auto& b : s.backends) {
       Runtime& rt = rt_[b.id];
-      if (b.path == "down" || !which(b, rt)) continue;
+      if (b.path == BackendPath::Down || !which(b, rt)) continue;
       spdlog::info("backend {}: reinstalled ({})", describe(b), why);
-      install(b, rt, milliseconds(0));
+      install(b, rt, milliseconds(0), entries);
     }
   });
   if (!st) spdlog::error("{}", st.error());
@@ -460,6 +488,9 @@ void Daemon::on_net_event(const net::NetEvent& ev, Clock::time_point now) {
     // uplinks from now on; one that left may again.
     if (auto g = write_uplink_guard(*dp_, bridge_.ifindex); !g)
       spdlog::warn("uplink guard not updated: {}", g.error());
+    // Services without --listen answer on the uplinks', bridge's and loopback addresses: follow
+    // them (a burst of events is one re-plan).
+    if (!replan_addresses_at_) replan_addresses_at_ = now + milliseconds(200);
     return;
   }
   const auto* le = std::get_if<net::LinkEvent>(&ev);
@@ -556,6 +587,11 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
       replan([](const SavedBackend& b, const Runtime& rt) {
         return b.name.empty() && !b.fast_path_disabled && !rt.entry.fast_path;
       }, "bridge ports changed");
+    }
+    if (replan_addresses_at_ && now >= *replan_addresses_at_) {
+      replan_addresses_at_.reset();
+      if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st)
+        spdlog::error("following the addresses: {}", st.error());
     }
     schedule_probes(now);
   }

@@ -13,6 +13,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,15 @@ struct ServiceKey {
   IpAddress vip;
   uint16_t port = 0;  // host order
   uint8_t proto = 0;  // IPPROTO_TCP / IPPROTO_UDP
+  auto operator<=>(const ServiceKey&) const = default;
+};
+
+// A service entry's value: its pool, scheduler (enum xdplb_scheduler) and XDPLB_SERVICE_*.
+struct ServiceValue {
+  uint32_t pool = 0;
+  uint32_t scheduler = XDPLB_SCHED_MAGLEV;
+  uint32_t flags = 0;
+  bool operator==(const ServiceValue&) const = default;
 };
 
 struct BackendEntry {
@@ -116,11 +126,18 @@ class Datapath {
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;
 
-  Status put_service(const ServiceKey& key, uint32_t pool, uint32_t scheduler = XDPLB_SCHED_MAGLEV);
-  // Sets the scheduler (enum xdplb_scheduler) of every service of `pool`.
+  Status put_service(const ServiceKey& key, const ServiceValue& value);
+  Status put_service(const ServiceKey& key, uint32_t pool, uint32_t scheduler = XDPLB_SCHED_MAGLEV) {
+    return put_service(key, ServiceValue{pool, scheduler, 0});
+  }
+  // Sets the scheduler (enum xdplb_scheduler) of every service of `pool` (tests, benchmarks).
   Status set_scheduler(uint32_t pool, uint32_t scheduler);
   Status delete_service(const ServiceKey& key);
+  // Every service entry the map holds.
+  Result<std::map<ServiceKey, ServiceValue>> services();
   Status put_backend(uint32_t id, const BackendEntry& b);
+  // The backend entry as the map holds it (an unused id: no address, inactive).
+  Result<BackendEntry> backend_entry(uint32_t id);
   // Marks the backend inactive, removes its devmap slot and zeroes its counters.
   Status delete_backend(uint32_t id);
   // Write a pool's Maglev ring (size XDPLB_MAGLEV_RING_SIZE; XDPLB_NO_BACKEND = empty slot).

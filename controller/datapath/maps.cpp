@@ -51,16 +51,17 @@ int possible_cpus() {
 
 }  // namespace
 
-Status Datapath::put_service(const ServiceKey& k, uint32_t pool, uint32_t scheduler) {
-  if (pool >= XDPLB_MAX_POOLS)
-    return make_error("pool " + std::to_string(pool) + " out of range (max " + std::to_string(XDPLB_MAX_POOLS - 1) + ")");
-  if (scheduler >= XDPLB_SCHED_MAX) return make_error("scheduler " + std::to_string(scheduler) + " out of range");
+Status Datapath::put_service(const ServiceKey& k, const ServiceValue& v) {
+  if (v.pool >= XDPLB_MAX_POOLS)
+    return make_error("pool " + std::to_string(v.pool) + " out of range (max " + std::to_string(XDPLB_MAX_POOLS - 1) + ")");
+  if (v.scheduler >= XDPLB_SCHED_MAX) return make_error("scheduler " + std::to_string(v.scheduler) + " out of range");
   auto key = service_key(k);
   if (!key) return make_error(key.error());
   struct xdplb_service svc;
   std::memset(&svc, 0, sizeof svc);
-  svc.pool = pool;
-  svc.scheduler = scheduler;
+  svc.pool = v.pool;
+  svc.scheduler = v.scheduler;
+  svc.flags = v.flags;
   return update(skel_->maps.services, *key, svc, "a service");
 }
 
@@ -89,6 +90,25 @@ Status Datapath::delete_service(const ServiceKey& k) {
   int err = bpf_map__delete_elem(skel_->maps.services, &*key, sizeof *key, 0);
   if (err && err != -ENOENT) return make_error("deleting a service failed: " + errno_text(err));
   return {};
+}
+
+Result<std::map<ServiceKey, ServiceValue>> Datapath::services() {
+  const struct bpf_map* map = skel_->maps.services;
+  std::map<ServiceKey, ServiceValue> out;
+  struct xdplb_service_key key, next;
+  struct xdplb_service svc;
+  int err = bpf_map__get_next_key(map, nullptr, &next, sizeof next);
+  for (uint32_t n = 0; err == 0 && n <= XDPLB_MAX_SERVICES; ++n) {
+    key = next;
+    if (bpf_map__lookup_elem(map, &key, sizeof key, &svc, sizeof svc, 0) == 0) {
+      ServiceKey k{IpAddress::from_abi(key.vip, key.family == XDPLB_AF_INET6 ? AF_INET6 : AF_INET),
+                   ntohs(key.port), key.proto};
+      out[k] = ServiceValue{svc.pool, svc.scheduler, svc.flags};
+    }
+    err = bpf_map__get_next_key(map, &key, &next, sizeof next);
+  }
+  if (err && err != -ENOENT) return make_error("walking the services failed: " + errno_text(err));
+  return out;
 }
 
 Status Datapath::put_backend(uint32_t id, const BackendEntry& b) {
@@ -132,6 +152,23 @@ Status Datapath::take_backend_id(uint32_t id) {
 }
 
 uint32_t Datapath::flow_table_size() const { return bpf_map__max_entries(skel_->maps.flows); }
+
+Result<BackendEntry> Datapath::backend_entry(uint32_t id) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  struct xdplb_backend be;
+  if (int err = bpf_map__lookup_elem(skel_->maps.backends, &id, sizeof id, &be, sizeof be, 0); err)
+    return make_error("reading backend " + std::to_string(id) + " failed: " + errno_text(err));
+  BackendEntry out;
+  if (be.family == XDPLB_AF_INET || be.family == XDPLB_AF_INET6)
+    out.addr = IpAddress::from_abi(be.addr, be.family == XDPLB_AF_INET6 ? AF_INET6 : AF_INET);
+  out.port = ntohs(be.port);
+  out.active = be.flags & XDPLB_BACKEND_ACTIVE;
+  out.fast_path = be.flags & XDPLB_BACKEND_FAST_PATH;
+  out.ifindex = static_cast<int>(be.ifindex);
+  std::memcpy(out.dmac.data(), be.dmac, sizeof be.dmac);
+  std::memcpy(out.smac.data(), be.smac, sizeof be.smac);
+  return out;
+}
 
 Status Datapath::delete_backend(uint32_t id) {
   if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");

@@ -10,6 +10,11 @@
 
 namespace xdplb {
 
+ContainerSource container_source(BackendSource s) {
+  return s == BackendSource::Lxd ? ContainerSource::Lxd : s == BackendSource::Lxc ? ContainerSource::Lxc
+                                                                                   : ContainerSource::Auto;
+}
+
 std::optional<IpAddress> address_of_family(const ContainerInfo& info, int family) {
   const auto& list = family == 6 ? info.ipv6 : info.ipv4;
   if (list.empty()) return std::nullopt;
@@ -24,8 +29,7 @@ namespace {
 Result<ContainerInfo> resolve_named(const net::LinkInfo& bridge, const SavedBackend& b,
                                     std::chrono::milliseconds wait) {
   ResolveOptions opts;
-  auto source = parse_container_source(b.source);
-  if (source) opts.source = *source;
+  opts.source = container_source(b.source);
   opts.lxcpath = b.lxcpath;
   opts.wait = wait;
   const auto deadline = std::chrono::steady_clock::now() + wait;
@@ -58,21 +62,24 @@ Result<ContainerInfo> resolve_named(const net::LinkInfo& bridge, const SavedBack
 
 }  // namespace
 
-Result<std::vector<size_t>> find_backends(const BridgeState& state, const std::string& target) {
+Result<std::vector<size_t>> find_backends(const BridgeState& state, const ServiceConfig& svc,
+                                          const std::string& target) {
   std::vector<size_t> found;
+  const std::string where = state.services.size() > 1 ? "service " + svc.name + " of " + state.bridge : state.bridge;
+  const std::string see = ": see `xdplb backend list`";
   if (!looks_like_address(target)) {
     for (size_t i = 0; i < state.backends.size(); ++i)
-      if (state.backends[i].name == target) found.push_back(i);
-    if (found.empty())
-      return make_error("no backend named '" + target + "' on " + state.bridge + ": see `xdplb backend list`");
+      if (state.backends[i].service == svc.name && state.backends[i].name == target) found.push_back(i);
+    if (found.empty()) return make_error("no backend named '" + target + "' in " + where + see);
     return found;
   }
-  auto ep = parse_endpoint(target, state.backend_port);
+  auto ep = parse_endpoint(target, svc.backend_port);
   if (!ep) return make_error(ep.error());
-  for (size_t i = 0; i < state.backends.size(); ++i)
-    if (state.backends[i].addr == ep->addr && state.backends[i].port == ep->port) found.push_back(i);
-  if (found.empty())
-    return make_error("no backend " + ep->to_string() + " on " + state.bridge + ": see `xdplb backend list`");
+  for (size_t i = 0; i < state.backends.size(); ++i) {
+    const SavedBackend& b = state.backends[i];
+    if (b.service == svc.name && b.addr == ep->addr && b.port == ep->port) found.push_back(i);
+  }
+  if (found.empty()) return make_error("no backend " + ep->to_string() + " in " + where + see);
   return found;
 }
 
@@ -81,7 +88,7 @@ std::string describe(const SavedBackend& b) {
   return b.name.empty() ? ep : b.name + " (" + ep + ")";
 }
 
-Result<ForwardingPlan> install_backend(Datapath& dp, const net::LinkInfo& bridge, SavedBackend& b,
+Result<ForwardingPlan> resolve_backend(const net::LinkInfo& bridge, SavedBackend& b,
                                        std::chrono::milliseconds wait, bool active) {
   ForwardingRequest req;
   req.addr = b.addr;
@@ -91,7 +98,7 @@ Result<ForwardingPlan> install_backend(Datapath& dp, const net::LinkInfo& bridge
     auto info = resolve_named(bridge, b, wait);
     if (!info) return make_error(info.error());
     b.addr = *address_of_family(*info, b.family);
-    b.source = std::string(to_string(info->source));
+    b.source = info->source == ContainerSource::Lxc ? BackendSource::Lxc : BackendSource::Lxd;
     req.addr = b.addr;
     req.host_ifindex = info->host_ifindex;
     req.init_pid = info->init_pid;
@@ -99,30 +106,30 @@ Result<ForwardingPlan> install_backend(Datapath& dp, const net::LinkInfo& bridge
   }
   ForwardingPlan plan = plan_forwarding(bridge, req);
   plan.entry.active = active;
-  if (auto s = dp.put_backend(b.id, plan.entry); !s) return make_error(s.error());
-  b.path = path_name(plan.entry);
+  b.path = plan.entry.fast_path ? BackendPath::Redirect : BackendPath::Pass;
   b.via = plan.via;
   b.path_reason = plan.reason;
   return plan;
 }
 
-Status mark_down(Datapath& dp, SavedBackend& b, const std::string& why) {
-  b.path = "down";
+void mark_down(SavedBackend& b, const std::string& why, EntryChanges& entries) {
+  b.path = BackendPath::Down;
   b.via.clear();
   b.path_reason = why;
-  return dp.delete_backend(b.id);
+  entries.put.erase(b.id);
+  entries.remove.insert(b.id);
 }
 
-std::vector<std::string> program_backends(Datapath& dp, const net::LinkInfo& bridge,
-                                          BridgeState& state) {
+std::vector<std::string> resolve_backends(const net::LinkInfo& bridge, BridgeState& state, EntryChanges& entries) {
   std::vector<std::string> report;
   for (auto& b : state.backends) {
-    auto plan = install_backend(dp, bridge, b, kDefaultContainerWait, b.health != "down");
+    auto plan = resolve_backend(bridge, b, kDefaultContainerWait, b.health != Health::Down);
     if (!plan) {
-      (void)mark_down(dp, b, plan.error());
+      mark_down(b, plan.error(), entries);
       report.push_back("backend " + describe(b) + " is down: " + plan.error());
     } else {
-      report.push_back("restored backend " + describe(b) + " (" + b.path + ": " + b.path_reason + ")");
+      entries.put[b.id] = plan->entry;
+      report.push_back("restored backend " + describe(b) + " (" + name_of(b.path) + ": " + b.path_reason + ")");
     }
   }
   return report;

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 
-#include "core/maglev.h"
-#include "core/parse.h"
 #include "hostlocal/hostlocal.h"
 #include "net/address.h"
 #include "net/link.h"
@@ -37,54 +35,16 @@ Result<std::vector<IpAddress>> service_addresses(const BridgeState& state, int b
   return vips;
 }
 
-std::vector<ServiceKey> service_keys(const BridgeState& state, const std::vector<IpAddress>& vips) {
-  std::vector<ServiceKey> keys;
-  for (const auto& vip : vips) {
-    if (state.tcp) keys.push_back({vip, state.port, IPPROTO_TCP});
-    if (state.udp) keys.push_back({vip, state.port, IPPROTO_UDP});
-  }
-  return keys;
-}
-
-bool in_ring(const SavedBackend& b) {
-  // No address / container stopped, failed its health checks, or drained by the user.
-  return b.addr.family != 0 && b.path != "down" && b.health != "down" && !b.drained;
-}
-
-std::string maglev_key(const SavedBackend& b) {
-  if (!b.name.empty()) return b.name;
-  return Endpoint{b.addr, b.port}.to_string();
-}
-
-uint32_t scheduler_of(const BridgeState& state) {
-  auto s = parse_scheduler(state.scheduler);
-  return s ? *s : uint32_t{XDPLB_SCHED_MAGLEV};
-}
-
-Status program_pool(Datapath& dp, uint32_t pool, const std::vector<MaglevBackend>& members) {
-  std::vector<PoolMember> list;
-  for (const auto& m : members) list.push_back({m.id, m.weight});
-  std::sort(list.begin(), list.end(), [](const PoolMember& a, const PoolMember& b) { return a.id < b.id; });
-  auto ring = build_maglev_ring(members);
-  if (!ring) return make_error("building the Maglev ring: " + ring.error());
-  // Ring first: a member list that names a backend the ring does not have yet never happens.
-  XDPLB_TRY(dp.write_ring(pool, *ring));
-  return dp.write_pool_members(pool, list);
-}
-
-Status rebuild_ring(Datapath& dp, const BridgeState& state, const WeightOf& weight_of) {
-  for (int family : {4, 6}) {
-    std::vector<MaglevBackend> members;
-    for (const auto& b : state.backends) {
-      if (b.family != family || !in_ring(b)) continue;
-      members.push_back({b.id, maglev_key(b), weight_of ? weight_of(b) : b.weight});
-    }
-    const uint32_t pool = pool_of_family(family);
-    if (auto s = program_pool(dp, pool, members); !s)
-      return make_error("IPv" + std::to_string(family) + " pool: " + s.error());
-    XDPLB_TRY(dp.set_scheduler(pool, scheduler_of(state)));
-  }
-  return {};
+TransactionOptions bridge_transaction(const std::string& state_dir, const std::string& bridge,
+                                      int bridge_ifindex, bool host_local, MapWriter& maps) {
+  TransactionOptions t;
+  t.state_dir = state_dir;
+  t.bridge = bridge;
+  t.maps = &maps;
+  t.default_addresses = [bridge_ifindex, host_local](const BridgeState& s) {
+    return service_addresses(s, bridge_ifindex, host_local);
+  };
+  return t;
 }
 
 uint32_t ramped_weight(uint32_t weight, uint32_t scale, std::chrono::milliseconds elapsed,
@@ -100,12 +60,6 @@ uint32_t ramp_scale(const BridgeState& state) {
   uint32_t max_weight = 1;
   for (const auto& b : state.backends) max_weight = std::max(max_weight, b.weight);
   return std::max<uint32_t>(1, XDPLB_MAX_WEIGHT / max_weight);
-}
-
-Status program_services(Datapath& dp, const BridgeState& state, const std::vector<IpAddress>& vips) {
-  for (const auto& key : service_keys(state, vips))
-    XDPLB_TRY(dp.put_service(key, pool_of(key.vip), scheduler_of(state)));
-  return rebuild_ring(dp, state);
 }
 
 }  // namespace xdplb

@@ -32,7 +32,7 @@ ForwardingPlan pass_path(ForwardingPlan plan, std::string reason) {
 
 }  // namespace
 
-const char* path_name(const BackendEntry& entry) { return entry.fast_path ? "redirect" : "pass"; }
+
 
 ForwardingPlan plan_forwarding(const net::LinkInfo& bridge, const ForwardingRequest& req) {
   ForwardingPlan plan;

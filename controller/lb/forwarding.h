@@ -33,6 +33,5 @@ struct ForwardingRequest {
 // Never fails: anything that rules out the fast path yields the pass path with its reason.
 ForwardingPlan plan_forwarding(const net::LinkInfo& bridge, const ForwardingRequest& request);
 
-const char* path_name(const BackendEntry& entry);  // "redirect" or "pass"
 
 }  // namespace xdplb

@@ -12,10 +12,17 @@
 /* Maglev ring per service: a prime, >= 100x the backends of a large pool so each backend's
  * share is within 1% of its weight share. */
 #define XDPLB_MAGLEV_RING_SIZE 65537
-/* Services (VIP, port, proto) per attached bridge: every uplink address x TCP/UDP. */
-#define XDPLB_MAX_SERVICES 256
-/* Backend pools per attached bridge; one Maglev ring each. */
-#define XDPLB_MAX_POOLS 4
+/* Service map entries (address, port, proto) per attached bridge. The controller expands each
+ * service's listen addresses x ports (a range is one entry per port) x protocols into entries,
+ * so a service on 6 addresses with a 10-port range over TCP and UDP takes 120. A hash map:
+ * ~100 bytes per entry preallocated (~0.8 MiB), and a lookup costs the same at any size. */
+#define XDPLB_MAX_SERVICES 8192
+/* Backend pools per attached bridge: one per service and address family (IPv4, IPv6), so a
+ * bridge holds XDPLB_MAX_POOLS / 2 services. Each pool has its own Maglev ring of
+ * XDPLB_MAGLEV_RING_SIZE 4-byte slots (256 KiB), so the rings take 8 MiB per bridge. */
+#define XDPLB_MAX_POOLS 32
+/* Services per attached bridge (each takes two pools). */
+#define XDPLB_MAX_SERVICE_OBJECTS (XDPLB_MAX_POOLS / 2)
 /* Backend ids per attached bridge; also the size of the devmap and the per-backend counters. */
 #define XDPLB_MAX_BACKENDS 1024
 /* Flow table entries by default (each flow uses one forward and one reverse entry); `attach
@@ -62,9 +69,15 @@ enum xdplb_scheduler {
 	XDPLB_SCHED_MAX
 };
 
+/* Service flags */
+#define XDPLB_SERVICE_AFFINITY_SOURCE (1u << 0) /* place by the client address alone (no ports):
+                                                 * every connection of a client to one backend */
+
 struct xdplb_service {
 	__u32 pool;      /* index of the pool's Maglev ring and member list */
 	__u32 scheduler; /* enum xdplb_scheduler */
+	__u32 flags;     /* XDPLB_SERVICE_* */
+	__u32 pad;
 };
 
 /* ---- pools: the backends that take new flows, for the schedulers that need a list ---- */

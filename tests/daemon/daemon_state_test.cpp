@@ -11,20 +11,22 @@ namespace {
 TEST(DaemonState, RoundTripsHealthCheckAndBackendFields) {
   BridgeState s;
   s.bridge = "lxdbr0";
-  s.health_check.type = "http";
-  s.health_check.http_path = "/healthz";
-  s.health_check.expect_min = 200;
-  s.health_check.expect_max = 204;
-  s.health_check.interval_ms = 250;
-  s.health_check.timeout_ms = 100;
-  s.health_check.rise = 4;
-  s.health_check.fall = 5;
-  s.health_check.slow_start_ms = 30000;
+  s.services.emplace_back();
+  HealthCheckConfig& h = s.services[0].health_check;
+  h.type = CheckType::Http;
+  h.http_path = "/healthz";
+  h.expect_min = 200;
+  h.expect_max = 204;
+  h.interval_ms = 250;
+  h.timeout_ms = 100;
+  h.rise = 4;
+  h.fall = 5;
+  h.slow_start_ms = 30000;
   SavedBackend b;
   b.id = 3;
   b.addr = *IpAddress::parse("10.0.3.11");
   b.drained = true;
-  b.health = "down";
+  b.health = Health::Down;
   b.health_reason = "3 failed probes";
   s.backends.push_back(b);
   auto back = state_from_json(state_to_json(s), "test");
@@ -35,11 +37,12 @@ TEST(DaemonState, RoundTripsHealthCheckAndBackendFields) {
 TEST(DaemonState, OldFilesGetDefaults) {
   auto s = state_from_json(R"({"bridge": "br0", "backends": [{"id": 1, "addr": "10.0.0.2"}]})", "old");
   ASSERT_TRUE(s) << s.error();
-  EXPECT_EQ(s->health_check, HealthCheckConfig{});
-  EXPECT_EQ(s->health_check.interval_ms, 1000u);
-  EXPECT_EQ(s->health_check.slow_start_ms, 0u) << "slow start off unless asked for";
+  const HealthCheckConfig& h = s->services.at(0).health_check;
+  EXPECT_EQ(h, HealthCheckConfig{});
+  EXPECT_EQ(h.interval_ms, 1000u);
+  EXPECT_EQ(h.slow_start_ms, 0u) << "slow start off unless asked for";
   EXPECT_FALSE(s->backends[0].drained);
-  EXPECT_EQ(s->backends[0].health, "");
+  EXPECT_EQ(s->backends[0].health, Health::Unchecked);
 }
 
 TEST(DaemonState, RejectsBadHealthConfig) {
@@ -55,17 +58,17 @@ TEST(DaemonState, RejectsBadHealthConfig) {
 TEST(DaemonState, RingTakesOnlyHealthyUndrainedBackends) {
   SavedBackend b;
   b.addr = *IpAddress::parse("10.0.0.2");
-  EXPECT_TRUE(in_ring(b)) << "unchecked counts as in";
-  b.health = "up";
-  EXPECT_TRUE(in_ring(b));
-  b.health = "down";
-  EXPECT_FALSE(in_ring(b));
-  b.health = "up";
+  EXPECT_TRUE(takes_new_flows(b)) << "unchecked counts as in";
+  b.health = Health::Up;
+  EXPECT_TRUE(takes_new_flows(b));
+  b.health = Health::Down;
+  EXPECT_FALSE(takes_new_flows(b));
+  b.health = Health::Up;
   b.drained = true;
-  EXPECT_FALSE(in_ring(b));
+  EXPECT_FALSE(takes_new_flows(b));
   b.drained = false;
-  b.path = "down";
-  EXPECT_FALSE(in_ring(b));
+  b.path = BackendPath::Down;
+  EXPECT_FALSE(takes_new_flows(b));
 }
 
 TEST(SlowStart, WeightRampsFromOneToFull) {

@@ -56,7 +56,7 @@ def test_round_robin_and_least_conn(e2e):
     for b in t.backends:
         lb("backend", "add", b.ip)
     assert lb.status()["service"]["scheduler"] == "round-robin"
-    assert lb.state(t.bridge)["scheduler"] == "round-robin", "the saved state says round-robin"
+    assert lb.state(t.bridge)["services"][0]["scheduler"] == "round-robin", "the saved state says round-robin"
 
     print("round-robin: 12 sequential requests from the client")
     assert per_backend(t, client.pages(t.client, url(t.vip), 12, first_port=40001)) == [4, 4, 4]
@@ -71,7 +71,7 @@ def test_round_robin_and_least_conn(e2e):
     assert "round-robin" in lb("scheduler").out, "an unknown name changes nothing"
     lb("scheduler", "least-conn")
     assert "scheduler least-conn" in lb("status").out
-    assert lb.state(t.bridge)["scheduler"] == "least-conn", "the saved state says least-conn"
+    assert lb.state(t.bridge)["services"][0]["scheduler"] == "least-conn", "the saved state says least-conn"
 
     print("least-conn: b1 takes 3 long requests (b2, b3 drained meanwhile)")
     b1, b2, b3 = t.backends

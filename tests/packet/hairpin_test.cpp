@@ -386,5 +386,24 @@ TEST_F(HairpinTest, ConcurrentTakeoversNeverShareAPort) {
   EXPECT_GT(all.size(), static_cast<size_t>(kPorts / 2)) << "ended flows' ports must be taken over";
 }
 
+// Source affinity on the hairpin path: every connection of one container goes to one
+// backend (the slot of its address alone); without affinity the same connections spread.
+TEST_F(HairpinTest, SourceAffinityKeepsAContainerOnOneBackend) {
+  auto backends_of_20 = [&](uint16_t first) {
+    std::set<std::string> seen;
+    for (uint16_t sport = first; sport < first + 20; ++sport) {
+      Outcome o = run(from_container(Packet::tcp(kContainer, sport, kVip, kPort)));
+      EXPECT_EQ(o.verdict, TC_ACT_REDIRECT);
+      seen.insert(o.out.dst);
+    }
+    return seen;
+  };
+  EXPECT_GT(backends_of_20(41000).size(), 1u) << "without affinity connections spread";
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
+    ASSERT_TRUE(dp->put_service({*IpAddress::parse(kVip), kPort, proto},
+                                ServiceValue{kPool, XDPLB_SCHED_MAGLEV, XDPLB_SERVICE_AFFINITY_SOURCE}));
+  EXPECT_EQ(backends_of_20(42000).size(), 1u) << "with affinity: one backend for the container";
+}
+
 }  // namespace
 }  // namespace xdplb::test

@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
+#include <utility>
 
 #include "attached.h"
 #include "core/fd.h"
@@ -194,6 +196,40 @@ TEST_F(HostLocalTest, DetachRemovesTheHooks) {
     EXPECT_EQ(connect_errno(c.get(), sock_addr(AF_INET6, "::1", kPort)), ECONNREFUSED)
         << "[::1]:8000 still balanced after detach";
   });
+}
+
+// Source affinity on the host-local path: the host is one client address, so every socket
+// of it lands on one backend; without affinity sockets spread over the ring by their cookie.
+TEST_F(HostLocalTest, SourceAffinitySendsEveryHostSocketToOneBackend) {
+  constexpr uint16_t kAffinityPort = 9000;
+  constexpr uint32_t kTwoPool = 2;
+  for (uint32_t id : {2u, 3u}) {
+    BackendEntry e;
+    e.addr = *IpAddress::parse(kV4.backend);
+    e.port = static_cast<uint16_t>(80 + id);  // b2 on :82, b3 on :83
+    ASSERT_TRUE(attached->dp().put_backend(id, e));
+  }
+  ASSERT_TRUE(attached->dp().write_ring(kTwoPool, ring_of({2, 3})));
+  auto datagrams_to = [&](uint32_t flags) {
+    EXPECT_TRUE(attached->dp().put_service({*IpAddress::parse(kV4.loopback), kAffinityPort, IPPROTO_UDP},
+                                           ServiceValue{kTwoPool, XDPLB_SCHED_MAGLEV, flags}));
+    std::set<uint16_t> ports;
+    in(*host, [&] {
+      UniqueFd b2 = bound(AF_INET, SOCK_DGRAM, kV4.backend, 82), b3 = bound(AF_INET, SOCK_DGRAM, kV4.backend, 83);
+      ASSERT_TRUE(b2.valid() && b3.valid()) << std::strerror(errno);
+      for (int i = 0; i < 20; ++i) {
+        UniqueFd c(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        const SockAddr to = sock_addr(AF_INET, kV4.loopback, kAffinityPort);
+        ASSERT_EQ(::sendto(c.get(), "x", 1, 0, to.get(), to.len), 1);
+      }
+      char buf[4];
+      for (auto [fd, port] : {std::pair{b2.get(), uint16_t{82}}, std::pair{b3.get(), uint16_t{83}}})
+        while (readable(fd, 200) && ::recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) ports.insert(port);
+    });
+    return ports;
+  };
+  EXPECT_EQ(datagrams_to(0).size(), 2u) << "without affinity sockets spread";
+  EXPECT_EQ(datagrams_to(XDPLB_SERVICE_AFFINITY_SOURCE).size(), 1u) << "with affinity: one backend";
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Saved bridge state: JSON round trip, defaults and errors, atomic save, the lock, id reuse.
 #include "core/state.h"
 
+#include "temp_dir.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -18,24 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "xdplb-unit-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
@@ -48,12 +33,12 @@ std::string read_file(const std::string& path) {
 
 IpAddress addr(const char* text) { return *IpAddress::parse(text); }
 
-SavedBackend backend(uint32_t id, std::string name, std::string source, IpAddress a, uint16_t port,
+SavedBackend backend(uint32_t id, std::string name, const char* source, IpAddress a, uint16_t port,
                      uint32_t weight, bool fast_path_disabled) {
   SavedBackend b;
   b.id = id;
   b.name = std::move(name);
-  b.source = std::move(source);
+  b.source = *parse_name<BackendSource>(source);
   b.addr = a;
   b.family = a.is_v6() ? 6 : 4;
   b.port = port;
@@ -66,18 +51,36 @@ BridgeState sample() {
   BridgeState s;
   s.bridge = "lxdbr0";
   s.uplinks = {"eth0", "eth1"};
-  s.xdp_modes = {{"eth1", "generic"}, {"eth0", "native"}};  // order is kept
-  s.port = 8080;
-  s.backend_port = 8081;
-  s.tcp = true;
-  s.udp = false;
-  s.xdp_mode = "native";
-  s.scheduler = "least-conn";
+  s.xdp_modes = {{"eth1", XdpMode::Generic}, {"eth0", XdpMode::Native}};  // order is kept
+  s.xdp_mode = XdpMode::Native;
+  ServiceConfig web;
+  web.port = 8080;
+  web.port_last = 8080;
+  web.backend_port = 8081;
+  web.protos = ProtoSet::Tcp;
+  web.scheduler = Scheduler::LeastConn;
+  ServiceConfig dns;
+  dns.name = "dns";
+  dns.slot = 3;
+  dns.port = 5300;
+  dns.port_last = 5309;
+  dns.backend_port = 53;
+  dns.protos = ProtoSet::Udp;
+  dns.listen = {addr("10.0.0.53"), addr("fd00::53")};
+  dns.affinity = Affinity::Source;
+  dns.health_check.type = CheckType::None;
+  s.services = {web, dns};
   s.backends = {
       backend(0, "web1", "lxd", addr("10.0.3.11"), 80, 1, false),
       backend(3, "", "addr", addr("fd42::12"), 8080, 7, true),
       backend(5, "lxc1", "lxc", IpAddress{}, 80, 1000, false),  // container without an address yet
   };
+  s.backends[1].service = "dns";
+  s.backends.push_back(backend(6, "web9", "auto", IpAddress{}, 80, 1, false));  // not found yet: down
+  s.backends.back().path = BackendPath::Down;
+  s.backends[1].backup = true;
+  s.backends[0].health = Health::Down;
+  s.backends[0].path = BackendPath::Redirect;
   s.next_backend_id = 6;
   return s;
 }
@@ -88,16 +91,20 @@ TEST(StateJson, RoundTrip) {
   ASSERT_TRUE(back.ok()) << back.error();
   EXPECT_EQ(*back, s);
   auto j = nlohmann::json::parse(state_to_json(s));
-  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["version"], 2);
   EXPECT_EQ(j["backends"][1]["addr"], "fd42::12");
+  EXPECT_EQ(j["backends"][1]["service"], "dns");
   EXPECT_EQ(j["backends"][2]["addr"], "");
-  EXPECT_EQ(j["scheduler"], "least-conn");
+  EXPECT_EQ(j["backends"][0]["health"], "down");
+  EXPECT_EQ(j["services"][0]["scheduler"], "least-conn");
+  EXPECT_EQ(j["services"][1]["affinity"], "source");
+  EXPECT_EQ(j["services"][1]["port_last"], 5309);
 }
 
 TEST(StateJson, SchedulerIsCheckedAndWrittenInItsOwnSpelling) {
   auto s = state_from_json(R"({"scheduler": "Round-Robin"})", "test");
   ASSERT_TRUE(s.ok()) << s.error();
-  EXPECT_EQ(s->scheduler, "round-robin");
+  EXPECT_EQ(s->services.at(0).scheduler, Scheduler::RoundRobin);
   auto bad = state_from_json(R"({"scheduler": "random"})", "/var/lib/xdplb/br0.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().find("\"scheduler\": scheduler 'random' is not known"), std::string::npos) << bad.error();
@@ -109,18 +116,19 @@ TEST(StateJson, MissingKeysTakeDefaultsAndUnknownKeysAreIgnored) {
                            "test");
   ASSERT_TRUE(s.ok()) << s.error();
   EXPECT_EQ(s->bridge, "br0");
-  EXPECT_EQ(s->port, 8000);
-  EXPECT_EQ(s->backend_port, 80);
-  EXPECT_TRUE(s->tcp);
-  EXPECT_TRUE(s->udp);
-  EXPECT_EQ(s->xdp_mode, "auto");
-  EXPECT_EQ(s->scheduler, "maglev");
+  ASSERT_EQ(s->services.size(), 1u);  // no version: version 1, one implicit service
+  EXPECT_EQ(s->services[0].name, "default");
+  EXPECT_EQ(s->services[0].port, 8000);
+  EXPECT_EQ(s->services[0].backend_port, 80);
+  EXPECT_EQ(s->services[0].protos, ProtoSet::Both);
+  EXPECT_EQ(s->xdp_mode, XdpMode::Auto);
+  EXPECT_EQ(s->services[0].scheduler, Scheduler::Maglev);
   EXPECT_TRUE(s->uplinks.empty());
   ASSERT_EQ(s->backends.size(), 1u);
   const SavedBackend& b = s->backends[0];
   EXPECT_EQ(b.id, 2u);
   EXPECT_EQ(b.name, "");
-  EXPECT_EQ(b.source, "addr");
+  EXPECT_EQ(b.source, BackendSource::Addr);
   EXPECT_EQ(b.addr, addr("10.0.3.5"));
   EXPECT_EQ(b.port, 80);
   EXPECT_EQ(b.weight, 1u);
@@ -143,14 +151,24 @@ TEST(StateJson, BadValuesNameTheFieldAndTheFile) {
   expect_error("{\"uplinks\": [1]}", "\"uplinks\" must be a list of interface names");
   expect_error("{\"xdp_mode\": \"fast\"}", "XDP mode 'fast' is not known");
   expect_error("{\"xdp_modes\": [\"eth0\"]}", "\"xdp_modes\" entries");
-  expect_error("{\"version\": 2}", "has version 2, this xdplb reads version 1");
+  expect_error("{\"version\": 3}", "has version 3, this xdplb reads version 2");
+  expect_error("{\"version\": 2, \"services\": [{\"port\": 80}]}", "service #1: \"name\" is missing");
+  expect_error("{\"version\": 2, \"services\": [{\"name\": \"a\", \"affinity\": \"sticky\"}]}",
+               "affinity 'sticky' is unknown; expected none or source");
+  expect_error("{\"version\": 2, \"services\": [{\"name\": \"a\"}, {\"name\": \"a\", \"slot\": 1}]}",
+               "service 'a' is there twice");
+  expect_error("{\"version\": 2, \"services\": [{\"name\": \"a\"}], \"backends\": [{\"id\": 1, "
+               "\"addr\": \"10.0.3.5\", \"service\": \"b\"}]}",
+               "belongs to service 'b', which the file does not have");
+  expect_error("{\"backends\": [{\"id\": 1, \"addr\": \"10.0.3.5\", \"health\": \"sick\"}]}",
+               "health 'sick' is unknown; expected up or down");
   expect_error("{\"backends\": [{\"addr\": \"10.0.3.5\"}]}", "backend #1: \"id\" is missing");
   expect_error("{\"backends\": [{\"id\": 1024, \"addr\": \"10.0.3.5\"}]}", "\"id\" must be");
   expect_error("{\"backends\": [{\"id\": 1, \"addr\": \"10.0.3.500\"}]}", "\"addr\"");
   expect_error("{\"backends\": [{\"id\": 1}]}", "neither \"addr\" nor \"name\"");
   expect_error("{\"backends\": [{\"id\": 1, \"addr\": \"10.0.3.5\", \"weight\": 0}]}", "\"weight\"");
   expect_error("{\"backends\": [{\"id\": 1, \"name\": \"a\", \"source\": \"docker\"}]}",
-               "expected addr, lxd or lxc");
+               "source 'docker' is unknown; expected addr, auto, lxd or lxc");
   expect_error("{\"backends\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 1, \"name\": \"b\"}]}",
                "backend id 1 is used twice");
   expect_error("{\"backends\": [5]}", "backend #1: must be an object");
@@ -207,7 +225,7 @@ TEST(StateFile, MissingBridgeFieldTakesTheFileName) {
   auto r = load_state(dir.path(), "br2");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ((*r)->bridge, "br2");
-  EXPECT_EQ((*r)->port, 9000);
+  EXPECT_EQ((*r)->services.at(0).port, 9000);
 }
 
 TEST(StateFile, BadBridgeNamesAreRefusedBeforeTouchingFiles) {
@@ -234,7 +252,7 @@ TEST(StateFile, SaveReplacesTheFileWithoutWritingIntoIt) {
   int old_fd = ::open(path.c_str(), O_RDONLY);
   ASSERT_GE(old_fd, 0);
   BridgeState b = a;
-  b.port = 9999;
+  b.services[0].port = b.services[0].port_last = 9999;
   b.backends.pop_back();
   ASSERT_TRUE(save_state(dir.path(), b).ok());
   std::string seen(old_text.size() + 100, '\0');
@@ -417,6 +435,91 @@ TEST(StateJson, RefusesAFamilyThatContradictsTheAddress) {
       {"id":0,"name":"","source":"addr","addr":"10.0.0.5","family":6}]})", "test");
   ASSERT_FALSE(back.ok());
   EXPECT_NE(back.error().find("not an IPv6 address"), std::string::npos) << back.error();
+}
+
+}  // namespace
+}  // namespace xdplb
+
+namespace xdplb {
+namespace {
+
+// tests/unit/data/state_v1.json was written by state_to_json of the version-1 code (commit
+// f54e173): one implicit service with its settings at the top level.
+TEST(StateMigration, VersionOneFileBecomesOneDefaultService) {
+  const std::string text = read_file(std::string(XDPLB_TEST_DATA) + "/state_v1.json");
+  ASSERT_FALSE(text.empty());
+  auto s = state_from_json(text, "state_v1.json");
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(s->services.size(), 1u);
+  const ServiceConfig& svc = s->services[0];
+  EXPECT_EQ(svc.name, "default");
+  EXPECT_EQ(svc.slot, 0u) << "pools 0 and 1, as version 1 used";
+  EXPECT_EQ(svc.port, 9000);
+  EXPECT_EQ(svc.port_last, 9000);
+  EXPECT_EQ(svc.backend_port, 8080);
+  EXPECT_EQ(svc.protos, ProtoSet::Tcp);
+  EXPECT_EQ(svc.scheduler, Scheduler::LeastConn);
+  EXPECT_EQ(svc.affinity, Affinity::None);
+  EXPECT_TRUE(svc.listen.empty());
+  EXPECT_EQ(svc.health_check.type, CheckType::Http);
+  EXPECT_EQ(svc.health_check.http_path, "/healthz");
+  EXPECT_EQ(svc.health_check.rise, 3u);
+  ASSERT_EQ(s->backends.size(), 2u);
+  EXPECT_EQ(s->backends[0].service, "default");
+  EXPECT_EQ(s->backends[0].path, BackendPath::Redirect);
+  EXPECT_EQ(s->backends[0].health, Health::Up);
+  EXPECT_EQ(s->backends[1].service, "default");
+  EXPECT_EQ(s->backends[1].health, Health::Down);
+  EXPECT_TRUE(s->backends[1].drained);
+  EXPECT_FALSE(s->backends[1].backup);
+  // Written back as version 2, it reads the same.
+  auto again = state_from_json(state_to_json(*s), "v2");
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ(*again, *s);
+  EXPECT_EQ(nlohmann::json::parse(state_to_json(*s))["version"], 2);
+}
+
+TEST(StateMigration, VersionOneUdpOnlyServiceStartsWithoutChecks) {
+  auto s = state_from_json(R"({"version": 1, "tcp": false, "udp": true})", "t");
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->services.at(0).health_check.type, CheckType::None) << "a TCP probe of a UDP port fails";
+}
+
+TEST(ServiceNames, ChooseServiceNeedsANameOnlyWhenThereAreSeveral) {
+  BridgeState s;
+  s.bridge = "br0";
+  s.services.emplace_back();
+  auto one = choose_service(s, std::nullopt);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ((*one)->name, "default");
+  ServiceConfig dns;
+  dns.name = "dns";
+  dns.slot = 1;
+  s.services.push_back(dns);
+  auto none = choose_service(s, std::nullopt);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error(), "bridge br0 has several services (default, dns): pick one with --service");
+  auto bad = choose_service(s, std::string("web"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(), "bridge br0 has no service 'web'; its services: default, dns");
+  EXPECT_EQ((*choose_service(s, std::string("dns")))->slot, 1u);
+}
+
+TEST(ServiceNames, SlotsRunOutAtTheMapLimit) {
+  BridgeState s;
+  s.bridge = "br0";
+  for (uint32_t i = 0; i < XDPLB_MAX_SERVICE_OBJECTS; ++i) {
+    auto slot = allocate_service_slot(s);
+    ASSERT_TRUE(slot.ok()) << slot.error();
+    EXPECT_EQ(*slot, i);
+    ServiceConfig svc;
+    svc.name = "s" + std::to_string(i);
+    svc.slot = *slot;
+    s.services.push_back(svc);
+  }
+  auto full = allocate_service_slot(s);
+  ASSERT_FALSE(full.ok());
+  EXPECT_NE(full.error().find("already has 16 services"), std::string::npos) << full.error();
 }
 
 }  // namespace

@@ -1,0 +1,117 @@
+#include "lb/plan.h"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+
+namespace xdplb {
+
+bool PoolPlan::operator==(const PoolPlan& o) const {
+  if (members.size() != o.members.size()) return false;
+  for (size_t i = 0; i < members.size(); ++i)
+    if (members[i].id != o.members[i].id || members[i].key != o.members[i].key ||
+        members[i].weight != o.members[i].weight)
+      return false;
+  return true;
+}
+
+bool takes_new_flows(const SavedBackend& b) {
+  return b.addr.family != 0 && b.path != BackendPath::Down && b.health != Health::Down && !b.drained;
+}
+
+std::vector<const SavedBackend*> pool_backends(const BridgeState& state, const ServiceConfig& svc, int family) {
+  std::vector<const SavedBackend*> primaries, backups;
+  for (const auto& b : state.backends) {
+    if (b.service != svc.name || b.family != family || !takes_new_flows(b)) continue;
+    (b.backup ? backups : primaries).push_back(&b);
+  }
+  return primaries.empty() ? backups : primaries;
+}
+
+std::string maglev_key(const SavedBackend& b) {
+  if (!b.name.empty()) return b.name;
+  return Endpoint{b.addr, b.port}.to_string();
+}
+
+const std::vector<IpAddress>& service_listen(const ServiceConfig& svc, const std::vector<IpAddress>& defaults) {
+  return svc.listen.empty() ? defaults : svc.listen;
+}
+
+std::string to_string(const ServiceKey& key) {
+  return Endpoint{key.vip, key.port}.to_string() + (key.proto == IPPROTO_TCP ? "/tcp" : "/udp");
+}
+
+namespace {
+
+Status check_service(const BridgeState& state, const ServiceConfig& svc) {
+  const std::string what = "service '" + svc.name + "'";
+  if (svc.slot >= XDPLB_MAX_SERVICE_OBJECTS)
+    return make_error(what + " has slot " + std::to_string(svc.slot) + "; the maps hold " +
+                      std::to_string(XDPLB_MAX_SERVICE_OBJECTS) + " services");
+  if (svc.port_last < svc.port) return make_error(what + ": its port range ends below its start");
+  if (svc.affinity == Affinity::Source && svc.scheduler != Scheduler::Maglev)
+    return make_error(what + ": --affinity source places clients by the Maglev ring; it cannot go with "
+                      "the " + std::string(name_of(svc.scheduler)) + " scheduler (use --scheduler maglev)");
+  for (const auto& other : state.services)
+    if (&other != &svc && (other.name == svc.name || other.slot == svc.slot))
+      return make_error(what + " is there twice (same name or slot)");
+  return {};
+}
+
+}  // namespace
+
+Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>& default_addresses,
+                          const WeightOf& weight_of) {
+  MapPlan plan;
+  std::map<ServiceKey, const ServiceConfig*> owner;
+  for (const auto& svc : state.services) {
+    XDPLB_TRY(check_service(state, svc));
+    const ServiceValue value{0, static_cast<uint32_t>(svc.scheduler),
+                             svc.affinity == Affinity::Source ? XDPLB_SERVICE_AFFINITY_SOURCE : 0u};
+    for (const auto& addr : service_listen(svc, default_addresses)) {
+      for (uint32_t port = svc.port; port <= svc.port_last; ++port) {
+        for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}}) {
+          if ((proto == IPPROTO_TCP && !svc.tcp()) || (proto == IPPROTO_UDP && !svc.udp())) continue;
+          const ServiceKey key{addr, static_cast<uint16_t>(port), proto};
+          auto [it, fresh] = owner.emplace(key, &svc);
+          if (!fresh) {
+            if (it->second == &svc) continue;  // the same address listed twice
+            return make_error("service '" + svc.name + "' and service '" + it->second->name +
+                              "' both claim " + to_string(key) +
+                              ": give one another port, protocol or --listen address");
+          }
+          ServiceValue v = value;
+          v.pool = pool_of_service(svc, addr.is_v6() ? 6 : 4);
+          plan.services.emplace(key, v);
+        }
+      }
+    }
+    for (int family : {4, 6}) {
+      PoolPlan pool;
+      for (const SavedBackend* b : pool_backends(state, svc, family))
+        pool.members.push_back({b->id, maglev_key(*b), weight_of ? weight_of(*b) : b->weight});
+      std::sort(pool.members.begin(), pool.members.end(),
+                [](const MaglevBackend& a, const MaglevBackend& b) { return a.id < b.id; });
+      if (pool.members.size() > XDPLB_MAX_POOL_MEMBERS)
+        return make_error("service '" + svc.name + "' would have " + std::to_string(pool.members.size()) +
+                          " IPv" + std::to_string(family) + " backends taking new flows; a pool holds at most " +
+                          std::to_string(XDPLB_MAX_POOL_MEMBERS) + " (XDPLB_MAX_POOL_MEMBERS)");
+      for (const auto& m : pool.members)
+        if (m.weight < 1 || m.weight > XDPLB_MAX_WEIGHT)
+          return make_error("backend id " + std::to_string(m.id) + " has weight " + std::to_string(m.weight) +
+                            "; weights are 1.." + std::to_string(XDPLB_MAX_WEIGHT));
+      plan.pools.emplace(pool_of_service(svc, family), std::move(pool));
+    }
+  }
+  if (plan.services.size() > XDPLB_MAX_SERVICES)
+    return make_error("the services of " + state.bridge + " would take " + std::to_string(plan.services.size()) +
+                      " service entries (addresses x ports x protocols); the map holds " +
+                      std::to_string(XDPLB_MAX_SERVICES) + " (XDPLB_MAX_SERVICES): use fewer ports or --listen addresses");
+  for (const auto& b : state.backends)
+    if (!find_service(state, b.service))
+      return make_error("backend id " + std::to_string(b.id) + " belongs to service '" + b.service +
+                        "', which " + state.bridge + " does not have");
+  return plan;
+}
+
+}  // namespace xdplb

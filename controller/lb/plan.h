@@ -1,0 +1,60 @@
+// What a bridge's maps must hold for a saved state, as a value: every service entry (each
+// service's addresses x ports x protocols) and every pool's members. Pure: the addresses a
+// service without --listen answers on are an input, read by the caller. The transaction
+// (lb/transaction.h) diffs two plans to find the map writes of a change. Conflicts and limits
+// are found here, before anything is written.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "core/ip.h"
+#include "core/maglev.h"
+#include "core/result.h"
+#include "core/state.h"
+#include "datapath/datapath.h"
+
+namespace xdplb {
+
+// A pool's members: the ring is built from them (same members, same ring), the member list is
+// them in id order.
+struct PoolPlan {
+  std::vector<MaglevBackend> members;  // id order
+  bool operator==(const PoolPlan& o) const;
+};
+
+struct MapPlan {
+  std::map<ServiceKey, ServiceValue> services;
+  std::map<uint32_t, PoolPlan> pools;  // every pool of every service (empty ones too)
+};
+
+// The weight a backend gets in the ring and member list; empty: its saved weight (the
+// daemon's slow start passes a ramp).
+using WeightOf = std::function<uint32_t(const SavedBackend&)>;
+
+// Whether a backend may take new flows at all: it has an address, is not down (container
+// stopped or failed health checks) and is not drained. The one definition, for the datapath's
+// pools, the daemon and `status`.
+bool takes_new_flows(const SavedBackend& b);
+
+// The backends of a service and family that take new flows now: its primaries that may, or,
+// while none may, its backups that may.
+std::vector<const SavedBackend*> pool_backends(const BridgeState& state, const ServiceConfig& svc, int family);
+
+// The identity Maglev hashes for a backend: the container name, else "addr:port". Stable across
+// restarts and nodes.
+std::string maglev_key(const SavedBackend& b);
+
+// The addresses a service answers on: its listen list, else `defaults`.
+const std::vector<IpAddress>& service_listen(const ServiceConfig& svc, const std::vector<IpAddress>& defaults);
+
+// The plan for `state`; an error (and no plan) when two services claim one (address, port,
+// protocol), a service uses what the maps cannot hold, or its settings do not go together.
+Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>& default_addresses,
+                          const WeightOf& weight_of = {});
+
+// "10.0.0.1:8000/tcp".
+std::string to_string(const ServiceKey& key);
+
+}  // namespace xdplb

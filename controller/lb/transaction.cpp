@@ -1,0 +1,184 @@
+#include "lb/transaction.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace xdplb {
+
+Status DatapathWriter::put_service(const ServiceKey& key, const ServiceValue& value) {
+  return dp_.put_service(key, value);
+}
+Status DatapathWriter::delete_service(const ServiceKey& key) { return dp_.delete_service(key); }
+Result<std::map<ServiceKey, ServiceValue>> DatapathWriter::read_services() { return dp_.services(); }
+Status DatapathWriter::write_pool(uint32_t pool, const PoolPlan& plan) {
+  std::vector<PoolMember> list;
+  for (const auto& m : plan.members) list.push_back({m.id, m.weight});
+  auto ring = build_maglev_ring(plan.members);
+  if (!ring) return make_error("building the Maglev ring of pool " + std::to_string(pool) + ": " + ring.error());
+  // Ring first: a member list that names a backend the ring does not have yet never happens.
+  XDPLB_TRY(dp_.write_ring(pool, *ring));
+  return dp_.write_pool_members(pool, list);
+}
+Result<std::vector<PoolMember>> DatapathWriter::read_pool(uint32_t pool) { return dp_.pool_members(pool); }
+Result<BackendEntry> DatapathWriter::read_backend(uint32_t id) { return dp_.backend_entry(id); }
+Status DatapathWriter::put_backend(uint32_t id, const BackendEntry& entry) { return dp_.put_backend(id, entry); }
+Status DatapathWriter::delete_backend(uint32_t id) { return dp_.delete_backend(id); }
+Status DatapathWriter::take_backend_id(uint32_t id) { return dp_.take_backend_id(id); }
+
+namespace {
+
+// The writes done so far and how to take each back; undone in reverse order unless committed.
+class [[nodiscard]] UndoLog {
+ public:
+  explicit UndoLog(MapWriter& maps) : maps_(maps) {}
+  UndoLog(const UndoLog&) = delete;
+  UndoLog& operator=(const UndoLog&) = delete;
+  ~UndoLog() { rollback(); }
+
+  void add(std::function<Status(MapWriter&)> undo) { steps_.push_back(std::move(undo)); }
+  void commit() { steps_.clear(); }
+  void rollback() {
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it)
+      if (auto s = (*it)(maps_); !s) spdlog::error("undoing a map write failed: {}", s.error());
+    steps_.clear();
+  }
+
+ private:
+  MapWriter& maps_;
+  std::vector<std::function<Status(MapWriter&)>> steps_;
+};
+
+// What a service entry held before: put it back, or delete it if it was not there.
+std::function<Status(MapWriter&)> restore_service(const MapPlan& before, const ServiceKey& key) {
+  auto it = before.services.find(key);
+  if (it == before.services.end()) return [key](MapWriter& m) { return m.delete_service(key); };
+  const ServiceValue old = it->second;
+  return [key, old](MapWriter& m) { return m.put_service(key, old); };
+}
+
+std::function<Status(MapWriter&)> restore_pool(const MapPlan& before, uint32_t pool) {
+  auto it = before.pools.find(pool);
+  PoolPlan old = it == before.pools.end() ? PoolPlan{} : it->second;
+  return [pool, old](MapWriter& m) { return m.write_pool(pool, old); };
+}
+
+// Writes one backend entry (put or remove) after reading what it held, for the undo.
+Status write_entry(MapWriter& maps, UndoLog& undo, uint32_t id, const std::optional<BackendEntry>& entry) {
+  auto old = maps.read_backend(id);
+  if (!old) return make_error(old.error());
+  BackendEntry before = *old;
+  XDPLB_TRY(entry ? maps.put_backend(id, *entry) : maps.delete_backend(id));
+  if (before.addr.family == 0 || !before.active)
+    undo.add([id, before](MapWriter& m) {
+      // An unused or inactive entry: inactive again (keeping the address the program may need).
+      if (before.addr.family == 0) return m.delete_backend(id);
+      return m.put_backend(id, before);
+    });
+  else
+    undo.add([id, before](MapWriter& m) { return m.put_backend(id, before); });
+  return {};
+}
+
+// Applies old -> new: entries turning on, pools the new plan has, service entries added or
+// changed, service entries gone, pools gone, entries turning off.
+Status apply(MapWriter& maps, UndoLog& undo, const MapPlan& before, const MapPlan& after,
+             const EntryChanges& entries) {
+  for (uint32_t id : entries.new_ids) XDPLB_TRY(maps.take_backend_id(id));
+  for (const auto& [id, e] : entries.put)
+    if (e.active) XDPLB_TRY(write_entry(maps, undo, id, e));
+  for (const auto& [pool, plan] : after.pools) {
+    auto it = before.pools.find(pool);
+    if (it != before.pools.end() && it->second == plan) continue;
+    XDPLB_TRY(maps.write_pool(pool, plan));
+    undo.add(restore_pool(before, pool));
+  }
+  for (const auto& [key, value] : after.services) {
+    auto it = before.services.find(key);
+    if (it != before.services.end() && it->second == value) continue;
+    XDPLB_TRY(maps.put_service(key, value));
+    undo.add(restore_service(before, key));
+  }
+  for (const auto& [key, value] : before.services) {
+    if (after.services.count(key)) continue;
+    XDPLB_TRY(maps.delete_service(key));
+    undo.add(restore_service(before, key));
+  }
+  for (const auto& [pool, plan] : before.pools) {
+    if (after.pools.count(pool)) continue;
+    XDPLB_TRY(maps.write_pool(pool, PoolPlan{}));
+    undo.add(restore_pool(before, pool));
+  }
+  for (const auto& [id, e] : entries.put)
+    if (!e.active) XDPLB_TRY(write_entry(maps, undo, id, e));
+  for (uint32_t id : entries.remove)
+    if (!entries.put.count(id)) XDPLB_TRY(write_entry(maps, undo, id, std::nullopt));
+  return {};
+}
+
+const SavedBackend* find_backend(const BridgeState& s, uint32_t id) {
+  for (const auto& b : s.backends)
+    if (b.id == id) return &b;
+  return nullptr;
+}
+
+}  // namespace
+
+Result<BridgeState> run_transaction(const TransactionOptions& opts, const ChangeFn& change) {
+  if (!opts.maps) return make_error("internal: a transaction without maps");
+  std::optional<StateLock> lock;
+  if (!opts.held) {
+    auto l = StateLock::acquire(opts.state_dir, opts.bridge);
+    if (!l) return make_error(l.error());
+    lock.emplace(std::move(*l));
+  }
+  auto saved = load_state(opts.state_dir, opts.bridge);
+  if (!saved) return make_error(saved.error());
+  if (!saved->has_value() && !opts.create)
+    return make_error("no saved state for " + opts.bridge + " in " + opts.state_dir + ": run `xdplb detach " +
+                      opts.bridge + "` and `xdplb attach " + opts.bridge + "`");
+  BridgeState before = saved->value_or(BridgeState{});
+  before.bridge = opts.bridge;
+  BridgeState after = before;
+  EntryChanges entries;
+  XDPLB_TRY(change(after, entries));
+
+  std::vector<IpAddress> defaults;
+  if (opts.default_addresses) {
+    auto d = opts.default_addresses(after);
+    if (!d) return make_error(d.error());
+    defaults = std::move(*d);
+  }
+  auto new_plan = plan_maps(after, defaults, opts.weight_of);
+  if (!new_plan) return make_error(new_plan.error());
+  // What the maps hold now: the service entries and the pools' members as read (addresses
+  // come and go, weights ramp); a pool member's Maglev key from the state that wrote it.
+  MapPlan old_plan;
+  auto services = opts.maps->read_services();
+  if (!services) return make_error(services.error());
+  old_plan.services = std::move(*services);
+  if (!opts.fresh_maps) {
+    std::set<uint32_t> pools;
+    for (const auto& [pool, plan] : new_plan->pools) pools.insert(pool);
+    for (const auto& svc : before.services)
+      for (int family : {4, 6}) pools.insert(pool_of_service(svc, family));
+    for (uint32_t pool : pools) {
+      auto members = opts.maps->read_pool(pool);
+      if (!members) return make_error(members.error());
+      PoolPlan& plan = old_plan.pools[pool];
+      for (const auto& m : *members) {
+        const SavedBackend* b = find_backend(before, m.id);
+        if (!b) b = find_backend(after, m.id);
+        plan.members.push_back({m.id, b ? maglev_key(*b) : std::string(), m.weight});
+      }
+    }
+  }
+
+  UndoLog undo(*opts.maps);
+  XDPLB_TRY(apply(*opts.maps, undo, old_plan, *new_plan, entries));
+  if (auto s = save_state(opts.state_dir, after); !s) return make_error(s.error() + " (the maps are as before)");
+  undo.commit();
+  return after;
+}
+
+}  // namespace xdplb

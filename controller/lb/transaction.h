@@ -1,0 +1,90 @@
+// The one change path of a bridge, for every CLI command and the daemon: lock, load, change
+// the desired state, compute the map writes (the diff of two MapPlans plus the backend entries
+// the change asks for), apply them with undo, save. If a write fails, the writes before it are
+// undone and nothing is saved; if saving fails, every write is undone. The maps are reached
+// through MapWriter only, so tests can fail any one write (a fake writer at that seam).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/state.h"
+#include "datapath/datapath.h"
+#include "lb/plan.h"
+
+namespace xdplb {
+
+// The map writes a transaction makes; each can fail.
+class MapWriter {
+ public:
+  virtual ~MapWriter() = default;
+  virtual Status put_service(const ServiceKey& key, const ServiceValue& value) = 0;
+  virtual Status delete_service(const ServiceKey& key) = 0;
+  // What the service map holds now (the old side of the diff: addresses may have gone since
+  // the last change).
+  virtual Result<std::map<ServiceKey, ServiceValue>> read_services() = 0;
+  // Ring (built from the members) first, then the member list.
+  virtual Status write_pool(uint32_t pool, const PoolPlan& plan) = 0;
+  // A pool's member list as the map holds it (ids and weights, id order): the old side of the
+  // diff, since weights change without the state (the daemon's slow start).
+  virtual Result<std::vector<PoolMember>> read_pool(uint32_t pool) = 0;
+  virtual Result<BackendEntry> read_backend(uint32_t id) = 0;
+  virtual Status put_backend(uint32_t id, const BackendEntry& entry) = 0;
+  // Inactive, devmap slot and counters cleared (the address stays for the datapath).
+  virtual Status delete_backend(uint32_t id) = 0;
+  // An id given to a new backend: no counted connections and the next generation, so flows
+  // of the id's earlier backend are re-placed (ids are reused). Not undone: the id was unused.
+  virtual Status take_backend_id(uint32_t id) = 0;
+};
+
+// The real maps.
+class DatapathWriter final : public MapWriter {
+ public:
+  explicit DatapathWriter(Datapath& dp) : dp_(dp) {}
+  Status put_service(const ServiceKey& key, const ServiceValue& value) override;
+  Status delete_service(const ServiceKey& key) override;
+  Result<std::map<ServiceKey, ServiceValue>> read_services() override;
+  Status write_pool(uint32_t pool, const PoolPlan& plan) override;
+  Result<std::vector<PoolMember>> read_pool(uint32_t pool) override;
+  Result<BackendEntry> read_backend(uint32_t id) override;
+  Status put_backend(uint32_t id, const BackendEntry& entry) override;
+  Status delete_backend(uint32_t id) override;
+  Status take_backend_id(uint32_t id) override;
+
+ private:
+  Datapath& dp_;
+};
+
+// Backend entries a change writes besides the plan. Active entries go in before the pools are
+// rewritten (a ring never names an entry that is not there yet), inactive ones and removals
+// after (flows on them are re-placed once no ring names them).
+struct EntryChanges {
+  std::map<uint32_t, BackendEntry> put;
+  std::set<uint32_t> remove;
+  std::set<uint32_t> new_ids;  // ids given to new backends (MapWriter::take_backend_id)
+};
+
+// Changes the loaded state (and asks for entry writes); an error aborts with nothing written.
+using ChangeFn = std::function<Status(BridgeState& state, EntryChanges& entries)>;
+
+struct TransactionOptions {
+  std::string state_dir;
+  std::string bridge;
+  MapWriter* maps = nullptr;
+  // The addresses of services without --listen, read afresh for every transaction.
+  std::function<Result<std::vector<IpAddress>>(const BridgeState&)> default_addresses;
+  WeightOf weight_of;         // empty: saved weights
+  bool fresh_maps = false;    // attach: the pools are empty, every pool of the plan is written
+  bool create = false;        // attach: a bridge with no saved state yet starts empty
+  const StateLock* held = nullptr;  // the caller holds the bridge's lock already
+};
+
+// Runs one change; returns the state as saved.
+Result<BridgeState> run_transaction(const TransactionOptions& opts, const ChangeFn& change);
+
+}  // namespace xdplb

@@ -1,0 +1,201 @@
+// Several services through the XDP program (BPF_PROG_TEST_RUN), programmed by the
+// controller's own change path (lb/transaction.h over the real maps): two services on one VIP
+// with their own ports and pools, a port range, source affinity, and backups that take over
+// and hand back.
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "datapath/datapath.h"
+#include "lb/transaction.h"
+#include "packet.h"
+#include "prog_run.h"
+
+namespace xdplb::test {
+namespace {
+namespace fs = std::filesystem;
+
+const char* kVip = "10.0.0.10";
+const char* kClient = "192.168.1.2";
+
+IpAddress addr(const std::string& text) { return *IpAddress::parse(text); }
+
+SavedBackend backend(uint32_t id, const char* service, const char* a, uint16_t port, bool backup = false) {
+  SavedBackend b;
+  b.id = id;
+  b.service = service;
+  b.addr = addr(a);
+  b.port = port;
+  b.backup = backup;
+  return b;
+}
+
+ServiceConfig service(const char* name, uint32_t slot, uint16_t first, uint16_t last, ProtoSet protos,
+                      uint16_t backend_port) {
+  ServiceConfig s;
+  s.name = name;
+  s.slot = slot;
+  s.port = first;
+  s.port_last = last;
+  s.protos = protos;
+  s.backend_port = backend_port;
+  return s;
+}
+
+class ServicesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = Datapath::load_unattached();
+    ASSERT_TRUE(d) << d.error();
+    dp = std::move(*d);
+    writer = std::make_unique<DatapathWriter>(*dp);
+    std::string t = (fs::temp_directory_path() / "sv-packet-XXXXXX").string();
+    ASSERT_TRUE(mkdtemp(t.data()));
+    dir = t;
+    // web: TCP 8000 -> :80 (b0, b1, backup b5); dns: UDP 5353 -> :53 (b2, b3); game: UDP
+    // 30000-30009 -> :7000 (b4).
+    auto s = change(
+        [](BridgeState& s, EntryChanges& e) -> Status {
+          s.services = {service("web", 0, 8000, 8000, ProtoSet::Tcp, 80),
+                        service("dns", 1, 5353, 5353, ProtoSet::Udp, 53),
+                        service("game", 2, 30000, 30009, ProtoSet::Udp, 7000)};
+          s.backends = {backend(0, "web", "10.1.0.11", 80), backend(1, "web", "10.1.0.12", 80),
+                        backend(2, "dns", "10.1.0.21", 53), backend(3, "dns", "10.1.0.22", 53),
+                        backend(4, "game", "10.1.0.31", 7000), backend(5, "web", "10.1.0.19", 80, true)};
+          for (const auto& b : s.backends) e.put[b.id] = BackendEntry{b.addr, b.port, true};
+          return {};
+        },
+        true);
+    ASSERT_TRUE(s) << s.error();
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  Result<BridgeState> change(const ChangeFn& fn, bool first = false) {
+    TransactionOptions t;
+    t.state_dir = dir;
+    t.bridge = "svbr0";
+    t.maps = writer.get();
+    t.create = first;
+    t.fresh_maps = first;
+    t.default_addresses = [](const BridgeState&) -> Result<std::vector<IpAddress>> {
+      return std::vector<IpAddress>{addr(kVip)};
+    };
+    return run_transaction(t, fn);
+  }
+
+  // Health as the daemon records it: the backends' health and their entries (in)active.
+  Result<BridgeState> set_health(std::set<uint32_t> ids, Health health) {
+    return change([&](BridgeState& s, EntryChanges& e) -> Status {
+      for (auto& b : s.backends)
+        if (ids.count(b.id)) {
+          b.health = health;
+          e.put[b.id] = BackendEntry{b.addr, b.port, health != Health::Down};
+        }
+      return {};
+    });
+  }
+
+  // Sends p through XDP; the backend address:port it was DNATed to, or "" if passed untouched.
+  std::string send(const Packet& p, int* verdict = nullptr) {
+    auto r = run_xdp(dp->xdp_prog_fd(), p.bytes());
+    EXPECT_TRUE(r) << r.error();
+    if (!r) return "";
+    if (verdict) *verdict = r->verdict;
+    if (r->out == p.bytes()) return "";
+    auto parsed = parse(r->out);
+    EXPECT_TRUE(parsed && parsed->ip_csum_ok && parsed->l4_csum_ok) << "checksums after DNAT";
+    return parsed ? parsed->dst + ":" + std::to_string(parsed->dport) : "?";
+  }
+
+  std::unique_ptr<Datapath> dp;
+  std::unique_ptr<DatapathWriter> writer;
+  std::string dir;
+};
+
+TEST_F(ServicesTest, TwoServicesOnOneVipEachServedOnlyByItsOwnBackends) {
+  std::set<std::string> web, dns;
+  for (uint16_t sport = 40000; sport < 40040; ++sport) {
+    web.insert(send(Packet::tcp(kClient, sport, kVip, 8000)));
+    dns.insert(send(Packet::udp(kClient, sport, kVip, 5353)));
+  }
+  EXPECT_EQ(web, (std::set<std::string>{"10.1.0.11:80", "10.1.0.12:80"})) << "web: its two primaries";
+  EXPECT_EQ(dns, (std::set<std::string>{"10.1.0.21:53", "10.1.0.22:53"})) << "dns: its own two";
+  int verdict = -1;
+  EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, 8000), &verdict), "") << "web is TCP only";
+  EXPECT_EQ(verdict, XDP_PASS);
+  EXPECT_EQ(send(Packet::tcp(kClient, 40000, kVip, 5353), &verdict), "") << "dns is UDP only";
+  EXPECT_EQ(verdict, XDP_PASS);
+}
+
+TEST_F(ServicesTest, RemovingOneServiceLeavesTheOtherAndItsFlows) {
+  const Packet flow = Packet::tcp(kClient, 41000, kVip, 8000);
+  const std::string placed = send(flow);
+  auto s = change([](BridgeState& s, EntryChanges& e) -> Status {
+    for (uint32_t id : {2u, 3u}) e.remove.insert(id);
+    std::erase_if(s.backends, [](const SavedBackend& b) { return b.service == "dns"; });
+    std::erase_if(s.services, [](const ServiceConfig& c) { return c.name == "dns"; });
+    return {};
+  });
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, 5353)), "") << "dns is gone";
+  Packet again = flow;
+  again.tcp_flags = kTcpAck;
+  EXPECT_EQ(send(again), placed) << "the web flow keeps its backend";
+}
+
+TEST_F(ServicesTest, PortRangeMapsEveryPortToTheBackendPort) {
+  for (uint16_t port = 30000; port <= 30009; ++port)
+    EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, port)), "10.1.0.31:7000") << port;
+  EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, 30010)), "") << "past the range";
+  EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, 29999)), "") << "before the range";
+}
+
+TEST_F(ServicesTest, SourceAffinityPutsEveryConnectionOfAClientOnOneBackend) {
+  auto s = change([](BridgeState& s, EntryChanges&) -> Status {
+    find_service(s, "web")->affinity = Affinity::Source;
+    return {};
+  });
+  ASSERT_TRUE(s) << s.error();
+  std::set<std::string> one_client, many;
+  for (uint16_t sport = 42000; sport < 42030; ++sport)
+    one_client.insert(send(Packet::tcp(kClient, sport, kVip, 8000)));
+  EXPECT_EQ(one_client.size(), 1u) << "30 connections of one client, one backend";
+  for (int c = 1; c <= 30; ++c) many.insert(send(Packet::tcp("192.168.7." + std::to_string(c), 42000, kVip, 8000)));
+  EXPECT_EQ(many, (std::set<std::string>{"10.1.0.11:80", "10.1.0.12:80"})) << "30 clients spread";
+  auto refused = change([](BridgeState& s, EntryChanges&) -> Status {
+    find_service(s, "web")->scheduler = Scheduler::RoundRobin;
+    return {};
+  });
+  EXPECT_FALSE(refused) << "affinity needs the ring";
+}
+
+TEST_F(ServicesTest, BackupTakesOverWhenNoPrimaryCanAndHandsBack) {
+  std::set<std::string> before;
+  for (uint16_t sport = 43000; sport < 43040; ++sport) before.insert(send(Packet::tcp(kClient, sport, kVip, 8000)));
+  EXPECT_EQ(before.count("10.1.0.19:80"), 0u) << "the backup waits while primaries serve";
+  const Packet old_flow = Packet::tcp(kClient, 43000, kVip, 8000);
+
+  // Both primaries fail their checks (what the daemon writes: health down, entries inactive).
+  auto down = set_health({0, 1}, Health::Down);
+  ASSERT_TRUE(down) << down.error();
+  for (uint16_t sport = 44000; sport < 44020; ++sport)
+    EXPECT_EQ(send(Packet::tcp(kClient, sport, kVip, 8000)), "10.1.0.19:80") << "new flows: the backup";
+  Packet moved = old_flow;
+  moved.tcp_flags = kTcpAck;
+  EXPECT_EQ(send(moved), "10.1.0.19:80") << "a flow of a failed primary moves to the backup";
+
+  // One primary is back: new flows leave the backup; the backup's flows stay with it.
+  auto up = set_health({0}, Health::Up);
+  ASSERT_TRUE(up) << up.error();
+  for (uint16_t sport = 45000; sport < 45020; ++sport)
+    EXPECT_EQ(send(Packet::tcp(kClient, sport, kVip, 8000)), "10.1.0.11:80") << "new flows: the primary";
+  EXPECT_EQ(send(moved), "10.1.0.19:80") << "a flow on the backup keeps it";
+}
+
+}  // namespace
+}  // namespace xdplb::test

@@ -1,0 +1,208 @@
+// The map plan of a bridge's services: entries per address x port x protocol, conflicts and
+// limits refused before anything is written, backups, and source affinity's hash.
+#include "lb/plan.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include <map>
+
+#include "../../bpf/lib/flow_hash.h"
+
+namespace xdplb {
+namespace {
+
+IpAddress addr(const char* text) { return *IpAddress::parse(text); }
+
+ServiceConfig service(const char* name, uint32_t slot, uint16_t port, ProtoSet protos) {
+  ServiceConfig s;
+  s.name = name;
+  s.slot = slot;
+  s.port = s.port_last = port;
+  s.protos = protos;
+  return s;
+}
+
+SavedBackend backend(uint32_t id, const char* service, const char* address, bool backup = false) {
+  SavedBackend b;
+  b.id = id;
+  b.service = service;
+  b.addr = addr(address);
+  b.family = b.addr.is_v6() ? 6 : 4;
+  b.port = 80;
+  b.backup = backup;
+  return b;
+}
+
+BridgeState two_services() {
+  BridgeState s;
+  s.bridge = "svbr0";
+  s.services = {service("web", 0, 8000, ProtoSet::Tcp), service("dns", 1, 5353, ProtoSet::Udp)};
+  s.backends = {backend(0, "web", "10.0.3.11"), backend(1, "web", "10.0.3.12"), backend(2, "dns", "10.0.3.21"),
+                backend(3, "web", "fd42::11")};
+  return s;
+}
+
+const std::vector<IpAddress> kDefaults = {addr("192.0.2.1"), addr("2001:db8::1"), addr("10.0.3.1")};
+
+TEST(Plan, EachServiceGetsItsAddressesPortsProtocolsAndPools) {
+  auto plan = plan_maps(two_services(), kDefaults);
+  ASSERT_TRUE(plan.ok()) << plan.error();
+  EXPECT_EQ(plan->services.size(), 6u) << "3 addresses x (web tcp + dns udp)";
+  const ServiceValue web4 = plan->services.at({addr("192.0.2.1"), 8000, IPPROTO_TCP});
+  const ServiceValue web6 = plan->services.at({addr("2001:db8::1"), 8000, IPPROTO_TCP});
+  const ServiceValue dns4 = plan->services.at({addr("10.0.3.1"), 5353, IPPROTO_UDP});
+  EXPECT_EQ(web4.pool, 0u);
+  EXPECT_EQ(web6.pool, 1u);
+  EXPECT_EQ(dns4.pool, 2u);
+  EXPECT_EQ(plan->services.count({addr("192.0.2.1"), 8000, IPPROTO_UDP}), 0u) << "web is TCP only";
+  EXPECT_EQ(plan->services.count({addr("192.0.2.1"), 5353, IPPROTO_TCP}), 0u) << "dns is UDP only";
+  ASSERT_EQ(plan->pools.size(), 4u);
+  ASSERT_EQ(plan->pools.at(0).members.size(), 2u);
+  EXPECT_EQ(plan->pools.at(0).members[0].id, 0u);
+  EXPECT_EQ(plan->pools.at(0).members[1].id, 1u);
+  ASSERT_EQ(plan->pools.at(1).members.size(), 1u);
+  EXPECT_EQ(plan->pools.at(1).members[0].id, 3u);
+  ASSERT_EQ(plan->pools.at(2).members.size(), 1u);
+  EXPECT_EQ(plan->pools.at(2).members[0].id, 2u) << "dns is served only by its own backend";
+  EXPECT_TRUE(plan->pools.at(3).members.empty());
+}
+
+TEST(Plan, ListenAddressesReplaceTheDefaults) {
+  BridgeState s = two_services();
+  s.services[1].listen = {addr("198.51.100.53")};
+  auto plan = plan_maps(s, kDefaults);
+  ASSERT_TRUE(plan.ok()) << plan.error();
+  EXPECT_EQ(plan->services.size(), 4u);
+  EXPECT_EQ(plan->services.count({addr("198.51.100.53"), 5353, IPPROTO_UDP}), 1u);
+  EXPECT_EQ(plan->services.count({addr("192.0.2.1"), 5353, IPPROTO_UDP}), 0u) << "only on its --listen address";
+}
+
+TEST(Plan, PortRangeIsOneEntryPerPort) {
+  BridgeState s = two_services();
+  s.services[1].port = 30000;
+  s.services[1].port_last = 30009;
+  auto plan = plan_maps(s, kDefaults);
+  ASSERT_TRUE(plan.ok()) << plan.error();
+  EXPECT_EQ(plan->services.size(), 3u + 3u * 10u);
+  for (uint16_t p = 30000; p <= 30009; ++p)
+    EXPECT_EQ(plan->services.at({addr("10.0.3.1"), p, IPPROTO_UDP}).pool, 2u) << p;
+  EXPECT_EQ(plan->services.count({addr("10.0.3.1"), 30010, IPPROTO_UDP}), 0u);
+}
+
+TEST(Plan, TwoServicesMayNotClaimOneAddressPortAndProtocol) {
+  BridgeState s = two_services();
+  s.services[1].port = s.services[1].port_last = 8000;
+  EXPECT_TRUE(plan_maps(s, kDefaults).ok()) << "same port, other protocol: fine";
+  s.services[1].protos = ProtoSet::Both;
+  auto plan = plan_maps(s, kDefaults);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.error(), "service 'dns' and service 'web' both claim 192.0.2.1:8000/tcp: give one another "
+                          "port, protocol or --listen address");
+  s.services[1].listen = {addr("198.51.100.53")};
+  EXPECT_TRUE(plan_maps(s, kDefaults).ok()) << "another address: fine";
+  s.services[1].listen = {addr("10.0.3.1")};
+  EXPECT_FALSE(plan_maps(s, kDefaults).ok()) << "a --listen address among the other's defaults";
+}
+
+TEST(Plan, LimitsAreCheckedBeforeAnythingIsWritten) {
+  BridgeState s = two_services();
+  s.backends.clear();
+  for (uint32_t i = 0; i <= XDPLB_MAX_POOL_MEMBERS; ++i) {
+    SavedBackend b = backend(i, "web", "10.0.3.11");
+    b.addr.bytes[2] = static_cast<uint8_t>(i >> 8);
+    b.addr.bytes[3] = static_cast<uint8_t>(i);
+    s.backends.push_back(b);
+  }
+  auto plan = plan_maps(s, kDefaults);
+  ASSERT_FALSE(plan.ok()) << "the 257th backend";
+  EXPECT_NE(plan.error().find("would have 257 IPv4 backends taking new flows; a pool holds at most 256"),
+            std::string::npos)
+      << plan.error();
+  s.backends.back().drained = true;  // out of the pool: 256 fit
+  EXPECT_TRUE(plan_maps(s, kDefaults).ok());
+
+  BridgeState wide = two_services();
+  wide.services[1].port = 1;
+  wide.services[1].port_last = 5000;  // 3 addresses x 5000 ports > 8192 entries
+  auto big = plan_maps(wide, kDefaults);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().find("the map holds 8192 (XDPLB_MAX_SERVICES)"), std::string::npos) << big.error();
+
+  BridgeState slots = two_services();
+  slots.services[1].slot = XDPLB_MAX_SERVICE_OBJECTS;
+  EXPECT_FALSE(plan_maps(slots, kDefaults).ok());
+}
+
+TEST(Plan, AffinityNeedsTheRing) {
+  BridgeState s = two_services();
+  s.services[0].affinity = Affinity::Source;
+  auto plan = plan_maps(s, kDefaults);
+  ASSERT_TRUE(plan.ok()) << plan.error();
+  EXPECT_EQ(plan->services.at({addr("192.0.2.1"), 8000, IPPROTO_TCP}).flags, XDPLB_SERVICE_AFFINITY_SOURCE);
+  EXPECT_EQ(plan->services.at({addr("10.0.3.1"), 5353, IPPROTO_UDP}).flags, 0u);
+  s.services[0].scheduler = Scheduler::LeastConn;
+  auto bad = plan_maps(s, kDefaults);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("--affinity source places clients by the Maglev ring"), std::string::npos);
+}
+
+TEST(Backups, TakeNewFlowsOnlyWhileNoPrimaryCan) {
+  BridgeState s = two_services();
+  s.backends.push_back(backend(7, "web", "10.0.3.19", true));
+  const ServiceConfig& web = s.services[0];
+  auto ids = [&] {
+    std::vector<uint32_t> out;
+    for (const SavedBackend* b : pool_backends(s, web, 4)) out.push_back(b->id);
+    return out;
+  };
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{0, 1})) << "primaries up: the backup waits";
+  s.backends[0].health = Health::Down;
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{1}));
+  s.backends[1].drained = true;
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{7})) << "no primary usable: the backup serves";
+  EXPECT_EQ(pool_backends(s, web, 6).size(), 1u) << "per family: the IPv6 primary still serves";
+  s.backends[0].health = Health::Up;
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{0})) << "a primary back: new flows leave the backup";
+  s.backends[0].path = BackendPath::Down;
+  s.backends[4].health = Health::Down;
+  EXPECT_TRUE(ids().empty()) << "backup down too: nothing";
+}
+
+// Source affinity hashes the client address only: one client -> one slot whatever its port
+// or the VIP it dials; many clients spread over the ring by weight.
+TEST(Affinity, OneClientOneSlotAndClientsSpreadByWeight) {
+  struct xdplb_flow_key key {};
+  key.src.v4 = htonl(0xc6336401);  // 198.51.100.1
+  key.dst.v4 = htonl(0xc0000201);
+  key.proto = IPPROTO_TCP;
+  key.family = XDPLB_AF_INET;
+  key.dport = htons(8000);
+  const uint32_t slot = xdplb_affinity_slot(&key, 0);
+  for (uint16_t sport = 1000; sport < 1030; ++sport) {
+    key.sport = htons(sport);
+    EXPECT_EQ(xdplb_affinity_slot(&key, 0), slot);
+  }
+  key.dst.v4 = htonl(0x0a000301);
+  key.dport = htons(8001);
+  EXPECT_EQ(xdplb_affinity_slot(&key, 0), slot) << "another VIP or port: same client, same slot";
+  EXPECT_NE(xdplb_affinity_slot(&key, 1), slot) << "a probe moves it";
+
+  std::vector<MaglevBackend> members = {{0, "web1", 1}, {1, "web2", 2}, {2, "web3", 1}};
+  auto ring = build_maglev_ring(members);
+  ASSERT_TRUE(ring.ok()) << ring.error();
+  std::map<uint32_t, uint32_t> hits;
+  const uint32_t clients = 40000;
+  for (uint32_t c = 0; c < clients; ++c) {
+    key.src.v4 = htonl(0x0a000000 + c);
+    ++hits[(*ring)[xdplb_affinity_slot(&key, 0)]];
+  }
+  const double share[] = {0.25, 0.5, 0.25};
+  for (uint32_t id = 0; id < 3; ++id) {
+    const double got = static_cast<double>(hits[id]) / clients;
+    EXPECT_NEAR(got, share[id], 0.05 * share[id]) << "backend " << id;
+  }
+}
+
+}  // namespace
+}  // namespace xdplb

@@ -1,0 +1,300 @@
+// The one change path: a fake MapWriter (the only seam) fails each write in turn; every time
+// the maps must end as they were and the state file must not change. A failing save rolls the
+// maps back too.
+#include "lb/transaction.h"
+
+#include "temp_dir.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace xdplb {
+namespace {
+namespace fs = std::filesystem;
+
+IpAddress addr(const char* text) { return *IpAddress::parse(text); }
+
+// The maps as plain values; write number `fail_at` (counting from 1) fails once.
+struct FakeMaps final : MapWriter {
+  std::map<ServiceKey, ServiceValue> services;
+  std::map<uint32_t, PoolPlan> pools;
+  std::map<uint32_t, BackendEntry> backends;
+  int writes = 0;     // every call, reads too (each can fail)
+  int mutations = 0;  // the calls that change a map
+  int fail_at = 0;
+
+  Status step(const char* what) {
+    if (++writes == fail_at) return make_error(std::string("injected failure: ") + what);
+    return {};
+  }
+  Status put_service(const ServiceKey& key, const ServiceValue& value) override {
+    XDPLB_TRY(step("put_service"));
+    ++mutations;
+    services[key] = value;
+    return {};
+  }
+  Status delete_service(const ServiceKey& key) override {
+    XDPLB_TRY(step("delete_service"));
+    ++mutations;
+    services.erase(key);
+    return {};
+  }
+  Result<std::map<ServiceKey, ServiceValue>> read_services() override {
+    XDPLB_TRY(step("read_services"));
+    return services;
+  }
+  Status write_pool(uint32_t pool, const PoolPlan& plan) override {
+    XDPLB_TRY(step("write_pool"));
+    ++mutations;
+    if (plan.members.empty()) pools.erase(pool);
+    else pools[pool] = plan;
+    return {};
+  }
+  Result<std::vector<PoolMember>> read_pool(uint32_t pool) override {
+    XDPLB_TRY(step("read_pool"));
+    std::vector<PoolMember> out;
+    if (auto it = pools.find(pool); it != pools.end())
+      for (const auto& m : it->second.members) out.push_back({m.id, m.weight});
+    return out;
+  }
+  Result<BackendEntry> read_backend(uint32_t id) override {
+    XDPLB_TRY(step("read_backend"));
+    auto it = backends.find(id);
+    return it == backends.end() ? BackendEntry{IpAddress{}, 0, false} : it->second;
+  }
+  Status put_backend(uint32_t id, const BackendEntry& entry) override {
+    XDPLB_TRY(step("put_backend"));
+    ++mutations;
+    backends[id] = entry;
+    return {};
+  }
+  Status delete_backend(uint32_t id) override {
+    XDPLB_TRY(step("delete_backend"));
+    ++mutations;
+    auto it = backends.find(id);
+    if (it != backends.end()) it->second.active = false;  // the address stays, as in the real map
+    return {};
+  }
+  Status take_backend_id(uint32_t) override { return step("take_backend_id"); }
+
+  // What the datapath acts on: service entries, pools, and the active backend entries. (An
+  // inactive entry may keep its address, as the real map does after delete_backend.)
+  bool same_maps(const FakeMaps& o) const {
+    auto active = [](const FakeMaps& m) {
+      std::map<uint32_t, std::pair<IpAddress, uint16_t>> out;
+      for (const auto& [id, e] : m.backends)
+        if (e.active) out[id] = {e.addr, e.port};
+      return out;
+    };
+    return services == o.services && pools == o.pools && active(*this) == active(o);
+  }
+};
+
+using test::TempDir;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+BackendEntry entry(const char* a, bool active = true) { return BackendEntry{addr(a), 80, active}; }
+
+SavedBackend backend(uint32_t id, const char* service, const char* a) {
+  SavedBackend b;
+  b.id = id;
+  b.service = service;
+  b.addr = addr(a);
+  b.port = 80;
+  return b;
+}
+
+class Transaction : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Attach-like first transaction: two services, three backends.
+    auto t = options(maps);
+    t.create = true;
+    t.fresh_maps = true;
+    auto s = run_transaction(t, [](BridgeState& s, EntryChanges& e) -> Status {
+      ServiceConfig web;
+      web.name = "web";
+      web.protos = ProtoSet::Tcp;
+      ServiceConfig dns;
+      dns.name = "dns";
+      dns.slot = 1;
+      dns.port = dns.port_last = 5353;
+      dns.backend_port = 53;
+      dns.protos = ProtoSet::Udp;
+      s.services = {web, dns};
+      s.backends = {backend(0, "web", "10.0.3.11"), backend(1, "web", "10.0.3.12"), backend(2, "dns", "10.0.3.21")};
+      for (const auto& b : s.backends) e.put[b.id] = entry(b.addr.to_string().c_str());
+      return {};
+    });
+    ASSERT_TRUE(s.ok()) << s.error();
+    file = state_file(dir.path(), "svbr0");
+    before_text = read_file(file);
+    ASSERT_EQ(maps.services.size(), 4u);  // 2 addresses x (web/tcp, dns/udp)
+  }
+
+  TransactionOptions options(MapWriter& m) {
+    TransactionOptions t;
+    t.state_dir = dir.path();
+    t.bridge = "svbr0";
+    t.maps = &m;
+    t.default_addresses = [](const BridgeState&) -> Result<std::vector<IpAddress>> {
+      return std::vector<IpAddress>{addr("192.0.2.1"), addr("10.0.3.1")};
+    };
+    return t;
+  }
+
+  // A change that touches every kind of write: a new backend (reset, put, pool), one gone
+  // (pool, delete), a scheduler change (service entries) and a service's port (add + delete).
+  static Status big_change(BridgeState& s, EntryChanges& e) {
+    s.backends.push_back(backend(3, "web", "10.0.3.13"));
+    e.new_ids.insert(3);
+    e.put[3] = entry("10.0.3.13");
+    std::erase_if(s.backends, [](const SavedBackend& b) { return b.id == 1; });
+    e.remove.insert(1);
+    s.services[0].scheduler = Scheduler::RoundRobin;
+    s.services[1].port = s.services[1].port_last = 5354;
+    return {};
+  }
+
+  TempDir dir;
+  FakeMaps maps;
+  std::string file;
+  std::string before_text;
+};
+
+TEST_F(Transaction, AppliesAChangeAndSavesIt) {
+  auto s = run_transaction(options(maps), big_change);
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(maps.services.at({addr("192.0.2.1"), 8000, IPPROTO_TCP}).scheduler, uint32_t{XDPLB_SCHED_ROUND_ROBIN});
+  EXPECT_EQ(maps.services.count({addr("192.0.2.1"), 5353, IPPROTO_UDP}), 0u);
+  EXPECT_EQ(maps.services.count({addr("192.0.2.1"), 5354, IPPROTO_UDP}), 1u);
+  ASSERT_EQ(maps.pools.at(0).members.size(), 2u);
+  EXPECT_EQ(maps.pools.at(0).members[1].id, 3u);
+  EXPECT_FALSE(maps.backends.at(1).active);
+  EXPECT_TRUE(maps.backends.at(3).active);
+  auto saved = load_state(dir.path(), "svbr0");
+  ASSERT_TRUE(saved.ok() && saved->has_value());
+  EXPECT_EQ(**saved, *s);
+}
+
+TEST_F(Transaction, EveryFailingWriteLeavesMapsAndFileAsTheyWere) {
+  FakeMaps dry = maps;
+  dry.writes = 0;
+  ASSERT_TRUE(run_transaction(options(dry), big_change).ok());
+  const int total = dry.writes;
+  ASSERT_GT(total, 8) << "the change writes entries, pools and services";
+  // Put the file back (the dry run saved it).
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << before_text;
+  for (int k = 1; k <= total; ++k) {
+    SCOPED_TRACE("failing write " + std::to_string(k) + " of " + std::to_string(total));
+    FakeMaps m = maps;
+    m.writes = 0;
+    m.fail_at = k;
+    auto s = run_transaction(options(m), big_change);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().find("injected failure"), std::string::npos) << s.error();
+    EXPECT_TRUE(m.same_maps(maps)) << "maps not rolled back";
+    EXPECT_EQ(read_file(file), before_text) << "state saved although a write failed";
+  }
+}
+
+TEST_F(Transaction, FailingSaveRollsTheMapsBack) {
+  FakeMaps m = maps;
+  auto s = run_transaction(options(m), [&](BridgeState& st, EntryChanges& e) -> Status {
+    XDPLB_TRY(big_change(st, e));
+    // The disk fails between apply and save: the state file's name is now a directory.
+    fs::remove(file);
+    fs::create_directory(file);
+    std::ofstream(file + "/x") << "x";
+    return {};
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("cannot save state file"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("the maps are as before"), std::string::npos) << s.error();
+  EXPECT_GT(m.writes, 0);
+  EXPECT_TRUE(m.same_maps(maps)) << "maps not rolled back after the save failed";
+}
+
+TEST_F(Transaction, RefusedChangeWritesNothing) {
+  FakeMaps m = maps;
+  m.writes = 0;
+  auto s = run_transaction(options(m), [](BridgeState&, EntryChanges& e) -> Status {
+    e.put[9] = entry("10.0.3.99");
+    return make_error("no such container");
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error(), "no such container");
+  EXPECT_EQ(m.writes, 0);
+  EXPECT_EQ(read_file(file), before_text);
+
+  // A conflict found by the plan: refused before the first write.
+  auto c = run_transaction(options(m), [](BridgeState& st, EntryChanges&) -> Status {
+    st.services[1].port = st.services[1].port_last = 8000;
+    st.services[1].protos = ProtoSet::Tcp;
+    return {};
+  });
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().find("both claim"), std::string::npos) << c.error();
+  EXPECT_EQ(m.writes, 0) << "refused before the maps are touched";
+  EXPECT_TRUE(m.same_maps(maps));
+  EXPECT_EQ(read_file(file), before_text);
+}
+
+// The 257th backend of a pool used to write the ring first and fail on the member list, leaving
+// ring slots that named an inactive id: now the plan refuses it before the first write.
+TEST_F(Transaction, APoolBeyondItsLimitIsRefusedBeforeAnyWrite) {
+  FakeMaps m = maps;
+  m.writes = m.mutations = 0;
+  auto s = run_transaction(options(m), [](BridgeState& st, EntryChanges& e) -> Status {
+    for (uint32_t id = 10; id < 10 + XDPLB_MAX_POOL_MEMBERS; ++id) {  // 2 + 256 in web's pool
+      SavedBackend b = backend(id, "web", "10.0.4.0");
+      b.addr.bytes[2] = static_cast<uint8_t>(4 + id / 256);
+      b.addr.bytes[3] = static_cast<uint8_t>(id % 256);
+      st.backends.push_back(b);
+      e.put[id] = BackendEntry{b.addr, 80, true};
+    }
+    return {};
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("a pool holds at most 256"), std::string::npos) << s.error();
+  EXPECT_EQ(m.writes, 0) << "nothing read or written";
+  EXPECT_EQ(read_file(file), before_text);
+}
+
+TEST_F(Transaction, AnUnchangedStateWritesNoServiceOrPool) {
+  FakeMaps m = maps;
+  m.writes = m.mutations = 0;
+  ASSERT_TRUE(run_transaction(options(m), [](BridgeState&, EntryChanges&) -> Status { return {}; }).ok());
+  EXPECT_EQ(m.mutations, 0) << "only reads";
+}
+
+TEST_F(Transaction, WeightsThatChangeWithoutTheStateAreWritten) {
+  // The daemon's slow start: the same state, another weight for backend 0.
+  auto t = options(maps);
+  t.weight_of = [](const SavedBackend& b) { return b.id == 0 ? 500u : b.weight; };
+  ASSERT_TRUE(run_transaction(t, [](BridgeState&, EntryChanges&) -> Status { return {}; }).ok());
+  EXPECT_EQ(maps.pools.at(0).members.at(0).weight, 500u);
+  ASSERT_TRUE(run_transaction(options(maps), [](BridgeState&, EntryChanges&) -> Status { return {}; }).ok());
+  EXPECT_EQ(maps.pools.at(0).members.at(0).weight, 1u) << "the ramp over: saved weights back";
+}
+
+TEST_F(Transaction, AddressesThatLeftAreRemovedFromTheMaps) {
+  auto t = options(maps);
+  t.default_addresses = [](const BridgeState&) -> Result<std::vector<IpAddress>> {
+    return std::vector<IpAddress>{addr("10.0.3.1")};  // 192.0.2.1 left the uplink
+  };
+  ASSERT_TRUE(run_transaction(t, [](BridgeState&, EntryChanges&) -> Status { return {}; }).ok());
+  EXPECT_EQ(maps.services.size(), 2u);
+  EXPECT_EQ(maps.services.count({addr("192.0.2.1"), 8000, IPPROTO_TCP}), 0u);
+}
+
+}  // namespace
+}  // namespace xdplb
