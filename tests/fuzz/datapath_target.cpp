@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "core/reasons.h"
@@ -73,25 +74,75 @@ std::array<uint8_t, 16> addr_bytes(const std::string& text) {
   return b;
 }
 
-Status program(Datapath& dp) {
-  XDPLB_TRY(test::program_scenario(dp));
+// The backends a control frame can act on (fuzz_input.h), and the pools they are members of.
+constexpr uint32_t kControlIds[] = {0, 1, 2, 10, 11};
+struct PoolSpec {
+  uint32_t pool;
+  std::vector<PoolMember> members;
+};
+const PoolSpec kPools[] = {{test::kPool, {{0, 1}, {1, 1}, {2, 1}}},
+                           {kPool6, {{10, 1}, {11, 2}}},
+                           {kPoolRr, {{1, 1}, {2, 1}}}};
+
+Status put_fuzz_backend(Datapath& dp, uint32_t id, bool active) {
+  for (const auto& b : {test::kB0, test::kB1, test::kB2})
+    if (b.id == id) return test::put_backend(dp, b, active);
   for (const auto& b : kBackends6) {
+    if (b.id != id) continue;
     BackendEntry e;
     e.addr = *IpAddress::parse(b.addr);
     e.port = 80;
+    e.active = active;
     e.dmac = b.mac;
     e.smac = test::kBridgeMac;
-    XDPLB_TRY(dp.put_backend(b.id, e));
+    return dp.put_backend(b.id, e);
   }
-  XDPLB_TRY(dp.write_ring(kPool6, test::ring_of({kBackends6[0].id, kBackends6[1].id})));
-  XDPLB_TRY(dp.write_pool_members(kPool6, {{kBackends6[0].id, 1}, {kBackends6[1].id, 2}}));
-  XDPLB_TRY(dp.write_ring(kPoolRr, test::ring_of({test::kB1.id, test::kB2.id})));
-  XDPLB_TRY(dp.write_pool_members(kPoolRr, {{test::kB1.id, 1}, {test::kB2.id, 1}}));
+  return make_error("no fuzz backend " + std::to_string(id));
+}
+
+// Every pool's ring and member list, leaving out backend `without` (none if out of range).
+Status write_pools(Datapath& dp, uint32_t without) {
+  for (const auto& p : kPools) {
+    std::vector<PoolMember> members;
+    std::vector<uint32_t> ids;
+    for (const auto& m : p.members)
+      if (m.id != without) members.push_back(m), ids.push_back(m.id);
+    XDPLB_TRY(dp.write_ring(p.pool, test::ring_of(ids)));
+    XDPLB_TRY(dp.write_pool_members(p.pool, members));
+  }
+  return {};
+}
+
+Status program(Datapath& dp) {
+  XDPLB_TRY(test::program_scenario(dp));
+  for (const auto& b : kBackends6) XDPLB_TRY(put_fuzz_backend(dp, b.id, true));
+  for (uint32_t id : {test::kB0.id, test::kB1.id, test::kB2.id}) XDPLB_TRY(dp.reset_connections(id));
+  XDPLB_TRY(write_pools(dp, XDPLB_NO_BACKEND));
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVip6), test::kPort, proto}, kPool6, XDPLB_SCHED_LEAST_CONN));
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipRr), test::kPort, proto}, kPoolRr, XDPLB_SCHED_ROUND_ROBIN));
   }
   return {};
+}
+
+// A control frame: what the controller does while flows run (fuzz_input.h). Returns whether
+// it touched the rings (else only backend id's entry).
+// f[0] % 8 >= 4: the same on the backend the previous frame was sent to (prev_backend, if
+// any), so that [SYN][that backend fails][SYN again] is one short input.
+Result<bool> apply_control(Datapath& dp, const Bytes& f, std::optional<uint32_t> prev_backend,
+                           uint32_t* touched) {
+  uint32_t id = kControlIds[f[1] % std::size(kControlIds)];
+  if (f[0] % 8 >= 4 && prev_backend) id = *prev_backend;
+  *touched = id;
+  Status st;
+  switch (f[0] % 4) {
+    case 0: st = put_fuzz_backend(dp, id, false); break;  // health check failed
+    case 1: st = dp.delete_backend(id); break;             // backend removed
+    case 2: st = write_pools(dp, id); break;               // drained: out of the rings
+    default: st = put_fuzz_backend(dp, id, true); break;   // back in service
+  }
+  if (!st) return make_error(st.error());
+  return f[0] % 4 == 2;
 }
 
 bool is_drop_reason(std::string_view name) {
@@ -156,10 +207,12 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(vip), test::kPort, proto});
   for (const auto& b : {test::kB0, test::kB1, test::kB2}) {
     t->backends_.insert({addr_bytes(b.addr), b.port});
+    t->backend_id_[{addr_bytes(b.addr), b.port}] = b.id;
     t->backend_ids_.push_back(b.id);
   }
   for (const auto& b : kBackends6) {
     t->backends_.insert({addr_bytes(b.addr), 80});
+    t->backend_id_[{addr_bytes(b.addr), 80}] = b.id;
     t->backend_ids_.push_back(b.id);
   }
   t->bridge_addrs_ = {addr_bytes("10.1.0.1"), addr_bytes("fd00:2::1")};
@@ -177,6 +230,11 @@ std::string DatapathTarget::reasons_reached() {
 }
 
 Status DatapathTarget::reset_state() {
+  // Undo the last input's control frames: backend entries, then (if touched) the rings.
+  for (uint32_t id : touched_backends_) XDPLB_TRY(put_fuzz_backend(*dp_, id, true));
+  if (touched_rings_) XDPLB_TRY(write_pools(*dp_, XDPLB_NO_BACKEND));
+  touched_backends_.clear();
+  touched_rings_ = false;
   auto* skel = dp_->skeleton();
   for (const struct bpf_map* m :
        {skel->maps.flows, skel->maps.reverse, skel->maps.hairpin_flows, skel->maps.hairpin_reverse})
@@ -252,6 +310,24 @@ Report DatapathTarget::run(const uint8_t* data, size_t size) {
   uint32_t prev = 0;
   Bytes prev_out;
   for (FrameIn& f : split_input(data, size)) {
+    if (f.control) {
+      uint32_t id = 0;
+      std::optional<uint32_t> prev_backend;
+      if (!prev_out.empty()) {
+        const FrameView pv = view(prev_out);
+        if (auto it = backend_id_.find({pv.dst, pv.dport}); pv.well_formed && it != backend_id_.end())
+          prev_backend = it->second;
+      }
+      auto rings = apply_control(*dp_, f.bytes, prev_backend, &id);
+      if (!rings) {
+        rep.violation = "harness: control frame: " + rings.error();
+        return rep;
+      }
+      touched_backends_.insert(id);
+      touched_rings_ = touched_rings_ || *rings;
+      rep.features.push_back(7000 + (f.bytes[0] % 4) * 8 + f.bytes[1] % std::size(kControlIds));
+      continue;
+    }
     if (f.answer && !prev_out.empty()) f.bytes = answer(prev_out, std::move(f.bytes));
     const int h = static_cast<int>(f.hook);
     const char* name = f.hook == Hook::Xdp ? "XDP" : "TC";

@@ -12,12 +12,15 @@
 //   - every rewritten frame whose checksums verified still verifies;
 //   - a well-formed frame of a known flow (the same frame again) counts no drop reason, is
 //     not dropped and (XDP) goes to the same backend.
+// Control frames change the backends meanwhile (inactive, deleted, out of the rings, back) as
+// the controller does; the next input starts from the programmed state again.
 // What each frame made the datapath do (reasons, verdict) comes back as features, so that
 // libFuzzer keeps inputs that reach new outcomes; it cannot see coverage inside BPF.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -72,7 +75,10 @@ class DatapathTarget {
   std::set<std::array<uint8_t, 16>> bridge_addrs_;
   std::vector<IpPrefix> guard_;  // the uplink guard as written
   std::vector<uint32_t> backend_ids_;
-  std::vector<bool> drop_reason_;  // by enum xdplb_reason: a "drop_*" or "no_*" outcome
+  std::map<std::pair<std::array<uint8_t, 16>, uint16_t>, uint32_t> backend_id_;
+  std::vector<bool> drop_reason_;
+  std::set<uint32_t> touched_backends_;  // by control frames: restored before the next input
+  bool touched_rings_ = false;  // by enum xdplb_reason: a "drop_*" or "no_*" outcome
 };
 
 }  // namespace xdplb::fuzz
