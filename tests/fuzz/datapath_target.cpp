@@ -301,38 +301,88 @@ bool DatapathTarget::counted_drop(const FrameOutcome& o) const {
   return false;
 }
 
+Status DatapathTarget::control(const FrameIn& f, const Bytes& prev_out, Report& rep) {
+  std::optional<uint32_t> prev_backend;
+  if (!prev_out.empty()) {
+    const FrameView pv = view(prev_out);
+    if (auto it = backend_id_.find({pv.dst, pv.dport}); pv.well_formed && it != backend_id_.end())
+      prev_backend = it->second;
+  }
+  uint32_t id = 0;
+  auto rings = apply_control(*dp_, f.bytes, prev_backend, &id);
+  if (!rings) return make_error("control frame: " + rings.error());
+  touched_backends_.insert(id);
+  touched_rings_ = touched_rings_ || *rings;
+  rep.features.push_back(7000 + (f.bytes[0] % 8) * 8 + f.bytes[1] % std::size(kControlIds));
+  return {};
+}
+
+void DatapathTarget::add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev,
+                                  Report& rep) {
+  const int h = static_cast<int>(hook);
+  uint32_t combo = mix(mix(2166136261u, h), o.verdict + 16);
+  for (uint32_t r = 0; r < o.reasons.size(); ++r)
+    if (o.reasons[r]) {
+      rep.features.push_back(h * 128 + (r & 127));
+      combo = mix(combo, r);
+    }
+  combo = mix(combo, rewritten);
+  rep.features.push_back(256 + h * 16 + (o.verdict & 15));
+  rep.features.push_back(512 + combo % 2048);
+  rep.features.push_back(2560 + mix(prev, combo) % 4096);
+  prev = combo;
+}
+
+std::string DatapathTarget::check_frame(const FrameIn& f, const FrameView& v, bool known,
+                                        const FrameOutcome& o) {
+  const int drop = f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT;
+  const bool verdict_ok = f.hook == Hook::Xdp
+                              ? (o.verdict == XDP_PASS || o.verdict == XDP_DROP || o.verdict == XDP_REDIRECT)
+                              : (o.verdict == TC_ACT_OK || o.verdict == TC_ACT_SHOT || o.verdict == TC_ACT_REDIRECT);
+  if (!verdict_ok) return "verdict " + std::to_string(o.verdict) + " outside the expected set";
+  if (std::none_of(o.reasons.begin(), o.reasons.end(), [](uint64_t n) { return n; }))
+    return "verdict " + std::to_string(o.verdict) + " counted under no reason";
+  if (o.verdict == drop && !counted_drop(o)) return "dropped without a drop reason counted";
+  if (o.out.size() != f.bytes.size())
+    return "length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o.out.size());
+  if (o.out == f.bytes) return "";
+  const std::string out = "\n  out: " + hex(o.out);
+  if (!known) return "rewrote a frame that is neither a well-formed frame for a service nor of a known flow" + out;
+  if (long at = first_forbidden_change(v, f.bytes, o.out); at >= 0)
+    return "changed byte " + std::to_string(at) + ", outside MACs/addresses/ports/checksums" + out;
+  if (auto what = check_rewrite(f.hook, v, o.out); !what.empty()) return what + out;
+  return "";
+}
+
+Result<std::string> DatapathTarget::check_again(const FrameIn& f, const FrameOutcome& first) {
+  auto again = run_frame(f.hook, f.bytes);
+  if (!again) return make_error(again.error());
+  if (counted_drop(*again) || again->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT))
+    return "the second packet of a known flow was dropped (verdict " + std::to_string(again->verdict) + ")";
+  if (f.hook == Hook::Xdp && again->out != first.out)
+    return "the second packet of a known flow was rewritten differently\n  first:  " + hex(first.out) +
+           "\n  second: " + hex(again->out);
+  return std::string();
+}
+
 Report DatapathTarget::run(const uint8_t* data, size_t size) {
   Report rep;
-  if (auto s = reset_state(); !s) {
-    rep.violation = "harness: " + s.error();
+  auto harness = [&](const std::string& what) {
+    rep.violation = "harness: " + what;
     return rep;
-  }
+  };
+  if (auto s = reset_state(); !s) return harness(s.error());
   uint32_t prev = 0;
   Bytes prev_out;
   for (FrameIn& f : split_input(data, size)) {
     if (f.control) {
-      uint32_t id = 0;
-      std::optional<uint32_t> prev_backend;
-      if (!prev_out.empty()) {
-        const FrameView pv = view(prev_out);
-        if (auto it = backend_id_.find({pv.dst, pv.dport}); pv.well_formed && it != backend_id_.end())
-          prev_backend = it->second;
-      }
-      auto rings = apply_control(*dp_, f.bytes, prev_backend, &id);
-      if (!rings) {
-        rep.violation = "harness: control frame: " + rings.error();
-        return rep;
-      }
-      touched_backends_.insert(id);
-      touched_rings_ = touched_rings_ || *rings;
-      rep.features.push_back(7000 + (f.bytes[0] % 4) * 8 + f.bytes[1] % std::size(kControlIds));
+      if (auto s = control(f, prev_out, rep); !s) return harness(s.error());
       continue;
     }
     if (f.answer && !prev_out.empty()) f.bytes = answer(prev_out, std::move(f.bytes));
-    const int h = static_cast<int>(f.hook);
-    const char* name = f.hook == Hook::Xdp ? "XDP" : "TC";
-    auto fail = [&](const std::string& what) {
-      rep.violation = std::string(name) + ": " + what + "\n  in:  " + hex(f.bytes);
+    auto broken = [&](const std::string& what) {
+      rep.violation = std::string(f.hook == Hook::Xdp ? "XDP" : "TC") + ": " + what + "\n  in:  " + hex(f.bytes);
+      return rep;
     };
     const FrameView v = view(f.bytes);
     const bool known = ours(f.hook, v);
@@ -340,53 +390,16 @@ Report DatapathTarget::run(const uint8_t* data, size_t size) {
     // The kernel refuses skbs shorter than the IP header their ethertype announces (EINVAL):
     // such a frame never reaches TC on a real device either.
     if (!o && f.hook == Hook::Tc && f.bytes.size() < kMinFrame + 40) continue;
-    if (!o) {
-      rep.violation = "harness: " + o.error();
-      return rep;
-    }
-    const bool rewritten = o->out != f.bytes;
-    const bool verdict_ok = f.hook == Hook::Xdp
-                                ? (o->verdict == XDP_PASS || o->verdict == XDP_DROP || o->verdict == XDP_REDIRECT)
-                                : (o->verdict == TC_ACT_OK || o->verdict == TC_ACT_SHOT || o->verdict == TC_ACT_REDIRECT);
-    uint32_t combo = mix(mix(2166136261u, h), o->verdict + 16);
-    for (uint32_t r = 0; r < o->reasons.size(); ++r)
-      if (o->reasons[r]) {
-        rep.features.push_back(h * 128 + (r & 127));
-        combo = mix(combo, r);
-      }
-    combo = mix(combo, rewritten);
-    rep.features.push_back(256 + h * 16 + (o->verdict & 15));
-    rep.features.push_back(512 + combo % 2048);
-    rep.features.push_back(2560 + mix(prev, combo) % 4096);
-    prev = combo;
-
-    if (!verdict_ok) return fail("verdict " + std::to_string(o->verdict) + " outside the expected set"), rep;
-    const bool any_reason = std::any_of(o->reasons.begin(), o->reasons.end(), [](uint64_t n) { return n; });
-    if (!any_reason) return fail("verdict " + std::to_string(o->verdict) + " counted under no reason"), rep;
-    if (o->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT) && !counted_drop(*o))
-      return fail("dropped without a drop reason counted"), rep;
-    if (o->out.size() != f.bytes.size())
-      return fail("length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o->out.size())), rep;
-    if (rewritten) {
-      if (!known) return fail("rewrote a frame that is neither a well-formed frame for a service nor of a known flow\n  out: " + hex(o->out)), rep;
-      if (long at = first_forbidden_change(v, f.bytes, o->out); at >= 0)
-        return fail("changed byte " + std::to_string(at) + ", outside MACs/addresses/ports/checksums\n  out: " + hex(o->out)), rep;
-      if (auto what = check_rewrite(f.hook, v, o->out); !what.empty()) return fail(what + "\n  out: " + hex(o->out)), rep;
-    }
+    if (!o) return harness(o.error());
+    add_features(f.hook, *o, o->out != f.bytes, prev, rep);
+    if (auto what = check_frame(f, v, known, *o); !what.empty()) return broken(what);
     prev_out = o->out;
     const bool dropped = o->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT) || counted_drop(*o);
     if (!known || dropped || !v.ip_csum_ok || !v.l4_csum_ok) continue;
     // The same frame again is a packet of a flow that now exists.
-    auto again = run_frame(f.hook, f.bytes);
-    if (!again) {
-      rep.violation = "harness: " + again.error();
-      return rep;
-    }
-    if (counted_drop(*again) || again->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT))
-      return fail("the second packet of a known flow was dropped (verdict " + std::to_string(again->verdict) + ")"), rep;
-    if (f.hook == Hook::Xdp && again->out != o->out)
-      return fail("the second packet of a known flow was rewritten differently\n  first:  " + hex(o->out) +
-                  "\n  second: " + hex(again->out)), rep;
+    auto what = check_again(f, *o);
+    if (!what) return harness(what.error());
+    if (!what->empty()) return broken(*what);
   }
   return rep;
 }

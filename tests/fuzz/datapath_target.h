@@ -62,6 +62,11 @@ class DatapathTarget {
   };
   Result<FrameOutcome> run_frame(Hook hook, const Bytes& in);
   bool ours(Hook hook, const FrameView& v);
+  Status control(const FrameIn& f, const Bytes& prev_out, Report& rep);
+  static void add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev, Report& rep);
+  // The invariants on one run ("" when they hold), and on the same frame run again.
+  std::string check_frame(const FrameIn& f, const FrameView& v, bool known, const FrameOutcome& o);
+  Result<std::string> check_again(const FrameIn& f, const FrameOutcome& first);
   std::string check_rewrite(Hook hook, const FrameView& in, const Bytes& out);
   bool counted_drop(const FrameOutcome& o) const;
   Status reset_state();
