@@ -22,6 +22,11 @@ inline constexpr std::chrono::milliseconds kDefaultContainerWait{5000};
 // The container's first address of `family` (4 or 6), if it has one.
 std::optional<IpAddress> address_of_family(const ContainerInfo& info, int family);
 
+// A container reports its own addresses (root in it may claim the bridge's or another's):
+// keeps only the ones of `family` (4 or 6) inside the bridge's subnet that are not the host's;
+// an error that says why if it had some and none is left.
+Status keep_claimable_addresses(ContainerInfo& info, const net::LinkInfo& bridge, int family);
+
 // Plans and writes one backend; records address (containers), path, via and reason in `b`.
 // A named backend is resolved again: its veth changes on every restart.
 // `active` false writes the entry inactive (the daemon: a backend still failing its health
