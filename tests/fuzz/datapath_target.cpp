@@ -100,9 +100,14 @@ Status put_fuzz_backend(Datapath& dp, uint32_t id, bool active) {
   return make_error("no fuzz backend " + std::to_string(id));
 }
 
-// Every pool's ring and member list, leaving out backend `without` (none if out of range).
-Status write_pools(Datapath& dp, uint32_t without) {
+// The ring and member list of every pool that has backend `of` (every pool for
+// XDPLB_NO_BACKEND), with it or (drain) without it. A ring costs milliseconds to write.
+Status write_pools(Datapath& dp, uint32_t of, bool drain) {
   for (const auto& p : kPools) {
+    if (of != XDPLB_NO_BACKEND &&
+        std::none_of(p.members.begin(), p.members.end(), [&](const PoolMember& m) { return m.id == of; }))
+      continue;
+    const uint32_t without = drain ? of : XDPLB_NO_BACKEND;
     std::vector<PoolMember> members;
     std::vector<uint32_t> ids;
     for (const auto& m : p.members)
@@ -117,7 +122,7 @@ Status program(Datapath& dp) {
   XDPLB_TRY(test::program_scenario(dp));
   for (const auto& b : kBackends6) XDPLB_TRY(put_fuzz_backend(dp, b.id, true));
   for (uint32_t id : {test::kB0.id, test::kB1.id, test::kB2.id}) XDPLB_TRY(dp.reset_connections(id));
-  XDPLB_TRY(write_pools(dp, XDPLB_NO_BACKEND));
+  XDPLB_TRY(write_pools(dp, XDPLB_NO_BACKEND, false));
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVip6), test::kPort, proto}, kPool6, XDPLB_SCHED_LEAST_CONN));
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipRr), test::kPort, proto}, kPoolRr, XDPLB_SCHED_ROUND_ROBIN));
@@ -138,7 +143,7 @@ Result<bool> apply_control(Datapath& dp, const Bytes& f, std::optional<uint32_t>
   switch (f[0] % 4) {
     case 0: st = put_fuzz_backend(dp, id, false); break;  // health check failed
     case 1: st = dp.delete_backend(id); break;             // backend removed
-    case 2: st = write_pools(dp, id); break;               // drained: out of the rings
+    case 2: st = write_pools(dp, id, true); break;         // drained: out of the rings
     default: st = put_fuzz_backend(dp, id, true); break;   // back in service
   }
   if (!st) return make_error(st.error());
@@ -230,11 +235,11 @@ std::string DatapathTarget::reasons_reached() {
 }
 
 Status DatapathTarget::reset_state() {
-  // Undo the last input's control frames: backend entries, then (if touched) the rings.
+  // Undo the last input's control frames: backend entries, then the rings they changed.
   for (uint32_t id : touched_backends_) XDPLB_TRY(put_fuzz_backend(*dp_, id, true));
-  if (touched_rings_) XDPLB_TRY(write_pools(*dp_, XDPLB_NO_BACKEND));
+  for (uint32_t id : touched_rings_) XDPLB_TRY(write_pools(*dp_, id, false));
   touched_backends_.clear();
-  touched_rings_ = false;
+  touched_rings_.clear();
   auto* skel = dp_->skeleton();
   for (const struct bpf_map* m :
        {skel->maps.flows, skel->maps.reverse, skel->maps.hairpin_flows, skel->maps.hairpin_reverse})
@@ -247,13 +252,31 @@ Status DatapathTarget::reset_state() {
   return {};
 }
 
+// The reason counters summed over CPUs, in one batch syscall (Datapath::reason_counters reads
+// them one by one: fine for `xdplb status`, a third of the harness's time per frame).
+Result<std::vector<uint64_t>> DatapathTarget::reasons() {
+  const int cpus = libbpf_num_possible_cpus();
+  std::vector<uint32_t> keys(XDPLB_R_MAX);
+  std::vector<uint64_t> values(static_cast<size_t>(XDPLB_R_MAX) * (cpus > 0 ? cpus : 1));
+  uint32_t count = XDPLB_R_MAX, out_batch = 0;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int err = bpf_map_lookup_batch(bpf_map__fd(dp_->skeleton()->maps.reasons), nullptr, &out_batch, keys.data(),
+                                 values.data(), &count, &opts);
+  if ((err && err != -ENOENT) || count != XDPLB_R_MAX) return dp_->reason_counters();
+  std::vector<uint64_t> sums(XDPLB_R_MAX, 0);
+  for (uint32_t i = 0; i < count; ++i)
+    if (keys[i] < XDPLB_R_MAX)
+      for (int c = 0; c < cpus; ++c) sums[keys[i]] += values[static_cast<size_t>(i) * cpus + c];
+  return sums;
+}
+
 Result<DatapathTarget::FrameOutcome> DatapathTarget::run_frame(Hook hook, const Bytes& in) {
-  auto before = dp_->reason_counters();
+  auto before = reasons();
   if (!before) return make_error(before.error());
   auto r = hook == Hook::Xdp ? test::run_xdp(dp_->xdp_prog_fd(), in)
                              : test::run_tc(dp_->tc_prog_fd(), in, bridge_ifindex_);
   if (!r) return make_error(r.error());
-  auto after = dp_->reason_counters();
+  auto after = reasons();
   if (!after) return make_error(after.error());
   FrameOutcome o;
   o.verdict = r->verdict;
@@ -312,7 +335,7 @@ Status DatapathTarget::control(const FrameIn& f, const Bytes& prev_out, Report& 
   auto rings = apply_control(*dp_, f.bytes, prev_backend, &id);
   if (!rings) return make_error("control frame: " + rings.error());
   touched_backends_.insert(id);
-  touched_rings_ = touched_rings_ || *rings;
+  if (*rings) touched_rings_.insert(id);
   rep.features.push_back(7000 + (f.bytes[0] % 8) * 8 + f.bytes[1] % std::size(kControlIds));
   return {};
 }

@@ -61,6 +61,7 @@ class DatapathTarget {
     std::vector<uint64_t> reasons;  // counted during the run
   };
   Result<FrameOutcome> run_frame(Hook hook, const Bytes& in);
+  Result<std::vector<uint64_t>> reasons();
   bool ours(Hook hook, const FrameView& v);
   Status control(const FrameIn& f, const Bytes& prev_out, Report& rep);
   static void add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev, Report& rep);
@@ -81,9 +82,10 @@ class DatapathTarget {
   std::vector<IpPrefix> guard_;  // the uplink guard as written
   std::vector<uint32_t> backend_ids_;
   std::map<std::pair<std::array<uint8_t, 16>, uint16_t>, uint32_t> backend_id_;
-  std::vector<bool> drop_reason_;
-  std::set<uint32_t> touched_backends_;  // by control frames: restored before the next input
-  bool touched_rings_ = false;  // by enum xdplb_reason: a "drop_*" or "no_*" outcome
+  std::vector<bool> drop_reason_;  // by enum xdplb_reason: a "drop_*" or "no_*" outcome
+  // Changed by control frames, restored before the next input: backend entries, and the
+  // pools whose rings left a backend out (by that backend).
+  std::set<uint32_t> touched_backends_, touched_rings_;
 };
 
 }  // namespace xdplb::fuzz
