@@ -165,7 +165,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     std::cout << "attached XDP (" << name_of(m) << ") to " << name << "\n";
   std::cout << "attached TC ingress to " << a.bridge << " (reply path)\n";
   std::cout << "uplinks drop new flows from " << guard->size()
-            << " source prefixes (the bridge's subnets, the host's addresses, loopback)\n";
+            << " source prefixes (bridge subnets, host addresses, loopback)\n";
   if (!a.no_host_local)
     std::cout << "attached socket hooks to the cgroup v2 root (host-local clients of this network namespace)\n";
   for (const auto& svc : state->services) {

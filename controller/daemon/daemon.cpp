@@ -347,6 +347,8 @@ void Daemon::check_containers(Clock::time_point now) {
     ro.lxcpath = saved.lxcpath;
     ro.wait = milliseconds(0);
     auto info = resolve_container(saved.name, ro);
+    if (info)
+      if (auto claim = keep_claimable_addresses(*info, bridge_, saved.family); !claim) info = make_error(claim.error());
     const bool down = saved.path == BackendPath::Down;
     if (!info && !down) {
       spdlog::warn("backend {} is DOWN: container: {}; out of the ring", describe(saved), info.error());

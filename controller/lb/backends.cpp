@@ -21,6 +21,16 @@ std::optional<IpAddress> address_of_family(const ContainerInfo& info, int family
   return list.front();
 }
 
+Status keep_claimable_addresses(ContainerInfo& info, const net::LinkInfo& bridge, int family) {
+  auto host = read_host_addresses(bridge.ifindex);
+  if (!host) return make_error(host.error());
+  auto& list = family == 6 ? info.ipv6 : info.ipv4;
+  auto ok = acceptable_container_addresses(info.name, list, bridge.name, host->bridge_subnets, host->host);
+  if (!ok) return make_error(ok.error());
+  list = *ok;
+  return {};
+}
+
 namespace {
 
 // A named backend's current address and veth, checked against the bridge. A container that
@@ -50,13 +60,7 @@ Result<ContainerInfo> resolve_named(const net::LinkInfo& bridge, const SavedBack
                       (other ? other->name : std::string("no bridge")) + ", not on " + bridge.name +
                       ": attach xdplb to its bridge, or connect it to " + bridge.name);
   }
-  // The container reports its own addresses: keep only those it may claim.
-  auto host = read_host_addresses(bridge.ifindex);
-  if (!host) return make_error(host.error());
-  auto& list = b.family == 6 ? info->ipv6 : info->ipv4;
-  auto ok = acceptable_container_addresses(b.name, list, bridge.name, host->bridge_subnets, host->host);
-  if (!ok) return make_error(ok.error());
-  list = *ok;
+  if (auto s = keep_claimable_addresses(*info, bridge, b.family); !s) return make_error(s.error());
   return info;
 }
 

@@ -26,6 +26,11 @@ ContainerSource container_source(BackendSource s);
 // The container's first address of `family` (4 or 6), if it has one.
 std::optional<IpAddress> address_of_family(const ContainerInfo& info, int family);
 
+// A container reports its own addresses (root in it may claim the bridge's or another's):
+// keeps only the ones of `family` (4 or 6) inside the bridge's subnet that are not the host's;
+// an error that says why if it had some and none is left.
+Status keep_claimable_addresses(ContainerInfo& info, const net::LinkInfo& bridge, int family);
+
 // Resolves and plans one backend; records address (containers), path, via and reason in `b`.
 // A named backend is resolved again: its veth changes on every restart. Writes nothing: the
 // caller puts plan.entry through a transaction (`active` false: an inactive entry — the daemon:

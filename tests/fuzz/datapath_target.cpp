@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "core/reasons.h"
@@ -73,25 +74,80 @@ std::array<uint8_t, 16> addr_bytes(const std::string& text) {
   return b;
 }
 
-Status program(Datapath& dp) {
-  XDPLB_TRY(test::program_scenario(dp));
+// The backends a control frame can act on (fuzz_input.h), and the pools they are members of.
+constexpr uint32_t kControlIds[] = {0, 1, 2, 10, 11};
+struct PoolSpec {
+  uint32_t pool;
+  std::vector<PoolMember> members;
+};
+const PoolSpec kPools[] = {{test::kPool, {{0, 1}, {1, 1}, {2, 1}}},
+                           {kPool6, {{10, 1}, {11, 2}}},
+                           {kPoolRr, {{1, 1}, {2, 1}}}};
+
+Status put_fuzz_backend(Datapath& dp, uint32_t id, bool active) {
+  for (const auto& b : {test::kB0, test::kB1, test::kB2})
+    if (b.id == id) return test::put_backend(dp, b, active);
   for (const auto& b : kBackends6) {
+    if (b.id != id) continue;
     BackendEntry e;
     e.addr = *IpAddress::parse(b.addr);
     e.port = 80;
+    e.active = active;
     e.dmac = b.mac;
     e.smac = test::kBridgeMac;
-    XDPLB_TRY(dp.put_backend(b.id, e));
+    return dp.put_backend(b.id, e);
   }
-  XDPLB_TRY(dp.write_ring(kPool6, test::ring_of({kBackends6[0].id, kBackends6[1].id})));
-  XDPLB_TRY(dp.write_pool_members(kPool6, {{kBackends6[0].id, 1}, {kBackends6[1].id, 2}}));
-  XDPLB_TRY(dp.write_ring(kPoolRr, test::ring_of({test::kB1.id, test::kB2.id})));
-  XDPLB_TRY(dp.write_pool_members(kPoolRr, {{test::kB1.id, 1}, {test::kB2.id, 1}}));
+  return make_error("no fuzz backend " + std::to_string(id));
+}
+
+// The ring and member list of every pool that has backend `of` (every pool for
+// XDPLB_NO_BACKEND), with it or (drain) without it. A ring costs milliseconds to write.
+Status write_pools(Datapath& dp, uint32_t of, bool drain) {
+  for (const auto& p : kPools) {
+    if (of != XDPLB_NO_BACKEND &&
+        std::none_of(p.members.begin(), p.members.end(), [&](const PoolMember& m) { return m.id == of; }))
+      continue;
+    const uint32_t without = drain ? of : XDPLB_NO_BACKEND;
+    std::vector<PoolMember> members;
+    std::vector<uint32_t> ids;
+    for (const auto& m : p.members)
+      if (m.id != without) members.push_back(m), ids.push_back(m.id);
+    XDPLB_TRY(dp.write_ring(p.pool, test::ring_of(ids)));
+    XDPLB_TRY(dp.write_pool_members(p.pool, members));
+  }
+  return {};
+}
+
+Status program(Datapath& dp) {
+  XDPLB_TRY(test::program_scenario(dp));
+  for (const auto& b : kBackends6) XDPLB_TRY(put_fuzz_backend(dp, b.id, true));
+  for (uint32_t id : {test::kB0.id, test::kB1.id, test::kB2.id}) XDPLB_TRY(dp.reset_connections(id));
+  XDPLB_TRY(write_pools(dp, XDPLB_NO_BACKEND, false));
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVip6), test::kPort, proto}, kPool6, XDPLB_SCHED_LEAST_CONN));
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipRr), test::kPort, proto}, kPoolRr, XDPLB_SCHED_ROUND_ROBIN));
   }
   return {};
+}
+
+// A control frame: what the controller does while flows run (fuzz_input.h). Returns whether
+// it touched the rings (else only backend id's entry).
+// f[0] % 8 >= 4: the same on the backend the previous frame was sent to (prev_backend, if
+// any), so that [SYN][that backend fails][SYN again] is one short input.
+Result<bool> apply_control(Datapath& dp, const Bytes& f, std::optional<uint32_t> prev_backend,
+                           uint32_t* touched) {
+  uint32_t id = kControlIds[f[1] % std::size(kControlIds)];
+  if (f[0] % 8 >= 4 && prev_backend) id = *prev_backend;
+  *touched = id;
+  Status st;
+  switch (f[0] % 4) {
+    case 0: st = put_fuzz_backend(dp, id, false); break;  // health check failed
+    case 1: st = dp.delete_backend(id); break;             // backend removed
+    case 2: st = write_pools(dp, id, true); break;         // drained: out of the rings
+    default: st = put_fuzz_backend(dp, id, true); break;   // back in service
+  }
+  if (!st) return make_error(st.error());
+  return f[0] % 4 == 2;
 }
 
 bool is_drop_reason(std::string_view name) {
@@ -156,10 +212,12 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(vip), test::kPort, proto});
   for (const auto& b : {test::kB0, test::kB1, test::kB2}) {
     t->backends_.insert({addr_bytes(b.addr), b.port});
+    t->backend_id_[{addr_bytes(b.addr), b.port}] = b.id;
     t->backend_ids_.push_back(b.id);
   }
   for (const auto& b : kBackends6) {
     t->backends_.insert({addr_bytes(b.addr), 80});
+    t->backend_id_[{addr_bytes(b.addr), 80}] = b.id;
     t->backend_ids_.push_back(b.id);
   }
   t->bridge_addrs_ = {addr_bytes("10.1.0.1"), addr_bytes("fd00:2::1")};
@@ -177,6 +235,11 @@ std::string DatapathTarget::reasons_reached() {
 }
 
 Status DatapathTarget::reset_state() {
+  // Undo the last input's control frames: backend entries, then the rings they changed.
+  for (uint32_t id : touched_backends_) XDPLB_TRY(put_fuzz_backend(*dp_, id, true));
+  for (uint32_t id : touched_rings_) XDPLB_TRY(write_pools(*dp_, id, false));
+  touched_backends_.clear();
+  touched_rings_.clear();
   auto* skel = dp_->skeleton();
   for (const struct bpf_map* m :
        {skel->maps.flows, skel->maps.reverse, skel->maps.hairpin_flows, skel->maps.hairpin_reverse})
@@ -189,13 +252,31 @@ Status DatapathTarget::reset_state() {
   return {};
 }
 
+// The reason counters summed over CPUs, in one batch syscall (Datapath::reason_counters reads
+// them one by one: fine for `xdplb status`, a third of the harness's time per frame).
+Result<std::vector<uint64_t>> DatapathTarget::reasons() {
+  const int cpus = libbpf_num_possible_cpus();
+  std::vector<uint32_t> keys(XDPLB_R_MAX);
+  std::vector<uint64_t> values(static_cast<size_t>(XDPLB_R_MAX) * (cpus > 0 ? cpus : 1));
+  uint32_t count = XDPLB_R_MAX, out_batch = 0;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int err = bpf_map_lookup_batch(bpf_map__fd(dp_->skeleton()->maps.reasons), nullptr, &out_batch, keys.data(),
+                                 values.data(), &count, &opts);
+  if ((err && err != -ENOENT) || count != XDPLB_R_MAX) return dp_->reason_counters();
+  std::vector<uint64_t> sums(XDPLB_R_MAX, 0);
+  for (uint32_t i = 0; i < count; ++i)
+    if (keys[i] < XDPLB_R_MAX)
+      for (int c = 0; c < cpus; ++c) sums[keys[i]] += values[static_cast<size_t>(i) * cpus + c];
+  return sums;
+}
+
 Result<DatapathTarget::FrameOutcome> DatapathTarget::run_frame(Hook hook, const Bytes& in) {
-  auto before = dp_->reason_counters();
+  auto before = reasons();
   if (!before) return make_error(before.error());
   auto r = hook == Hook::Xdp ? test::run_xdp(dp_->xdp_prog_fd(), in)
                              : test::run_tc(dp_->tc_prog_fd(), in, bridge_ifindex_);
   if (!r) return make_error(r.error());
-  auto after = dp_->reason_counters();
+  auto after = reasons();
   if (!after) return make_error(after.error());
   FrameOutcome o;
   o.verdict = r->verdict;
@@ -243,20 +324,88 @@ bool DatapathTarget::counted_drop(const FrameOutcome& o) const {
   return false;
 }
 
+Status DatapathTarget::control(const FrameIn& f, const Bytes& prev_out, Report& rep) {
+  std::optional<uint32_t> prev_backend;
+  if (!prev_out.empty()) {
+    const FrameView pv = view(prev_out);
+    if (auto it = backend_id_.find({pv.dst, pv.dport}); pv.well_formed && it != backend_id_.end())
+      prev_backend = it->second;
+  }
+  uint32_t id = 0;
+  auto rings = apply_control(*dp_, f.bytes, prev_backend, &id);
+  if (!rings) return make_error("control frame: " + rings.error());
+  touched_backends_.insert(id);
+  if (*rings) touched_rings_.insert(id);
+  rep.features.push_back(7000 + (f.bytes[0] % 8) * 8 + f.bytes[1] % std::size(kControlIds));
+  return {};
+}
+
+void DatapathTarget::add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev,
+                                  Report& rep) {
+  const int h = static_cast<int>(hook);
+  uint32_t combo = mix(mix(2166136261u, h), o.verdict + 16);
+  for (uint32_t r = 0; r < o.reasons.size(); ++r)
+    if (o.reasons[r]) {
+      rep.features.push_back(h * 128 + (r & 127));
+      combo = mix(combo, r);
+    }
+  combo = mix(combo, rewritten);
+  rep.features.push_back(256 + h * 16 + (o.verdict & 15));
+  rep.features.push_back(512 + combo % 2048);
+  rep.features.push_back(2560 + mix(prev, combo) % 4096);
+  prev = combo;
+}
+
+std::string DatapathTarget::check_frame(const FrameIn& f, const FrameView& v, bool known,
+                                        const FrameOutcome& o) {
+  const int drop = f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT;
+  const bool verdict_ok = f.hook == Hook::Xdp
+                              ? (o.verdict == XDP_PASS || o.verdict == XDP_DROP || o.verdict == XDP_REDIRECT)
+                              : (o.verdict == TC_ACT_OK || o.verdict == TC_ACT_SHOT || o.verdict == TC_ACT_REDIRECT);
+  if (!verdict_ok) return "verdict " + std::to_string(o.verdict) + " outside the expected set";
+  if (std::none_of(o.reasons.begin(), o.reasons.end(), [](uint64_t n) { return n; }))
+    return "verdict " + std::to_string(o.verdict) + " counted under no reason";
+  if (o.verdict == drop && !counted_drop(o)) return "dropped without a drop reason counted";
+  if (o.out.size() != f.bytes.size())
+    return "length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o.out.size());
+  if (o.out == f.bytes) return "";
+  const std::string out = "\n  out: " + hex(o.out);
+  if (!known) return "rewrote a frame that is neither a well-formed frame for a service nor of a known flow" + out;
+  if (long at = first_forbidden_change(v, f.bytes, o.out); at >= 0)
+    return "changed byte " + std::to_string(at) + ", outside MACs/addresses/ports/checksums" + out;
+  if (auto what = check_rewrite(f.hook, v, o.out); !what.empty()) return what + out;
+  return "";
+}
+
+Result<std::string> DatapathTarget::check_again(const FrameIn& f, const FrameOutcome& first) {
+  auto again = run_frame(f.hook, f.bytes);
+  if (!again) return make_error(again.error());
+  if (counted_drop(*again) || again->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT))
+    return "the second packet of a known flow was dropped (verdict " + std::to_string(again->verdict) + ")";
+  if (f.hook == Hook::Xdp && again->out != first.out)
+    return "the second packet of a known flow was rewritten differently\n  first:  " + hex(first.out) +
+           "\n  second: " + hex(again->out);
+  return std::string();
+}
+
 Report DatapathTarget::run(const uint8_t* data, size_t size) {
   Report rep;
-  if (auto s = reset_state(); !s) {
-    rep.violation = "harness: " + s.error();
+  auto harness = [&](const std::string& what) {
+    rep.violation = "harness: " + what;
     return rep;
-  }
+  };
+  if (auto s = reset_state(); !s) return harness(s.error());
   uint32_t prev = 0;
   Bytes prev_out;
   for (FrameIn& f : split_input(data, size)) {
+    if (f.control) {
+      if (auto s = control(f, prev_out, rep); !s) return harness(s.error());
+      continue;
+    }
     if (f.answer && !prev_out.empty()) f.bytes = answer(prev_out, std::move(f.bytes));
-    const int h = static_cast<int>(f.hook);
-    const char* name = f.hook == Hook::Xdp ? "XDP" : "TC";
-    auto fail = [&](const std::string& what) {
-      rep.violation = std::string(name) + ": " + what + "\n  in:  " + hex(f.bytes);
+    auto broken = [&](const std::string& what) {
+      rep.violation = std::string(f.hook == Hook::Xdp ? "XDP" : "TC") + ": " + what + "\n  in:  " + hex(f.bytes);
+      return rep;
     };
     const FrameView v = view(f.bytes);
     const bool known = ours(f.hook, v);
@@ -264,53 +413,16 @@ Report DatapathTarget::run(const uint8_t* data, size_t size) {
     // The kernel refuses skbs shorter than the IP header their ethertype announces (EINVAL):
     // such a frame never reaches TC on a real device either.
     if (!o && f.hook == Hook::Tc && f.bytes.size() < kMinFrame + 40) continue;
-    if (!o) {
-      rep.violation = "harness: " + o.error();
-      return rep;
-    }
-    const bool rewritten = o->out != f.bytes;
-    const bool verdict_ok = f.hook == Hook::Xdp
-                                ? (o->verdict == XDP_PASS || o->verdict == XDP_DROP || o->verdict == XDP_REDIRECT)
-                                : (o->verdict == TC_ACT_OK || o->verdict == TC_ACT_SHOT || o->verdict == TC_ACT_REDIRECT);
-    uint32_t combo = mix(mix(2166136261u, h), o->verdict + 16);
-    for (uint32_t r = 0; r < o->reasons.size(); ++r)
-      if (o->reasons[r]) {
-        rep.features.push_back(h * 128 + (r & 127));
-        combo = mix(combo, r);
-      }
-    combo = mix(combo, rewritten);
-    rep.features.push_back(256 + h * 16 + (o->verdict & 15));
-    rep.features.push_back(512 + combo % 2048);
-    rep.features.push_back(2560 + mix(prev, combo) % 4096);
-    prev = combo;
-
-    if (!verdict_ok) return fail("verdict " + std::to_string(o->verdict) + " outside the expected set"), rep;
-    const bool any_reason = std::any_of(o->reasons.begin(), o->reasons.end(), [](uint64_t n) { return n; });
-    if (!any_reason) return fail("verdict " + std::to_string(o->verdict) + " counted under no reason"), rep;
-    if (o->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT) && !counted_drop(*o))
-      return fail("dropped without a drop reason counted"), rep;
-    if (o->out.size() != f.bytes.size())
-      return fail("length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o->out.size())), rep;
-    if (rewritten) {
-      if (!known) return fail("rewrote a frame that is neither a well-formed frame for a service nor of a known flow\n  out: " + hex(o->out)), rep;
-      if (long at = first_forbidden_change(v, f.bytes, o->out); at >= 0)
-        return fail("changed byte " + std::to_string(at) + ", outside MACs/addresses/ports/checksums\n  out: " + hex(o->out)), rep;
-      if (auto what = check_rewrite(f.hook, v, o->out); !what.empty()) return fail(what + "\n  out: " + hex(o->out)), rep;
-    }
+    if (!o) return harness(o.error());
+    add_features(f.hook, *o, o->out != f.bytes, prev, rep);
+    if (auto what = check_frame(f, v, known, *o); !what.empty()) return broken(what);
     prev_out = o->out;
     const bool dropped = o->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT) || counted_drop(*o);
     if (!known || dropped || !v.ip_csum_ok || !v.l4_csum_ok) continue;
     // The same frame again is a packet of a flow that now exists.
-    auto again = run_frame(f.hook, f.bytes);
-    if (!again) {
-      rep.violation = "harness: " + again.error();
-      return rep;
-    }
-    if (counted_drop(*again) || again->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT))
-      return fail("the second packet of a known flow was dropped (verdict " + std::to_string(again->verdict) + ")"), rep;
-    if (f.hook == Hook::Xdp && again->out != o->out)
-      return fail("the second packet of a known flow was rewritten differently\n  first:  " + hex(o->out) +
-                  "\n  second: " + hex(again->out)), rep;
+    auto what = check_again(f, *o);
+    if (!what) return harness(what.error());
+    if (!what->empty()) return broken(*what);
   }
   return rep;
 }

@@ -12,12 +12,15 @@
 //   - every rewritten frame whose checksums verified still verifies;
 //   - a well-formed frame of a known flow (the same frame again) counts no drop reason, is
 //     not dropped and (XDP) goes to the same backend.
+// Control frames change the backends meanwhile (inactive, deleted, out of the rings, back) as
+// the controller does; the next input starts from the programmed state again.
 // What each frame made the datapath do (reasons, verdict) comes back as features, so that
 // libFuzzer keeps inputs that reach new outcomes; it cannot see coverage inside BPF.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -58,7 +61,13 @@ class DatapathTarget {
     std::vector<uint64_t> reasons;  // counted during the run
   };
   Result<FrameOutcome> run_frame(Hook hook, const Bytes& in);
+  Result<std::vector<uint64_t>> reasons();
   bool ours(Hook hook, const FrameView& v);
+  Status control(const FrameIn& f, const Bytes& prev_out, Report& rep);
+  static void add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev, Report& rep);
+  // The invariants on one run ("" when they hold), and on the same frame run again.
+  std::string check_frame(const FrameIn& f, const FrameView& v, bool known, const FrameOutcome& o);
+  Result<std::string> check_again(const FrameIn& f, const FrameOutcome& first);
   std::string check_rewrite(Hook hook, const FrameView& in, const Bytes& out);
   bool counted_drop(const FrameOutcome& o) const;
   Status reset_state();
@@ -72,7 +81,11 @@ class DatapathTarget {
   std::set<std::array<uint8_t, 16>> bridge_addrs_;
   std::vector<IpPrefix> guard_;  // the uplink guard as written
   std::vector<uint32_t> backend_ids_;
+  std::map<std::pair<std::array<uint8_t, 16>, uint16_t>, uint32_t> backend_id_;
   std::vector<bool> drop_reason_;  // by enum xdplb_reason: a "drop_*" or "no_*" outcome
+  // Changed by control frames, restored before the next input: backend entries, and the
+  // pools whose rings left a backend out (by that backend).
+  std::set<uint32_t> touched_backends_, touched_rings_;
 };
 
 }  // namespace xdplb::fuzz

@@ -3,7 +3,9 @@
 // one input can open a flow through XDP and answer it through TC. Bit 1 of a TC frame's hook
 // byte makes it an answer: the harness puts the previous frame's rewritten addresses and ports
 // into it, swapped (a hairpin reply needs the random SNAT port, which no mutation guesses).
-// Header-only and pure.
+// A hook byte 0xc0-0xcf makes it a control frame instead (rare among random bytes: rewriting
+// rings costs milliseconds): its first two bytes say what the controller changes
+// meanwhile (datapath_target.cpp apply_control). Header-only and pure.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +19,8 @@ enum class Hook : uint8_t { Xdp = 0, Tc = 1 };
 struct FrameIn {
   Hook hook = Hook::Xdp;
   std::vector<uint8_t> bytes;
-  bool answer = false;  // TC only: answers the previous frame's output (see above)
+  bool answer = false;   // TC only: answers the previous frame's output (see above)
+  bool control = false;  // not a frame: bytes[0] = what to do, bytes[1] = to which backend
 };
 
 // Frames per input, and the largest frame (BPF_PROG_TEST_RUN takes about a page for XDP).
@@ -33,14 +36,15 @@ inline std::vector<FrameIn> split_input(const uint8_t* data, size_t size) {
   while (pos + 3 <= size && frames.size() < kMaxFrames) {
     FrameIn f;
     f.hook = (data[pos] & 1) ? Hook::Tc : Hook::Xdp;
-    f.answer = f.hook == Hook::Tc && (data[pos] & 2);
+    f.answer = f.hook == Hook::Tc && (data[pos] & 2);  // (a control frame ignores both)
+    f.control = (data[pos] & 0xf0) == 0xc0;
     size_t len = (static_cast<size_t>(data[pos + 1]) << 8) | data[pos + 2];
     pos += 3;
     if (len > size - pos) len = size - pos;
     if (len > kMaxFrame) len = kMaxFrame;
     f.bytes.assign(data + pos, data + pos + len);
     pos += len;
-    if (f.bytes.size() >= kMinFrame) frames.push_back(std::move(f));
+    if (f.bytes.size() >= (f.control ? 2 : kMinFrame)) frames.push_back(std::move(f));
   }
   return frames;
 }
@@ -48,7 +52,7 @@ inline std::vector<FrameIn> split_input(const uint8_t* data, size_t size) {
 inline std::vector<uint8_t> encode_input(const std::vector<FrameIn>& frames) {
   std::vector<uint8_t> out;
   for (const auto& f : frames) {
-    out.push_back(static_cast<uint8_t>(static_cast<uint8_t>(f.hook) | (f.answer ? 2 : 0)));
+    out.push_back(static_cast<uint8_t>(static_cast<uint8_t>(f.hook) | (f.answer ? 2 : 0) | (f.control ? 0xc0 : 0)));
     out.push_back(static_cast<uint8_t>(f.bytes.size() >> 8));
     out.push_back(static_cast<uint8_t>(f.bytes.size() & 0xff));
     out.insert(out.end(), f.bytes.begin(), f.bytes.end());

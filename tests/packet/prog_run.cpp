@@ -19,7 +19,7 @@ constexpr size_t kMaxOut = 4096;
 // XDPLB_FUZZ_SEEDS=DIR: every frame run here is also written to DIR as a seed of the datapath
 // fuzzer (tests/fuzz); every TC frame also once after the XDP frame run before it, and once
 // followed by an answer to its own output, so the corpus starts with flows opened and answered
-// (external and hairpin).
+// (external and hairpin); every frame also again after its backend failed.
 void write_seed(const std::vector<fuzz::FrameIn>& frames) {
   const char* dir = std::getenv("XDPLB_FUZZ_SEEDS");
   if (!dir || !*dir) return;
@@ -32,13 +32,18 @@ void write_seed(const std::vector<fuzz::FrameIn>& frames) {
 
 Bytes last_xdp_frame;
 
+// A control frame (fuzz_input.h): op 4 = the previous frame's backend goes inactive.
+const fuzz::FrameIn kPrevBackendFails{fuzz::Hook::Xdp, {4, 0}, false, true};
+
 void seed_xdp(const Bytes& in) {
   last_xdp_frame = in;
   write_seed({{fuzz::Hook::Xdp, in}});
+  write_seed({{fuzz::Hook::Xdp, in}, kPrevBackendFails, {fuzz::Hook::Xdp, in}});
 }
 
 void seed_tc(const Bytes& in) {
   write_seed({{fuzz::Hook::Tc, in}});
+  write_seed({{fuzz::Hook::Tc, in}, kPrevBackendFails, {fuzz::Hook::Tc, in}});
   write_seed({{fuzz::Hook::Tc, in}, {fuzz::Hook::Tc, in, true}});
   if (!last_xdp_frame.empty()) write_seed({{fuzz::Hook::Xdp, last_xdp_frame}, {fuzz::Hook::Tc, in}});
 }
