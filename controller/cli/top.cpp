@@ -140,7 +140,8 @@ std::string render(const Sample& prev, const Sample& cur, double interval, bool 
     out += line;
   }
   if (cur.state.backends.empty()) out += "(no backends: `xdplb backend add ADDR`)\n";
-  std::snprintf(line, sizeof line, "%-10s %-20s %-9s %9s %9s %11s %8s\n", "", "TOTAL", "", si(tot_pps).c_str(),
+  // "TOTAL" starts the line (in the service column): scripts find the row by it.
+  std::snprintf(line, sizeof line, "%-10s %-20s %-9s %9s %9s %11s %8s\n", "TOTAL", "", "", si(tot_pps).c_str(),
                 si(tot_bps).c_str(), si(tot_nfs).c_str(), si(double(cur.flows.total)).c_str());
   out += line;
   std::snprintf(line, sizeof line, "flows: %s in the table, %s active (a packet in the last 10 s)\n",

@@ -242,7 +242,8 @@ Status DatapathTarget::reset_state() {
   touched_rings_.clear();
   auto* skel = dp_->skeleton();
   for (const struct bpf_map* m :
-       {skel->maps.flows, skel->maps.reverse, skel->maps.hairpin_flows, skel->maps.hairpin_reverse})
+       {skel->maps.flows, skel->maps.reverse, skel->maps.reverse_new, skel->maps.hairpin_flows,
+        skel->maps.hairpin_reverse, skel->maps.frags})
     XDPLB_TRY(clear_map(m));
   for (uint32_t id : backend_ids_) XDPLB_TRY(dp_->reset_connections(id));
   const uint64_t zero = 0;
@@ -286,6 +287,10 @@ Result<DatapathTarget::FrameOutcome> DatapathTarget::run_frame(Hook hook, const 
   return o;
 }
 
+bool DatapathTarget::translated_by_design(const FrameView& v) {
+  return v.ip && (v.fragment || v.proto == 1 /* ICMP */ || v.proto == 58 /* ICMPv6 */);
+}
+
 bool DatapathTarget::ours(Hook hook, const FrameView& v) {
   if (!v.well_formed) return false;
   if (services_.count({v.dst, v.dport, v.proto})) return true;  // XDP: client; TC: hairpin
@@ -294,7 +299,9 @@ bool DatapathTarget::ours(Hook hook, const FrameView& v) {
   auto* skel = dp_->skeleton();
   struct xdplb_reverse rev;
   struct xdplb_hairpin_reverse hrev;
+  // A TCP flow's reverse entry waits in reverse_new until the client's packet after its SYN.
   return !bpf_map__lookup_elem(skel->maps.reverse, &key, sizeof key, &rev, sizeof rev, 0) ||
+         !bpf_map__lookup_elem(skel->maps.reverse_new, &key, sizeof key, &rev, sizeof rev, 0) ||
          !bpf_map__lookup_elem(skel->maps.hairpin_reverse, &key, sizeof key, &hrev, sizeof hrev, 0);
 }
 
@@ -370,6 +377,14 @@ std::string DatapathTarget::check_frame(const FrameIn& f, const FrameView& v, bo
     return "length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o.out.size());
   if (o.out == f.bytes) return "";
   const std::string out = "\n  out: " + hex(o.out);
+  // ICMP errors about a flow and fragments of a service datagram are translated by design
+  // (lib/icmp_flow.h, lib/frag.h). This harness does not model which of them belong to a flow
+  // yet: for them it checks the verdict, the reasons, the length and the IPv4 header checksum.
+  if (translated_by_design(v)) {
+    const FrameView ov = view(o.out);
+    if (v.ip_csum_ok && !ov.ip_csum_ok) return "the IPv4 header checksum verified before and not after" + out;
+    return "";
+  }
   if (!known) return "rewrote a frame that is neither a well-formed frame for a service nor of a known flow" + out;
   if (long at = first_forbidden_change(v, f.bytes, o.out); at >= 0)
     return "changed byte " + std::to_string(at) + ", outside MACs/addresses/ports/checksums" + out;

@@ -62,6 +62,7 @@ class DatapathTarget {
   };
   Result<FrameOutcome> run_frame(Hook hook, const Bytes& in);
   Result<std::vector<uint64_t>> reasons();
+  static bool translated_by_design(const FrameView& v);
   bool ours(Hook hook, const FrameView& v);
   Status control(const FrameIn& f, const Bytes& prev_out, Report& rep);
   static void add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev, Report& rep);

@@ -58,7 +58,8 @@ void read_ipv4(FrameView& v, const Bytes& f) {
   std::memcpy(v.src.data(), &f[v.l3 + 12], 4);
   std::memcpy(v.dst.data(), &f[v.l3 + 16], 4);
   v.ip_csum_ok = fold(sum16(&f[v.l3], v.ihl)) == 0xffff;
-  if (get16(f, v.l3 + 6) & 0x3fff) return;  // MF or an offset: a fragment
+  v.fragment = get16(f, v.l3 + 6) & 0x3fff;  // MF or an offset
+  if (v.fragment) return;
   v.l4 = v.l3 + v.ihl;
   v.l4_len = v.ip_len - v.ihl;
   read_l4(v, f);
@@ -75,6 +76,7 @@ void read_ipv6(FrameView& v, const Bytes& f) {
   std::memcpy(v.src.data(), &f[v.l3 + 8], 16);
   std::memcpy(v.dst.data(), &f[v.l3 + 24], 16);
   v.ip_csum_ok = true;
+  v.fragment = v.proto == 44;  // a fragment header right after the fixed one
   v.l4 = v.l3 + 40;
   v.l4_len = v.ip_len - 40;
   read_l4(v, f);

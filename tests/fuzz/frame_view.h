@@ -21,6 +21,7 @@ struct FrameView {
   size_t ip_len = 0;        // tot_len (IPv6: 40 + payload length)
   size_t l4 = 0, l4_len = 0;
   bool ip_options = false;
+  bool fragment = false;    // an IPv4 fragment (MF or an offset) or IPv6 with a fragment header
   std::array<uint8_t, 16> src{}, dst{};  // IPv4 in the first 4 bytes
   uint16_t sport = 0, dport = 0;         // host order
   bool ip_csum_ok = false;  // IPv4 header checksum (IPv6: true)
