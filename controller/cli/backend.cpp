@@ -18,19 +18,6 @@ namespace xdplb::cli {
 
 namespace {
 
-// The address families a container on `bridge` serves: those the bridge has global addresses
-// of (a container there gets the same), IPv4 when it has none.
-std::vector<int> bridge_families(const net::LinkInfo& bridge) {
-  auto addrs = net::link_addresses(bridge.ifindex, AF_UNSPEC);
-  bool v4 = false, v6 = false;
-  if (addrs)
-    for (const auto& a : *addrs) (a.address.is_v6() ? v6 : v4) = true;
-  std::vector<int> families;
-  if (v4 || !v6) families.push_back(4);
-  if (v6) families.push_back(6);
-  return families;
-}
-
 // Checks the arguments of `backend add` that need no state; fills what it parsed.
 Status check_add_args(const BackendArgs& a, uint32_t& weight) {
   auto w = parse_weight(a.weight);
@@ -52,6 +39,17 @@ std::chrono::milliseconds wait_of(const BackendArgs& a) {
 }
 
 }  // namespace
+
+std::vector<int> bridge_families(const net::LinkInfo& bridge) {
+  auto addrs = net::link_addresses(bridge.ifindex, AF_UNSPEC);
+  bool v4 = false, v6 = false;
+  if (addrs)
+    for (const auto& a : *addrs) (a.address.is_v6() ? v6 : v4) = true;
+  std::vector<int> families;
+  if (v4 || !v6) families.push_back(4);
+  if (v6) families.push_back(6);
+  return families;
+}
 
 int run_backend_add(const Globals& g, const BackendArgs& a) {
   uint32_t weight = 1;

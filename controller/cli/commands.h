@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "net/link.h"
 
 namespace xdplb::cli {
 
@@ -54,6 +55,9 @@ struct BackendArgs {
   double wait_seconds = 5;      // containers: how long to wait for an address
 };
 int run_backend_add(const Globals& g, const BackendArgs& a);
+// The address families a container on `bridge` serves: those the bridge has global addresses
+// of (a container there gets the same), IPv4 when it has none.
+std::vector<int> bridge_families(const net::LinkInfo& bridge);
 int run_backend_remove(const Globals& g, const BackendArgs& a);
 // Re-resolves backends given by container name (all, or the one in a.target).
 int run_backend_refresh(const Globals& g, const BackendArgs& a);
@@ -85,5 +89,13 @@ int run_service_list(const Globals& g, const ShowArgs& a);
 // Applies the options to `svc` (checked; nothing changes on an error).
 Status apply_service_options(const ServiceOptions& o, ServiceConfig& svc);
 int run_status(const Globals& g, const ShowArgs& a);
+
+// apply -f FILE [--dry-run] / export [--bridge B] (controller/config/).
+struct ApplyArgs {
+  std::string file;  // "-": stdin
+  bool dry_run = false;
+};
+int run_apply(const Globals& g, const ApplyArgs& a);
+int run_export(const Globals& g, const ShowArgs& a);
 
 }  // namespace xdplb::cli

@@ -6,6 +6,7 @@
 #include "cli/daemon.h"
 #include "cli/top.h"
 #include "datapath/datapath.h"
+#include "version.h"
 
 using namespace xdplb::cli;
 
@@ -29,6 +30,8 @@ int main(int argc, char** argv) {
       "xdplb: an XDP/eBPF L4 load balancer for LXC/LXD container hosts.\n"
       "Serves a port of the host's uplink addresses (default 8000) from backends on a bridge."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("xdplb ") + XDPLB_VERSION + " (git " + XDPLB_GIT_REVISION + ")",
+                       "print the version and the git revision it was built from");
   Globals g;
   app.add_flag("-v,--verbose", g.verbose, "debug logs");
   app.add_option("--pin-root", g.pin_root_flag,
@@ -159,6 +162,14 @@ int main(int argc, char** argv) {
   c_svc_list->add_option("--bridge", svc_list.bridge, "which attached bridge");
   c_svc_list->add_flag("--json", svc_list.json, "machine-readable output");
 
+  ApplyArgs apply;
+  auto* c_apply = app.add_subcommand("apply", "make the bridges of a YAML config run exactly what it says (one change per bridge)");
+  c_apply->add_option("-f,--file", apply.file, "the config (YAML; - reads stdin), e.g. /etc/xdplb/xdplb.yaml")->required();
+  c_apply->add_flag("--dry-run", apply.dry_run, "print the difference against what runs now; change nothing");
+  ShowArgs export_args;
+  auto* c_export = app.add_subcommand("export", "print what runs now as a config for `xdplb apply -f`");
+  c_export->add_option("--bridge", export_args.bridge, "only this bridge (default: every attached one)");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
@@ -180,5 +191,7 @@ int main(int argc, char** argv) {
   if (*c_svc_set) return run_service_set(g, svc_set);
   if (*c_svc_remove) return run_service_remove(g, svc_remove);
   if (*c_svc_list) return run_service_list(g, svc_list);
+  if (*c_apply) return run_apply(g, apply);
+  if (*c_export) return run_export(g, export_args);
   return 1;
 }

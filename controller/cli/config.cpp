@@ -1,0 +1,176 @@
+// apply -f FILE / export: the declarative config (controller/config/) against what runs. Each
+// bridge of the file is one transaction (lb/transaction.h): all of its changes or none.
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "config/diff.h"
+#include "config/reconcile.h"
+#include "config/yaml_config.h"
+#include "core/state.h"
+#include "datapath/datapath.h"
+#include "lb/backends.h"
+
+namespace xdplb::cli {
+
+namespace {
+
+Result<std::string> read_input(const std::string& file) {
+  if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(file);
+  if (!in) return make_error("cannot read " + file + ": give an existing YAML file, or - for stdin");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// One bridge of the file, next to what it runs now.
+struct BridgePlan {
+  const config::BridgeSpec* want = nullptr;
+  bool attached = false;
+  bool saved = false;  // a saved state exists (attach restores it before the config applies)
+  std::vector<std::string> changes;
+};
+
+Result<BridgePlan> plan_bridge(const Globals& g, const config::BridgeSpec& want) {
+  BridgePlan p;
+  p.want = &want;
+  p.attached = Datapath::is_attached(g.pin_dir(want.name));
+  auto saved = load_state(g.state_dir(), want.name);
+  if (!saved) return make_error(saved.error());
+  p.saved = saved->has_value();
+  BridgeState now = saved->value_or(BridgeState{});
+  now.bridge = want.name;
+  if (!p.attached) {
+    // attach takes the uplinks and mode from the file; what it restores is the saved state.
+    now.uplinks = want.uplinks;
+    now.xdp_mode = want.xdp_mode;
+  }
+  p.changes = config::diff_bridge(config::spec_of_state(now), want);
+  if (!p.attached) p.changes.insert(p.changes.begin(), "+ attach " + want.name);
+  return p;
+}
+
+// Uplinks and XDP mode are fixed while a bridge is attached.
+Status check_reattach(const BridgePlan& p, const BridgeState& now) {
+  if (!p.attached) return {};
+  const auto& w = *p.want;
+  if ((!w.uplinks.empty() && w.uplinks != now.uplinks) || w.xdp_mode != now.xdp_mode)
+    return make_error("bridge " + w.name + ": its uplinks or XDP mode differ from the file's, and they are fixed while it " +
+                      "is attached: run `xdplb detach " + w.name + "` and apply again (the config is restored then)");
+  return {};
+}
+
+Status apply_bridge(const Globals& g, const BridgePlan& p) {
+  const auto& want = *p.want;
+  bool attached_here = false;
+  if (!p.attached) {
+    AttachArgs a;
+    a.bridge = want.name;
+    a.uplinks = want.uplinks;
+    a.xdp_mode = name_of(want.xdp_mode);
+    if (run_attach(g, a) != 0) return make_error("attaching " + want.name + " failed (see above); nothing else changed");
+    attached_here = true;
+  }
+  auto session = open_bridge(g, want.name, "apply");
+  if (!session) return make_error(session.error());
+  std::vector<std::string> report;
+  auto done = session->change([&](BridgeState& state, EntryChanges& entries) -> Status {
+    XDPLB_TRY(check_reattach(p, state));
+    auto r = config::reconcile(state, want, bridge_families(session->link));
+    if (!r) return make_error(r.error());
+    state = std::move(r->state);
+    entries.new_ids = r->new_ids;
+    entries.remove = r->removed;
+    for (size_t i : r->resolve) {
+      SavedBackend& b = state.backends[i];
+      // A container that is not running yet (at boot) is kept as down; the daemon or
+      // `backend refresh` brings it in.
+      if (auto plan = resolve_backend(session->link, b, kDefaultContainerWait, b.health != Health::Down); plan) {
+        entries.put[b.id] = plan->entry;
+      } else {
+        mark_down(b, plan.error(), entries);
+        report.push_back("backend " + describe(b) + " is down for now: " + plan.error());
+      }
+    }
+    return {};
+  });
+  if (!done) {
+    if (attached_here) {
+      if (auto s = Datapath::detach(g.pin_dir(want.name)); !s) std::cerr << "xdplb: undoing the attach: " << s.error() << "\n";
+      if (!p.saved) (void)remove_state(g.state_dir(), want.name);  // attach made it; nothing was there
+    }
+    return make_error("bridge " + want.name + ": " + done.error() + (attached_here ? " (attach undone)" : " (nothing changed)"));
+  }
+  for (const auto& line : report) std::cout << line << "\n";
+  return {};
+}
+
+}  // namespace
+
+int run_apply(const Globals& g, const ApplyArgs& a) {
+  auto text = read_input(a.file);
+  if (!text) return fail(text.error());
+  auto cfg = config::parse_config(*text, a.file == "-" ? "<stdin>" : a.file);
+  if (!cfg) return fail(cfg.error());
+  if (!a.dry_run)
+    if (auto s = require_root("apply"); !s) return fail(s.error());
+  std::vector<BridgePlan> plans;
+  for (const auto& b : cfg->bridges) {
+    auto p = plan_bridge(g, b);
+    if (!p) return fail(p.error());
+    if (p->attached) {
+      auto saved = load_state(g.state_dir(), b.name);
+      if (saved && saved->has_value())
+        if (auto s = check_reattach(*p, **saved); !s) return fail(s.error());
+    }
+    plans.push_back(std::move(*p));
+  }
+  size_t changes = 0;
+  for (const auto& p : plans) changes += p.changes.size();
+  if (a.dry_run) {
+    for (const auto& p : plans) {
+      if (p.changes.empty()) continue;
+      std::cout << "bridge " << p.want->name << ":\n";
+      for (const auto& line : p.changes) std::cout << "  " << line << "\n";
+    }
+    std::cout << (changes ? std::to_string(changes) + " changes (dry run: nothing changed)" : "no difference") << "\n";
+    return 0;
+  }
+  for (const auto& p : plans) {
+    if (p.changes.empty()) {
+      std::cout << "bridge " << p.want->name << ": no difference\n";
+      continue;
+    }
+    if (auto s = apply_bridge(g, p); !s) return fail(s.error());
+    std::cout << "bridge " << p.want->name << ": applied " << p.changes.size() << " changes\n";
+    for (const auto& line : p.changes) std::cout << "  " << line << "\n";
+  }
+  return 0;
+}
+
+int run_export(const Globals& g, const ShowArgs& a) {
+  std::vector<std::string> bridges;
+  if (a.bridge) {
+    bridges.push_back(*a.bridge);
+  } else {
+    auto saved = list_bridges(g.state_dir());
+    if (!saved) return fail(saved.error());
+    for (const auto& b : *saved)
+      if (Datapath::is_attached(g.pin_dir(b))) bridges.push_back(b);
+  }
+  config::ConfigFile out;
+  for (const auto& name : bridges) {
+    auto saved = load_state(g.state_dir(), name);
+    if (!saved) return fail(saved.error());
+    if (!saved->has_value()) return fail("bridge " + name + " has no saved state in " + g.state_dir() + ": attach it first");
+    out.bridges.push_back(config::spec_of_state(**saved));
+  }
+  std::cout << "# xdplb config: `xdplb apply -f FILE` makes these bridges run exactly this.\n"
+            << config::config_to_yaml(out);
+  return 0;
+}
+
+}  // namespace xdplb::cli
