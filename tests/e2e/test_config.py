@@ -1,0 +1,128 @@
+"""The declarative config: `apply -f FILE` attaches a bridge and makes it run exactly what the
+file says (two services, weights, a backup, a drain), `--dry-run` prints the difference and
+changes nothing, the same file twice changes nothing, `export | apply --dry-run -f -` shows no
+difference, a change in the file is one transaction, and a file that cannot be applied changes
+nothing (errors name file, line and key)."""
+import collections
+
+from lib import client, run, servers, url
+
+NET = 93
+
+
+def topology(e2e):
+    t = e2e.topology(backends=3, net=NET)
+    for b in t.backends:
+        servers.httpd(e2e, b.ns, b.name)
+    for b in t.backends:
+        client.wait_http(t.host, f"http://{b.ip}/")
+    return t, e2e.xdplb(t.host)
+
+
+def config(t, web, alt_port=9000, alt_proto="tcp"):
+    backends = "\n".join(f"          - address: {b}" for b in web)
+    return f"""# the test's cluster
+bridges:
+  - name: {t.bridge}
+    uplinks: [{t.uplink}]
+    services:
+      - name: web
+        port: 8000
+        proto: tcp
+        scheduler: weighted
+        backends:
+{backends}
+      - name: alt
+        port: {alt_port}
+        proto: {alt_proto}
+        backends:
+          - address: {t.backend(3).ip}
+"""
+
+
+def write(e2e, name, text):
+    path = e2e.path(name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def apply_stdin(lb, text, *args):
+    return run([lb.bin, "apply", "-f", "-", *args], ns=lb.ns, env=lb.environ, input=text)
+
+
+def served(t, port, count, first):
+    return client.served_by(client.spread(t.client, url(t.vip, port=port), count, first_port=first))
+
+
+def test_apply_dry_run_idempotent_export(e2e):
+    t, lb = topology(e2e)
+    b1, b2 = t.backend(1).ip, t.backend(2).ip
+    first = write(e2e, "first.yaml", config(t, [f"{b1}\n            weight: 3", b2]))
+
+    dry = lb("apply", "--dry-run", "-f", first).out
+    print(dry)
+    assert "+ attach " + t.bridge in dry and "+ service web" in dry and f"+ backend {b1}:80 weight 3" in dry, dry
+    assert lb.attached() == [], "a dry run attaches nothing"
+
+    out = lb("apply", "-f", first).out
+    print(out)
+    assert lb.attached() == [t.bridge]
+    web = served(t, 8000, 40, 45001)
+    assert set(web) == {"b1", "b2"}, f"web by b1 and b2 only: {dict(web)}"
+    assert web["b1"] > web["b2"], f"weight 3 against 1: {dict(web)}"
+    assert client.http(t.client, url(t.vip, port=9000)) == "Served from b3", "alt by b3"
+    names = sorted(s["name"] for s in lb.json("service", "list"))
+    assert names == ["alt", "web"], f"the attach's default service is gone: {names}"
+
+    # The same file again: nothing to do, nothing written.
+    state = lb.state(t.bridge)
+    again = lb("apply", "-f", first).out
+    assert "no difference" in again, again
+    assert lb.state(t.bridge) == state, "the second apply changed nothing"
+
+    # What runs, exported, applies as no difference.
+    exported = lb("export").out
+    print(exported)
+    assert f"name: {t.bridge}" in exported and "weight: 3" in exported, exported
+    assert apply_stdin(lb, exported, "--dry-run").out.strip() == "no difference"
+    assert lb("export", "--bridge", t.bridge).out == exported
+
+    # A change: b2 drained, b1 weight 1, alt moved to 9001. Dry run first: printed, not done.
+    ids = {b["address"]: b["id"] for b in lb.status()["backends"]}
+    second = write(e2e, "second.yaml",
+                   config(t, [b1, f"{b2}\n            drain: true"], alt_port=9001))
+    dry = lb("apply", "--dry-run", "-f", second).out
+    print(dry)
+    for line in (f"~ backend {b1}:80 of service web: weight 3 -> 1",
+                 f"~ backend {b2}:80 of service web: drain false -> true",
+                 "~ service alt: port 9000 -> 9001"):
+        assert line in dry, f"{line!r} in {dry}"
+    assert lb.state(t.bridge) == state, "the dry run changed nothing"
+    lb("apply", "-f", second)
+    after = {b["address"]: b for b in lb.status()["backends"]}
+    assert {a: b["id"] for a, b in after.items()} == ids, "backends keep their ids"
+    assert after[b2]["drained"] is True
+    web = served(t, 8000, 20, 46001)
+    assert set(web) == {"b1"}, f"b2 drained: {dict(web)}"
+    assert client.http(t.client, url(t.vip, port=9001)) == "Served from b3"
+    assert client.http(t.client, url(t.vip, port=9000), timeout=2) is None, "alt left 9000"
+    assert apply_stdin(lb, lb("export").out, "--dry-run").out.strip() == "no difference"
+
+
+def test_a_bad_file_changes_nothing(e2e):
+    t, lb = topology(e2e)
+    b1, b2 = t.backend(1).ip, t.backend(2).ip
+    lb("apply", "-f", write(e2e, "good.yaml", config(t, [b1])))
+    state = lb.state(t.bridge)
+
+    typo = config(t, [b2]).replace("scheduler: weighted", "shedular: weighted")
+    r = lb.fails("apply", "-f", write(e2e, "typo.yaml", typo), match="typo.yaml:9: unknown key 'shedular'")
+    assert "did you mean 'scheduler'" in r.err, r.err
+    # Parses, but cannot run: two services on 8000/tcp. The whole change is refused: b2 is not
+    # added to web either.
+    clash = config(t, [b1, b2], alt_port=8000)
+    lb.fails("apply", "-f", write(e2e, "clash.yaml", clash), match="both claim")
+    assert lb.state(t.bridge) == state, "nothing changed"
+    assert set(served(t, 8000, 10, 47001)) == {"b1"}, "still served as before"
+    lb.fails("apply", "-f", e2e.path("missing.yaml"), match="cannot read")
