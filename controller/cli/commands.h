@@ -98,4 +98,12 @@ struct ApplyArgs {
 int run_apply(const Globals& g, const ApplyArgs& a);
 int run_export(const Globals& g, const ShowArgs& a);
 
+// import nginx FILE | iptables [FILE] | lxd: the old setup as a config on stdout.
+struct ImportArgs {
+  std::string kind;  // nginx, iptables or lxd
+  std::string file;  // "-": stdin; iptables without one: iptables-save / nft list ruleset
+  std::string bridge = "lxdbr0";
+};
+int run_import(const Globals& g, const ImportArgs& a);
+
 }  // namespace xdplb::cli

@@ -170,6 +170,21 @@ int main(int argc, char** argv) {
   auto* c_export = app.add_subcommand("export", "print what runs now as a config for `xdplb apply -f`");
   c_export->add_option("--bridge", export_args.bridge, "only this bridge (default: every attached one)");
 
+  auto* c_import = app.add_subcommand("import", "print the tutorial's setup (nginx, iptables/nft, LXD) as an xdplb config");
+  c_import->require_subcommand(1);
+  ImportArgs imp_nginx, imp_dnat, imp_lxd;
+  imp_nginx.kind = "nginx";
+  imp_dnat.kind = "iptables";
+  imp_lxd.kind = "lxd";
+  auto* c_imp_nginx = c_import->add_subcommand("nginx", "upstream blocks and the listen of the server blocks that proxy_pass to them");
+  c_imp_nginx->add_option("file", imp_nginx.file, "nginx config file (- reads stdin)")->required();
+  auto* c_imp_dnat = c_import->add_subcommand("iptables", "DNAT rules of iptables-save or nft list ruleset");
+  c_imp_dnat->add_option("file", imp_dnat.file, "their output saved (- reads stdin; default: run iptables-save, then nft)");
+  auto* c_imp_lxd = c_import->add_subcommand("lxd", "LXD network forwards of the bridge and proxy devices of its instances");
+  const std::pair<CLI::App*, ImportArgs*> imports[] = {{c_imp_nginx, &imp_nginx}, {c_imp_dnat, &imp_dnat}, {c_imp_lxd, &imp_lxd}};
+  for (const auto& [c, args] : imports)
+    c->add_option("--bridge", args->bridge, "the bridge of the config it prints")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
@@ -193,5 +208,8 @@ int main(int argc, char** argv) {
   if (*c_svc_list) return run_service_list(g, svc_list);
   if (*c_apply) return run_apply(g, apply);
   if (*c_export) return run_export(g, export_args);
+  if (*c_imp_nginx) return run_import(g, imp_nginx);
+  if (*c_imp_dnat) return run_import(g, imp_dnat);
+  if (*c_imp_lxd) return run_import(g, imp_lxd);
   return 1;
 }
