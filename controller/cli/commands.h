@@ -106,4 +106,12 @@ struct ImportArgs {
 };
 int run_import(const Globals& g, const ImportArgs& a);
 
+// boot -f FILE: wait for the links, apply, run the daemons (xdplb.service; by hand after a reboot).
+struct BootArgs {
+  std::string file = "/etc/xdplb/xdplb.yaml";
+  double wait_links = 60;  // seconds for the bridges and uplinks to appear
+  std::string log_file;    // not under systemd: default <state dir>/boot.log
+};
+int run_boot(const Globals& g, const BootArgs& a);
+
 }  // namespace xdplb::cli

@@ -185,6 +185,14 @@ int main(int argc, char** argv) {
   for (const auto& [c, args] : imports)
     c->add_option("--bridge", args->bridge, "the bridge of the config it prints")->capture_default_str();
 
+  BootArgs boot;
+  auto* c_boot = app.add_subcommand("boot", "wait for the config's bridges, apply it, run their daemons (xdplb.service)");
+  c_boot->add_option("-f,--file", boot.file, "the config")->capture_default_str();
+  c_boot->add_option("--wait-links", boot.wait_links, "seconds to wait for the bridges and uplinks to appear")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  c_boot->add_option("--log-file", boot.log_file, "not under systemd: rotating log file (default <state dir>/boot.log)");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
@@ -211,5 +219,6 @@ int main(int argc, char** argv) {
   if (*c_imp_nginx) return run_import(g, imp_nginx);
   if (*c_imp_dnat) return run_import(g, imp_dnat);
   if (*c_imp_lxd) return run_import(g, imp_lxd);
+  if (*c_boot) return run_boot(g, boot);
   return 1;
 }
