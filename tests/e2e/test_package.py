@@ -53,7 +53,8 @@ def test_package_installs_runs_and_purges_clean(e2e):
     completed = sh("bash", "-c", "source /usr/share/bash-completion/bash_completion; "
                    "source /usr/share/bash-completion/completions/xdplb; "
                    "COMP_WORDS=(xdplb imp); COMP_CWORD=1; COMP_LINE='xdplb imp'; COMP_POINT=9; _xdplb; "
-                   "echo ${COMPREPLY[@]}; COMP_WORDS=(xdplb import n); COMP_CWORD=2; _xdplb; echo ${COMPREPLY[@]}")
+                   "echo ${COMPREPLY[@]}; COMP_WORDS=(xdplb import n); COMP_CWORD=2; COMP_LINE='xdplb import n'; COMP_POINT=14; "
+                   "_xdplb; echo ${COMPREPLY[@]}")
     assert completed.split("\n")[:2] == ["import", "nginx"], completed
     sh("systemd-analyze", "verify", "/usr/lib/systemd/system/xdplb.service")
     with open("/etc/xdplb/xdplb.yaml") as f:
