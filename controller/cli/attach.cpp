@@ -7,6 +7,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/upgrade.h"
+#include "datapath/meta.h"
 #include "core/parse.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
@@ -90,9 +92,20 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   auto lock = StateLock::acquire(g.state_dir(), a.bridge);
   if (!lock) return fail(lock.error());
   const std::string pin_dir = g.pin_dir(a.bridge);
-  if (Datapath::is_attached(pin_dir))
-    return fail(a.bridge + " is already attached (pins in " + pin_dir + "): run `xdplb detach " +
-                a.bridge + "` first, or `xdplb status` to see it");
+  if (Datapath::is_attached(pin_dir)) {
+    auto version = read_meta(pin_dir);
+    if (!version) return fail(version.error());
+    if (version->value_or(0) != abi_version()) {
+      UpgradeArgs up{*bridge, {}, version->value_or(0), &*lock};
+      up.tunables.hairpin_port_min = hairpin_ports->first;
+      up.tunables.hairpin_port_max = hairpin_ports->last;
+      up.tunables.flow_table_size = a.flow_table;
+      return run_upgrade(g, up);
+    }
+    return fail(a.bridge + " is already attached (pins in " + pin_dir + ", the same ABI version " +
+                std::to_string(abi_version()) + ": nothing to replace): run `xdplb detach " + a.bridge +
+                "` first, or `xdplb status` to see it");
+  }
 
   BridgeState probe;
   probe.bridge = a.bridge;

@@ -11,6 +11,7 @@
 #include "config/yaml_config.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
+#include "datapath/meta.h"
 #include "lb/backends.h"
 
 namespace xdplb::cli {
@@ -50,6 +51,10 @@ Result<BridgePlan> plan_bridge(const Globals& g, const config::BridgeSpec& want)
   }
   p.changes = config::diff_bridge(config::spec_of_state(now), want);
   if (!p.attached) p.changes.insert(p.changes.begin(), "+ attach " + want.name);
+  if (auto version = read_meta(g.pin_dir(want.name)); p.attached && version && version->value_or(0) != abi_version())
+    p.changes.insert(p.changes.begin(), "~ replace the datapath of " + want.name + ": its pins are of ABI version " +
+                                            std::to_string(version->value_or(0)) + ", this xdplb's is " +
+                                            std::to_string(abi_version()));
   return p;
 }
 
@@ -66,6 +71,14 @@ Status check_reattach(const BridgePlan& p, const BridgeState& now) {
 Status apply_bridge(const Globals& g, const BridgePlan& p) {
   const auto& want = *p.want;
   bool attached_here = false;
+  // Pins of another ABI version (a newer package installed): attach replaces them in place.
+  if (auto version = read_meta(g.pin_dir(want.name)); p.attached && version && version->value_or(0) != abi_version()) {
+    AttachArgs a;
+    a.bridge = want.name;
+    a.uplinks = want.uplinks;
+    a.xdp_mode = name_of(want.xdp_mode);
+    if (run_attach(g, a) != 0) return make_error("replacing the datapath of " + want.name + " failed (see above)");
+  }
   if (!p.attached) {
     AttachArgs a;
     a.bridge = want.name;

@@ -19,6 +19,7 @@
 
 #include "core/fd.h"
 #include "datapath/datapath.h"
+#include "datapath/meta.h"
 #include "datapath/pinned_map.h"
 #include "datapath/skeleton.h"
 #include "xdplb_bpf.skel.h"
@@ -201,6 +202,8 @@ Result<std::unique_ptr<Datapath>> Datapath::attach(const AttachSpec& spec, Attac
                       " (tcx needs Linux 6.6 or later)");
   XDPLB_TRY(pin_link(*tc, spec.pin_dir + "/" + kLinkPrefix + "tc_" + spec.bridge, undo));
   undo.linked(std::move(*tc));
+  XDPLB_TRY(write_meta(spec.pin_dir));
+  undo.pinned(spec.pin_dir + "/" + kMetaPin);
 
   undo.dismiss();
   if (result) *result = std::move(got);
@@ -212,6 +215,13 @@ Result<std::unique_ptr<Datapath>> Datapath::attach(const AttachSpec& spec, Attac
 Result<std::unique_ptr<Datapath>> Datapath::open(const std::string& pin_dir) {
   if (!is_attached(pin_dir))
     return make_error("not attached: no pins in " + pin_dir + " (run `xdplb attach` first)");
+  // Maps of another layout are never read: their keys and values may mean something else.
+  auto version = read_meta(pin_dir);
+  if (!version) return make_error(version.error());
+  if (version->value_or(0) != abi_version())
+    return make_error("the pins in " + pin_dir + " are of ABI version " + std::to_string(version->value_or(0)) +
+                      " and this xdplb speaks version " + std::to_string(abi_version()) +
+                      ": run `xdplb attach BRIDGE` with this xdplb to replace them in place");
   auto skel = open_skeleton(&pin_dir);
   if (!skel) return make_error(skel.error());
   struct bpf_program* prog;
@@ -223,6 +233,84 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const std::string& pin_dir) {
   std::unique_ptr<Datapath> dp(new Datapath());
   dp->skel_ = skel->release();
   return dp;
+}
+
+Result<std::unique_ptr<Datapath>> Datapath::load_staged(const std::string& staged_dir, const Tunables& tunables) {
+  if (dir_has_entries(staged_dir)) XDPLB_TRY(detach(staged_dir));  // left by an upgrade that failed
+  auto skel = open_skeleton(&staged_dir);
+  if (!skel) return make_error(skel.error());
+  XDPLB_TRY(apply_tunables(skel->get(), tunables));
+  std::error_code ec;
+  const bool created_dir = fs::create_directories(staged_dir, ec);
+  if (ec) return make_error("creating " + staged_dir + " failed: " + ec.message());
+  AttachUndo undo(staged_dir, created_dir);
+  undo.maps_of((*skel)->obj);
+  if (int err = xdplb_bpf__load(skel->get()); err)
+    return make_error("loading the BPF programs failed: " + errno_text(err) + " (the verifier log is in the debug output)");
+  XDPLB_TRY(fill_tc_jumps(skel->get()));
+  undo.dismiss();
+  std::unique_ptr<Datapath> dp(new Datapath());
+  dp->skel_ = skel->release();
+  return dp;
+}
+
+namespace {
+
+// The program a pinned link runs now, for putting it back.
+Result<UniqueFd> link_program(int link_fd) {
+  bpf_link_info info{};
+  uint32_t len = sizeof info;
+  if (int err = bpf_obj_get_info_by_fd(link_fd, &info, &len); err) return make_error(errno_text(err));
+  UniqueFd prog(bpf_prog_get_fd_by_id(info.prog_id));
+  if (!prog.valid()) return make_error(errno_text(-errno));
+  return prog;
+}
+
+}  // namespace
+
+Status Datapath::take_over(const std::string& staged_dir, const std::string& pin_dir) {
+  const int xdp_fd = bpf_program__fd(skel_->progs.xdplb_xdp), tc_fd = bpf_program__fd(skel_->progs.xdplb_tc);
+  std::error_code ec;
+  // 1. Every XDP and TC link runs the new program: an atomic swap per interface, which is
+  // never without a program. Undone (the old programs back) if one fails.
+  std::vector<std::pair<UniqueFd, UniqueFd>> swapped;  // link, its old program
+  auto put_back = [&] {
+    for (auto& [link, old] : swapped) bpf_link_update(link.get(), old.get(), nullptr);
+  };
+  // XDP first: until TC follows, replies of established flows still find their old reverse
+  // entries, and the new XDP has made new ones for the TC to come. The other order sends
+  // replies untranslated for that moment, and their clients reset.
+  std::vector<std::pair<fs::path, bool>> links;  // pin, is XDP
+  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(std::string(kLinkPrefix) + "xdp_", 0) == 0) links.insert(links.begin(), {entry.path(), true});
+    else if (name.rfind(std::string(kLinkPrefix) + "tc_", 0) == 0) links.emplace_back(entry.path(), false);
+  }
+  for (const auto& [pin, xdp] : links) {
+    const fs::directory_entry entry(pin);
+    UniqueFd link(bpf_obj_get(entry.path().c_str()));
+    if (!link.valid()) return put_back(), make_error("opening " + entry.path().string() + ": " + errno_text(-errno));
+    auto old = link_program(link.get());
+    if (!old) return put_back(), make_error("the program of " + entry.path().string() + ": " + old.error());
+    if (int err = bpf_link_update(link.get(), xdp ? xdp_fd : tc_fd, nullptr); err)
+      return put_back(), make_error("updating " + entry.path().string() + " to the new program failed: " + errno_text(err));
+    swapped.emplace_back(std::move(link), std::move(*old));
+  }
+  // 2. The old maps and meta go (the old programs are gone, nothing uses them), the new ones
+  // take their names.
+  std::string failed;
+  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kLinkPrefix, 0) == 0) continue;
+    if (::unlink(entry.path().c_str()) != 0) failed += " " + name + " (" + std::strerror(errno) + ")";
+  }
+  for (const auto& entry : fs::directory_iterator(staged_dir, ec)) {
+    const std::string to = pin_dir + "/" + entry.path().filename().string();
+    if (::rename(entry.path().c_str(), to.c_str()) != 0) failed += " " + to + " (" + std::strerror(errno) + ")";
+  }
+  ::rmdir(staged_dir.c_str());
+  if (!failed.empty()) return make_error("the programs run the new maps, but moving their pins failed:" + failed);
+  return write_meta(pin_dir);
 }
 
 Result<std::unique_ptr<Datapath>> Datapath::load_unattached(const Tunables& tunables) {
@@ -273,6 +361,8 @@ Status Datapath::detach(const std::string& pin_dir) {
     const std::string p = pin_dir + "/" + n;
     if (::unlink(p.c_str()) != 0 && errno != ENOENT) failed += " " + p + " (" + std::strerror(errno) + ")";
   }
+  if (const std::string meta = pin_dir + "/" + kMetaPin; ::unlink(meta.c_str()) != 0 && errno != ENOENT)
+    failed += " " + meta + " (" + std::strerror(errno) + ")";
   if (!failed.empty()) return make_error("unpinning failed:" + failed);
   if (::rmdir(pin_dir.c_str()) != 0) {
     std::string left;

@@ -118,6 +118,12 @@ class Datapath {
   // Load the programs and maps without attaching or pinning: for BPF_PROG_TEST_RUN tests and
   // benchmarks.
   static Result<std::unique_ptr<Datapath>> load_unattached(const Tunables& tunables = {});
+  // In-place upgrade, step 1: the programs and fresh maps of this build, maps pinned in
+  // staged_dir (no links), for the caller to fill before step 2.
+  static Result<std::unique_ptr<Datapath>> load_staged(const std::string& staged_dir, const Tunables& tunables);
+  // Step 2: the XDP and TC links pinned in pin_dir run this datapath's programs (an atomic
+  // swap per link), the old map pins are replaced by the staged ones, meta says this version.
+  Status take_over(const std::string& staged_dir, const std::string& pin_dir);
   // Unpin links (which detaches the programs) and maps, remove pin_dir.
   static Status detach(const std::string& pin_dir);
   static bool is_attached(const std::string& pin_dir);

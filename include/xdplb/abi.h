@@ -7,6 +7,12 @@
 
 #include <linux/types.h>
 
+/* The layout version of everything below. Pins carry it (a one-entry array map `meta`, made
+ * by the controller at attach): a binary that finds pins of another version does not read
+ * their maps; `xdplb attach` replaces programs and maps in one step. Raise it with any change
+ * to a map's key, value, type or size, or to what a program keeps in a map. */
+#define XDPLB_ABI_VERSION 1
+
 /* ---- sizes (one place each; the controller sizes its buffers from these) ---- */
 
 /* Maglev ring per service: a prime, >= 100x the backends of a large pool so each backend's
