@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -92,11 +91,9 @@ int run_boot(const Globals& g, const BootArgs& a) {
   if (auto s = require_root("boot"); !s) return fail(s.error());
   if (auto s = set_up_logging(a, g.state_dir()); !s) return fail(s.error());
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::info);
-  std::ifstream in(a.file);
-  if (!in) return fail("cannot read " + a.file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto cfg = config::parse_config(text.str(), a.file);
+  auto text = read_input(a.file);
+  if (!text) return fail(text.error());
+  auto cfg = config::parse_config(*text, a.file);
   if (!cfg) {
     (void)boot::notify("STATUS=" + cfg.error());
     spdlog::error("{}", cfg.error());

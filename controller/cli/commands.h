@@ -96,6 +96,8 @@ struct ApplyArgs {
   bool dry_run = false;
 };
 int run_apply(const Globals& g, const ApplyArgs& a);
+// The text of `file` ("-": stdin), or an error naming it.
+Result<std::string> read_input(const std::string& file);
 int run_export(const Globals& g, const ShowArgs& a);
 
 // import nginx FILE | iptables [FILE] | lxd: the old setup as a config on stdout.

@@ -18,15 +18,6 @@ namespace xdplb::cli {
 
 namespace {
 
-Result<std::string> read_input(const std::string& file) {
-  if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(file);
-  if (!in) return make_error("cannot read " + file + ": give an existing YAML file, or - for stdin");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // One bridge of the file, next to what it runs now.
 struct BridgePlan {
   const config::BridgeSpec* want = nullptr;
@@ -122,6 +113,15 @@ Status apply_bridge(const Globals& g, const BridgePlan& p) {
 }
 
 }  // namespace
+
+Result<std::string> read_input(const std::string& file) {
+  if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(file);
+  if (!in) return make_error("cannot read " + file + ": give an existing file, or - for stdin");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 int run_apply(const Globals& g, const ApplyArgs& a) {
   auto text = read_input(a.file);

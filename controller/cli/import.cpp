@@ -1,9 +1,7 @@
 // import nginx|iptables|lxd: the tutorial's setup as an xdplb config on stdout (YAML with the
 // report as comments), for `xdplb apply -f`. Reads only; changes nothing.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -13,15 +11,6 @@
 namespace xdplb::cli {
 
 namespace {
-
-Result<std::string> read_text(const std::string& file) {
-  if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(file);
-  if (!in) return make_error("cannot read " + file + ": give an existing file, or - for stdin");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The output of a read-only command (iptables-save, nft list ruleset), or an error.
 Result<std::string> command_output(const std::string& cmd) {
@@ -45,14 +34,14 @@ int print(const Result<config::Imported>& r, const std::string& what) {
 
 int run_import(const Globals&, const ImportArgs& a) {
   if (a.kind == "nginx") {
-    auto text = read_text(a.file);
+    auto text = read_input(a.file);
     if (!text) return fail(text.error());
     return print(config::import_nginx(*text, a.file == "-" ? "<stdin>" : a.file, a.bridge),
                  "imported from nginx config " + a.file);
   }
   if (a.kind == "iptables") {
     if (!a.file.empty()) {
-      auto text = read_text(a.file);
+      auto text = read_input(a.file);
       if (!text) return fail(text.error());
       return print(config::import_dnat(*text, a.file == "-" ? "<stdin>" : a.file, a.bridge),
                    "imported from DNAT rules in " + a.file);
