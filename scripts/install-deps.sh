@@ -10,6 +10,6 @@ apt-get update
 apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang llvm libclang-rt-14-dev gcc-multilib linux-libc-dev \
   libbpf-dev bpftool libmnl-dev lxc-dev libcli11-dev libspdlog-dev libgtest-dev \
-  nlohmann-json3-dev libyaml-cpp-dev help2man bash-completion man-db \
+  nlohmann-json3-dev libyaml-cpp-dev libsystemd-dev help2man bash-completion man-db \
   iproute2 ethtool iptables nftables curl socat jq busybox-static nginx-light wrk \
   lxc lxd lxd-client squashfs-tools procps psmisc gnuplot-nox python3-pytest

@@ -1,43 +1,29 @@
 #include "boot/notify.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-
-#include "core/fd.h"
 
 namespace xdplb::boot {
 
 Status notify(const std::string& state) {
-  const char* path = std::getenv("NOTIFY_SOCKET");
-  if (!path || !*path) return {};
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const size_t len = std::strlen(path);
-  if (len >= sizeof addr.sun_path || (path[0] != '/' && path[0] != '@'))
-    return make_error(std::string("NOTIFY_SOCKET '") + path + "' is not a unix socket path");
-  std::memcpy(addr.sun_path, path, len);
-  if (path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
-  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return make_error(std::string("notify socket: ") + std::strerror(errno));
-  const auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
-  if (::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), size) < 0)
-    return make_error(std::string("notifying systemd (") + path + "): " + std::strerror(errno));
+  // 0: not under systemd (nothing to tell); < 0: the socket is there but refused us.
+  const int r = ::sd_notify(0, state.c_str());
+  if (r < 0) {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    return make_error(std::string("notifying systemd (") + (path ? path : "?") + "): " + std::strerror(-r));
+  }
   return {};
 }
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
-  const char* usec = std::getenv("WATCHDOG_USEC");
-  if (!usec || !*usec) return std::nullopt;
-  if (const char* pid = std::getenv("WATCHDOG_PID"); pid && *pid && std::atol(pid) != ::getpid()) return std::nullopt;
-  const long long v = std::atoll(usec);
-  if (v <= 0) return std::nullopt;
-  return std::chrono::microseconds(v);
+  uint64_t usec = 0;
+  if (::sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return std::nullopt;
+  return std::chrono::microseconds(usec);
 }
 
 bool stderr_is_journal() {

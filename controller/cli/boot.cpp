@@ -4,9 +4,9 @@
 // tells systemd it is ready, and runs the daemon of every bridge until stopped. Stopping it
 // leaves the datapath forwarding; `xdplb detach` removes it.
 #include <signal.h>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -25,27 +25,13 @@ namespace xdplb::cli {
 
 namespace {
 
-// "<3>" etc. in front of each line: journald takes it as the line's priority (sd-daemon(3)).
-class SyslogPriority final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    static constexpr const char* prio[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
-    const auto level = static_cast<size_t>(msg.level);
-    const char* p = level < std::size(prio) ? prio[level] : "<6>";
-    dest.append(p, p + 3);
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SyslogPriority>(); }
-};
-
-// Journald under systemd (stderr with priorities, no timestamps: the journal has them), a
-// rotating file otherwise.
+// Journald under systemd (spdlog's systemd sink: each line with its priority and the
+// journal's own timestamps), a rotating file otherwise.
 Status set_up_logging(const BootArgs& a, const std::string& state_dir) {
   std::shared_ptr<spdlog::logger> logger;
   if (boot::stderr_is_journal()) {
-    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    auto f = std::make_unique<spdlog::pattern_formatter>();
-    f->add_flag<SyslogPriority>('*').set_pattern("%*%v");
-    sink->set_formatter(std::move(f));
+    auto sink = std::make_shared<spdlog::sinks::systemd_sink_mt>("xdplb");
+    sink->set_pattern("%v");
     logger = std::make_shared<spdlog::logger>("xdplb", sink);
   } else {
     const std::string file = a.log_file.empty() ? state_dir + "/boot.log" : a.log_file;
