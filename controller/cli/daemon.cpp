@@ -16,6 +16,7 @@
 #include "lb/backends.h"
 #include "lb/balancer.h"
 #include "net/link.h"
+#include "observe/shapes.h"
 
 namespace xdplb::cli {
 
@@ -175,6 +176,10 @@ int run_health(const Globals& g, const HealthArgs& a) {
     return {};
   });
   if (!done) return fail(done.error());
+  if (a.json) {
+    std::cout << observe::health_json(*done, *find_service(*done, service)).dump(2) << "\n";
+    return 0;
+  }
   for (const auto& line : report) std::cout << line << "\n";
   std::cout << "health checks of " << (done->services.size() > 1 ? "service " + service + " of " : "")
             << session->bridge << ": " << name_of(h.type);

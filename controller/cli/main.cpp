@@ -133,12 +133,14 @@ int main(int argc, char** argv) {
   c_health->add_option("--fall", health.fall, "failed probes in a row that take it out (default 3)");
   c_health->add_option("--slow-start", health.slow_start,
                        "seconds over which a backend back up ramps to its full weight (default 0: off)");
+  c_health->add_flag("--json", health.json, "machine-readable output (the checks and each backend's health)");
 
   SchedulerArgs scheduler;
   auto* c_scheduler = app.add_subcommand("scheduler", "show or set how the service places new flows");
   c_scheduler->add_option("name", scheduler.name, "maglev, weighted, round-robin or least-conn (none: show)");
   c_scheduler->add_option("--bridge", scheduler.bridge, "which attached bridge");
   c_scheduler->add_option("--service", scheduler.service, "which service (needed when the bridge has several)");
+  c_scheduler->add_flag("--json", scheduler.json, "machine-readable output");
 
   auto* c_service = app.add_subcommand("service", "add, change, remove and list a bridge's services");
   c_service->require_subcommand(1);

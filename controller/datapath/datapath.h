@@ -172,6 +172,8 @@ class Datapath {
   Result<BackendCounters> backend_counters(uint32_t id);
   Result<uint64_t> flow_count();  // forward entries currently in the flow table
   uint32_t flow_table_size() const;  // max entries of the flow table (set at attach)
+  Result<uint64_t> hairpin_flow_count();  // entries of the hairpin (container -> VIP) flow table
+  uint32_t hairpin_table_size() const;
 
   // For tests and benchmarks: program fds to run through BPF_PROG_TEST_RUN.
   int xdp_prog_fd() const;
