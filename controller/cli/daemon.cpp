@@ -16,6 +16,7 @@
 #include "lb/backends.h"
 #include "lb/balancer.h"
 #include "net/link.h"
+#include "observe/endpoint.h"
 #include "observe/shapes.h"
 
 namespace xdplb::cli {
@@ -35,7 +36,10 @@ int run_daemon_cmd(const Globals& g, const DaemonArgs& a) {
   if (auto s = require_root("daemon"); !s) return fail(s.error());
   auto bridge = choose_bridge(g, a.bridge);
   if (!bridge) return fail(bridge.error());
+  auto metrics = observe::parse_metrics_address(a.metrics, a.metrics_public);
+  if (!metrics) return fail(metrics.error());
   DaemonOptions opts;
+  opts.metrics = *metrics;
   opts.bridge = *bridge;
   opts.pin_dir = g.pin_dir(*bridge);
   opts.state_dir = g.state_dir();

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/daemon.h"
+#include "cli/observe.h"
 #include "cli/top.h"
 #include "datapath/datapath.h"
 
@@ -119,6 +120,10 @@ int main(int argc, char** argv) {
   c_daemon->add_option("--bridge", daemon.bridge, "which attached bridge");
   c_daemon->add_flag("--foreground", daemon.foreground, "stay in the foreground, log to stderr (systemd, tests)");
   c_daemon->add_option("--log-file", daemon.log_file, "background: log file (default <state dir>/<bridge>.daemon.log)");
+  c_daemon->add_option("--metrics", daemon.metrics, "ADDR:PORT to serve Prometheus /metrics on, or off")
+      ->capture_default_str();
+  c_daemon->add_flag("--metrics-public", daemon.metrics_public,
+                     "allow --metrics on a non-loopback address (metrics name every backend and its traffic)");
 
   HealthArgs health;
   auto* c_health = app.add_subcommand("health", "show or set the health checks the daemon runs");
@@ -161,6 +166,12 @@ int main(int argc, char** argv) {
   c_svc_list->add_option("--bridge", svc_list.bridge, "which attached bridge");
   c_svc_list->add_flag("--json", svc_list.json, "machine-readable output");
 
+  EventsArgs events;
+  auto* c_events = app.add_subcommand("events", "follow the daemon's state changes (backend up/down, drains, containers, services)");
+  c_events->add_option("--bridge", events.bridge, "which attached bridge");
+  c_events->add_flag("--json", events.json, "one JSON object per line");
+  c_events->add_option("--count", events.count, "exit after this many events (default: follow until Ctrl-C)");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
@@ -182,5 +193,6 @@ int main(int argc, char** argv) {
   if (*c_svc_set) return run_service_set(g, svc_set);
   if (*c_svc_remove) return run_service_remove(g, svc_remove);
   if (*c_svc_list) return run_service_list(g, svc_list);
+  if (*c_events) return run_events(g, events);
   return 1;
 }
