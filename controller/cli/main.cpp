@@ -172,6 +172,16 @@ int main(int argc, char** argv) {
   c_events->add_flag("--json", events.json, "one JSON object per line");
   c_events->add_option("--count", events.count, "exit after this many events (default: follow until Ctrl-C)");
 
+  TraceArgs trace;
+  auto* c_trace = app.add_subcommand(
+      "trace", "what the datapath decides for matching packets: service, flow, backend, verdict, reasons");
+  c_trace->add_option("--bridge", trace.bridge, "which attached bridge");
+  c_trace->add_option("--service", trace.service, "only packets of this service (its replies too)");
+  c_trace->add_option("--client", trace.client, "only packets from this client address (and replies to it)");
+  c_trace->add_option("--count", trace.count, "stop after this many packets");
+  c_trace->add_option("--timeout", trace.timeout, "stop after this many seconds");
+  c_trace->add_flag("--json", trace.json, "one JSON object per packet");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
@@ -194,5 +204,6 @@ int main(int argc, char** argv) {
   if (*c_svc_remove) return run_service_remove(g, svc_remove);
   if (*c_svc_list) return run_service_list(g, svc_list);
   if (*c_events) return run_events(g, events);
+  if (*c_trace) return run_trace(g, trace);
   return 1;
 }
