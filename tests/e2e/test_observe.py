@@ -228,3 +228,54 @@ def test_events(e2e):
     assert ev.wait(5) != 0, "the stream ends with the daemon"
     assert any(e["type"] == "daemon_stopping" for e in events()), ev.output()[-600:] + daemon.output()[-800:]
     assert not os.path.exists(sock), "the daemon removes its socket"
+
+
+def test_trace(e2e):
+    t, lb = start(e2e)
+    lb("service", "add", "other", "--port", "9000", "--proto", "tcp")
+    lb.fails("trace", "--service", "nope", match="no service 'nope'")
+    lb.fails("trace", "--client", "10.0.0.300", match="--client")
+    # Nothing matches: the trace ends at its timeout with no output.
+    r = lb("trace", "--client", "192.0.2.1", "--timeout", "1", "--json")
+    assert r.out == ""
+    tr = spawn([lb.bin, "trace", "--service", "default", "--client", t.client_ip, "--count", 12, "--json",
+                "--timeout", 20], e2e.path("trace.log"), ns=t.host, defer=e2e.defer, env=lb.environ)
+    time.sleep(1)  # the trace is on once the command has started it
+    body = client.http(t.client, url(t.vip))
+    assert body and body.startswith("Served from")
+    assert tr.wait(25) == 0
+    events = [json.loads(line) for line in tr.output().splitlines() if line.startswith("{")]
+    assert len(events) == 12, tr.output()
+    xdp = [e for e in events if e["hook"] == "xdp"]
+    tc = [e for e in events if e["hook"] == "tc_reply"]
+    assert xdp and tc, "requests on the uplink and replies on the bridge"
+    syn = xdp[0]
+    assert syn["service"] == "default" and syn["scheduler"] == "maglev" and syn["flow"] == "new"
+    assert syn["src"].startswith(t.client_ip + ":") and syn["dst"] == f"{t.vip}:8000"
+    served = body.removeprefix("Served from ").strip()
+    backend = next(b for b in t.backends if b.name == served)
+    assert syn["backend"] == f"{backend.ip}:80", "the trace names the backend that answered"
+    assert "new_flow" in syn["reasons"] and syn["verdict"] in ("redirect", "pass")
+    assert all(e["flow"] == "hit" and e["backend"] == syn["backend"] for e in xdp[1:]), xdp
+    assert all(e["src"] == f"{backend.ip}:80" and e["backend"] == syn["backend"] for e in tc), tc
+    assert all(e["verdict"] == "redirect" for e in tc) and all(
+        any(r.startswith("tc_revnat") for r in e["reasons"]) for e in tc), tc
+    status = lb.status()
+    assert status["reasons"]["new_flow"] >= 1
+
+    # Text output; one trace at a time.
+    tr2 = spawn([lb.bin, "trace", "--count", 1], e2e.path("trace2.log"), ns=t.host, defer=e2e.defer,
+                env=lb.environ)
+    time.sleep(1)
+    lb.fails("trace", "--timeout", "1", match="already runs")
+    assert client.http(t.client, url(t.vip))
+    assert tr2.wait(10) == 0
+    assert " service default (maglev) flow new -> " in tr2.output(), tr2.output()
+
+    # The other service's trace sees none of the default service's packets.
+    other = spawn([lb.bin, "trace", "--service", "other", "--timeout", 3, "--json"], e2e.path("trace3.log"),
+                  ns=t.host, defer=e2e.defer, env=lb.environ)
+    time.sleep(1)
+    assert client.http(t.client, url(t.vip))
+    assert other.wait(10) == 0
+    assert other.output() == "", other.output()

@@ -4,12 +4,16 @@
 
 #include <xdplb/abi.h>
 
+#include <arpa/inet.h>
+
+#include <cstring>
 #include <string>
 
 #include "observe/endpoint.h"
 #include "observe/events.h"
 #include "observe/http_server.h"
 #include "observe/metrics.h"
+#include "observe/trace.h"
 
 using namespace xdplb;
 using namespace xdplb::observe;
@@ -175,4 +179,52 @@ TEST(Events, OneObjectWithTheSetFields) {
   s.service = "dns";
   EXPECT_EQ(event_json("br0", s, when).dump(),
             R"({"time":"2025-12-01T12:00:00.123Z","bridge":"br0","type":"service_added","service":"dns"})");
+}
+
+TEST(Trace, RecordResolvedAgainstTheState) {
+  BridgeState st;
+  ServiceConfig web;
+  web.name = "web";
+  web.slot = 1;  // pools 2 and 3
+  web.scheduler = Scheduler::RoundRobin;
+  st.services = {web};
+  SavedBackend b;
+  b.id = 7;
+  b.service = "web";
+  b.name = "web1";
+  b.addr = *IpAddress::parse("10.0.3.11");
+  st.backends = {b};
+  struct xdplb_trace_event e;
+  std::memset(&e, 0, sizeof e);
+  e.ts_ns = 42;
+  e.hook = XDPLB_TRACE_XDP;
+  e.key.family = XDPLB_AF_INET;
+  e.key.proto = 6;
+  e.key.src = IpAddress::parse("192.0.2.9")->to_abi();
+  e.key.dst = IpAddress::parse("203.0.113.1")->to_abi();
+  e.key.sport = htons(40000);
+  e.key.dport = htons(8000);
+  e.backend = 7;
+  e.pool = 2;
+  e.scheduler = XDPLB_SCHED_ROUND_ROBIN;
+  e.verdict = 4;  // XDP_REDIRECT
+  e.reasons = (1ull << XDPLB_R_NEW_FLOW) | (1ull << XDPLB_R_FWD_REDIRECT);
+  const Json j = trace_json(e, st);
+  EXPECT_EQ(j.dump(),
+            R"({"ts_ns":42,"hook":"xdp","proto":"tcp","src":"192.0.2.9:40000","dst":"203.0.113.1:8000",)"
+            R"("service":"web","scheduler":"round-robin","flow":"new","backend_id":7,"backend":"web1",)"
+            R"("verdict":"redirect","reasons":["fwd_redirect","new_flow"]})");
+  EXPECT_EQ(trace_text(j),
+            "xdp tcp 192.0.2.9:40000 -> 203.0.113.1:8000 service web (round-robin) flow new -> web1 redirect "
+            "[fwd_redirect new_flow]");
+  e.reasons = 1ull << XDPLB_R_FWD_REDIRECT;
+  EXPECT_EQ(trace_json(e, st)["flow"], "hit");
+  e.pool = XDPLB_NO_POOL;
+  e.backend = XDPLB_NO_BACKEND;
+  e.verdict = 2;
+  e.reasons = 1ull << XDPLB_R_PASS_NOT_SERVICE;
+  const Json miss = trace_json(e, st);
+  EXPECT_TRUE(miss["service"].is_null());
+  EXPECT_EQ(miss["flow"], "none");
+  EXPECT_EQ(trace_text(miss), "xdp tcp 192.0.2.9:40000 -> 203.0.113.1:8000 no service pass [pass_not_service]");
 }
