@@ -55,20 +55,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const Endpoint& wher
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_storage ss{};
-  socklen_t len;
-  if (family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(where.port);
-    std::memcpy(&a->sin6_addr, where.addr.bytes.data(), 16);
-    len = sizeof *a;
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(where.port);
-    std::memcpy(&a->sin_addr, where.addr.bytes.data(), 4);
-    len = sizeof *a;
-  }
+  const socklen_t len = to_sockaddr(where.addr, where.port, ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
     return make_error("metrics: cannot bind " + where.to_string() + ": " + std::strerror(errno) +
                       " (another process on that port? choose one with --metrics ADDR:PORT, or --metrics off)");

@@ -205,30 +205,33 @@ std::string render_metrics(const Snapshot& snap, const ControlSample& control) {
   for (size_t i = 0; i < snap.reasons.size(); ++i)
     e.sample("xdplb_datapath_packets_total", label("reason", reason_info(static_cast<unsigned>(i)).name),
              double(snap.reasons[i]));
-  e.family("xdplb_flow_table_entries", "gauge", "Entries in the flow table (external and host-local flows).");
-  e.sample("xdplb_flow_table_entries", "", double(snap.flows));
-  e.family("xdplb_flow_table_size", "gauge", "Entries the flow table holds at most (attach --flow-table).");
-  e.sample("xdplb_flow_table_size", "", snap.flow_table_size);
-  e.family("xdplb_hairpin_table_entries", "gauge", "Entries in the hairpin flow table (containers calling a VIP).");
-  e.sample("xdplb_hairpin_table_entries", "", double(snap.hairpin_flows));
-  e.family("xdplb_hairpin_table_size", "gauge", "Entries the hairpin flow table holds at most.");
-  e.sample("xdplb_hairpin_table_size", "", snap.hairpin_table_size);
+  auto single = [&](const char* name, const char* type, const char* help, double value) {
+    e.family(name, type, help);
+    e.sample(name, "", value);
+  };
+  single("xdplb_flow_table_entries", "gauge", "Entries in the flow table (external and host-local flows).",
+         double(snap.flows));
+  single("xdplb_flow_table_size", "gauge", "Entries the flow table holds at most (attach --flow-table).",
+         snap.flow_table_size);
+  single("xdplb_hairpin_table_entries", "gauge", "Entries in the hairpin flow table (containers calling a VIP).",
+         double(snap.hairpin_flows));
+  single("xdplb_hairpin_table_size", "gauge", "Entries the hairpin flow table holds at most.", snap.hairpin_table_size);
 
   e.family("xdplb_map_writes_total", "counter", "BPF map writes of the daemon's changes, by map kind.");
   for (const char* kind : {"service", "pool", "backend"}) {
     auto it = control.map_writes.find(kind);
     e.sample("xdplb_map_writes_total", label("kind", kind), double(it == control.map_writes.end() ? 0 : it->second));
   }
-  e.family("xdplb_map_write_errors_total", "counter", "BPF map writes of the daemon that failed.");
-  e.sample("xdplb_map_write_errors_total", "", double(control.map_write_errors));
-  e.family("xdplb_ring_rebuilds_total", "counter", "Pools (Maglev ring and member list) the daemon rewrote.");
-  e.sample("xdplb_ring_rebuilds_total", "", double(control.ring_rebuilds));
-  e.family("xdplb_ring_rebuild_seconds_total", "counter", "Time the daemon spent rewriting pools.");
-  e.sample("xdplb_ring_rebuild_seconds_total", "", control.ring_rebuild_seconds);
-  e.family("xdplb_state_writes_total", "counter", "Changes the daemon applied and saved to the state file.");
-  e.sample("xdplb_state_writes_total", "", double(control.transactions));
-  e.family("xdplb_state_write_errors_total", "counter", "Changes of the daemon that failed (nothing saved).");
-  e.sample("xdplb_state_write_errors_total", "", double(control.transaction_errors));
+  single("xdplb_map_write_errors_total", "counter", "BPF map writes of the daemon that failed.",
+         double(control.map_write_errors));
+  single("xdplb_ring_rebuilds_total", "counter", "Pools (Maglev ring and member list) the daemon rewrote.",
+         double(control.ring_rebuilds));
+  single("xdplb_ring_rebuild_seconds_total", "counter", "Time the daemon spent rewriting pools.",
+         control.ring_rebuild_seconds);
+  single("xdplb_state_writes_total", "counter", "Changes the daemon applied and saved to the state file.",
+         double(control.transactions));
+  single("xdplb_state_write_errors_total", "counter", "Changes of the daemon that failed (nothing saved).",
+         double(control.transaction_errors));
   return e.text();
 }
 

@@ -11,6 +11,15 @@ namespace {
 
 std::string address_text(const SavedBackend& b) { return b.addr.family ? b.addr.to_string() : ""; }
 
+// The saved backends of service s, each as fn makes it.
+template <typename Fn>
+Json backends_of(const BridgeState& state, const ServiceConfig& s, Fn fn) {
+  Json out = Json::array();
+  for (const auto& b : state.backends)
+    if (b.service == s.name) out.push_back(fn(b));
+  return out;
+}
+
 Json addresses(const std::vector<IpAddress>& list) {
   Json out = Json::array();
   for (const auto& a : list) out.push_back(a.to_string());
@@ -69,19 +78,11 @@ Json health_check_json(const HealthCheckConfig& h) {
 }
 
 Json service_list_json(const BridgeState& state, const ServiceConfig& s, const std::vector<IpAddress>& defaults) {
-  Json backends = Json::array();
-  for (const auto& b : state.backends) {
-    if (b.service != s.name) continue;
-    backends.push_back({{"id", b.id},
-                        {"name", b.name},
-                        {"address", address_text(b)},
-                        {"family", b.family},
-                        {"port", b.port},
-                        {"weight", b.weight},
-                        {"backup", b.backup},
-                        {"drained", b.drained},
-                        {"fast_path_disabled", b.fast_path_disabled}});
-  }
+  const Json backends = backends_of(state, s, [](const SavedBackend& b) -> Json {
+    return {{"id", b.id},         {"name", b.name},     {"address", address_text(b)},
+            {"family", b.family}, {"port", b.port},     {"weight", b.weight},
+            {"backup", b.backup}, {"drained", b.drained}, {"fast_path_disabled", b.fast_path_disabled}};
+  });
   return {{"name", s.name},
           {"ports", ports_text(s)},
           {"backend_port", s.backend_port},
@@ -95,16 +96,10 @@ Json service_list_json(const BridgeState& state, const ServiceConfig& s, const s
 }
 
 Json health_json(const BridgeState& state, const ServiceConfig& s) {
-  Json backends = Json::array();
-  for (const auto& b : state.backends) {
-    if (b.service != s.name) continue;
-    backends.push_back({{"id", b.id},
-                        {"name", b.name},
-                        {"address", address_text(b)},
-                        {"port", b.port},
-                        {"health", name_of(b.health)},
-                        {"health_reason", b.health_reason}});
-  }
+  const Json backends = backends_of(state, s, [](const SavedBackend& b) -> Json {
+    return {{"id", b.id},     {"name", b.name},           {"address", address_text(b)},
+            {"port", b.port}, {"health", name_of(b.health)}, {"health_reason", b.health_reason}};
+  });
   return {{"bridge", state.bridge}, {"service", s.name}, {"checks", health_check_json(s.health_check)},
           {"backends", backends}};
 }
