@@ -208,14 +208,14 @@ int main() {
        [&] { return repeated(run_xdp(xdp, pass_bytes, kRepeat), XDP_PASS, pass_bytes); }},
       {"known flow, DNAT + MACs + redirect", "identity backend + MACs, repeat",
        [&] { return repeated(run_xdp(xdp, fast_bytes, kRepeat), XDP_REDIRECT, fast_bytes); }},
-      {"known flow, redirect, trace on (no match)", "as above; trace of another client",
+      {"known flow, redirect, trace (no match)", "as above; trace of another client",
        [&]() -> Result<double> {
          XDPLB_TRY(dp->start_trace(TraceFilter{IpAddress::parse("192.0.2.99").value(), std::nullopt, {}}));
          auto r = repeated(run_xdp(xdp, fast_bytes, kRepeat), XDP_REDIRECT, fast_bytes);
          XDPLB_TRY(dp->stop_trace());
          return r;
        }},
-      {"known flow, redirect, trace on (match)", "as above; each packet written to the ring",
+      {"known flow, redirect, trace (written)", "as above; each packet written to the ring",
        [&]() -> Result<double> {
          XDPLB_TRY(dp->start_trace(TraceFilter{}));
          auto r = repeated(run_xdp(xdp, fast_bytes, kTraceRepeat), XDP_REDIRECT, fast_bytes);
