@@ -32,6 +32,7 @@
 #include "prog_run.h"
 #include "scenario.h"
 #include "test_netns.h"
+#include "xdplb_bpf.skel.h"
 
 using namespace xdplb;
 using namespace xdplb::test;
@@ -42,6 +43,7 @@ constexpr uint32_t kRepeat = 200000;
 constexpr int kRounds = 7;
 constexpr int kNewFlowRuns = 20000;
 constexpr int kSchedulerRuns = 5000;  // new flows per scheduler variant and round
+constexpr uint32_t kTraceRepeat = 2000;  // a matching trace: fewer runs than the ring holds
 
 // Identity services: the backend is the VIP:port itself. id 3: pass path, id 4: fast path.
 const std::string kIdVip = "10.0.0.30", kIdFastVip = "10.0.0.40";
@@ -111,10 +113,29 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Instructions the verifier processed for each program (bpf_prog_info.verified_insns; the
+// limit is 1,000,000).
+void print_verified(struct ::xdplb_bpf* skel) {
+  std::printf("verifier: instructions processed per program\n");
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    struct bpf_prog_info info;
+    std::memset(&info, 0, sizeof info);
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0)
+      std::printf("  %-28s %8u\n", bpf_program__name(prog), info.verified_insns);
+  }
+  std::printf("\n");
+}
+
+// Ring buffer records are dropped: only the cost of writing them is measured.
+int ignore_event(void*, void*, size_t) { return 0; }
+
 }  // namespace
 
 int main() {
   auto dp = check(Datapath::load_unattached(), "loading the datapath");
+  print_verified(dp->skeleton());
   check(program_scenario(*dp), "programming the maps");
   // The uplink guard as attach writes it for a dual-stack bridge: new flows look it up.
   check(dp->set_uplink_guard(uplink_spoofed_sources(
@@ -173,6 +194,9 @@ int main() {
     XDPLB_TRY(dp->set_scheduler(kIdPool, XDPLB_SCHED_MAGLEV));
     return total / runs;
   };
+  std::unique_ptr<struct ring_buffer, void (*)(struct ring_buffer*)> ring(
+      ring_buffer__new(dp->trace_ring_fd(), ignore_event, nullptr, nullptr), ring_buffer__free);
+  if (!ring) die("opening the trace ring buffer");
   std::vector<Path> paths = {
       {"baseline: trivial XDP_PASS", "same frame, repeat",
        [&] { return repeated(run_xdp(baseline.get(), non_service, kRepeat), XDP_PASS, non_service); }},
@@ -184,6 +208,22 @@ int main() {
        [&] { return repeated(run_xdp(xdp, pass_bytes, kRepeat), XDP_PASS, pass_bytes); }},
       {"known flow, DNAT + MACs + redirect", "identity backend + MACs, repeat",
        [&] { return repeated(run_xdp(xdp, fast_bytes, kRepeat), XDP_REDIRECT, fast_bytes); }},
+      {"known flow, redirect, trace (no match)", "as above; trace of another client",
+       [&]() -> Result<double> {
+         XDPLB_TRY(dp->start_trace(TraceFilter{IpAddress::parse("192.0.2.99").value(), std::nullopt, {}}));
+         auto r = repeated(run_xdp(xdp, fast_bytes, kRepeat), XDP_REDIRECT, fast_bytes);
+         XDPLB_TRY(dp->stop_trace());
+         return r;
+       }},
+      {"known flow, redirect, trace (written)", "as above; each packet written to the ring",
+       [&]() -> Result<double> {
+         XDPLB_TRY(dp->start_trace(TraceFilter{}));
+         auto r = repeated(run_xdp(xdp, fast_bytes, kTraceRepeat), XDP_REDIRECT, fast_bytes);
+         XDPLB_TRY(dp->stop_trace());
+         while (ring_buffer__consume(ring.get()) > 0) {
+         }
+         return r;
+       }},
       {"TC reply, revNAT + FIB + redirect", "identity reverse entry + FIB MACs, repeat",
        [&]() -> Result<double> {
          Result<double> out = make_error("not run");

@@ -21,6 +21,7 @@
 #include "lib/nat.h"
 #include "lib/parse.h"
 #include "lib/select.h"
+#include "lib/trace.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -132,34 +133,33 @@ static __always_inline int xdp_later_fragment(struct packet *pkt, const struct f
 	return xdp_forward(pkt, f->backend, be);
 }
 
-SEC("xdp")
-int xdplb_xdp(struct xdp_md *ctx)
+/* XDP: a client packet on an uplink. `note` gets what the trace reports. */
+static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, struct trace_note *note)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xdplb_service *svc;
 	union xdplb_addr src, dst;
 	struct frag_info fi;
-	struct packet pkt;
 	bool first_fragment = false;
 	__u32 id = XDPLB_NO_BACKEND;
 	int res, verdict;
 
-	res = parse_packet(data, data_end, data_end - data, &pkt);
+	res = parse_packet(data, data_end, data_end - data, pkt);
 	if (res == PARSE_NOT_L4) {
-		if (pkt.ip6 && pkt.ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT) {
+		if (pkt->ip6 && pkt->ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT) {
 			res = PARSE_FRAGMENT;
 		} else {
-			verdict = xdp_icmp_error(&pkt, data_end);
+			verdict = xdp_icmp_error(pkt, data_end);
 			if (verdict >= 0)
 				return verdict;
 		}
 	}
 	if (res == PARSE_FRAGMENT) {
 		/* The first fragment takes the way of any packet below, and is remembered. */
-		res = parse_fragment(data, data_end, &pkt, &fi);
+		res = parse_fragment(data, data_end, pkt, &fi);
 		if (res == FRAG_LATER)
-			return xdp_later_fragment(&pkt, &fi);
+			return xdp_later_fragment(pkt, &fi);
 		if (res != FRAG_FIRST) {
 			count_reason(XDPLB_R_PASS_FRAGMENT);
 			return XDP_PASS;
@@ -184,22 +184,37 @@ int xdplb_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
-	svc = xdp_service(&pkt);
+	note->parsed = true;
+	svc = xdp_service(pkt);
 	if (!svc) {
 		count_reason(first_fragment ? XDPLB_R_PASS_FRAGMENT : XDPLB_R_PASS_NOT_SERVICE);
 		return XDP_PASS;
 	}
 	/* Options would have to be carried across the rewrite and are all but unused by real
 	 * clients: refuse rather than guess. */
-	if (pkt.ip_options) {
+	if (pkt->ip_options) {
 		count_reason(XDPLB_R_DROP_IP_OPTIONS);
 		return XDP_DROP;
 	}
-	verdict = xdp_balance(&pkt, svc, &id);
+	note->pool = svc->pool;
+	note->scheduler = svc->scheduler;
+	verdict = xdp_balance(pkt, svc, &id);
+	note->backend = id;
 	if (first_fragment && verdict != XDP_DROP) {
-		frag_addrs_of_frame(&pkt, &src, &dst);
-		frag_remember(&pkt, &fi, &src, &dst, id);
+		frag_addrs_of_frame(pkt, &src, &dst);
+		frag_remember(pkt, &fi, &src, &dst, id);
 	}
+	return verdict;
+}
+
+SEC("xdp")
+int xdplb_xdp(struct xdp_md *ctx)
+{
+	struct trace_note note = TRACE_NOTE_INIT;
+	struct packet pkt;
+	int verdict = xdp_main(ctx, &pkt, &note);
+
+	trace_packet(XDPLB_TRACE_XDP, &pkt, &note, verdict);
 	return verdict;
 }
 
@@ -266,13 +281,15 @@ static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
 	return rc;
 }
 
-/* TC: a TCP/UDP packet from the bridge (whole, or the first fragment of a datagram). */
-static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt)
+/* TC: a TCP/UDP packet from the bridge (whole, or the first fragment of a datagram).
+ * *backend gets the id of the backend replying (for the trace). */
+static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt, __u32 *backend)
 {
 	struct xdplb_reverse *rev = reply_reverse(&pkt->key);
 
 	if (!rev)
 		return tc_not_reverse(skb, pkt);
+	*backend = rev->backend;
 	/* Only the reply of a flow that is still there is put back (never one of a connection
 	 * that ended, whose 5-tuple may now be a direct connection to the backend). */
 	if (reply_stale(&pkt->key, rev))
@@ -397,6 +414,7 @@ int xdplb_tc_fragment(struct __sk_buff *skb)
 	union xdplb_addr src, dst;
 	struct frag_info fi;
 	struct packet pkt;
+	__u32 backend;
 	int res, verdict;
 
 	res = tc_parse_fragment(skb, &pkt, &fi);
@@ -406,7 +424,7 @@ int xdplb_tc_fragment(struct __sk_buff *skb)
 		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
 		return TC_ACT_OK;
 	}
-	verdict = tc_l4(skb, &pkt); /* a hairpin request continues in xdplb_tc_hairpin */
+	verdict = tc_l4(skb, &pkt, &backend); /* a hairpin request continues in xdplb_tc_hairpin */
 	if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
 		frag_remember(&pkt, &fi, &src, &dst, 0);
 	return verdict;
@@ -415,8 +433,9 @@ int xdplb_tc_fragment(struct __sk_buff *skb)
 SEC("tc")
 int xdplb_tc(struct __sk_buff *skb)
 {
+	struct trace_note note = TRACE_NOTE_INIT;
 	struct packet pkt;
-	int res;
+	int res, verdict;
 
 	res = tc_parse(skb, &pkt);
 	if (res == PARSE_NOT_L4) {
@@ -445,5 +464,8 @@ int xdplb_tc(struct __sk_buff *skb)
 		count_reason(XDPLB_R_TC_PASS_TRUNCATED);
 		return TC_ACT_OK;
 	}
-	return tc_l4(skb, &pkt);
+	note.parsed = true;
+	verdict = tc_l4(skb, &pkt, &note.backend);
+	trace_packet(XDPLB_TRACE_TC_REPLY, &pkt, &note, verdict);
+	return verdict;
 }

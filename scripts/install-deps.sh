@@ -13,3 +13,7 @@ apt-get install -y --no-install-recommends \
   nlohmann-json3-dev libyaml-cpp-dev libsystemd-dev help2man bash-completion man-db \
   iproute2 ethtool iptables nftables curl socat jq busybox-static nginx-light wrk \
   lxc lxd lxd-client squashfs-tools procps psmisc gnuplot-nox python3-pytest
+# Prometheus and promtool: tests/e2e/test_observe.py starts its own server (temp config and
+# data dir, on a test namespace's loopback) to scrape the daemon's /metrics; the package's own
+# system service is not needed by anything here.
+apt-get install -y --no-install-recommends prometheus

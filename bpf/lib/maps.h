@@ -200,3 +200,32 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tc_jump SEC(".maps");
+
+/* [0] -> what `xdplb trace` asks for (xdplb_trace_conf; .on = 0: no trace). Written by the
+ * controller's trace command; read once per packet by XDP and TC (lib/trace.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdplb_trace_conf);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} trace_conf SEC(".maps");
+
+/* [0] -> the reason counters as the trace last saw them, per CPU: the difference after a
+ * packet is what was counted for it. Written by XDP and TC while a trace runs (and by the
+ * trace command when it starts, copied from reasons). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdplb_trace_seen);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} trace_seen SEC(".maps");
+
+/* Traced packets (xdplb_trace_event). Written by XDP and TC while a trace runs; read by the
+ * trace command. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XDPLB_TRACE_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} trace_ring SEC(".maps");

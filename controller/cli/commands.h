@@ -66,6 +66,7 @@ struct SchedulerArgs {
   std::optional<std::string> bridge;
   std::optional<std::string> service;
   std::optional<std::string> name;  // not given: show the current one
+  bool json = false;
 };
 // Shows or sets how the bridge's service places new flows.
 int run_scheduler(const Globals& g, const SchedulerArgs& a);

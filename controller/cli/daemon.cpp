@@ -16,6 +16,8 @@
 #include "lb/backends.h"
 #include "lb/balancer.h"
 #include "net/link.h"
+#include "observe/endpoint.h"
+#include "observe/shapes.h"
 
 namespace xdplb::cli {
 
@@ -34,7 +36,10 @@ int run_daemon_cmd(const Globals& g, const DaemonArgs& a) {
   if (auto s = require_root("daemon"); !s) return fail(s.error());
   auto bridge = choose_bridge(g, a.bridge);
   if (!bridge) return fail(bridge.error());
+  auto metrics = observe::parse_metrics_address(a.metrics, a.metrics_public);
+  if (!metrics) return fail(metrics.error());
   DaemonOptions opts;
+  opts.metrics = *metrics;
   opts.bridge = *bridge;
   opts.pin_dir = g.pin_dir(*bridge);
   opts.state_dir = g.state_dir();
@@ -175,6 +180,10 @@ int run_health(const Globals& g, const HealthArgs& a) {
     return {};
   });
   if (!done) return fail(done.error());
+  if (a.json) {
+    std::cout << observe::health_json(*done, *find_service(*done, service)).dump(2) << "\n";
+    return 0;
+  }
   for (const auto& line : report) std::cout << line << "\n";
   std::cout << "health checks of " << (done->services.size() > 1 ? "service " + service + " of " : "")
             << session->bridge << ": " << name_of(h.type);

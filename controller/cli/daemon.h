@@ -13,6 +13,8 @@ struct DaemonArgs {
   std::optional<std::string> bridge;
   bool foreground = false;
   std::string log_file;  // background: where the log goes (default <state dir>/<bridge>.daemon.log)
+  std::string metrics = "127.0.0.1:9464";  // ADDR:PORT of /metrics, or "off"
+  bool metrics_public = false;             // allow a non-loopback metrics address
 };
 int run_daemon_cmd(const Globals& g, const DaemonArgs& a);
 
@@ -31,6 +33,7 @@ struct HealthArgs {
   std::optional<double> interval, timeout;        // seconds
   std::optional<uint32_t> rise, fall;
   std::optional<double> slow_start;               // seconds, 0 = off
+  bool json = false;                              // print the checks as JSON (observe/shapes.h)
 };
 int run_health(const Globals& g, const HealthArgs& a);
 

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/daemon.h"
+#include "cli/observe.h"
 #include "cli/top.h"
 #include "datapath/datapath.h"
 #include "version.h"
@@ -122,6 +123,10 @@ int main(int argc, char** argv) {
   c_daemon->add_option("--bridge", daemon.bridge, "which attached bridge");
   c_daemon->add_flag("--foreground", daemon.foreground, "stay in the foreground, log to stderr (systemd, tests)");
   c_daemon->add_option("--log-file", daemon.log_file, "background: log file (default <state dir>/<bridge>.daemon.log)");
+  c_daemon->add_option("--metrics", daemon.metrics, "ADDR:PORT to serve Prometheus /metrics on, or off")
+      ->capture_default_str();
+  c_daemon->add_flag("--metrics-public", daemon.metrics_public,
+                     "allow --metrics on a non-loopback address (metrics name every backend and its traffic)");
 
   HealthArgs health;
   auto* c_health = app.add_subcommand("health", "show or set the health checks the daemon runs");
@@ -136,12 +141,14 @@ int main(int argc, char** argv) {
   c_health->add_option("--fall", health.fall, "failed probes in a row that take it out (default 3)");
   c_health->add_option("--slow-start", health.slow_start,
                        "seconds over which a backend back up ramps to its full weight (default 0: off)");
+  c_health->add_flag("--json", health.json, "machine-readable output (the checks and each backend's health)");
 
   SchedulerArgs scheduler;
   auto* c_scheduler = app.add_subcommand("scheduler", "show or set how the service places new flows");
   c_scheduler->add_option("name", scheduler.name, "maglev, weighted, round-robin or least-conn (none: show)");
   c_scheduler->add_option("--bridge", scheduler.bridge, "which attached bridge");
   c_scheduler->add_option("--service", scheduler.service, "which service (needed when the bridge has several)");
+  c_scheduler->add_flag("--json", scheduler.json, "machine-readable output");
 
   auto* c_service = app.add_subcommand("service", "add, change, remove and list a bridge's services");
   c_service->require_subcommand(1);
@@ -193,6 +200,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   c_boot->add_option("--log-file", boot.log_file, "not under systemd: rotating log file (default <state dir>/boot.log)");
 
+  EventsArgs events;
+  auto* c_events = app.add_subcommand("events", "follow the daemon's state changes (backend up/down, drains, containers, services)");
+  c_events->add_option("--bridge", events.bridge, "which attached bridge");
+  c_events->add_flag("--json", events.json, "one JSON object per line");
+  c_events->add_option("--count", events.count, "exit after this many events (default: follow until Ctrl-C)");
+
+  TraceArgs trace;
+  auto* c_trace = app.add_subcommand(
+      "trace", "what the datapath decides for matching packets: service, flow, backend, verdict, reasons");
+  c_trace->add_option("--bridge", trace.bridge, "which attached bridge");
+  c_trace->add_option("--service", trace.service, "only packets of this service (its replies too)");
+  c_trace->add_option("--client", trace.client, "only packets from this client address (and replies to it)");
+  c_trace->add_option("--count", trace.count, "stop after this many packets");
+  c_trace->add_option("--timeout", trace.timeout, "stop after this many seconds");
+  c_trace->add_flag("--json", trace.json, "one JSON object per packet");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
@@ -220,5 +243,7 @@ int main(int argc, char** argv) {
   if (*c_imp_dnat) return run_import(g, imp_dnat);
   if (*c_imp_lxd) return run_import(g, imp_lxd);
   if (*c_boot) return run_boot(g, boot);
+  if (*c_events) return run_events(g, events);
+  if (*c_trace) return run_trace(g, trace);
   return 1;
 }

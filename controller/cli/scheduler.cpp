@@ -6,6 +6,7 @@
 #include "core/parse.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
+#include "observe/shapes.h"
 
 namespace xdplb::cli {
 
@@ -42,6 +43,11 @@ int run_scheduler(const Globals& g, const SchedulerArgs& a) {
     return {};
   });
   if (!done) return fail(done.error());
+  if (a.json) {
+    std::cout << observe::scheduler_json(session->bridge, shown, meaning(static_cast<uint32_t>(shown.scheduler))).dump(2)
+              << "\n";
+    return 0;
+  }
   std::cout << "scheduler of " << (done->services.size() > 1 ? "service " + shown.name + " of " : "")
             << session->bridge << ": " << name_of(shown.scheduler) << " ("
             << meaning(static_cast<uint32_t>(shown.scheduler)) << ")\n";

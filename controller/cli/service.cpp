@@ -1,7 +1,5 @@
 // service add / set / remove / list: the services of a bridge, each its ports, protocols,
 // addresses, scheduler and affinity, and its own backends.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <iostream>
 
@@ -10,48 +8,13 @@
 #include "core/state.h"
 #include "lb/backends.h"
 #include "lb/balancer.h"
+#include "observe/shapes.h"
 
 namespace xdplb::cli {
 
 namespace {
 
-std::string ports_text(const ServiceConfig& s) {
-  return s.port == s.port_last ? std::to_string(s.port) : std::to_string(s.port) + "-" + std::to_string(s.port_last);
-}
-
-nlohmann::ordered_json service_json(const BridgeState& state, const ServiceConfig& s,
-                                    const std::vector<IpAddress>& defaults) {
-  nlohmann::ordered_json listen = nlohmann::ordered_json::array(), addrs = nlohmann::ordered_json::array();
-  for (const auto& a : s.listen) listen.push_back(a.to_string());
-  for (const auto& a : service_listen(s, defaults)) addrs.push_back(a.to_string());
-  nlohmann::ordered_json backends = nlohmann::ordered_json::array();
-  for (const auto& b : state.backends) {
-    if (b.service != s.name) continue;
-    backends.push_back({{"id", b.id},
-                        {"name", b.name},
-                        {"address", b.addr.family ? b.addr.to_string() : ""},
-                        {"family", b.family},
-                        {"port", b.port},
-                        {"weight", b.weight},
-                        {"backup", b.backup},
-                        {"drained", b.drained},
-                        {"fast_path_disabled", b.fast_path_disabled}});
-  }
-  const HealthCheckConfig& h = s.health_check;
-  return {{"name", s.name},
-          {"ports", ports_text(s)},
-          {"backend_port", s.backend_port},
-          {"proto", name_of(s.protos)},
-          {"listen", listen},
-          {"addresses", addrs},
-          {"scheduler", name_of(s.scheduler)},
-          {"affinity", name_of(s.affinity)},
-          {"health_check",
-           {{"type", name_of(h.type)}, {"http_path", h.http_path}, {"interval_ms", h.interval_ms},
-            {"timeout_ms", h.timeout_ms}, {"rise", h.rise}, {"fall", h.fall},
-            {"slow_start_ms", h.slow_start_ms}}},
-          {"backends", backends}};
-}
+using observe::ports_text;
 
 std::string describe(const ServiceConfig& s) {
   std::string listen;
@@ -182,8 +145,8 @@ int run_service_list(const Globals& g, const ShowArgs& a) {
   auto defaults = service_addresses(*state, session->link.ifindex, session->host_local);
   if (!defaults) return fail(defaults.error());
   if (a.json) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const auto& s : state->services) out.push_back(service_json(*state, s, *defaults));
+    observe::Json out = observe::Json::array();
+    for (const auto& s : state->services) out.push_back(observe::service_list_json(*state, s, *defaults));
     std::cout << out.dump(2) << "\n";
     return 0;
   }

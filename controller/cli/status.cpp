@@ -17,21 +17,25 @@
 #include "lb/backends.h"
 #include "lb/balancer.h"
 #include "net/link.h"
+#include "observe/shapes.h"
+#include "observe/snapshot.h"
 
 namespace xdplb::cli {
 
 namespace {
 
-using nlohmann::json;
+using json = observe::Json;
 
 // The whole picture of one bridge, gathered once and printed as text or JSON.
 Result<json> gather(const Globals& g, const std::string& bridge) {
   auto saved = load_state(g.state_dir(), bridge);
   if (!saved) return make_error(saved.error());
   if (!saved->has_value()) return make_error("no saved state for " + bridge);
-  const BridgeState& state = **saved;
   auto dp = Datapath::open(g.pin_dir(bridge));
   if (!dp) return make_error(dp.error());
+  auto snap = observe::take_snapshot(**dp, std::move(**saved));
+  if (!snap) return make_error(snap.error());
+  const BridgeState& state = snap->state;
 
   json out;
   out["bridge"] = bridge;
@@ -46,67 +50,19 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   if (auto v = bridge_link ? service_addresses(state, bridge_link->ifindex, host_local)
                            : service_vips(state.uplinks))
     defaults = *v;
-  std::set<uint32_t> in_pool;  // backends taking new flows (backups only while no primary can)
   out["services"] = json::array();
-  for (const auto& svc : state.services) {
-    json vips = json::array();
-    for (const auto& vip : service_listen(svc, defaults)) vips.push_back(vip.to_string());
-    for (int family : {4, 6})
-      for (const SavedBackend* b : pool_backends(state, svc, family)) in_pool.insert(b->id);
-    out["services"].push_back({{"name", svc.name},
-                               {"vips", vips},
-                               {"port", svc.port},
-                               {"port_last", svc.port_last},
-                               {"proto", name_of(svc.protos)},
-                               {"backend_port", svc.backend_port},
-                               {"scheduler", name_of(svc.scheduler)},
-                               {"affinity", name_of(svc.affinity)},
-                               {"health_check", name_of(svc.health_check.type)},
-                               {"ring_size", XDPLB_MAGLEV_RING_SIZE}});
-  }
+  for (const auto& svc : state.services) out["services"].push_back(observe::service_status_json(svc, defaults));
   // The first service, as before there were several (scripts read .service).
   out["service"] = out["services"].empty() ? json::object() : out["services"][0];
   out["host_local"] = host_local;
-  auto flows = (*dp)->flow_count();
-  out["flows"] = flows ? *flows : 0;
+  out["flows"] = snap->flows;
+  out["flow_table_size"] = snap->flow_table_size;
+  out["hairpin_flows"] = snap->hairpin_flows;
+  out["hairpin_table_size"] = snap->hairpin_table_size;
   out["backends"] = json::array();
-  auto census = flows_per_backend(**dp);  // flows per backend, and those active lately
-  std::map<uint32_t, uint32_t> placement;  // id -> weight in the member list now (slow start)
-  for (const auto& svc : state.services)
-    for (int family : {4, 6})
-      if (auto members = (*dp)->pool_members(pool_of_service(svc, family)))
-        for (const auto& m : *members) placement[m.id] = m.weight;
-  for (const auto& b : state.backends) {
-    auto c = (*dp)->backend_counters(b.id);
-    BackendCounters counters = c ? *c : BackendCounters{};
-    auto conns = (*dp)->active_connections(b.id);
-    out["backends"].push_back({{"id", b.id},
-                               {"service", b.service},
-                               {"name", b.name},
-                               {"source", name_of(b.source)},
-                               {"address", b.addr.family ? b.addr.to_string() : ""},
-                               {"port", b.port},
-                               {"weight", b.weight},
-                               {"placement_weight", placement.count(b.id) ? placement[b.id] : 0},
-                               {"path", name_of(b.path)},
-                               {"via", b.via},
-                               {"path_reason", b.path_reason},
-                               {"packets", counters.packets},
-                               {"bytes", counters.bytes},
-                               {"new_flows", counters.new_flows},
-                               {"connections", conns ? std::max<int64_t>(*conns, 0) : 0},
-                               {"drained", b.drained},
-                               {"health", name_of(b.health)},
-                               {"backup", b.backup},
-                               {"health_reason", b.health_reason},
-                               {"in_ring", in_pool.count(b.id) > 0},
-                               {"flow_entries", census && census->count(b.id) ? census->at(b.id).total : 0},
-                               {"active_flows", census && census->count(b.id) ? census->at(b.id).recent : 0}});
-  }
+  for (const auto& b : state.backends) out["backends"].push_back(observe::backend_json(b, snap->backends[b.id]));
   json reasons = json::object();
-  if (auto r = (*dp)->reason_counters()) {
-    for (unsigned i = 0; i < r->size(); ++i) reasons[reason_info(i).name] = (*r)[i];
-  }
+  for (unsigned i = 0; i < snap->reasons.size(); ++i) reasons[reason_info(i).name] = snap->reasons[i];
   out["reasons"] = reasons;
   return out;
 }

@@ -57,4 +57,20 @@ std::string Endpoint::to_string() const {
   return addr.is_v6() ? "[" + addr.to_string() + "]" + port_text : addr.to_string() + port_text;
 }
 
+socklen_t to_sockaddr(const IpAddress& addr, uint16_t port, sockaddr_storage& out) {
+  out = {};
+  if (addr.is_v6()) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    std::memcpy(&sin6->sin6_addr, addr.bytes.data(), 16);
+    return sizeof *sin6;
+  }
+  auto* sin = reinterpret_cast<sockaddr_in*>(&out);
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(port);
+  std::memcpy(&sin->sin_addr, addr.bytes.data(), 4);
+  return sizeof *sin;
+}
+
 }  // namespace xdplb

@@ -2,6 +2,7 @@
 // and from text and to the datapath's union xdplb_addr.
 #pragma once
 
+#include <sys/socket.h>
 #include <xdplb/abi.h>
 
 #include <array>
@@ -39,5 +40,8 @@ struct Endpoint {
   std::string to_string() const;
   auto operator<=>(const Endpoint&) const = default;
 };
+
+// The socket address of addr:port (host order); returns its length for bind/connect.
+socklen_t to_sockaddr(const IpAddress& addr, uint16_t port, sockaddr_storage& out);
 
 }  // namespace xdplb

@@ -29,6 +29,8 @@
 #include "hostlocal/hostlocal.h"
 #include "net/link.h"
 #include "net/monitor.h"
+#include "observe/counting_writer.h"
+#include "observe/observer.h"
 
 namespace xdplb {
 
@@ -98,8 +100,10 @@ FileStamp stamp_of(const std::string& path) {
 
 class Daemon {
  public:
-  Daemon(DaemonOptions o, std::unique_ptr<Datapath> dp, net::LinkInfo bridge, Prober prober)
-      : opts_(std::move(o)), dp_(std::move(dp)), bridge_(std::move(bridge)), prober_(std::move(prober)) {}
+  Daemon(DaemonOptions o, std::unique_ptr<Datapath> dp, net::LinkInfo bridge, Prober prober,
+         std::unique_ptr<observe::Observer> obs)
+      : opts_(std::move(o)), dp_(std::move(dp)), bridge_(std::move(bridge)), prober_(std::move(prober)),
+        obs_(std::move(obs)) {}
 
   Status start();
   Status loop(const std::atomic<bool>* stop);
@@ -136,12 +140,14 @@ class Daemon {
   Clock::time_point next_ramp_step_{};
   std::optional<Clock::time_point> replan_ports_at_;
   std::optional<Clock::time_point> replan_addresses_at_;
+  std::unique_ptr<observe::Observer> obs_;  // metrics and events (controller/observe/)
 };
 
 // Every change goes through the one transaction (lb/transaction.h): lock, re-read (a CLI
 // command may have changed it), change, write entries and pools, save.
 Status Daemon::modify(const std::function<void(BridgeState&, EntryChanges&)>& change) {
-  DatapathWriter writer(*dp_);
+  DatapathWriter maps(*dp_);
+  observe::CountingWriter writer(maps, obs_->metrics());
   TransactionOptions tx = bridge_transaction(opts_.state_dir, opts_.bridge, bridge_.ifindex,
                                              hostlocal::is_attached(opts_.pin_dir), writer);
   // Weights as planned, after the change: a backend the change brings up starts its ramp now.
@@ -154,6 +160,7 @@ Status Daemon::modify(const std::function<void(BridgeState&, EntryChanges&)>& ch
     toggle_entries(s, entries);
     return {};
   });
+  obs_->metrics().transaction(static_cast<bool>(saved));
   if (!saved) return make_error(saved.error());
   state_ = std::move(*saved);
   stamp_ = stamp_of(state_file(opts_.state_dir, opts_.bridge));
@@ -204,6 +211,7 @@ Status Daemon::start() {
       install(b, rt, milliseconds(2000), entries);
     }
     spdlog::info("daemon for {}: {} backends, health checks {}", s.bridge, s.backends.size(), describe_checks(s));
+    obs_->emit({observe::EventType::DaemonStarted, {}, {}, {}, 0, describe_checks(s)});
   });
 }
 
@@ -221,6 +229,7 @@ void Daemon::reconcile() {
   for (auto it = rt_.begin(); it != rt_.end();) {
     if (!present.count(it->first)) {
       spdlog::info("backend id {}: gone from the saved state; probes stopped", it->first);
+      obs_->emit({observe::EventType::BackendRemoved, {}, {}, {}, it->first, "gone from the saved state"});
       prober_.cancel(it->first);
       it = rt_.erase(it);
     } else {
@@ -233,6 +242,8 @@ void Daemon::reconcile() {
       auto [it, fresh] = rt_.try_emplace(b.id);
       Runtime& rt = it->second;
       if (fresh) rt.tracker.set(b.health != Health::Down);
+      if (!b.drained && rt.drain_done)
+        obs_->emit(observe::backend_event(observe::EventType::BackendUndrained, b, "takes new flows again"));
       if (!b.drained) rt.drain_done = false;
       if (!fresh && rt.installed_from == install_key(b)) continue;
       if (b.path == BackendPath::Down) {  // the CLI found the container stopped
@@ -241,6 +252,7 @@ void Daemon::reconcile() {
         continue;
       }
       spdlog::info("backend {}: picked up from the saved state", describe(b));
+      if (fresh) obs_->emit(observe::backend_event(observe::EventType::BackendAdded, b, "picked up from the saved state"));
       install(b, rt, milliseconds(0), entries);
     }
   });
@@ -261,6 +273,13 @@ void Daemon::check_state_file() {
   for (const auto& svc : saved->value().services)
     if (const ServiceConfig* was = find_service(state_, svc.name); was && was->scheduler != svc.scheduler)
       spdlog::info("service {}: scheduler now {} (was {})", svc.name, name_of(svc.scheduler), name_of(was->scheduler));
+  for (const auto& svc : saved->value().services) {
+    const ServiceConfig* was = find_service(state_, svc.name);
+    if (!was) obs_->emit({observe::EventType::ServiceAdded, svc.name, {}, {}, 0, {}});
+    else if (!(*was == svc)) obs_->emit({observe::EventType::ServiceChanged, svc.name, {}, {}, 0, {}});
+  }
+  for (const auto& svc : state_.services)
+    if (!find_service(**saved, svc.name)) obs_->emit({observe::EventType::ServiceRemoved, svc.name, {}, {}, 0, {}});
   state_ = std::move(**saved);
   stamp_ = now;
   if (config_changed) spdlog::info("services changed; health checks now {}", describe_checks(state_));
@@ -278,6 +297,7 @@ void Daemon::handle_outcome(const ProbeOutcome& out) {
   if (!saved || saved->path == BackendPath::Down) return;
   const HealthCheckConfig hc = checks_of(state_, *saved);
   spdlog::debug("probe of {}: {} ({} us)", describe(*saved), out.reason, out.took.count());
+  obs_->metrics().probe(out.id, out.ok, out.took);
   const bool changed = rt.tracker.record(out.ok, hc.rise, hc.fall);
   if (!changed && !(saved->health == Health::Unchecked && out.ok)) return;
   const bool up = rt.tracker.up();
@@ -288,6 +308,8 @@ void Daemon::handle_outcome(const ProbeOutcome& out) {
   auto st = modify([&](BridgeState& s, EntryChanges&) {
     for (auto& b : s.backends) {
       if (b.id != out.id) continue;
+      if (b.health != (up ? Health::Up : Health::Down))
+        obs_->emit(observe::backend_event(up ? observe::EventType::BackendUp : observe::EventType::BackendDown, b, reason));
       b.health = up ? Health::Up : Health::Down;
       b.health_reason = reason;
       if (changed) {
@@ -352,6 +374,7 @@ void Daemon::check_containers(Clock::time_point now) {
     const bool down = saved.path == BackendPath::Down;
     if (!info && !down) {
       spdlog::warn("backend {} is DOWN: container: {}; out of the ring", describe(saved), info.error());
+      obs_->emit(observe::backend_event(observe::EventType::ContainerStopped, saved, info.error()));
       auto st = modify([&](BridgeState& s, EntryChanges& entries) {
         for (auto& b : s.backends)
           if (b.id == saved.id) {
@@ -378,6 +401,8 @@ void Daemon::check_containers(Clock::time_point now) {
           }
           install(b, rt, milliseconds(0), entries);
           rt.next_probe = now;
+          obs_->emit(observe::backend_event(down ? observe::EventType::ContainerStarted : observe::EventType::ContainerChanged,
+                                            b, "via " + b.via));
           spdlog::info("backend {}: container {} (via {}){}", describe(b),
                        down ? "started again" : "changed", b.via,
                        down && probing ? ", probing before it takes flows" : "");
@@ -408,6 +433,7 @@ void Daemon::check_drains(Clock::time_point now) {
     auto it = flows->find(b.id);
     if (it == flows->end() || it->second.recent == 0) {
       done.push_back(b.id);
+      obs_->emit(observe::backend_event(observe::EventType::BackendDrained, b, "no flow active lately; entry off"));
       spdlog::info("backend {}: drained, no flow active in the last {} s; entry off", describe(b),
                    kRecentFlowWindow.count());
     }
@@ -502,6 +528,7 @@ void Daemon::on_net_event(const net::NetEvent& ev, Clock::time_point now) {
     if (link.mac != bridge_.mac) {
       bridge_ = link;
       spdlog::info("bridge {} has a new MAC {}", bridge_.name, to_string(link.mac));
+      obs_->emit({observe::EventType::BridgeMacChanged, {}, {}, {}, 0, to_string(link.mac)});
       replan([](const SavedBackend&, const Runtime& rt) { return rt.have_entry; }, "bridge MAC changed");
     }
     return;
@@ -513,6 +540,8 @@ void Daemon::on_net_event(const net::NetEvent& ev, Clock::time_point now) {
     else replan_ports_at_ = now + milliseconds(300);
   }
   if (!le->removed && link.master == bridge_.ifindex) replan_ports_at_ = now + milliseconds(300);
+  if (replan_ports_at_ == now + milliseconds(300))
+    obs_->emit({observe::EventType::LinkChanged, {}, {}, {}, 0, link.name + (le->removed ? " removed" : " changed")});
 }
 
 Clock::time_point Daemon::next_wakeup(Clock::time_point now) const {
@@ -567,6 +596,7 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
           spdlog::info("signal {}: stopping; the datapath keeps forwarding without the daemon",
                        strsignal(static_cast<int>(si.ssi_signo)));
           quit = true;
+          obs_->emit({observe::EventType::DaemonStopping, {}, {}, {}, 0, strsignal(static_cast<int>(si.ssi_signo))});
         }
       } else if (monitor && events[i].data.fd == monitor->fd()) {
         auto st = monitor->read_events([&](const net::NetEvent& ev) { on_net_event(ev, now); });
@@ -633,7 +663,11 @@ Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop) {
   if (!bridge) return make_error(bridge.error());
   auto prober = Prober::create();
   if (!prober) return make_error(prober.error());
-  Daemon d(options, std::move(*dp), std::move(*bridge), std::move(*prober));
+  auto obs = observe::Observer::start({options.bridge, options.pin_dir, options.state_dir, options.metrics, options.events});
+  if (!obs) return make_error(obs.error());
+  if (auto port = (*obs)->metrics_port())
+    spdlog::info("metrics on http://{}/metrics", Endpoint{options.metrics->addr, *port}.to_string());
+  Daemon d(options, std::move(*dp), std::move(*bridge), std::move(*prober), std::move(*obs));
   XDPLB_TRY(d.start());
   auto st = d.loop(stop);
   ::unlink(pid_path.c_str());

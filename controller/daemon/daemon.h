@@ -13,7 +13,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
+
+#include "core/ip.h"
 
 #include "core/result.h"
 
@@ -35,6 +38,10 @@ struct DaemonOptions {
   std::string state_dir;
   // How often containers given by name are looked up (liblxc / LXD).
   std::chrono::milliseconds container_poll{1000};
+  // Where /metrics is served (nullopt: not at all) and whether the events socket is opened
+  // (controller/observe/).
+  std::optional<Endpoint> metrics;
+  bool events = true;
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors

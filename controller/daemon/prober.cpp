@@ -67,20 +67,7 @@ void Prober::start(const ProbeRequest& req, ProbeClock::time_point now) {
   if (!sock.valid()) return fail_now(std::string("cannot create a socket: ") + std::strerror(errno));
 
   sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (family == AF_INET) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(req.port);
-    std::memcpy(&sin->sin_addr, req.addr.bytes.data(), 4);
-    len = sizeof *sin;
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(req.port);
-    std::memcpy(&sin6->sin6_addr, req.addr.bytes.data(), 16);
-    len = sizeof *sin6;
-  }
+  const socklen_t len = to_sockaddr(req.addr, req.port, ss);
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
     return fail_now(std::strerror(errno));
 

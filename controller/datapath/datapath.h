@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,13 @@ struct IdleSweep {
   uint64_t uncounted = 0;  // flows (external and hairpin) taken out of their backend's count
 };
 
+// Which packets a trace reports (xdplb_trace_conf): all, or those of a client and/or a service.
+struct TraceFilter {
+  std::optional<IpAddress> client;
+  std::optional<uint32_t> service_slot;  // ServiceConfig::slot
+  std::vector<uint32_t> service_backends;  // its backend ids (replies are matched by backend)
+};
+
 // Makes sure /sys/fs/bpf is a bpf filesystem (pins live there), mounting one if it is not.
 // Returns what it did for the user ("" if it was already mounted).
 Result<std::string> ensure_bpffs();
@@ -178,6 +186,14 @@ class Datapath {
   Result<BackendCounters> backend_counters(uint32_t id);
   Result<uint64_t> flow_count();  // forward entries currently in the flow table
   uint32_t flow_table_size() const;  // max entries of the flow table (set at attach)
+  // Packet trace (lib/trace.h): start brings trace_seen up to the reason counters, then turns
+  // the trace on with the filter; stop turns it off. trace_ring_fd() is the ring buffer the
+  // programs write xdplb_trace_event records to.
+  Status start_trace(const TraceFilter& filter);
+  Status stop_trace();
+  int trace_ring_fd() const;
+  Result<uint64_t> hairpin_flow_count();  // entries of the hairpin (container -> VIP) flow table
+  uint32_t hairpin_table_size() const;
 
   // For tests and benchmarks: program fds to run through BPF_PROG_TEST_RUN.
   int xdp_prog_fd() const;

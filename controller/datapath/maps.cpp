@@ -265,19 +265,31 @@ Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
   return c;
 }
 
-Result<uint64_t> Datapath::flow_count() {
-  const struct bpf_map* map = skel_->maps.flows;
+namespace {
+
+// Entries a hash map of flow keys holds now (walked key by key; entries come and go meanwhile).
+Result<uint64_t> count_flow_keys(const struct bpf_map* map, const char* what) {
   struct xdplb_flow_key key, next;
   uint64_t n = 0;
-  const uint64_t limit = bpf_map__max_entries(map) + 1ull;  // entries come and go meanwhile
+  const uint64_t limit = bpf_map__max_entries(map) + 1ull;
   int err = bpf_map__get_next_key(map, nullptr, &next, sizeof next);
   while (err == 0 && n < limit) {
     ++n;
     key = next;
     err = bpf_map__get_next_key(map, &key, &next, sizeof next);
   }
-  if (err && err != -ENOENT) return make_error("walking the flow table failed: " + errno_text(err));
+  if (err && err != -ENOENT) return make_error(std::string("walking the ") + what + " failed: " + errno_text(err));
   return n;
 }
+
+}  // namespace
+
+Result<uint64_t> Datapath::flow_count() { return count_flow_keys(skel_->maps.flows, "flow table"); }
+
+Result<uint64_t> Datapath::hairpin_flow_count() {
+  return count_flow_keys(skel_->maps.hairpin_flows, "hairpin flow table");
+}
+
+uint32_t Datapath::hairpin_table_size() const { return bpf_map__max_entries(skel_->maps.hairpin_flows); }
 
 }  // namespace xdplb

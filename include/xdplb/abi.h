@@ -326,3 +326,62 @@ enum xdplb_reason {
 	                          * id went to a new backend): entry deleted, reply untouched */
 	XDPLB_R_MAX
 };
+
+/* ---- trace: what the datapath decided for matching packets (`xdplb trace`) ----
+ * Off unless a trace runs: the programs read trace_conf once per packet and do nothing more
+ * while .on is 0. While on, each packet's counted reasons are found by comparing the per-CPU
+ * reason counters with a per-CPU copy (trace_seen), and a matching packet is written to the
+ * trace_ring ring buffer as an xdplb_trace_event. Hooked: XDP on the uplinks and the TC reply
+ * path (replies of external flows); not the tail-called TC programs (ICMP, fragments,
+ * hairpin) nor the cgroup socket hooks. */
+#define XDPLB_TRACE_RING_BYTES (256 * 1024)
+#define XDPLB_TRACE_MATCH_CLIENT (1u << 0)  /* only packets from (XDP) / to (TC) .client */
+#define XDPLB_TRACE_MATCH_SERVICE (1u << 1) /* only the service of .slot (its backends on TC) */
+#define XDPLB_TRACE_BACKEND_WORDS (XDPLB_MAX_BACKENDS / 64)
+
+enum xdplb_trace_hook {
+	XDPLB_TRACE_XDP = 0,      /* a packet on an uplink (client -> service) */
+	XDPLB_TRACE_TC_REPLY = 1, /* a packet on the bridge (backend -> client reply, or not ours) */
+};
+
+/* trace_conf[0]. Written by `xdplb trace` (on at its start, off at its end). */
+struct xdplb_trace_conf {
+	__u32 on;
+	__u32 match;       /* XDPLB_TRACE_MATCH_* */
+	union xdplb_addr client;
+	__u32 client_family; /* XDPLB_AF_INET / XDPLB_AF_INET6 */
+	__u32 slot;          /* service slot: pools 2*slot (IPv4) and 2*slot+1 (IPv6) */
+	__u64 backends[XDPLB_TRACE_BACKEND_WORDS]; /* bit id: backend id of the service (TC) */
+};
+
+/* One traced packet, as the program saw it before any rewrite. */
+struct xdplb_trace_event {
+	__u64 ts_ns;           /* bpf_ktime_get_ns() */
+	__u64 reasons;         /* bit r: reason r (enum xdplb_reason) was counted for it */
+	struct xdplb_flow_key key;
+	__u32 hook;            /* enum xdplb_trace_hook */
+	__s32 verdict;         /* XDP_* (XDP) or TC_ACT_* (TC) */
+	__u32 backend;         /* chosen (XDP) or replying (TC) backend id, XDPLB_NO_BACKEND if none */
+	__u32 pool;            /* the service's pool (XDP service hit), else XDPLB_NO_POOL */
+	__u32 scheduler;       /* enum xdplb_scheduler of that service */
+	__u32 pad;
+};
+#define XDPLB_NO_POOL 0xffffffffu
+
+/* trace_seen[0], per CPU: the reason counters as the trace last saw them. */
+struct xdplb_trace_seen {
+	__u64 count[XDPLB_R_MAX];
+};
+
+/* xdplb_trace_event travels in a ring buffer, which has no BTF type: both compilers check its
+ * layout here instead of tests/packet/abi_btf_test.cpp. */
+#ifdef __cplusplus
+#define XDPLB_STATIC_ASSERT static_assert
+#else
+#define XDPLB_STATIC_ASSERT _Static_assert
+#endif
+XDPLB_STATIC_ASSERT(XDPLB_R_MAX <= 64, "xdplb_trace_event.reasons has one bit per reason");
+XDPLB_STATIC_ASSERT(sizeof(struct xdplb_trace_event) == 80, "xdplb_trace_event layout");
+XDPLB_STATIC_ASSERT(__builtin_offsetof(struct xdplb_trace_event, key) == 16, "xdplb_trace_event layout");
+XDPLB_STATIC_ASSERT(__builtin_offsetof(struct xdplb_trace_event, hook) == 56, "xdplb_trace_event layout");
+XDPLB_STATIC_ASSERT(__builtin_offsetof(struct xdplb_trace_event, pad) == 76, "xdplb_trace_event layout");

@@ -1,0 +1,118 @@
+// trace: what the datapath decides for matching packets, from its trace ring buffer
+// (bpf/lib/trace.h). The trace is on only while this command runs; one at a time per bridge.
+#include <bpf/libbpf.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+
+#include "cli/observe.h"
+#include "core/fd.h"
+#include "core/state.h"
+#include "datapath/datapath.h"
+#include "observe/trace.h"
+
+namespace xdplb::cli {
+
+namespace {
+
+struct Printer {
+  const BridgeState* state;
+  bool json;
+  uint64_t seen = 0;
+};
+
+int on_event(void* ctx, void* data, size_t size) {
+  auto* p = static_cast<Printer*>(ctx);
+  if (size < sizeof(struct xdplb_trace_event)) return 0;
+  struct xdplb_trace_event e;
+  std::memcpy(&e, data, sizeof e);
+  const observe::Json j = observe::trace_json(e, *p->state);
+  std::cout << (p->json ? j.dump() : observe::trace_text(j)) << std::endl;
+  ++p->seen;
+  return 0;
+}
+
+struct RingDeleter {
+  void operator()(struct ring_buffer* r) const { ring_buffer__free(r); }
+};
+
+}  // namespace
+
+int run_trace(const Globals& g, const TraceArgs& a) {
+  if (auto s = require_root("trace"); !s) return fail(s.error());
+  if (a.timeout && (*a.timeout <= 0 || *a.timeout > 86400)) return fail("--timeout: give seconds from 0 to 86400");
+  TraceFilter filter;
+  if (a.client) {
+    auto c = IpAddress::parse(*a.client);
+    if (!c) return fail("--client: " + c.error());
+    filter.client = *c;
+  }
+  auto bridge = choose_bridge(g, a.bridge);
+  if (!bridge) return fail(bridge.error());
+  auto saved = load_state(g.state_dir(), *bridge);
+  if (!saved) return fail(saved.error());
+  if (!saved->has_value()) return fail("no saved state for " + *bridge);
+  const BridgeState state = **saved;
+  if (a.service) {
+    const ServiceConfig* svc = find_service(state, *a.service);
+    if (!svc) return fail("no service '" + *a.service + "' on " + *bridge + ": see `xdplb service list`");
+    filter.service_slot = svc->slot;
+    for (const auto& b : state.backends)
+      if (b.service == svc->name) filter.service_backends.push_back(b.id);
+  }
+  auto dp = Datapath::open(g.pin_dir(*bridge));
+  if (!dp) return fail(dp.error());
+
+  // One trace per bridge: a second would turn the first one's filter off when it ends.
+  const std::string lock_path = g.state_dir() + "/" + *bridge + ".trace.lock";
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
+    return fail("a trace of " + *bridge + " already runs (" + lock_path + "): one at a time");
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGPIPE);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  Printer printer{&state, a.json};
+  std::unique_ptr<struct ring_buffer, RingDeleter> ring(
+      ring_buffer__new((*dp)->trace_ring_fd(), on_event, &printer, nullptr));
+  if (!ring) return fail(std::string("opening the trace ring buffer failed: ") + std::strerror(errno));
+  while (ring_buffer__consume(ring.get()) > 0) {
+  }  // records a killed trace left behind
+  printer.seen = 0;
+  if (auto s = (*dp)->start_trace(filter); !s) return fail(s.error());
+  if (!a.json) std::cerr << "tracing " << *bridge << " (Ctrl-C to stop)" << std::endl;
+
+  const auto deadline = a.timeout ? std::chrono::steady_clock::now() +
+                                        std::chrono::milliseconds(static_cast<long>(*a.timeout * 1000))
+                                  : std::chrono::steady_clock::time_point::max();
+  int rc = 0;
+  for (;;) {
+    if (a.count && printer.seen >= *a.count) break;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    pollfd fds[2] = {{ring_buffer__epoll_fd(ring.get()), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+    ::poll(fds, 2, 100);
+    if (fds[1].revents) break;
+    if (ring_buffer__consume(ring.get()) < 0) {
+      rc = fail("reading the trace ring buffer failed");
+      break;
+    }
+  }
+  if (auto s = (*dp)->stop_trace(); !s) return fail(s.error());
+  return rc;
+}
+
+}  // namespace xdplb::cli

@@ -1,0 +1,67 @@
+// The packet trace's maps: trace_conf (on/off and the filter), trace_seen (per-CPU copy of the
+// reason counters the programs diff against), trace_ring (the events).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cstring>
+#include <vector>
+
+#include "datapath/datapath.h"
+#include "datapath/skeleton.h"
+#include "xdplb_bpf.skel.h"
+
+namespace xdplb {
+
+namespace {
+
+Status write_conf(const struct bpf_map* map, const struct xdplb_trace_conf& conf) {
+  const uint32_t zero = 0;
+  if (int err = bpf_map__update_elem(map, &zero, sizeof zero, &conf, sizeof conf, BPF_ANY); err)
+    return make_error("writing the trace settings failed: " + errno_text(err));
+  return {};
+}
+
+}  // namespace
+
+Status Datapath::start_trace(const TraceFilter& filter) {
+  struct xdplb_trace_conf conf;
+  std::memset(&conf, 0, sizeof conf);
+  if (filter.client) {
+    conf.match |= XDPLB_TRACE_MATCH_CLIENT;
+    conf.client = filter.client->to_abi();
+    conf.client_family = filter.client->is_v6() ? XDPLB_AF_INET6 : XDPLB_AF_INET;
+  }
+  if (filter.service_slot) {
+    conf.match |= XDPLB_TRACE_MATCH_SERVICE;
+    conf.slot = *filter.service_slot;
+    for (uint32_t id : filter.service_backends)
+      if (id < XDPLB_MAX_BACKENDS) conf.backends[id / 64] |= 1ull << (id % 64);
+  }
+  // Without this copy the first traced packet on each CPU would carry every reason counted
+  // since attach. (Packets between this copy and `on` add a few bits to their CPU's next one.)
+  const int cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus));
+  std::vector<struct xdplb_trace_seen> seen(static_cast<size_t>(cpus));
+  for (uint32_t r = 0; r < XDPLB_R_MAX; ++r) {
+    if (int err = bpf_map__lookup_elem(skel_->maps.reasons, &r, sizeof r, per_cpu.data(),
+                                       per_cpu.size() * sizeof per_cpu[0], 0); err)
+      return make_error("reading reason counters failed: " + errno_text(err));
+    for (size_t cpu = 0; cpu < seen.size(); ++cpu) seen[cpu].count[r] = per_cpu[cpu];
+  }
+  const uint32_t zero = 0;
+  if (int err = bpf_map__update_elem(skel_->maps.trace_seen, &zero, sizeof zero, seen.data(),
+                                     seen.size() * sizeof seen[0], BPF_ANY); err)
+    return make_error("starting the trace failed: " + errno_text(err));
+  conf.on = 1;
+  return write_conf(skel_->maps.trace_conf, conf);
+}
+
+Status Datapath::stop_trace() {
+  struct xdplb_trace_conf conf;
+  std::memset(&conf, 0, sizeof conf);
+  return write_conf(skel_->maps.trace_conf, conf);
+}
+
+int Datapath::trace_ring_fd() const { return bpf_map__fd(skel_->maps.trace_ring); }
+
+}  // namespace xdplb

@@ -1,0 +1,24 @@
+// Packet trace records (xdplb_trace_event from the datapath's trace_ring) as JSON and as a
+// line for people, with ids resolved against the saved state: service, backend, scheduler,
+// the flow's fate and the named reasons. Pure; the CLI (cli/trace.cpp) reads the ring.
+#pragma once
+
+#include <xdplb/abi.h>
+
+#include <string>
+
+#include "core/state.h"
+#include "observe/shapes.h"
+
+namespace xdplb::observe {
+
+// {"ts_ns", "hook": xdp|tc_reply, "proto", "src", "dst", "service": name|null,
+//  "scheduler", "flow": new|hit|reselected|midstream|none, "backend_id", "backend": label|null,
+//  "verdict", "reasons": [names]}
+Json trace_json(const struct xdplb_trace_event& e, const BridgeState& state);
+
+// "xdp tcp 10.0.1.2:40000 -> 10.0.1.1:8000 service default (maglev) flow new -> 10.0.0.11:80
+//  redirect [fwd_redirect new_flow]"
+std::string trace_text(const Json& j);
+
+}  // namespace xdplb::observe

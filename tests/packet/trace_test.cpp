@@ -1,0 +1,137 @@
+// The packet trace (bpf/lib/trace.h) through BPF_PROG_TEST_RUN: off, nothing is written; on,
+// each matching packet is one record naming exactly the reasons counted for it, the service's
+// pool and scheduler, the backend and the verdict; the client and service filters hold.
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+
+#include <cstring>
+#include <vector>
+
+#include "prog_run.h"
+#include "scenario.h"
+
+using namespace xdplb;
+using namespace xdplb::test;
+
+namespace {
+
+uint64_t bit(unsigned r) { return 1ull << r; }
+
+class TraceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dp = load_scenario();
+    ASSERT_TRUE(dp) << dp.error();
+    dp_ = std::move(*dp);
+    ring_ = ring_buffer__new(dp_->trace_ring_fd(), &TraceTest::collect, &events_, nullptr);
+    ASSERT_NE(ring_, nullptr);
+  }
+  void TearDown() override {
+    if (ring_) ring_buffer__free(ring_);
+  }
+  static int collect(void* ctx, void* data, size_t size) {
+    auto* out = static_cast<std::vector<xdplb_trace_event>*>(ctx);
+    xdplb_trace_event e;
+    EXPECT_EQ(size, sizeof e);
+    std::memcpy(&e, data, sizeof e);
+    out->push_back(e);
+    return 0;
+  }
+  std::vector<xdplb_trace_event> drain() {
+    events_.clear();
+    ring_buffer__consume(ring_);
+    return events_;
+  }
+  int xdp(const Packet& p) {
+    auto r = run_xdp(dp_->xdp_prog_fd(), p.bytes());
+    EXPECT_TRUE(r) << r.error();
+    return r ? r->verdict : -1;
+  }
+
+  std::unique_ptr<Datapath> dp_;
+  struct ring_buffer* ring_ = nullptr;
+  std::vector<xdplb_trace_event> events_;
+};
+
+TEST_F(TraceTest, OffWritesNothing) {
+  EXPECT_NE(xdp(Packet::tcp("192.168.1.2", 40000, kVip, kPort)), XDP_DROP);
+  EXPECT_TRUE(drain().empty()) << "no trace runs: the ring stays empty";
+  ASSERT_TRUE(dp_->start_trace({}));
+  ASSERT_TRUE(dp_->stop_trace());
+  EXPECT_NE(xdp(Packet::tcp("192.168.1.2", 40001, kVip, kPort)), XDP_DROP);
+  EXPECT_TRUE(drain().empty()) << "stopped: the ring stays empty";
+}
+
+TEST_F(TraceTest, NewFlowThenKnownFlowThenMiss) {
+  ASSERT_TRUE(dp_->start_trace({}));
+  const Packet syn = Packet::tcp("192.168.1.2", 40000, kVip, kPort);
+  const uint32_t chosen = ring_choice(ring_of({0, 1, 2}), syn);
+  const int v1 = xdp(syn);
+  Packet ack = syn;
+  ack.tcp_flags = kTcpAck;
+  const int v2 = xdp(ack);
+  EXPECT_EQ(xdp(Packet::tcp("192.168.1.2", 40000, "10.9.9.9", kPort)), XDP_PASS);
+  auto ev = drain();
+  ASSERT_EQ(ev.size(), 3u);
+
+  EXPECT_EQ(ev[0].hook, XDPLB_TRACE_XDP);
+  EXPECT_EQ(ev[0].verdict, v1);
+  EXPECT_EQ(ev[0].backend, chosen) << "the backend the ring holds for the flow";
+  EXPECT_EQ(ev[0].pool, kPool);
+  EXPECT_EQ(ev[0].scheduler, static_cast<uint32_t>(XDPLB_SCHED_MAGLEV));
+  const uint64_t path = chosen == kB0.id ? bit(XDPLB_R_FWD_REDIRECT) : bit(XDPLB_R_FWD_PASS);
+  EXPECT_EQ(ev[0].reasons, bit(XDPLB_R_NEW_FLOW) | path) << "exactly the reasons counted for the SYN";
+  EXPECT_EQ(ev[0].key.sport, htons(40000));
+  EXPECT_EQ(ev[0].key.dport, htons(kPort));
+
+  EXPECT_EQ(ev[1].verdict, v2);
+  EXPECT_EQ(ev[1].backend, chosen);
+  EXPECT_EQ(ev[1].reasons, path) << "known flow: no new_flow";
+
+  EXPECT_EQ(ev[2].pool, XDPLB_NO_POOL) << "service miss";
+  EXPECT_EQ(ev[2].backend, XDPLB_NO_BACKEND);
+  EXPECT_EQ(ev[2].verdict, XDP_PASS);
+  EXPECT_EQ(ev[2].reasons, bit(XDPLB_R_PASS_NOT_SERVICE));
+  EXPECT_GT(ev[2].ts_ns, ev[0].ts_ns);
+}
+
+TEST_F(TraceTest, DropHasItsReason) {
+  ASSERT_TRUE(dp_->start_trace({}));
+  EXPECT_EQ(xdp(Packet::tcp("192.168.1.2", 40000, kVipNoBackend, kPort)), XDP_DROP);
+  auto ev = drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].verdict, XDP_DROP);
+  EXPECT_EQ(ev[0].pool, kEmptyPool);
+  EXPECT_EQ(ev[0].reasons, bit(XDPLB_R_DROP_NO_BACKEND));
+}
+
+TEST_F(TraceTest, ClientFilter) {
+  TraceFilter f;
+  f.client = *IpAddress::parse("192.168.1.3");
+  ASSERT_TRUE(dp_->start_trace(f));
+  xdp(Packet::tcp("192.168.1.2", 40000, kVip, kPort));  // another client: not written
+  xdp(Packet::tcp("192.168.1.3", 40000, kVipNoBackend, kPort));
+  auto ev = drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].key.src.v4, IpAddress::parse("192.168.1.3")->to_abi().v4);
+  EXPECT_EQ(ev[0].reasons, bit(XDPLB_R_DROP_NO_BACKEND)) << "the other client's reasons are not in it";
+}
+
+TEST_F(TraceTest, ServiceFilter) {
+  TraceFilter f;
+  f.service_slot = 5;  // a slot no service of the scenario has (pools 0 and 1 are slot 0)
+  ASSERT_TRUE(dp_->start_trace(f));
+  xdp(Packet::tcp("192.168.1.2", 40000, kVip, kPort));
+  EXPECT_TRUE(drain().empty()) << "not the traced service";
+  f.service_slot = kPool / 2;
+  ASSERT_TRUE(dp_->start_trace(f));
+  xdp(Packet::tcp("192.168.1.2", 40001, kVip, kPort));
+  xdp(Packet::tcp("192.168.1.2", 40001, "10.9.9.9", kPort));  // no service: not written
+  auto ev = drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].pool, kPool);
+}
+
+}  // namespace
