@@ -135,6 +135,10 @@ Status apply_health_args(const HealthArgs& a, HealthCheckConfig& h) {
     if (!ms) return make_error(ms.error());
     h.slow_start_ms = *ms;
   }
+  if (a.panic_threshold) {
+    if (*a.panic_threshold > 100) return make_error("--panic-threshold: give a percentage from 0 (off) to 100");
+    h.panic_threshold = *a.panic_threshold;
+  }
   return {};
 }
 
@@ -183,6 +187,7 @@ int run_health(const Globals& g, const HealthArgs& a) {
   std::cout << ", every " << h.interval_ms << " ms, timeout " << h.timeout_ms << " ms, rise " << h.rise
             << ", fall " << h.fall;
   if (h.slow_start_ms) std::cout << ", slow start " << h.slow_start_ms << " ms";
+  std::cout << ", panic below " << h.panic_threshold << "% healthy";
   std::cout << " (run by `xdplb daemon`)\n";
   return 0;
 }

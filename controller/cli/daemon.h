@@ -31,6 +31,7 @@ struct HealthArgs {
   std::optional<double> interval, timeout;        // seconds
   std::optional<uint32_t> rise, fall;
   std::optional<double> slow_start;               // seconds, 0 = off
+  std::optional<uint32_t> panic_threshold;        // percent, 0 = off
 };
 int run_health(const Globals& g, const HealthArgs& a);
 

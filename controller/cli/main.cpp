@@ -2,6 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <exception>
+#include <iostream>
+
 #include "cli/commands.h"
 #include "cli/daemon.h"
 #include "cli/top.h"
@@ -133,6 +136,9 @@ int main(int argc, char** argv) {
   c_health->add_option("--fall", health.fall, "failed probes in a row that take it out (default 3)");
   c_health->add_option("--slow-start", health.slow_start,
                        "seconds over which a backend back up ramps to its full weight (default 0: off)");
+  c_health->add_option("--panic-threshold", health.panic_threshold,
+                       "percent: while fewer of the service's backends are healthy, health is ignored "
+                       "and all take new flows (default 50, 0: off)");
 
   SchedulerArgs scheduler;
   auto* c_scheduler = app.add_subcommand("scheduler", "show or set how the service places new flows");
@@ -163,22 +169,31 @@ int main(int argc, char** argv) {
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
 
-  if (*c_attach) return run_attach(g, attach);
-  if (*c_detach) return run_detach(g, detach);
-  if (*c_add) return run_backend_add(g, add);
-  if (*c_remove) return run_backend_remove(g, remove);
-  if (*c_refresh) return run_backend_refresh(g, refresh);
-  if (*c_list) return run_backend_list(g, list);
-  if (*c_status) return run_status(g, status);
-  if (*c_drain) return run_backend_drain(g, drain);
-  if (*c_undrain) return run_backend_drain(g, undrain);
-  if (*c_daemon) return run_daemon_cmd(g, daemon);
-  if (*c_health) return run_health(g, health);
-  if (*c_scheduler) return run_scheduler(g, scheduler);
-  if (*c_top) return run_top(g, top);
-  if (*c_svc_add) return run_service_add(g, svc_add);
-  if (*c_svc_set) return run_service_set(g, svc_set);
-  if (*c_svc_remove) return run_service_remove(g, svc_remove);
-  if (*c_svc_list) return run_service_list(g, svc_list);
+  // Whatever escapes a command (an exception from a library) ends it with one line.
+  try {
+    if (*c_attach) return run_attach(g, attach);
+    if (*c_detach) return run_detach(g, detach);
+    if (*c_add) return run_backend_add(g, add);
+    if (*c_remove) return run_backend_remove(g, remove);
+    if (*c_refresh) return run_backend_refresh(g, refresh);
+    if (*c_list) return run_backend_list(g, list);
+    if (*c_status) return run_status(g, status);
+    if (*c_drain) return run_backend_drain(g, drain);
+    if (*c_undrain) return run_backend_drain(g, undrain);
+    if (*c_daemon) return run_daemon_cmd(g, daemon);
+    if (*c_health) return run_health(g, health);
+    if (*c_scheduler) return run_scheduler(g, scheduler);
+    if (*c_top) return run_top(g, top);
+    if (*c_svc_add) return run_service_add(g, svc_add);
+    if (*c_svc_set) return run_service_set(g, svc_set);
+    if (*c_svc_remove) return run_service_remove(g, svc_remove);
+    if (*c_svc_list) return run_service_list(g, svc_list);
+  } catch (const std::exception& e) {
+    std::cerr << "xdplb: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "xdplb: unexpected failure\n";
+    return 1;
+  }
   return 1;
 }

@@ -62,6 +62,8 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                                {"scheduler", name_of(svc.scheduler)},
                                {"affinity", name_of(svc.affinity)},
                                {"health_check", name_of(svc.health_check.type)},
+                               {"panic_threshold", svc.health_check.panic_threshold},
+                               {"panic", in_panic(state, svc, 4) || in_panic(state, svc, 6)},
                                {"ring_size", XDPLB_MAGLEV_RING_SIZE}});
   }
   // The first service, as before there were several (scripts read .service).
@@ -173,6 +175,9 @@ void print_status(const json& s) {
                 svc["proto"].get<std::string>().c_str(), svc["backend_port"].get<unsigned>(),
                 svc["scheduler"].get<std::string>().c_str(), svc["affinity"].get<std::string>().c_str(),
                 svc["health_check"].get<std::string>().c_str());
+    if (svc["panic"].get<bool>())
+      std::printf("           PANIC: fewer than %u%% of its backends are healthy; health is ignored, all take new flows\n",
+                  svc["panic_threshold"].get<unsigned>());
   }
   std::printf("  flows    %llu in the flow table\n", (unsigned long long)s["flows"].get<uint64_t>());
   std::printf("backends:\n");

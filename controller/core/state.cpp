@@ -130,6 +130,7 @@ Result<HealthCheckConfig> health_check_from_json(const json& j, const std::strin
   XDPLB_TRY(r.number("rise", h.rise, 1, 100));
   XDPLB_TRY(r.number("fall", h.fall, 1, 100));
   XDPLB_TRY(r.number("slow_start_ms", h.slow_start_ms, 0, 3600000));
+  XDPLB_TRY(r.number("panic_threshold", h.panic_threshold, 0, 100));
   return h;
 }
 
@@ -138,7 +139,7 @@ nlohmann::ordered_json health_check_to_json(const HealthCheckConfig& h) {
           {"expect_min", h.expect_min}, {"expect_max", h.expect_max},
           {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
           {"rise", h.rise},             {"fall", h.fall},
-          {"slow_start_ms", h.slow_start_ms}};
+          {"slow_start_ms", h.slow_start_ms}, {"panic_threshold", h.panic_threshold}};
 }
 
 // The settings of one service, from a version-2 "services" entry or (version 1) from the

@@ -72,6 +72,10 @@ struct HealthCheckConfig {
   // Slow start: a backend that comes back up ramps from a small share of new flows to its full
   // weight over this long (0: full weight at once). Run by the daemon.
   uint32_t slow_start_ms = 0;
+  // Panic threshold (Envoy's): while fewer than this percentage of a service's backends of one
+  // family are healthy, health is ignored for placement and new flows spread over all of them
+  // (probes that fail for a reason of their own must not take a working service out). 0: off.
+  uint32_t panic_threshold = 50;
   bool operator==(const HealthCheckConfig&) const = default;
 };
 inline constexpr uint32_t kMinHealthIntervalMs = 100;

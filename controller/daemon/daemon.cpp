@@ -19,6 +19,7 @@
 #include "containers/resolver.h"
 #include "core/state.h"
 #include "datapath/flow_census.h"
+#include "daemon/decide.h"
 #include "daemon/health_tracker.h"
 #include "daemon/prober.h"
 #include "datapath/datapath.h"
@@ -40,14 +41,15 @@ using std::chrono::milliseconds;
 // What the daemon knows about one backend beyond the saved state.
 struct Runtime {
   HealthTracker tracker;
+  // The health the checks decided and the state does not hold yet: written on every turn of
+  // the loop until it lands (a busy lock, a failed write), then dropped.
+  std::optional<Decision> decided;
   BackendEntry entry;        // as last written by the daemon
   bool have_entry = false;   // false: no entry (container down) or not installed yet
   bool drain_done = false;   // drained and no recent flow: entry turned inactive
   Clock::time_point next_probe{};
   Clock::time_point next_container_check{};
   std::string last_probe;    // reason of the last probe, for the log line of a change
-  // Slow start: when the backend came back up; the epoch while it is not ramping.
-  Clock::time_point ramp_since{};
   // The saved fields the entry was installed from; a change (by the CLI) means reinstall.
   std::string installed_from;
 };
@@ -105,10 +107,16 @@ class Daemon {
   Status loop(const std::atomic<bool>* stop);
 
  private:
-  Status modify(const std::function<void(BridgeState&, EntryChanges&)>& change);
-  bool want_active(const SavedBackend& b, const Runtime& rt) const {
-    return b.path != BackendPath::Down && b.health != Health::Down && !(b.drained && rt.drain_done);
+  // In the loop the lock is waited for briefly only: a command holding it (a `--wait`
+  // resolve) must not stop probes and events; what did not land is tried again.
+  Status modify(const std::function<void(BridgeState&, EntryChanges&)>& change,
+                milliseconds lock_wait = kLoopLockWait);
+  static constexpr milliseconds kLoopLockWait{20};
+  bool want_active(const BridgeState& s, const SavedBackend& b, const Runtime& rt) const {
+    return entry_active(s, b, rt.drain_done);
   }
+  void apply_health();
+  void note_panics();
   void install(SavedBackend& b, Runtime& rt, milliseconds wait, EntryChanges& entries);
   void toggle_entries(BridgeState& s, EntryChanges& entries);
   void reconcile();
@@ -134,16 +142,25 @@ class Daemon {
   Clock::time_point next_drain_check_{};
   Clock::time_point next_idle_sweep_{};
   Clock::time_point next_ramp_step_{};
+  // Slow start: when each ramping backend came back up (runtime only, never saved).
+  std::map<uint32_t, Clock::time_point> ramp_since_;
+  PanicSet panics_;                 // pools in panic as last logged
+  uint64_t panic_entries_ = 0;      // how often a pool went into panic since the start
+  bool health_write_failing_ = false;  // logged once per failing streak
   std::optional<Clock::time_point> replan_ports_at_;
   std::optional<Clock::time_point> replan_addresses_at_;
 };
 
 // Every change goes through the one transaction (lb/transaction.h): lock, re-read (a CLI
 // command may have changed it), change, write entries and pools, save.
-Status Daemon::modify(const std::function<void(BridgeState&, EntryChanges&)>& change) {
+Status Daemon::modify(const std::function<void(BridgeState&, EntryChanges&)>& change,
+                      milliseconds lock_wait) {
+  auto lock = StateLock::acquire(opts_.state_dir, opts_.bridge, lock_wait);
+  if (!lock) return make_error(lock.error());
   DatapathWriter writer(*dp_);
   TransactionOptions tx = bridge_transaction(opts_.state_dir, opts_.bridge, bridge_.ifindex,
                                              hostlocal::is_attached(opts_.pin_dir), writer);
+  tx.held = &*lock;
   // Weights as planned, after the change: a backend the change brings up starts its ramp now.
   tx.weight_of = [this](const SavedBackend& b) {
     const WeightOf ramp = weights(state_, Clock::now());
@@ -157,11 +174,28 @@ Status Daemon::modify(const std::function<void(BridgeState&, EntryChanges&)>& ch
   if (!saved) return make_error(saved.error());
   state_ = std::move(*saved);
   stamp_ = stamp_of(state_file(opts_.state_dir, opts_.bridge));
+  note_panics();
   return {};
 }
 
+// Pools that went into or out of panic with the last saved state: logged, counted.
+void Daemon::note_panics() {
+  PanicSet now = panics(state_);
+  for (const auto& p : now)
+    if (!panics_.count(p)) {
+      ++panic_entries_;
+      const ServiceConfig* svc = find_service(state_, p.first);
+      spdlog::warn("service {} (IPv{}): PANIC, fewer than {}% of its backends are healthy; health is ignored "
+                   "and all of them take new flows ({} panics since the start)",
+                   p.first, p.second, svc ? svc->health_check.panic_threshold : 0, panic_entries_);
+    }
+  for (const auto& p : panics_)
+    if (!now.count(p)) spdlog::info("service {} (IPv{}): out of panic, health decides again", p.first, p.second);
+  panics_ = std::move(now);
+}
+
 void Daemon::install(SavedBackend& b, Runtime& rt, milliseconds wait, EntryChanges& entries) {
-  auto plan = resolve_backend(bridge_, b, wait, want_active(b, rt));
+  auto plan = resolve_backend(bridge_, b, wait, want_active(state_, b, rt));
   if (plan) {
     rt.entry = plan->entry;
     rt.have_entry = true;
@@ -183,7 +217,7 @@ void Daemon::toggle_entries(BridgeState& s, EntryChanges& entries) {
     auto it = rt_.find(b.id);
     if (it == rt_.end() || !it->second.have_entry || entries.put.count(b.id) || entries.remove.count(b.id)) continue;
     Runtime& rt = it->second;
-    const bool want = want_active(b, rt);
+    const bool want = want_active(s, b, rt);
     if (want == rt.entry.active) continue;
     rt.entry.active = want;
     entries.put[b.id] = rt.entry;
@@ -203,8 +237,9 @@ Status Daemon::start() {
       }
       install(b, rt, milliseconds(2000), entries);
     }
+    state_ = s;  // for note_panics' first comparison
     spdlog::info("daemon for {}: {} backends, health checks {}", s.bridge, s.backends.size(), describe_checks(s));
-  });
+  }, std::chrono::seconds(10));
 }
 
 // The state changed under us (a CLI command): pick up new, removed and changed backends.
@@ -216,7 +251,7 @@ void Daemon::reconcile() {
     auto it = rt_.find(b.id);
     if (it == rt_.end() || it->second.installed_from != install_key(b)) need = true;
     else if (!b.drained && it->second.drain_done) need = true;
-    else if (it->second.have_entry && want_active(b, it->second) != it->second.entry.active) need = true;
+    else if (it->second.have_entry && want_active(state_, b, it->second) != it->second.entry.active) need = true;
   }
   for (auto it = rt_.begin(); it != rt_.end();) {
     if (!present.count(it->first)) {
@@ -276,35 +311,69 @@ void Daemon::handle_outcome(const ProbeOutcome& out) {
   for (const auto& b : state_.backends)
     if (b.id == out.id) saved = &b;
   if (!saved || saved->path == BackendPath::Down) return;
-  const HealthCheckConfig hc = checks_of(state_, *saved);
   spdlog::debug("probe of {}: {} ({} us)", describe(*saved), out.reason, out.took.count());
-  const bool changed = rt.tracker.record(out.ok, hc.rise, hc.fall);
-  if (!changed && !(saved->health == Health::Unchecked && out.ok)) return;
-  const bool up = rt.tracker.up();
-  const std::string reason =
-      changed ? (up ? std::to_string(hc.rise) + " good probes in a row (" + out.reason + ")"
-                    : std::to_string(hc.fall) + " failed probes in a row (last: " + out.reason + ")")
-              : "first probe: " + out.reason;
-  auto st = modify([&](BridgeState& s, EntryChanges&) {
-    for (auto& b : s.backends) {
-      if (b.id != out.id) continue;
-      b.health = up ? Health::Up : Health::Down;
-      b.health_reason = reason;
-      if (changed) {
-        const uint32_t slow_start_ms = checks_of(s, b).slow_start_ms;
-        if (up && slow_start_ms) rt.ramp_since = Clock::now();
-        if (up)
-          spdlog::info("backend {} is UP: {}; back in the ring{}", describe(b), reason,
-                       slow_start_ms
-                           ? ", weight ramping up over " + std::to_string(slow_start_ms) + " ms"
-                           : std::string());
-        else
-          spdlog::warn("backend {} is DOWN: {}; out of the ring, its flows move on their next packet",
-                       describe(b), reason);
+  if (auto d = judge_probe(rt.tracker, checks_of(state_, *saved), saved->health, out.ok, out.reason)) rt.decided = *d;
+}
+
+// Writes the decided healths the state does not hold yet, in one transaction; the log line
+// of a transition comes once the change landed (ring and entries rewritten). What fails is
+// tried again on the next turn of the loop.
+void Daemon::apply_health() {
+  std::map<uint32_t, Decision> decided;
+  for (auto& [id, rt] : rt_)
+    if (rt.decided) decided[id] = *rt.decided;
+  if (decided.empty()) return;
+  const auto writes = pending_health(state_, decided);
+  if (!writes.empty()) {
+    // A backend coming back with slow start ramps from this transaction on.
+    const auto now = Clock::now();
+    std::vector<uint32_t> ramps;
+    for (const auto& w : writes)
+      if (w.decision.health == Health::Up && w.decision.transition)
+        for (const auto& b : state_.backends)
+          if (b.id == w.id && checks_of(state_, b).slow_start_ms) ramps.push_back(w.id);
+    for (uint32_t id : ramps) ramp_since_[id] = now;
+    auto st = modify([&](BridgeState& s, EntryChanges&) {
+      for (auto& b : s.backends)
+        for (const auto& w : writes)
+          if (b.id == w.id) {
+            b.health = w.decision.health;
+            b.health_reason = w.decision.reason;
+          }
+    });
+    if (!st) {
+      for (uint32_t id : ramps) ramp_since_.erase(id);
+      if (!health_write_failing_)
+        spdlog::error("recording the health of {} backend(s): {}; trying again", writes.size(), st.error());
+      health_write_failing_ = true;
+      return;
+    }
+    health_write_failing_ = false;
+    for (const auto& w : writes) {
+      const SavedBackend* b = nullptr;
+      for (const auto& x : state_.backends)
+        if (x.id == w.id) b = &x;
+      if (!b || !w.decision.transition) continue;
+      if (w.decision.health == Health::Up) {
+        const uint32_t slow_start_ms = checks_of(state_, *b).slow_start_ms;
+        spdlog::info("backend {} is UP: {}; back in the ring{}", describe(*b), w.decision.reason,
+                     slow_start_ms ? ", weight ramping up over " + std::to_string(slow_start_ms) + " ms"
+                                   : std::string());
+      } else {
+        ramp_since_.erase(w.id);
+        spdlog::warn("backend {} is DOWN: {}; out of the ring, its flows move on their next packet", describe(*b),
+                     w.decision.reason);
       }
     }
-  });
-  if (!st) spdlog::error("recording the health of backend {}: {}", out.id, st.error());
+  }
+  // Decisions the state holds now (or that need no write any more) are done.
+  const auto left = pending_health(state_, decided);
+  for (auto& [id, rt] : rt_) {
+    if (!rt.decided) continue;
+    bool pending = false;
+    for (const auto& w : left) pending |= w.id == id;
+    if (!pending) rt.decided.reset();
+  }
 }
 
 void Daemon::schedule_probes(Clock::time_point now) {
@@ -375,6 +444,7 @@ void Daemon::check_containers(Clock::time_point now) {
             b.health_reason = "container started again: back after " +
                               std::to_string(checks_of(s, b).rise) + " good probes";
             rt.tracker.set(false);
+            rt.decided.reset();
           }
           install(b, rt, milliseconds(0), entries);
           rt.next_probe = now;
@@ -427,47 +497,19 @@ void Daemon::sweep_idle_flows(Clock::time_point now) {
     spdlog::debug("{} idle flows left their backends' connection counts", swept->uncounted);
 }
 
-// Slow start: the weights of ramping backends grow with the time since they came back; the
-// others keep theirs (all on the same scale). Empty while nothing ramps, so the ring is the
-// one any node builds from the saved weights.
 WeightOf Daemon::weights(const BridgeState& s, Clock::time_point now) const {
-  bool ramping = false;
-  for (const auto& [id, rt] : rt_) ramping |= rt.ramp_since != Clock::time_point{};
-  if (!ramping) return {};
-  std::map<uint32_t, Clock::time_point> since;
-  for (const auto& [id, rt] : rt_)
-    if (rt.ramp_since != Clock::time_point{}) since[id] = rt.ramp_since;
-  std::map<std::string, milliseconds> durations;  // per service
-  for (const auto& svc : s.services) durations[svc.name] = milliseconds(svc.health_check.slow_start_ms);
-  const uint32_t scale = ramp_scale(s);
-  return [since, scale, durations, now](const SavedBackend& b) {
-    auto d = durations.find(b.service);
-    const milliseconds duration = d == durations.end() ? milliseconds(0) : d->second;
-    auto it = since.find(b.id);
-    const auto elapsed = it == since.end() ? duration
-                                           : std::chrono::duration_cast<milliseconds>(now - it->second);
-    return ramped_weight(b.weight, scale, elapsed, duration);
-  };
+  return ramp_weights(s, ramp_since_, now);
 }
 
 // Once a second while a backend ramps: rewrite ring and member list with the grown weights;
 // a ramp that is over ends (the last rewrite puts back the saved weights).
 void Daemon::step_slow_start(Clock::time_point now) {
-  if (now < next_ramp_step_) return;
+  if (now < next_ramp_step_ || ramp_since_.empty()) return;
   next_ramp_step_ = now + milliseconds(1000);
-  bool any = false;
-  for (auto& [id, rt] : rt_) {
-    if (rt.ramp_since == Clock::time_point{}) continue;
-    any = true;
-    milliseconds duration(0);
-    for (const auto& b : state_.backends)
-      if (b.id == id) duration = milliseconds(checks_of(state_, b).slow_start_ms);
-    if (now - rt.ramp_since >= duration) {
-      rt.ramp_since = {};
-      spdlog::info("backend id {}: slow start over, full weight", id);
-    }
+  for (uint32_t id : ramps_over(state_, ramp_since_, now)) {
+    ramp_since_.erase(id);
+    spdlog::info("backend id {}: slow start over, full weight", id);
   }
-  if (!any) return;
   if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st) spdlog::error("slow start: {}", st.error());
 }
 
@@ -579,7 +621,9 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
     }
     if (quit) break;
     for (const auto& out : prober_.poll(now)) handle_outcome(out);
+    apply_health();
     check_state_file();
+    reconcile();  // again each turn: a change that did not land (busy lock) is retried
     check_containers(now);
     check_drains(now);
     sweep_idle_flows(now);

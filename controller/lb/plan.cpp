@@ -15,14 +15,29 @@ bool PoolPlan::operator==(const PoolPlan& o) const {
   return true;
 }
 
-bool takes_new_flows(const SavedBackend& b) {
-  return b.addr.family != 0 && b.path != BackendPath::Down && b.health != Health::Down && !b.drained;
+bool placeable(const SavedBackend& b) {
+  return b.addr.family != 0 && b.path != BackendPath::Down && !b.drained;
+}
+
+bool takes_new_flows(const SavedBackend& b) { return placeable(b) && b.health != Health::Down; }
+
+bool in_panic(const BridgeState& state, const ServiceConfig& svc, int family) {
+  const uint32_t threshold = svc.health_check.panic_threshold;
+  if (threshold == 0 || svc.health_check.type == CheckType::None) return false;
+  uint32_t all = 0, healthy = 0;
+  for (const auto& b : state.backends) {
+    if (b.service != svc.name || b.family != family || !placeable(b)) continue;
+    ++all;
+    healthy += b.health != Health::Down;
+  }
+  return all > 0 && healthy * 100 < threshold * all;
 }
 
 std::vector<const SavedBackend*> pool_backends(const BridgeState& state, const ServiceConfig& svc, int family) {
+  const bool panic = in_panic(state, svc, family);
   std::vector<const SavedBackend*> primaries, backups;
   for (const auto& b : state.backends) {
-    if (b.service != svc.name || b.family != family || !takes_new_flows(b)) continue;
+    if (b.service != svc.name || b.family != family || !(panic ? placeable(b) : takes_new_flows(b))) continue;
     (b.backup ? backups : primaries).push_back(&b);
   }
   return primaries.empty() ? backups : primaries;
