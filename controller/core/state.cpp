@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -406,11 +407,43 @@ Result<std::optional<BridgeState>> load_state(const std::string& dir, const std:
   return std::optional<BridgeState>(std::move(*s));
 }
 
+Status ensure_state_dir(const std::string& dir) {
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) {
+    std::error_code ec;
+    const fs::path parent = fs::path(dir).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    if (ec) return make_error("cannot create state dir " + dir + ": " + ec.message());
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return make_error("cannot create state dir " + dir + ": " + errno_text(errno));
+    if (::stat(dir.c_str(), &st) != 0) return make_error("state dir " + dir + ": " + errno_text(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return make_error("state dir " + dir + " is not a directory: move it away");
+  if (st.st_uid != ::geteuid())
+    return make_error("state dir " + dir + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
+                      std::to_string(::geteuid()) + ": `chown " + std::to_string(::geteuid()) + " " + dir + "`");
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return make_error("state dir " + dir + " may be written by others (mode " +
+                      [&] {
+                        char m[8];
+                        std::snprintf(m, sizeof m, "%04o", st.st_mode & 07777);
+                        return std::string(m);
+                      }() +
+                      "): `chmod 0700 " + dir + "`");
+  return {};
+}
+
+Result<UniqueFd> open_private_file(const std::string& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid())
+    return make_error("cannot open " + path + ": " + errno_text(errno) +
+                      (errno == ELOOP ? " (a symlink: remove it)" : ""));
+  return fd;
+}
+
 Status save_state(const std::string& dir, const BridgeState& state) {
   XDPLB_TRY(check_interface_name(state.bridge));
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return make_error("cannot create state dir " + dir + ": " + ec.message());
+  XDPLB_TRY(ensure_state_dir(dir));
 
   const std::string path = state_file(dir, state.bridge);
   // A dot-file not ending in .json, so list_bridges never sees a half-written temp.
@@ -431,7 +464,7 @@ Status save_state(const std::string& dir, const BridgeState& state) {
     if (n <= 0) return fail("write " + tmp);
     done += static_cast<size_t>(n);
   }
-  if (::fchmod(fd.get(), 0644) != 0) return fail("chmod " + tmp);
+  if (::fchmod(fd.get(), 0600) != 0) return fail("chmod " + tmp);
   if (::fsync(fd.get()) != 0) return fail("fsync " + tmp);
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename " + tmp);
@@ -481,12 +514,11 @@ Result<uint32_t> allocate_backend_id(const BridgeState& state) {
 Result<StateLock> StateLock::acquire(const std::string& dir, const std::string& bridge,
                                      std::chrono::milliseconds timeout) {
   XDPLB_TRY(check_interface_name(bridge));
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return make_error("cannot create state dir " + dir + ": " + ec.message());
+  XDPLB_TRY(ensure_state_dir(dir));
   const std::string path = (fs::path(dir) / (bridge + ".lock")).string();
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd.valid()) return make_error("cannot open lock file " + path + ": " + errno_text(errno));
+  auto opened = open_private_file(path, O_RDWR);
+  if (!opened) return make_error("lock file: " + opened.error());
+  UniqueFd fd = std::move(*opened);
 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {

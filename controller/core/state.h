@@ -126,6 +126,13 @@ Result<const ServiceConfig*> choose_service(const BridgeState& state, const std:
 // The smallest slot no service of `state` uses, or an error at the limit.
 Result<uint32_t> allocate_service_slot(const BridgeState& state);
 
+// The state dir, made (0700) if missing: it must be a directory owned by this user that no one
+// else may write to (a lock, pid or state file put there by another user could steer xdplb).
+Status ensure_state_dir(const std::string& dir);
+
+// Opens (creating, 0600) a file of the state dir without following a symlink in its place.
+Result<UniqueFd> open_private_file(const std::string& path, int flags);
+
 // <dir>/<bridge>.json
 std::string state_file(const std::string& dir, const std::string& bridge);
 

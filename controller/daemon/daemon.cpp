@@ -650,13 +650,14 @@ std::string daemon_pid_file(const std::string& state_dir, const std::string& bri
   return state_dir + "/" + bridge + ".daemon.pid";
 }
 
-Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop) {
+Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop,
+                  const std::function<void()>& ready) {
   // One daemon per bridge: the pid file stays locked while it runs.
-  ::mkdir(options.state_dir.c_str(), 0755);
+  XDPLB_TRY(ensure_state_dir(options.state_dir));
   const std::string pid_path = daemon_pid_file(options.state_dir, options.bridge);
-  UniqueFd pid_fd(::open(pid_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!pid_fd.valid())
-    return make_error("cannot open " + pid_path + ": " + std::strerror(errno));
+  auto opened = open_private_file(pid_path, O_RDWR);
+  if (!opened) return make_error("pid file: " + opened.error());
+  UniqueFd pid_fd = std::move(*opened);
   if (::flock(pid_fd.get(), LOCK_EX | LOCK_NB) != 0) {
     char other[32] = {};
     (void)!::pread(pid_fd.get(), other, sizeof other - 1, 0);
@@ -679,6 +680,7 @@ Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop) {
   if (!prober) return make_error(prober.error());
   Daemon d(options, std::move(*dp), std::move(*bridge), std::move(*prober));
   XDPLB_TRY(d.start());
+  if (ready) ready();
   auto st = d.loop(stop);
   ::unlink(pid_path.c_str());
   return st;

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "core/result.h"
@@ -38,8 +39,11 @@ struct DaemonOptions {
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors
-// (bridge not attached, no state, another daemon on the bridge).
-Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop = nullptr);
+// (bridge not attached, no state, another daemon on the bridge, a state dir others may write).
+// `ready` is called once it holds the bridge's daemon lock and has written the maps from the
+// saved state (the background `xdplb daemon` returns then).
+Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop = nullptr,
+                  const std::function<void()>& ready = {});
 
 // <state_dir>/<bridge>.daemon.pid: held (flock) by the running daemon, and naming its pid.
 std::string daemon_pid_file(const std::string& state_dir, const std::string& bridge);

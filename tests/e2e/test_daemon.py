@@ -8,6 +8,7 @@ per request, every request recorded by xdplb_http_load) against nginx backends i
 the background mode; then the tutorial's setup (nft DNAT to an nginx least_conn proxy) under
 the same kill, for comparison."""
 import os
+import stat
 import time
 
 from daemonchecks import DURATION, outage, rate, report
@@ -133,19 +134,31 @@ def _alive(pid):
     return pid > 0 and os.path.exists(f"/proc/{pid}")
 
 
+def _mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
 def test_daemon_background_mode(e2e):
-    """Background mode: forks, writes its pid file and log, stops on SIGTERM."""
+    """Background mode: returns once the daemon holds its lock (non-zero with the reason
+    otherwise), writes its pid file and log (0600), stops on SIGTERM."""
     t, lb = start(e2e)
     b1 = t.backend(1)
     bg_log = e2e.path("bg.log")
-    lb("daemon", "--log-file", bg_log)
+    os.chmod(lb.state_dir, 0o777)
+    lb.fails("daemon", "--log-file", bg_log, match=r"may be written by others \(mode 0777\)")
+    os.chmod(lb.state_dir, 0o700)
+    out = lb("daemon", "--log-file", bg_log).out
+    assert "started (pid" in out, out
     pidfile = os.path.join(lb.state_dir, f"{t.bridge}.daemon.pid")
-
-    def bg_pid():
-        with open(pidfile) as f:
-            return int(f.read().strip() or 0)
-    pid = wait_until(bg_pid, 3, f"the background daemon's pid file {pidfile}", ok=_alive)
+    with open(pidfile) as f:
+        pid = int(f.read().strip())
     e2e.defer(lambda: _alive(pid) and os.kill(pid, 9))
+    assert _alive(pid), "the daemon runs when `xdplb daemon` returns"
+    lb.fails("daemon", "--log-file", e2e.path("bg2.log"), match="already runs")
+    for f in (pidfile, bg_log, os.path.join(lb.state_dir, f"{t.bridge}.json"),
+              os.path.join(lb.state_dir, f"{t.bridge}.lock")):
+        assert _mode(f) == 0o600, f"{f}: mode {_mode(f):04o}, want 0600"
+
     wait_until(lambda: open(bg_log).read(), 3, "the background daemon to log",
                ok=lambda text: f"daemon for {t.bridge}" in text)
     wait_until(lambda: [b["health"] for b in lb.status()["backends"]], 5,

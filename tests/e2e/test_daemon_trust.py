@@ -1,0 +1,89 @@
+"""The daemon under conditions that used to break it:
+  - the state lock busy for 15 s (a CLI command holding it) while a backend fails: the health
+    decision is kept and written once the lock frees (before: the write timed out after 10 s
+    and nothing retried; the dead backend stayed in the ring);
+  - the probe path of 2 of 3 backends blackholed (nft in their namespaces drops the probes,
+    not the clients): below the panic threshold (50%) health is ignored, all three keep
+    serving; with the threshold off the two leave and only one serves."""
+import fcntl
+import os
+import time
+
+from daemonchecks import rate, report
+from lib import HttpLoad, now_ms, wait_until
+from test_daemon import in_ring, start
+
+
+def healthy(lb):
+    wait_until(lambda: [b["health"] for b in lb.status()["backends"]], 5,
+               "all three backends checked up", ok=lambda h: h == ["up"] * 3)
+
+
+def test_health_lands_once_a_busy_lock_frees(e2e):
+    t, lb = start(e2e)
+    b2 = t.backend(2)
+    daemon = lb.daemon(e2e.path("daemon.log"))
+    daemon.wait_output(f"daemon for {t.bridge}", 5)
+    healthy(lb)
+    lock = os.path.join(lb.state_dir, f"{t.bridge}.lock")
+    fd = os.open(lock, os.O_RDWR)
+    e2e.defer(lambda: os.close(fd))
+    fcntl.flock(fd, fcntl.LOCK_EX)   # what a CLI command holding the lock does
+    held = now_ms()
+    t.nginx[2].kill9()
+    time.sleep(15)
+    assert in_ring(lb, b2.ip), "while the lock is held nothing can change (status reads without it)"
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    freed = now_ms()
+    wait_until(lambda: in_ring(lb, b2.ip), 3, "b2 out of the ring once the lock is free",
+               ok=lambda r: r is False)
+    out = now_ms()
+    assert lb.backend(b2.ip)["health"] == "down"
+    report(e2e, f"busy lock: lock held {freed - held} ms from the kill; b2 out of the ring "
+                f"{out - freed} ms after it freed")
+    daemon.stop()
+
+
+def blackhole_probes(t, b):
+    """Drops the daemon's probes (from the host's bridge address) in b's namespace; the
+    clients' requests (from the client's address) still arrive."""
+    b.ns.run("nft", "-f", "-", input=f"""table ip {t.prefix}_probe {{
+  chain input {{ type filter hook input priority 0; ip saddr {t.bridge_ip} tcp dport 80 drop; }}
+}}
+""")
+
+
+def test_panic_threshold_keeps_a_working_service(e2e):
+    t, lb = start(e2e)
+    b1, b2, b3 = t.backends[:3]
+    lb("health", "--type", "tcp")
+    daemon = lb.daemon(e2e.path("daemon.log"))
+    daemon.wait_output(f"daemon for {t.bridge}", 5)
+    healthy(lb)
+    for b in (b1, b2):
+        blackhole_probes(t, b)
+    mark = daemon.mark()
+    daemon.wait_output(r"PANIC", 5, since=mark, what="the service to go into panic")
+    wait_until(lambda: [b["health"] for b in lb.status()["backends"]], 5, "b1, b2 down by their probes",
+               ok=lambda h: h[:3] == ["down", "down", "up"])
+    st = lb.status()
+    assert st["services"][0]["panic"] is True and st["services"][0]["panic_threshold"] == 50, st["services"][0]
+    assert all(lb.backend(b.ip, st)["in_ring"] for b in (b1, b2, b3)), "in panic all three are in the ring"
+    assert "PANIC" in lb("status").out
+    load = HttpLoad(e2e, t.client, t.vip, name="panic", duration=8, rate=rate(300))
+    load.wait()
+    assert not load.failures(), f"panic: zero failed requests: {load.failures()[:5]}"
+    served = {b.name: load.served_by_after(0, f"Served_from_{b.name}") for b in (b1, b2, b3)}
+    assert all(n > 0 for n in served.values()), f"panic: all three serve: {served}"
+    report(e2e, f"panic (probes of 2 of 3 blackholed): {load.total()} requests, failed {load.failed()}, "
+                f"served by {served}")
+
+    lb("health", "--panic-threshold", "0")
+    wait_until(lambda: [lb.backend(b.ip)["in_ring"] for b in (b1, b2, b3)], 3,
+               "threshold off: b1, b2 out", ok=lambda r: r == [False, False, True])
+    off = HttpLoad(e2e, t.client, t.vip, name="nopanic", duration=4, rate=rate(300))
+    off.wait()
+    served = {b.name: off.served_by_after(0, f"Served_from_{b.name}") for b in (b1, b2, b3)}
+    assert served["b1"] == 0 and served["b2"] == 0 and served["b3"] > 0, f"no panic: only b3 serves: {served}"
+    report(e2e, f"panic threshold off: {off.total()} requests, failed {off.failed()}, served by {served}")
+    daemon.stop()
