@@ -47,6 +47,7 @@ struct Runtime {
   BackendEntry entry;        // as last written by the daemon
   bool have_entry = false;   // false: no entry (container down) or not installed yet
   bool drain_done = false;   // drained and no recent flow: entry turned inactive
+  bool lookup_failing = false;  // its container's state is unknown (logged once)
   Clock::time_point next_probe{};
   Clock::time_point next_container_check{};
   std::string last_probe;    // reason of the last probe, for the log line of a change
@@ -117,6 +118,7 @@ class Daemon {
   }
   void apply_health();
   void note_panics();
+  void turn(Clock::time_point now);  // one turn of the loop after its events
   void install(SavedBackend& b, Runtime& rt, milliseconds wait, EntryChanges& entries);
   void toggle_entries(BridgeState& s, EntryChanges& entries);
   void reconcile();
@@ -415,7 +417,17 @@ void Daemon::check_containers(Clock::time_point now) {
     ro.source = container_source(saved.source);
     ro.lxcpath = saved.lxcpath;
     ro.wait = milliseconds(0);
-    auto info = resolve_container(saved.name, ro);
+    auto lookup = lookup_container(saved.name, ro);
+    if (lookup.unknown) {  // LXD's database busy, a bad answer: keep what was known, ask again
+      if (!rt.lookup_failing)
+        spdlog::warn("backend {}: container state unknown ({}); keeping it as it was, asking again",
+                     describe(saved), lookup.info.error());
+      rt.lookup_failing = true;
+      continue;
+    }
+    if (rt.lookup_failing) spdlog::info("backend {}: container state known again", describe(saved));
+    rt.lookup_failing = false;
+    auto info = std::move(lookup.info);
     if (info)
       if (auto claim = keep_claimable_addresses(*info, bridge_, saved.family); !claim) info = make_error(claim.error());
     const bool down = saved.path == BackendPath::Down;
@@ -565,6 +577,29 @@ Clock::time_point Daemon::next_wakeup(Clock::time_point now) const {
   return next;
 }
 
+void Daemon::turn(Clock::time_point now) {
+  for (const auto& out : prober_.poll(now)) handle_outcome(out);
+  apply_health();
+  check_state_file();
+  reconcile();  // again each turn: a change that did not land (busy lock) is retried
+  check_containers(now);
+  check_drains(now);
+  sweep_idle_flows(now);
+  step_slow_start(now);
+  if (replan_ports_at_ && now >= *replan_ports_at_) {
+    replan_ports_at_.reset();
+    replan([](const SavedBackend& b, const Runtime& rt) {
+      return b.name.empty() && !b.fast_path_disabled && !rt.entry.fast_path;
+    }, "bridge ports changed");
+  }
+  if (replan_addresses_at_ && now >= *replan_addresses_at_) {
+    replan_addresses_at_.reset();
+    if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st)
+      spdlog::error("following the addresses: {}", st.error());
+  }
+  schedule_probes(now);
+}
+
 Status Daemon::loop(const std::atomic<bool>* stop) {
   sigset_t mask;
   sigemptyset(&mask);
@@ -620,26 +655,12 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
       }
     }
     if (quit) break;
-    for (const auto& out : prober_.poll(now)) handle_outcome(out);
-    apply_health();
-    check_state_file();
-    reconcile();  // again each turn: a change that did not land (busy lock) is retried
-    check_containers(now);
-    check_drains(now);
-    sweep_idle_flows(now);
-    step_slow_start(now);
-    if (replan_ports_at_ && now >= *replan_ports_at_) {
-      replan_ports_at_.reset();
-      replan([](const SavedBackend& b, const Runtime& rt) {
-        return b.name.empty() && !b.fast_path_disabled && !rt.entry.fast_path;
-      }, "bridge ports changed");
+    // What escapes one turn (a library that throws) is logged; the next turn tries again.
+    try {
+      turn(now);
+    } catch (const std::exception& e) {
+      spdlog::error("daemon loop: {}; going on", e.what());
     }
-    if (replan_addresses_at_ && now >= *replan_addresses_at_) {
-      replan_addresses_at_.reset();
-      if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st)
-        spdlog::error("following the addresses: {}", st.error());
-    }
-    schedule_probes(now);
   }
   return {};
 }
