@@ -124,7 +124,9 @@ int run_backend_drain(const Globals& g, const DrainArgs& a) {
         report.push_back("undrained " + describe(b) + ": it takes new flows again");
       else
         report.push_back("draining " + describe(b) +
-                         ": no new flows; existing flows stay until they end (watch `xdplb status`)");
+                         ": no new flows; existing connections stay until they close, or until the "
+                         "daemon's --drain-timeout (default 300 s) cuts them (watch `xdplb status`)");
+      if (b.drained != !a.undrain) b.drain_end.clear();  // a new drain counts afresh
       b.drained = !a.undrain;
     }
     return {};
@@ -182,6 +184,10 @@ Status apply_health_args(const HealthArgs& a, HealthCheckConfig& h) {
     if (*a.panic_threshold > 100) return make_error("--panic-threshold: give a percentage from 0 (off) to 100");
     h.panic_threshold = *a.panic_threshold;
   }
+  if (a.refusals) {
+    if (*a.refusals > 1000) return make_error("--refusals: give 1 to 1000, or 0 for no passive checks");
+    h.refusals = *a.refusals;
+  }
   return {};
 }
 
@@ -231,6 +237,7 @@ int run_health(const Globals& g, const HealthArgs& a) {
             << ", fall " << h.fall;
   if (h.slow_start_ms) std::cout << ", slow start " << h.slow_start_ms << " ms";
   std::cout << ", panic below " << h.panic_threshold << "% healthy";
+  if (h.refusals) std::cout << ", out after " << h.refusals << " refused connections";
   std::cout << " (run by `xdplb daemon`)\n";
   return 0;
 }

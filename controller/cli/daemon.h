@@ -32,6 +32,7 @@ struct HealthArgs {
   std::optional<uint32_t> rise, fall;
   std::optional<double> slow_start;               // seconds, 0 = off
   std::optional<uint32_t> panic_threshold;        // percent, 0 = off
+  std::optional<uint32_t> refusals;               // passive: refused connections that take it out, 0 = off
 };
 int run_health(const Globals& g, const HealthArgs& a);
 

@@ -139,6 +139,9 @@ int main(int argc, char** argv) {
   c_health->add_option("--panic-threshold", health.panic_threshold,
                        "percent: while fewer of the service's backends are healthy, health is ignored "
                        "and all take new flows (default 50, 0: off)");
+  c_health->add_option("--refusals", health.refusals,
+                       "passive: new connections a backend refuses (RST to a SYN, seen by the datapath) "
+                       "that take it out before the next probe (default 3, 0: off)");
 
   SchedulerArgs scheduler;
   auto* c_scheduler = app.add_subcommand("scheduler", "show or set how the service places new flows");

@@ -98,6 +98,7 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                                {"new_flows", counters.new_flows},
                                {"connections", conns ? std::max<int64_t>(*conns, 0) : 0},
                                {"drained", b.drained},
+                               {"drain_end", b.drain_end},
                                {"health", name_of(b.health)},
                                {"backup", b.backup},
                                {"health_reason", b.health_reason},

@@ -110,6 +110,7 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   XDPLB_TRY(r.str("via", b.via));
   XDPLB_TRY(r.str("path_reason", b.path_reason));
   XDPLB_TRY(r.boolean("drained", b.drained));
+  XDPLB_TRY(r.str("drain_end", b.drain_end));
   XDPLB_TRY(r.boolean("backup", b.backup));
   XDPLB_TRY(r.name("health", b.health));
   XDPLB_TRY(r.str("health_reason", b.health_reason));
@@ -132,6 +133,7 @@ Result<HealthCheckConfig> health_check_from_json(const json& j, const std::strin
   XDPLB_TRY(r.number("fall", h.fall, 1, 100));
   XDPLB_TRY(r.number("slow_start_ms", h.slow_start_ms, 0, 3600000));
   XDPLB_TRY(r.number("panic_threshold", h.panic_threshold, 0, 100));
+  XDPLB_TRY(r.number("refusals", h.refusals, 0, 1000));
   return h;
 }
 
@@ -140,7 +142,8 @@ nlohmann::ordered_json health_check_to_json(const HealthCheckConfig& h) {
           {"expect_min", h.expect_min}, {"expect_max", h.expect_max},
           {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
           {"rise", h.rise},             {"fall", h.fall},
-          {"slow_start_ms", h.slow_start_ms}, {"panic_threshold", h.panic_threshold}};
+          {"slow_start_ms", h.slow_start_ms}, {"panic_threshold", h.panic_threshold},
+          {"refusals", h.refusals}};
 }
 
 // The settings of one service, from a version-2 "services" entry or (version 1) from the
@@ -244,6 +247,7 @@ std::string state_to_json(const BridgeState& s) {
                         {"via", b.via},
                         {"path_reason", b.path_reason},
                         {"drained", b.drained},
+                        {"drain_end", b.drain_end},
                         {"health", name_of(b.health)},
                         {"health_reason", b.health_reason}});
   }

@@ -48,6 +48,9 @@ struct SavedBackend {
   std::string path_reason;  // why that path
   // Set by `xdplb backend drain`: out of the ring for new flows, existing flows stay.
   bool drained = false;
+  // How the drain ended, set by the daemon ("" while it goes on): no open flow left, or its
+  // --drain-timeout passed (the connections left were cut).
+  std::string drain_end;
   // Takes new flows only while no primary backend of its service and family does.
   bool backup = false;
   // Written by the daemon's health checks: Unchecked (not yet), Up, or Down (out of the
@@ -76,6 +79,10 @@ struct HealthCheckConfig {
   // family are healthy, health is ignored for placement and new flows spread over all of them
   // (probes that fail for a reason of their own must not take a working service out). 0: off.
   uint32_t panic_threshold = 50;
+  // Passive health: this many new connections refused (the backend's RST to a SYN, counted by
+  // the datapath) with no refusal-free look in between take an up backend out at once, without
+  // waiting for the probes; the probes bring it back. 0: off.
+  uint32_t refusals = 3;
   bool operator==(const HealthCheckConfig&) const = default;
 };
 inline constexpr uint32_t kMinHealthIntervalMs = 100;

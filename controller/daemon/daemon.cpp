@@ -14,6 +14,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "containers/resolver.h"
@@ -22,6 +23,7 @@
 #include "daemon/decide.h"
 #include "daemon/health_tracker.h"
 #include "daemon/prober.h"
+#include "daemon/worker.h"
 #include "datapath/datapath.h"
 #include "lb/address_guard.h"
 #include "lb/backends.h"
@@ -48,6 +50,11 @@ struct Runtime {
   bool have_entry = false;   // false: no entry (container down) or not installed yet
   bool drain_done = false;   // drained and no recent flow: entry turned inactive
   bool lookup_failing = false;  // its container's state is unknown (logged once)
+  bool looking = false;    // a container lookup is on the worker
+  bool resolving = false;  // a resolve (container, neighbour, GRO) is on the worker
+  uint32_t rise_for_log = 0;
+  PassiveState passive;       // the datapath's refused-connection counter as last read
+  std::optional<Clock::time_point> drain_since;  // when the daemon first saw it drained  // the service's rise when a container came back (its health reason)
   Clock::time_point next_probe{};
   Clock::time_point next_container_check{};
   std::string last_probe;    // reason of the last probe, for the log line of a change
@@ -101,8 +108,10 @@ FileStamp stamp_of(const std::string& path) {
 
 class Daemon {
  public:
-  Daemon(DaemonOptions o, std::unique_ptr<Datapath> dp, net::LinkInfo bridge, Prober prober)
-      : opts_(std::move(o)), dp_(std::move(dp)), bridge_(std::move(bridge)), prober_(std::move(prober)) {}
+  Daemon(DaemonOptions o, std::unique_ptr<Datapath> dp, net::LinkInfo bridge, Prober prober,
+         std::unique_ptr<Worker> worker)
+      : opts_(std::move(o)), dp_(std::move(dp)), bridge_(std::move(bridge)), prober_(std::move(prober)),
+        worker_(std::move(worker)) {}
 
   Status start();
   Status loop(const std::atomic<bool>* stop);
@@ -119,7 +128,20 @@ class Daemon {
   void apply_health();
   void note_panics();
   void turn(Clock::time_point now);  // one turn of the loop after its events
+  void check_refusals();
   void install(SavedBackend& b, Runtime& rt, milliseconds wait, EntryChanges& entries);
+  // What a resolve on the worker is for, and what its transaction also changes.
+  struct InstallWhy {
+    std::string text;          // "picked up from the saved state", "container started again"
+    bool show_via = false;
+    std::string suffix;
+    std::function<void(SavedBackend&, Runtime&)> also;  // runs in the install's transaction
+  };
+  // Resolves b on the worker, then installs what it found in one short transaction.
+  void request_install(const SavedBackend& b, InstallWhy why);
+  void finish_install(const std::string& key, const SavedBackend& resolved, const Result<ForwardingPlan>& plan,
+                      const InstallWhy& why);
+  void container_seen(uint32_t id, ContainerLookup lookup, Clock::time_point now);
   void toggle_entries(BridgeState& s, EntryChanges& entries);
   void reconcile();
   void check_state_file();
@@ -151,6 +173,7 @@ class Daemon {
   bool health_write_failing_ = false;  // logged once per failing streak
   std::optional<Clock::time_point> replan_ports_at_;
   std::optional<Clock::time_point> replan_addresses_at_;
+  std::unique_ptr<Worker> worker_;  // last: joined first, before what its jobs' completions use
 };
 
 // Every change goes through the one transaction (lb/transaction.h): lock, re-read (a CLI
@@ -233,6 +256,7 @@ Status Daemon::start() {
     for (auto& b : s.backends) {
       Runtime& rt = rt_[b.id];
       rt.tracker.set(b.health != Health::Down);
+      rt.drain_done = b.drained && !b.drain_end.empty();
       if (b.path == BackendPath::Down && !b.name.empty()) {  // stopped container: the poll brings it back
         rt.installed_from = install_key(b);
         continue;
@@ -245,16 +269,10 @@ Status Daemon::start() {
 }
 
 // The state changed under us (a CLI command): pick up new, removed and changed backends.
+// Asked on every turn: what did not land (a busy lock) is tried again.
 void Daemon::reconcile() {
-  bool need = false;
-  std::map<uint32_t, bool> present;
-  for (const auto& b : state_.backends) {
-    present[b.id] = true;
-    auto it = rt_.find(b.id);
-    if (it == rt_.end() || it->second.installed_from != install_key(b)) need = true;
-    else if (!b.drained && it->second.drain_done) need = true;
-    else if (it->second.have_entry && want_active(state_, b, it->second) != it->second.entry.active) need = true;
-  }
+  std::set<uint32_t> present;
+  for (const auto& b : state_.backends) present.insert(b.id);
   for (auto it = rt_.begin(); it != rt_.end();) {
     if (!present.count(it->first)) {
       spdlog::info("backend id {}: gone from the saved state; probes stopped", it->first);
@@ -264,24 +282,82 @@ void Daemon::reconcile() {
       ++it;
     }
   }
-  if (!need) return;
+  bool toggle = false;
+  for (const auto& b : state_.backends) {
+    auto [it, fresh] = rt_.try_emplace(b.id);
+    Runtime& rt = it->second;
+    if (fresh) rt.tracker.set(b.health != Health::Down);
+    if (!b.drained) rt.drain_done = false;
+    if (fresh) rt.drain_done = b.drained && !b.drain_end.empty();
+    if (rt.installed_from == install_key(b)) {
+      toggle |= rt.have_entry && want_active(state_, b, rt) != rt.entry.active;
+      continue;
+    }
+    if (rt.resolving) continue;
+    if (b.path == BackendPath::Down) {  // the CLI found the container stopped
+      rt.have_entry = false;
+      rt.installed_from = install_key(b);
+      continue;
+    }
+    request_install(b, {"picked up from the saved state"});
+  }
+  if (toggle)
+    if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st) spdlog::error("applying the changed state: {}", st.error());
+}
+
+void Daemon::request_install(const SavedBackend& b, InstallWhy why) {
+  Runtime& rt = rt_[b.id];
+  if (rt.resolving) return;
+  rt.resolving = true;
+  worker_->post([this, key = install_key(b), b, bridge = bridge_, why = std::move(why)]() -> Worker::Completion {
+    SavedBackend resolved = b;
+    auto plan = resolve_backend(bridge, resolved, milliseconds(0), true);
+    return [this, key, resolved, plan, why] { finish_install(key, resolved, plan, why); };
+  });
+}
+
+void Daemon::finish_install(const std::string& key, const SavedBackend& resolved, const Result<ForwardingPlan>& plan,
+                            const InstallWhy& why) {
+  auto it = rt_.find(resolved.id);
+  if (it == rt_.end()) return;  // removed meanwhile
+  Runtime& rt = it->second;
+  rt.resolving = false;
+  std::optional<BackendEntry> entry;
+  std::string installed_from;
+  std::string line;
+  Runtime after = rt;  // taken over once the change landed
   auto st = modify([&](BridgeState& s, EntryChanges& entries) {
     for (auto& b : s.backends) {
-      auto [it, fresh] = rt_.try_emplace(b.id);
-      Runtime& rt = it->second;
-      if (fresh) rt.tracker.set(b.health != Health::Down);
-      if (!b.drained) rt.drain_done = false;
-      if (!fresh && rt.installed_from == install_key(b)) continue;
-      if (b.path == BackendPath::Down) {  // the CLI found the container stopped
-        rt.have_entry = false;
-        rt.installed_from = install_key(b);
-        continue;
+      if (b.id != resolved.id || install_key(b) != key) continue;  // changed meanwhile: asked again
+      b.addr = resolved.addr;
+      b.source = resolved.source;
+      b.path = resolved.path;
+      b.via = resolved.via;
+      b.path_reason = resolved.path_reason;
+      if (why.also) why.also(b, after);
+      if (plan) {
+        entry = plan->entry;
+        entry->active = entry_active(s, b, after.drain_done);
+        entries.put[b.id] = *entry;
+        line = "backend " + describe(b) + ": " + why.text + (why.show_via ? " (via " + b.via + ")" : "") + why.suffix;
+      } else {
+        mark_down(b, plan.error(), entries);
+        line = "backend " + describe(b) + " is down: " + plan.error();
       }
-      spdlog::info("backend {}: picked up from the saved state", describe(b));
-      install(b, rt, milliseconds(0), entries);
+      installed_from = install_key(b);
     }
   });
-  if (!st) spdlog::error("applying the changed state: {}", st.error());
+  if (!st) {
+    spdlog::error("installing backend id {}: {}", resolved.id, st.error());
+    return;
+  }
+  if (installed_from.empty()) return;
+  rt = std::move(after);
+  rt.installed_from = installed_from;
+  rt.have_entry = entry.has_value();
+  if (entry) rt.entry = *entry;
+  else prober_.cancel(resolved.id);
+  (entry ? spdlog::info("{}", line) : spdlog::warn("{}", line));
 }
 
 void Daemon::check_state_file() {
@@ -405,98 +481,137 @@ void Daemon::schedule_probes(Clock::time_point now) {
 }
 
 // Containers given by name: a stopped one leaves at once; a started one is resolved again,
-// installed inactive and comes back after `rise` good probes.
+// installed inactive and comes back after `rise` good probes. The lookups run on the worker.
 void Daemon::check_containers(Clock::time_point now) {
-  const std::vector<SavedBackend> backends = state_.backends;  // modify() replaces state_
-  for (const auto& saved : backends) {
+  for (const auto& saved : state_.backends) {
     if (saved.name.empty()) continue;
     Runtime& rt = rt_[saved.id];
-    if (now < rt.next_container_check) continue;
+    if (now < rt.next_container_check || rt.looking || rt.resolving) continue;
     rt.next_container_check = now + opts_.container_poll;
+    rt.looking = true;
     ResolveOptions ro;
     ro.source = container_source(saved.source);
     ro.lxcpath = saved.lxcpath;
     ro.wait = milliseconds(0);
-    auto lookup = lookup_container(saved.name, ro);
-    if (lookup.unknown) {  // LXD's database busy, a bad answer: keep what was known, ask again
-      if (!rt.lookup_failing)
-        spdlog::warn("backend {}: container state unknown ({}); keeping it as it was, asking again",
-                     describe(saved), lookup.info.error());
-      rt.lookup_failing = true;
-      continue;
-    }
-    if (rt.lookup_failing) spdlog::info("backend {}: container state known again", describe(saved));
-    rt.lookup_failing = false;
-    auto info = std::move(lookup.info);
-    if (info)
-      if (auto claim = keep_claimable_addresses(*info, bridge_, saved.family); !claim) info = make_error(claim.error());
-    const bool down = saved.path == BackendPath::Down;
-    if (!info && !down) {
-      spdlog::warn("backend {} is DOWN: container: {}; out of the ring", describe(saved), info.error());
-      auto st = modify([&](BridgeState& s, EntryChanges& entries) {
-        for (auto& b : s.backends)
-          if (b.id == saved.id) {
-            mark_down(b, "container: " + info.error(), entries);
-            rt.have_entry = false;
-            rt.installed_from = install_key(b);
-          }
-      });
-      prober_.cancel(saved.id);
-      if (!st) spdlog::error("{}", st.error());
-    } else if (info && !address_of_family(*info, saved.family)) {
-      continue;  // starting: no address of this family yet
-    } else if (info && (down || info->host_ifindex != rt.entry.ifindex ||
-                        *address_of_family(*info, saved.family) != saved.addr)) {
-      const bool probing = checks_of(state_, saved).type != CheckType::None;
-      auto st = modify([&](BridgeState& s, EntryChanges& entries) {
-        for (auto& b : s.backends) {
-          if (b.id != saved.id) continue;
-          if (down && probing) {
-            b.health = Health::Down;
-            b.health_reason = "container started again: back after " +
-                              std::to_string(checks_of(s, b).rise) + " good probes";
-            rt.tracker.set(false);
-            rt.decided.reset();
-          }
-          install(b, rt, milliseconds(0), entries);
-          rt.next_probe = now;
-          spdlog::info("backend {}: container {} (via {}){}", describe(b),
-                       down ? "started again" : "changed", b.via,
-                       down && probing ? ", probing before it takes flows" : "");
-        }
-      });
-      if (!st) spdlog::error("{}", st.error());
-    }
+    worker_->post([this, id = saved.id, name = saved.name, family = saved.family, ro,
+                   bridge = bridge_]() -> Worker::Completion {
+      auto lookup = lookup_container(name, ro);
+      if (lookup.info)
+        if (auto claim = keep_claimable_addresses(*lookup.info, bridge, family); !claim)
+          lookup.info = make_error(claim.error());
+      return [this, id, lookup] { container_seen(id, lookup, Clock::now()); };
+    });
   }
 }
 
-// A drained backend whose flows have all been quiet for kRecentFlowWindow turns inactive, so a
-// client that reuses an old flow's 5-tuple is placed by the ring instead of reaching it.
+void Daemon::container_seen(uint32_t id, ContainerLookup lookup, Clock::time_point now) {
+  auto rit = rt_.find(id);
+  if (rit == rt_.end()) return;
+  Runtime& rt = rit->second;
+  rt.looking = false;
+  const SavedBackend* found = nullptr;
+  for (const auto& b : state_.backends)
+    if (b.id == id) found = &b;
+  if (!found) return;
+  const SavedBackend saved = *found;  // modify() replaces state_
+  if (lookup.unknown) {  // LXD's database busy, a bad answer: keep what was known, ask again
+    if (!rt.lookup_failing)
+      spdlog::warn("backend {}: container state unknown ({}); keeping it as it was, asking again",
+                   describe(saved), lookup.info.error());
+    rt.lookup_failing = true;
+    return;
+  }
+  if (rt.lookup_failing) spdlog::info("backend {}: container state known again", describe(saved));
+  rt.lookup_failing = false;
+  const auto& info = lookup.info;
+  const bool down = saved.path == BackendPath::Down;
+  if (!info && !down) {
+    auto st = modify([&](BridgeState& s, EntryChanges& entries) {
+      for (auto& b : s.backends)
+        if (b.id == saved.id) mark_down(b, "container: " + info.error(), entries);
+    });
+    if (!st) {
+      spdlog::error("{}", st.error());
+      rt.next_container_check = now;  // again on the next turn
+      return;
+    }
+    spdlog::warn("backend {} is DOWN: container: {}; out of the ring", describe(saved), info.error());
+    rt.have_entry = false;
+    for (const auto& b : state_.backends)
+      if (b.id == saved.id) rt.installed_from = install_key(b);
+    prober_.cancel(saved.id);
+  } else if (info && !address_of_family(*info, saved.family)) {
+    return;  // starting: no address of this family yet
+  } else if (info && (down || info->host_ifindex != rt.entry.ifindex ||
+                      *address_of_family(*info, saved.family) != saved.addr)) {
+    const bool probing = checks_of(state_, saved).type != CheckType::None;
+    InstallWhy why;
+    why.text = std::string("container ") + (down ? "started again" : "changed");
+    why.show_via = true;
+    why.suffix = down && probing ? ", probing before it takes flows" : "";
+    why.also = [down, probing, now](SavedBackend& b, Runtime& r) {
+      r.next_probe = now;
+      if (!(down && probing)) return;
+      b.health = Health::Down;
+      b.health_reason = "container started again: back after " + std::to_string(r.rise_for_log) + " good probes";
+      r.tracker.set(false);
+      r.decided.reset();
+    };
+    rt.rise_for_log = checks_of(state_, saved).rise;
+    request_install(saved, std::move(why));
+  }
+}
+
+// A drain is over once the backend has no open flow left in either flow table (an idle TCP
+// connection is open until it closes), or when --drain-timeout has passed since the daemon saw
+// it drained; then its entry turns off (what is left of its connections is reset) and the
+// state says how it ended.
 void Daemon::check_drains(Clock::time_point now) {
   if (now < next_drain_check_) return;
   next_drain_check_ = now + milliseconds(1000);
+  std::set<uint32_t> done;
   bool any = false;
-  for (const auto& b : state_.backends)
-    if (b.drained && !rt_[b.id].drain_done && rt_[b.id].have_entry) any = true;
+  for (const auto& b : state_.backends) {
+    Runtime& rt = rt_[b.id];
+    if (!b.drained) {
+      rt.drain_since.reset();
+      continue;
+    }
+    if (!rt.drain_since) rt.drain_since = now;
+    if (rt.drain_done || !rt.have_entry) done.insert(b.id);
+    else any = true;
+  }
   if (!any) return;
-  auto flows = flows_per_backend(*dp_);
+  auto flows = open_flows_per_backend(*dp_);
   if (!flows) {
     spdlog::error("{}", flows.error());
     return;
   }
-  std::vector<uint32_t> done;
-  for (const auto& b : state_.backends) {
-    if (!b.drained || rt_[b.id].drain_done || !rt_[b.id].have_entry) continue;
-    auto it = flows->find(b.id);
-    if (it == flows->end() || it->second.recent == 0) {
-      done.push_back(b.id);
-      spdlog::info("backend {}: drained, no flow active in the last {} s; entry off", describe(b),
-                   kRecentFlowWindow.count());
-    }
+  std::map<uint32_t, DrainCensus> census;
+  for (const auto& [id, f] : *flows)
+    census[id] = {static_cast<uint32_t>(f.flows), static_cast<uint32_t>(f.open)};
+  std::map<uint32_t, Clock::time_point> started;
+  for (const auto& [id, rt] : rt_)
+    if (rt.drain_since) started[id] = *rt.drain_since;
+  const auto over = drains_over(state_, census, started, done, now, opts_.drain_timeout);
+  if (over.empty()) return;
+  std::map<uint32_t, std::string> how;
+  for (const auto& v : over)
+    how[v.id] = v.timed_out ? "drain timed out after " + std::to_string(opts_.drain_timeout.count() / 1000) +
+                                  " s; " + std::to_string(v.open) + " open connection(s) cut"
+                            : "drained: no open flow left";
+  for (const auto& v : over) rt_[v.id].drain_done = true;
+  auto st = modify([&](BridgeState& s, EntryChanges&) {
+    for (auto& b : s.backends)
+      if (how.count(b.id)) b.drain_end = how[b.id];
+  });
+  if (!st) {
+    for (const auto& v : over) rt_[v.id].drain_done = false;
+    spdlog::error("{}", st.error());
+    return;
   }
-  if (done.empty()) return;
-  for (uint32_t id : done) rt_[id].drain_done = true;
-  if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st) spdlog::error("{}", st.error());
+  for (const auto& b : state_.backends)
+    if (how.count(b.id)) spdlog::info("backend {}: {}; entry off", describe(b), how[b.id]);
 }
 
 // Idle flows leave their backend's active-connection count (kTcpIdleUncount, kUdpIdleUncount).
@@ -527,15 +642,11 @@ void Daemon::step_slow_start(Clock::time_point now) {
 
 void Daemon::replan(const std::function<bool(const SavedBackend&, const Runtime&)>& which,
                     const char* why) {
-  auto st = modify([&](BridgeState& s, EntryChanges& entries) {
-    for (auto& b : s.backends) {
-      Runtime& rt = rt_[b.id];
-      if (b.path == BackendPath::Down || !which(b, rt)) continue;
-      spdlog::info("backend {}: reinstalled ({})", describe(b), why);
-      install(b, rt, milliseconds(0), entries);
-    }
-  });
-  if (!st) spdlog::error("{}", st.error());
+  for (const auto& b : state_.backends) {
+    Runtime& rt = rt_[b.id];
+    if (b.path == BackendPath::Down || !which(b, rt)) continue;
+    request_install(b, {std::string("reinstalled (") + why + ")"});
+  }
 }
 
 void Daemon::on_net_event(const net::NetEvent& ev, Clock::time_point now) {
@@ -577,8 +688,29 @@ Clock::time_point Daemon::next_wakeup(Clock::time_point now) const {
   return next;
 }
 
+// Passive health: the datapath counts each backend's refused new connections (its RST to a
+// SYN); read on every turn for the backends that are up.
+void Daemon::check_refusals() {
+  for (const auto& b : state_.backends) {
+    auto it = rt_.find(b.id);
+    if (it == rt_.end()) continue;
+    Runtime& rt = it->second;
+    const HealthCheckConfig& hc = checks_of(state_, b);
+    if (hc.type == CheckType::None || hc.refusals == 0 || b.path == BackendPath::Down ||
+        b.health == Health::Down || !rt.have_entry || rt.decided) {
+      rt.passive.primed = false;  // counts again from the next read
+      continue;
+    }
+    auto c = dp_->backend_counters(b.id);
+    if (!c) continue;
+    if (auto d = judge_refusals(rt.passive, rt.tracker, c->refused, c->new_flows, hc.refusals, b.health))
+      rt.decided = *d;
+  }
+}
+
 void Daemon::turn(Clock::time_point now) {
   for (const auto& out : prober_.poll(now)) handle_outcome(out);
+  check_refusals();
   apply_health();
   check_state_file();
   reconcile();  // again each turn: a change that did not land (busy lock) is retried
@@ -620,6 +752,7 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
   };
   watch(sigfd.get());
   watch(prober_.fd());
+  watch(worker_->fd());
   auto monitor = net::NetlinkMonitor::open();
   // Addresses may have changed since attach: the guard follows them from here on.
   if (auto g = write_uplink_guard(*dp_, bridge_.ifindex); !g)
@@ -644,6 +777,14 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
           spdlog::info("signal {}: stopping; the datapath keeps forwarding without the daemon",
                        strsignal(static_cast<int>(si.ssi_signo)));
           quit = true;
+        }
+      } else if (events[i].data.fd == worker_->fd()) {
+        for (auto& done : worker_->take()) {
+          try {
+            done();
+          } catch (const std::exception& e) {
+            spdlog::error("daemon: {}", e.what());
+          }
         }
       } else if (monitor && events[i].data.fd == monitor->fd()) {
         auto st = monitor->read_events([&](const net::NetEvent& ev) { on_net_event(ev, now); });
@@ -699,7 +840,9 @@ Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop,
   if (!bridge) return make_error(bridge.error());
   auto prober = Prober::create();
   if (!prober) return make_error(prober.error());
-  Daemon d(options, std::move(*dp), std::move(*bridge), std::move(*prober));
+  auto worker = Worker::create();
+  if (!worker) return make_error(worker.error());
+  Daemon d(options, std::move(*dp), std::move(*bridge), std::move(*prober), std::move(*worker));
   XDPLB_TRY(d.start());
   if (ready) ready();
   auto st = d.loop(stop);

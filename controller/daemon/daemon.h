@@ -36,6 +36,8 @@ struct DaemonOptions {
   std::string state_dir;
   // How often containers given by name are looked up (liblxc / LXD).
   std::chrono::milliseconds container_poll{1000};
+  // A drained backend's connections that are still open after this long are cut (entry off).
+  std::chrono::milliseconds drain_timeout{300000};
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors

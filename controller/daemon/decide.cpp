@@ -31,6 +31,30 @@ std::optional<Decision> judge_probe(HealthTracker& tracker, const HealthCheckCon
   return d;
 }
 
+std::optional<Decision> judge_refusals(PassiveState& st, HealthTracker& tracker, uint64_t refused,
+                                       uint64_t new_flows, uint32_t threshold, Health saved) {
+  const bool first = !st.primed;
+  const uint64_t dr = refused >= st.refused ? refused - st.refused : refused;  // counters reset: from 0
+  const uint64_t dn = new_flows >= st.new_flows ? new_flows - st.new_flows : new_flows;
+  st.primed = true;
+  st.refused = refused;
+  st.new_flows = new_flows;
+  if (first || threshold == 0) return std::nullopt;
+  if (dr == 0) {
+    if (dn > 0) st.streak = 0;
+    return std::nullopt;
+  }
+  st.streak += dr;
+  if (st.streak < threshold || saved == Health::Down || !tracker.up()) return std::nullopt;
+  Decision d;
+  d.health = Health::Down;
+  d.transition = true;
+  d.reason = std::to_string(st.streak) + " new connections refused in a row (passive: its RST to the SYN)";
+  st.streak = 0;
+  tracker.set(false);
+  return d;
+}
+
 std::vector<HealthWrite> pending_health(const BridgeState& state, const std::map<uint32_t, Decision>& decided) {
   std::vector<HealthWrite> out;
   for (const auto& b : state.backends) {

@@ -33,6 +33,20 @@ struct Decision {
 std::optional<Decision> judge_probe(HealthTracker& tracker, const HealthCheckConfig& checks, Health saved,
                                     bool ok, const std::string& probe_reason);
 
+// Passive health of one backend: its refused-connection and new-flow counters as last read.
+struct PassiveState {
+  bool primed = false;  // counters read once (deltas from the next read on)
+  uint64_t refused = 0, new_flows = 0;
+  uint64_t streak = 0;  // refusals since the last look that saw new flows and no refusal
+};
+
+// One look at the datapath's counters (totals since attach): a decision (down) when `threshold`
+// refusals came with no refusal-free look between them. Order within one look is unknown, so a
+// look that saw new flows but no refusal is what breaks a streak. Only an up (or unchecked)
+// backend is taken out; its tracker is set down, so `rise` good probes bring it back.
+std::optional<Decision> judge_refusals(PassiveState& st, HealthTracker& tracker, uint64_t refused,
+                                       uint64_t new_flows, uint32_t threshold, Health saved);
+
 // A health write the state does not hold yet.
 struct HealthWrite {
   uint32_t id = 0;

@@ -128,3 +128,37 @@ TEST(SlowStart, RampsOnlyWhileABackendRamps) {
 
 }  // namespace
 }  // namespace xdplb
+
+namespace xdplb {
+namespace {
+
+TEST(Refusals, ThreeRefusedWithNoCleanLookBetweenTakeItOut) {
+  PassiveState st;
+  HealthTracker t(true);
+  EXPECT_FALSE(judge_refusals(st, t, 5, 100, 3, Health::Up)) << "the first look only primes";
+  EXPECT_FALSE(judge_refusals(st, t, 6, 110, 3, Health::Up)) << "1 refusal";
+  EXPECT_FALSE(judge_refusals(st, t, 6, 120, 3, Health::Up)) << "a clean look with new flows breaks it";
+  EXPECT_FALSE(judge_refusals(st, t, 7, 121, 3, Health::Up));
+  EXPECT_FALSE(judge_refusals(st, t, 7, 121, 3, Health::Up)) << "no traffic: the streak stays";
+  auto d = judge_refusals(st, t, 9, 123, 3, Health::Up);
+  ASSERT_TRUE(d) << "3 refusals in a row";
+  EXPECT_EQ(d->health, Health::Down);
+  EXPECT_TRUE(d->transition);
+  EXPECT_EQ(d->reason, "3 new connections refused in a row (passive: its RST to the SYN)");
+  EXPECT_FALSE(t.up()) << "the probes bring it back after rise good ones";
+  EXPECT_FALSE(judge_refusals(st, t, 20, 130, 3, Health::Down)) << "down already: nothing more";
+}
+
+TEST(Refusals, OffAtZeroAndAfterACounterReset) {
+  PassiveState st;
+  HealthTracker t(true);
+  judge_refusals(st, t, 0, 0, 0, Health::Up);
+  EXPECT_FALSE(judge_refusals(st, t, 50, 50, 0, Health::Up)) << "threshold 0: off";
+  PassiveState s2;
+  judge_refusals(s2, t, 100, 100, 3, Health::Up);
+  EXPECT_FALSE(judge_refusals(s2, t, 2, 5, 3, Health::Up)) << "counters cleared (id reused): 2 since";
+  EXPECT_TRUE(judge_refusals(s2, t, 3, 5, 3, Health::Up));
+}
+
+}  // namespace
+}  // namespace xdplb

@@ -90,12 +90,12 @@ def test_daemon_under_load(e2e):
     drain = now_ms()
     mark = daemon.mark()
     lb("backend", "drain", b3.ip)
-    daemon.wait_output(rf"{b3.ip}:80.*drained, no flow active", 10, since=mark,
-                       what="the daemon to see b3's flows go quiet")
+    daemon.wait_output(rf"{b3.ip}:80.*drained: no open flow left", 10, since=mark,
+                       what="the daemon to see b3's connections all closed")
     quiet = now_ms()
     st = lb.backend(b3.ip)
-    assert st["drained"] and not st["in_ring"] and st["active_flows"] == 0, \
-        f"status: b3 drained, out of the ring, 0 active flows: {st}"
+    assert st["drained"] and not st["in_ring"] and st["drain_end"] == "drained: no open flow left", \
+        f"status: b3 drained, out of the ring, its drain over: {st}"
     t.nginx[3].kill9()
     bl.wait()
     assert not bl.failures(), "(b) zero failed requests with drain + kill"
@@ -128,6 +128,32 @@ def test_daemon_under_load(e2e):
     report(e2e, f"xdplb daemon restart: {c.total()} requests, {c.rate()} req/s, failed {c.failed()}")
     daemon.stop()
     print("--- daemon log (last 30 lines)\n" + "\n".join(daemon.output().splitlines()[-30:]))
+
+
+def test_kill9_active_only_vs_active_and_passive(e2e):
+    """kill -9 of b2's server under load, twice at the same probe settings: active probes alone
+    (--refusals 0), then with passive detection (the datapath's count of b2's RSTs to SYNs,
+    --refusals 3). Passive must fail at most a third of the requests active alone fails."""
+    t, lb = start(e2e)
+    daemon = lb.daemon(e2e.path("daemon.log"))
+    daemon.wait_output(f"daemon for {t.bridge}", 5)
+    b2 = t.backend(2)
+    got = {}
+    for mode, refusals in (("active only", "0"), ("active+passive", "3")):
+        lb("health", "--refusals", refusals)
+        wait_until(lambda: [b["health"] for b in lb.status()["backends"]], 10,
+                   "all three backends checked up", ok=lambda h: h == ["up"] * 3)
+        o = outage(load(e2e, t, mode.replace(" ", "_").replace("+", "_")), daemon, "b2", t.nginx[2].kill9,
+                   lambda: serve(e2e, t, 2), rf"{b2.ip}:80.*is DOWN", rf"{b2.ip}:80.*is UP")
+        got[mode] = o
+        report(e2e, f"xdplb kill -9, {mode}: {o.load.total()} requests, {o.load.rate()} req/s, failed "
+                    f"{o.load.failed()}, detection {o.detection} ms (checks every {INTERVAL} s, timeout "
+                    f"{TIMEOUT} s, fall {FALL})")
+    a, p = got["active only"], got["active+passive"]
+    assert "refused in a row (passive" in daemon.output(), "the passive check took b2 out"
+    assert p.load.failed() * 3 <= a.load.failed(), \
+        f"passive: {p.load.failed()} failed <= 1/3 of active only ({a.load.failed()})"
+    daemon.stop()
 
 
 def _alive(pid):

@@ -2,6 +2,9 @@
   - the state lock busy for 15 s (a CLI command holding it) while a backend fails: the health
     decision is kept and written once the lock frees (before: the write timed out after 10 s
     and nothing retried; the dead backend stayed in the ring);
+  - neighbour resolution that hangs (an address backend nobody answers ARP for, re-resolved on
+    every bridge-port event): the other backends' probes keep their interval (before: the
+    loop stopped 2 s per event, and probes started after it timed out);
   - the probe path of 2 of 3 backends blackholed (nft in their namespaces drops the probes,
     not the clients): below the panic threshold (50%) health is ignored, all three keep
     serving; with the threshold off the two leave and only one serves."""
@@ -9,9 +12,11 @@ import fcntl
 import os
 import time
 
-from daemonchecks import rate, report
-from lib import HttpLoad, now_ms, wait_until
-from test_daemon import in_ring, start
+from daemonchecks import log_times, rate, report
+from lib import HttpLoad, now_ms, spawn, wait_until
+from test_daemon import INTERVAL, in_ring, start
+
+INTERVAL_MS = round(INTERVAL * 1000)
 
 
 def healthy(lb):
@@ -41,6 +46,38 @@ def test_health_lands_once_a_busy_lock_frees(e2e):
     assert lb.backend(b2.ip)["health"] == "down"
     report(e2e, f"busy lock: lock held {freed - held} ms from the kill; b2 out of the ring "
                 f"{out - freed} ms after it freed")
+    daemon.stop()
+
+
+def test_probes_keep_their_interval_while_a_neighbour_hangs(e2e):
+    t, lb = start(e2e)
+    b1 = t.backend(1)
+    ghost = f"10.{t.net}.0.99"   # on the bridge's subnet, no one there: ARP never answers
+    lb("backend", "add", ghost)
+    daemon = spawn([lb.bin, "--verbose", "daemon", "--foreground"], e2e.path("daemon.log"), ns=lb.ns,
+                   defer=e2e.defer, env=lb.environ)   # debug: a line per probe
+    daemon.wait_output(f"daemon for {t.bridge}", 10)
+    wait_until(lambda: [b["health"] for b in lb.status()["backends"]], 5, "b1-b3 up, the ghost down",
+               ok=lambda h: h == ["up", "up", "up", "down"])
+    t0 = now_ms()
+    for i in range(6):   # bridge-port events: each one re-resolves the ghost's neighbour (2 s)
+        name = f"{t.prefix}-x{i}"
+        t.host.ip("link", "add", name, "type", "veth", "peer", "name", f"{name}p")
+        e2e.defer(lambda n=name: t.host.ip("link", "del", n, check=False))
+        t.host.ip("link", "set", name, "master", t.bridge, "up")
+        time.sleep(1)
+        t.host.ip("link", "del", name)
+    t1 = now_ms()
+    log = daemon.output()
+    probes = log_times(log, rf"probe of {b1.ip}:80:", t0, t1)
+    gaps = [b - a for a, b in zip(probes, probes[1:])]
+    assert probes and max(gaps) <= INTERVAL_MS + 250, \
+        f"b1's probes kept their {INTERVAL_MS} ms interval while the ghost's neighbour hung: largest gap {max(gaps or [0])} ms"
+    false_downs = [ms for ms in log_times(log, r"is DOWN", t0, t1 + 1000)]
+    ghost_downs = log_times(log, rf"{ghost}:80.*is DOWN", t0, t1 + 1000)
+    assert len(false_downs) == len(ghost_downs), "no backend but the ghost went DOWN"
+    report(e2e, f"neighbour hang: {len(probes)} probes of b1 in {t1 - t0} ms of port events, largest gap "
+                f"{max(gaps)} ms (interval {INTERVAL_MS} ms)")
     daemon.stop()
 
 
