@@ -95,6 +95,9 @@ int run_daemon_cmd(const Globals& g, const DaemonArgs& a) {
   opts.bridge = *bridge;
   opts.pin_dir = g.pin_dir(*bridge);
   opts.state_dir = g.state_dir();
+  auto drain_ms = seconds_to_ms(a.drain_timeout, "--drain-timeout", 1000);
+  if (!drain_ms) return fail(drain_ms.error());
+  opts.drain_timeout = std::chrono::milliseconds(*drain_ms);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::info);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e xdplb[%P] %^%l%$: %v");
 

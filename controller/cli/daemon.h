@@ -13,6 +13,7 @@ struct DaemonArgs {
   std::optional<std::string> bridge;
   bool foreground = false;
   std::string log_file;  // background: where the log goes (default <state dir>/<bridge>.daemon.log)
+  double drain_timeout = 300;  // seconds a drained backend's open connections may last
 };
 int run_daemon_cmd(const Globals& g, const DaemonArgs& a);
 

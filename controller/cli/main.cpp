@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
   c_daemon->add_option("--bridge", daemon.bridge, "which attached bridge");
   c_daemon->add_flag("--foreground", daemon.foreground, "stay in the foreground, log to stderr (systemd, tests)");
   c_daemon->add_option("--log-file", daemon.log_file, "background: log file (default <state dir>/<bridge>.daemon.log)");
+  c_daemon->add_option("--drain-timeout", daemon.drain_timeout,
+                       "seconds a drained backend's open connections may last before they are cut (default 300)");
 
   HealthArgs health;
   auto* c_health = app.add_subcommand("health", "show or set the health checks the daemon runs");

@@ -124,3 +124,52 @@ def test_panic_threshold_keeps_a_working_service(e2e):
     assert served["b1"] == 0 and served["b2"] == 0 and served["b3"] > 0, f"no panic: only b3 serves: {served}"
     report(e2e, f"panic threshold off: {off.total()} requests, failed {off.failed()}, served by {served}")
     daemon.stop()
+
+
+KEEPALIVE = r"""
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 8000), timeout=5)
+def get():
+    s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n")
+    data = b""
+    while b"Served from" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            return "closed"
+        data += chunk
+    return data.decode(errors="replace").split("Served from ")[1].split()[0]
+print("first", get(), flush=True)
+time.sleep(float(sys.argv[2]))
+try:
+    print("second", get(), flush=True)
+except OSError as e:
+    print("second failed", e, flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def test_drain_keeps_an_idle_keepalive_connection_until_the_timeout(e2e):
+    t, lb = start(e2e)
+    daemon = lb.daemon(e2e.path("daemon.log"), "--drain-timeout", "14")
+    daemon.wait_output(f"daemon for {t.bridge}", 5)
+    healthy(lb)
+    script = e2e.path("keepalive.py")
+    with open(script, "w") as f:
+        f.write(KEEPALIVE)
+    conn = spawn(["/usr/bin/python3", script, t.vip, "8", "20"], e2e.path("keepalive.log"), ns=t.client,
+                 defer=e2e.defer)
+    m = conn.wait_output(r"first (b\d)", 5)
+    who = t.backend(int(m.group(1)[1:]))
+    drained = now_ms()
+    lb("backend", "drain", who.ip)
+    m = conn.wait_output(r"second .*", 12)
+    assert m.group(0) == f"second {who.name}", \
+        f"the idle keep-alive connection still reaches {who.name} 8 s into its drain: {m.group(0)!r}"
+    st = lb.backend(who.ip)
+    assert st["drained"] and st["drain_end"] == "", f"drain goes on while the connection is open: {st}"
+    end = wait_until(lambda: lb.backend(who.ip)["drain_end"], 10, "the drain to time out (14 s + 1 s checks)",
+                     ok=lambda e: e.startswith("drain timed out"))
+    assert "1 open connection(s) cut" in end, end
+    report(e2e, f"drain: an idle keep-alive connection served 8 s into the drain; drain ended "
+                f"{now_ms() - drained} ms after it began: {end}")
+    daemon.stop()
