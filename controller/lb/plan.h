@@ -43,7 +43,8 @@ bool takes_new_flows(const SavedBackend& b);
 bool placeable(const SavedBackend& b);
 
 // Panic (the service's health_check.panic_threshold): fewer than that percentage of the
-// service's placeable backends of `family` pass their health checks. While it lasts, health is
+// serving tier's placeable backends of `family` pass their health checks (the primaries, or the
+// backups while no primary is placeable; not while a healthy backup can take over). While it lasts, health is
 // ignored for placement (pool_backends) and for the entries (the daemon keeps them active).
 bool in_panic(const BridgeState& state, const ServiceConfig& svc, int family);
 

@@ -203,6 +203,19 @@ TEST(Panic, BelowTheThresholdHealthIsIgnoredForPlacement) {
   EXPECT_FALSE(in_panic(s, web, 4)) << "no checks, no panic";
 }
 
+TEST(Panic, AHealthyBackupTakesOverInsteadOfPanic) {
+  BridgeState s = two_services();
+  s.backends.push_back(backend(7, "web", "10.0.3.19", true));
+  const ServiceConfig& web = s.services[0];
+  s.backends[0].health = s.backends[1].health = Health::Down;
+  EXPECT_FALSE(in_panic(s, web, 4)) << "the backup is healthy: it serves";
+  ASSERT_EQ(pool_backends(s, web, 4).size(), 1u);
+  EXPECT_EQ(pool_backends(s, web, 4)[0]->id, 7u);
+  s.backends[4].health = Health::Down;
+  EXPECT_TRUE(in_panic(s, web, 4)) << "no healthy backend at all: panic over the primaries";
+  EXPECT_EQ(pool_backends(s, web, 4).size(), 2u);
+}
+
 // Source affinity hashes the client address only: one client -> one slot whatever its port
 // or the VIP it dials; many clients spread over the ring by weight.
 TEST(Affinity, OneClientOneSlotAndClientsSpreadByWeight) {
