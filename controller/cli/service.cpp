@@ -49,7 +49,8 @@ nlohmann::ordered_json service_json(const BridgeState& state, const ServiceConfi
           {"health_check",
            {{"type", name_of(h.type)}, {"http_path", h.http_path}, {"interval_ms", h.interval_ms},
             {"timeout_ms", h.timeout_ms}, {"rise", h.rise}, {"fall", h.fall},
-            {"slow_start_ms", h.slow_start_ms}}},
+            {"slow_start_ms", h.slow_start_ms}, {"panic_threshold", h.panic_threshold},
+            {"refusals", h.refusals}}},
           {"backends", backends}};
 }
 
