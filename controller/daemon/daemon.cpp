@@ -52,9 +52,8 @@ struct Runtime {
   bool lookup_failing = false;  // its container's state is unknown (logged once)
   bool looking = false;    // a container lookup is on the worker
   bool resolving = false;  // a resolve (container, neighbour, GRO) is on the worker
-  uint32_t rise_for_log = 0;
   PassiveState passive;       // the datapath's refused-connection counter as last read
-  std::optional<Clock::time_point> drain_since;  // when the daemon first saw it drained  // the service's rise when a container came back (its health reason)
+  std::optional<Clock::time_point> drain_since;  // when the daemon first saw it drained
   Clock::time_point next_probe{};
   Clock::time_point next_container_check{};
   std::string last_probe;    // reason of the last probe, for the log line of a change
@@ -137,6 +136,11 @@ class Daemon {
     std::string suffix;
     std::function<void(SavedBackend&, Runtime&)> also;  // runs in the install's transaction
   };
+  static InstallWhy because(std::string text) {
+    InstallWhy why;
+    why.text = std::move(text);
+    return why;
+  }
   // Resolves b on the worker, then installs what it found in one short transaction.
   void request_install(const SavedBackend& b, InstallWhy why);
   void finish_install(const std::string& key, const SavedBackend& resolved, const Result<ForwardingPlan>& plan,
@@ -299,7 +303,7 @@ void Daemon::reconcile() {
       rt.installed_from = install_key(b);
       continue;
     }
-    request_install(b, {"picked up from the saved state"});
+    request_install(b, because("picked up from the saved state"));
   }
   if (toggle)
     if (auto st = modify([](BridgeState&, EntryChanges&) {}); !st) spdlog::error("applying the changed state: {}", st.error());
@@ -549,15 +553,14 @@ void Daemon::container_seen(uint32_t id, ContainerLookup lookup, Clock::time_poi
     why.text = std::string("container ") + (down ? "started again" : "changed");
     why.show_via = true;
     why.suffix = down && probing ? ", probing before it takes flows" : "";
-    why.also = [down, probing, now](SavedBackend& b, Runtime& r) {
+    why.also = [down, probing, now, rise = checks_of(state_, saved).rise](SavedBackend& b, Runtime& r) {
       r.next_probe = now;
       if (!(down && probing)) return;
       b.health = Health::Down;
-      b.health_reason = "container started again: back after " + std::to_string(r.rise_for_log) + " good probes";
+      b.health_reason = "container started again: back after " + std::to_string(rise) + " good probes";
       r.tracker.set(false);
       r.decided.reset();
     };
-    rt.rise_for_log = checks_of(state_, saved).rise;
     request_install(saved, std::move(why));
   }
 }
@@ -645,7 +648,7 @@ void Daemon::replan(const std::function<bool(const SavedBackend&, const Runtime&
   for (const auto& b : state_.backends) {
     Runtime& rt = rt_[b.id];
     if (b.path == BackendPath::Down || !which(b, rt)) continue;
-    request_install(b, {std::string("reinstalled (") + why + ")"});
+    request_install(b, because(std::string("reinstalled (") + why + ")"));
   }
 }
 
