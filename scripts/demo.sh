@@ -52,7 +52,11 @@ daemon_pid() { # the pid of the running daemon of $BRIDGE, if any
 
 cleanup() {
   step "removing what the demo created"
-  if pid=$(daemon_pid); then kill "$pid" && echo "stopped the xdplb daemon (pid $pid)"; fi
+  if pid=$(daemon_pid); then
+    kill "$pid" && echo "stopped the xdplb daemon (pid $pid)"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$STATE_DIR/$BRIDGE.daemon.log"
   if command -v xdplb >/dev/null && [ -e /sys/fs/bpf/xdplb/$BRIDGE ]; then
     xdplb detach $BRIDGE --forget || true
   fi
@@ -129,14 +133,14 @@ requests() { # requests N [URL]: N requests from the client, each on a new conne
     printf '  %2d: %s\n' "$i" "$(printf '%s' "$out" | tr -d '\n')"
   done
 }
-wait_health() { # wait_health NAME STATE: until the daemon shows it (at most 30 s)
+wait_in_ring() { # wait_in_ring NAME: until the daemon has put it back in the ring (at most 30 s)
   local i
   for i in $(seq 1 60); do
-    [ "$(xdplb backend list --json | jq -r --arg n "$1" '[.[] | select(.name == $n) | .health] | first')" = "$2" ] && \
-      { echo "  $1 is $2 after $((i / 2)) s (the daemon saw it; no xdplb command)"; return 0; }
+    xdplb backend list --json | jq -e --arg n "$1" 'any(.[]; .name == $n and .in_ring)' >/dev/null && \
+      { echo "  $1 is back in the ring after $(( (i - 1) / 2 )) s (the daemon found it and probed it; no xdplb command)"; return 0; }
     sleep 0.5
   done
-  echo "  $1 did not turn $2 in 30 s" >&2; return 1
+  echo "  $1 is not back in the ring after 30 s" >&2; return 1
 }
 
 step "1. six requests from the client to $UPLINK_IP:8000 (Maglev spreads flows by their hash)"
@@ -162,7 +166,7 @@ run lxc stop web1
 requests 6
 step "2b. lxc start web1: the daemon finds it, probes it and puts it back by itself"
 run lxc start web1
-wait_health web1 up
+wait_in_ring web1
 requests 6
 
 step "3. a fourth container, web4, added by name"

@@ -442,6 +442,8 @@ Result<UniqueFd> open_private_file(const std::string& path, int flags) {
   if (!fd.valid())
     return make_error("cannot open " + path + ": " + errno_text(errno) +
                       (errno == ELOOP ? " (a symlink: remove it)" : ""));
+  if (::fchmod(fd.get(), 0600) != 0)  // one made by an older version
+    return make_error("cannot chmod " + path + ": " + errno_text(errno));
   return fd;
 }
 

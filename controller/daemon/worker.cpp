@@ -1,5 +1,7 @@
 #include "daemon/worker.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -45,6 +47,11 @@ std::vector<Worker::Completion> Worker::take() {
 }
 
 void Worker::run() {
+  // Signals are the loop's (its signalfd): delivered here, SIGTERM would end the process
+  // without the loop's orderly stop.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   for (;;) {
     Job job;
     {

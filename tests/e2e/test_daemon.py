@@ -195,6 +195,9 @@ def test_daemon_background_mode(e2e):
     os.kill(pid, 15)
     wait_until(lambda: _alive(pid), 3, "the background daemon to stop on SIGTERM",
                ok=lambda a: not a)
+    with open(bg_log) as f:
+        assert "stopping; the datapath keeps forwarding" in f.read(), "SIGTERM: an orderly stop, logged"
+    assert not os.path.exists(pidfile), "its pid file removed on the way out"
     serve(e2e, t, 1)
     lb("health", "--type", "none")
     assert in_ring(lb, b1.ip) is True, "health checks off: b1 back in the ring without a daemon"
