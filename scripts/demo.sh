@@ -10,7 +10,8 @@
 # offline web image, launches web1..web3 ("Served from the webN container!"), and makes a
 # client network namespace joined to the host by a veth that plays "another machine" (the
 # demo never attaches to eth0). Then it shows requests to host:8000 from that client, a
-# container stopped and started again, a fourth container added, and `xdplb status`.
+# container stopped and started again (the daemon's health checks and container polls take it
+# out and bring it back: no xdplb command), a fourth container added, and `xdplb status`.
 #
 # Environment: XDPLB_DEMO_SKIP_BUILD=1 skips dependency install and build (xdplb already on PATH).
 set -euo pipefail
@@ -42,8 +43,20 @@ client() { nsenter --net=/run/netns/$CLIENT_NS "$@"; }
 
 if [ "$(id -u)" -ne 0 ]; then echo "demo.sh: run as root" >&2; exit 1; fi
 
+STATE_DIR=${XDPLB_STATE_DIR:-/var/lib/xdplb}
+daemon_pid() { # the pid of the running daemon of $BRIDGE, if any
+  local pid
+  pid=$(cat "$STATE_DIR/$BRIDGE.daemon.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
 cleanup() {
   step "removing what the demo created"
+  if pid=$(daemon_pid); then
+    kill "$pid" && echo "stopped the xdplb daemon (pid $pid)"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$STATE_DIR/$BRIDGE.daemon.log"
   if command -v xdplb >/dev/null && [ -e /sys/fs/bpf/xdplb/$BRIDGE ]; then
     xdplb detach $BRIDGE --forget || true
   fi
@@ -109,11 +122,25 @@ for n in web1 web2 web3; do
   xdplb backend list --json | jq -e --arg n $n 'any(.name == $n)' >/dev/null || run xdplb backend add $n
 done
 
-requests() { # requests N [URL]: N requests from the client, each on a new connection
-  local i url=${2:-http://$UPLINK_IP:8000/}
+step "the daemon: health checks (TCP every 0.5 s, out after 2 failures) and container polls"
+run xdplb health --type tcp --interval 0.5 --timeout 0.5 --rise 2 --fall 2
+if pid=$(daemon_pid); then echo "xdplb daemon already runs (pid $pid)"; else run xdplb daemon; fi
+
+requests() { # requests N [URL]: N requests from the client, each on a new connection, timed
+  local i out url=${2:-http://$UPLINK_IP:8000/}
   for i in $(seq 1 "$1"); do
-    printf '  %2d: %s\n' "$i" "$(client curl -s -g --max-time 3 "$url" || echo 'FAILED')"
+    out=$(client curl -s -g --max-time 3 -w ' (%{time_total} s)' "$url") || out="FAILED${out:+ $out}"
+    printf '  %2d: %s\n' "$i" "$(printf '%s' "$out" | tr -d '\n')"
   done
+}
+wait_in_ring() { # wait_in_ring NAME: until the daemon has put it back in the ring (at most 30 s)
+  local i
+  for i in $(seq 1 60); do
+    xdplb backend list --json | jq -e --arg n "$1" 'any(.[]; .name == $n and .in_ring)' >/dev/null && \
+      { echo "  $1 is back in the ring after $(( (i - 1) / 2 )) s (the daemon found it and probed it; no xdplb command)"; return 0; }
+    sleep 0.5
+  done
+  echo "  $1 is not back in the ring after 30 s" >&2; return 1
 }
 
 step "1. six requests from the client to $UPLINK_IP:8000 (Maglev spreads flows by their hash)"
@@ -134,13 +161,12 @@ for i in 1 2 3; do
     "$(lxc exec web2 -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc ${BRIDGE_CIDR4%/*} 8000" 2>/dev/null | tail -n 1 || echo FAILED)"
 done
 
-step "2. lxc stop web1: requests keep succeeding from web2/web3"
+step "2. lxc stop web1: the very next requests are served by web2/web3, each as fast as before"
 run lxc stop web1
-run xdplb backend refresh web1
 requests 6
+step "2b. lxc start web1: the daemon finds it, probes it and puts it back by itself"
 run lxc start web1
-lxd_wait_ipv4 web1 30 >/dev/null
-run xdplb backend refresh web1 --wait 10
+wait_in_ring web1
 requests 6
 
 step "3. a fourth container, web4, added by name"

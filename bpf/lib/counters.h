@@ -14,6 +14,15 @@ static __always_inline void count_reason(__u32 reason)
 		*c += 1;
 }
 
+/* Passive health: backend id answered a new connection's SYN with an RST. */
+static __always_inline void count_refused(__u32 id)
+{
+	struct xdplb_backend_stats *s = bpf_map_lookup_elem(&backend_stats, &id);
+
+	if (s)
+		s->refused++;
+}
+
 static __always_inline void count_backend(__u32 id, __u32 bytes, bool new_flow)
 {
 	struct xdplb_backend_stats *s = bpf_map_lookup_elem(&backend_stats, &id);

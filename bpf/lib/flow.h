@@ -316,8 +316,12 @@ static __always_inline void reply_end(const struct xdplb_flow_key *rk, struct xd
 			reverse_closed(rev, bpf_ktime_get_ns());
 		return;
 	}
-	if (pkt->tcp->rst)
+	if (pkt->tcp->rst) {
 		flow_uncount(&flow->flags, flow->backend);
+		/* Refused: no connection was there (the backend's server is gone, its backlog full). */
+		if (!(flow->flags & XDPLB_FLOW_ESTABLISHED))
+			count_refused(flow->backend);
+	}
 	if (flow_end_seen(&flow->flags, &flow->last_seen_ns, pkt, XDPLB_FLOW_FIN_BACKEND))
 		reverse_closed(rev, flow->last_seen_ns);
 }

@@ -20,6 +20,7 @@
 #include "config/yaml_config.h"
 #include "daemon/daemon.h"
 #include "net/link.h"
+#include "observe/endpoint.h"
 
 namespace xdplb::cli {
 
@@ -102,6 +103,11 @@ int run_boot(const Globals& g, const BootArgs& a) {
   sigemptyset(&mask);
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  auto metrics = observe::parse_metrics_address(a.metrics, a.metrics_public);
+  if (!metrics) {
+    spdlog::error("{}", metrics.error());
+    return 1;
+  }
   std::atomic<bool> stop{false};
   std::atomic<int> running{0};
   std::vector<std::thread> daemons;
@@ -110,6 +116,11 @@ int run_boot(const Globals& g, const BootArgs& a) {
     opts.bridge = b.name;
     opts.pin_dir = g.pin_dir(b.name);
     opts.state_dir = g.state_dir();
+    // One /metrics per bridge's daemon: the first on --metrics' port, the next on the next ones.
+    if (*metrics) {
+      opts.metrics = **metrics;
+      if (opts.metrics->port) opts.metrics->port = static_cast<uint16_t>(opts.metrics->port + daemons.size());
+    }
     ++running;
     daemons.emplace_back([opts, &stop, &running] {
       if (auto s = run_daemon(opts, &stop); !s) spdlog::error("daemon of {}: {}", opts.bridge, s.error());

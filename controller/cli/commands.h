@@ -114,6 +114,8 @@ struct BootArgs {
   std::string file = "/etc/xdplb/xdplb.yaml";
   double wait_links = 60;  // seconds for the bridges and uplinks to appear
   std::string log_file;    // not under systemd: default <state dir>/boot.log
+  std::string metrics = "127.0.0.1:9464";  // the first bridge's /metrics; the next ones on the next ports
+  bool metrics_public = false;
 };
 int run_boot(const Globals& g, const BootArgs& a);
 

@@ -3,10 +3,14 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 
 #include "core/parse.h"
@@ -30,6 +34,59 @@ Result<uint32_t> seconds_to_ms(double s, const char* what, uint32_t min_ms) {
   return static_cast<uint32_t>(std::lround(s * 1000));
 }
 
+// Forks the daemon and returns once it runs and holds its lock (0), or with the reason it did
+// not start (1): the child reports over a pipe, "ok" or its error.
+int run_in_background(const DaemonOptions& opts, const std::string& log) {
+  if (auto s = ensure_state_dir(opts.state_dir); !s) return fail(s.error());
+  auto log_fd = open_private_file(log, O_WRONLY | O_APPEND);
+  if (!log_fd) return fail("log file: " + log_fd.error());
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+  UniqueFd rd(fds[0]), wr(fds[1]);
+  const pid_t pid = ::fork();
+  if (pid < 0) return fail(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    rd.reset();
+    ::setsid();
+    ::dup2(log_fd->get(), STDOUT_FILENO);
+    ::dup2(log_fd->get(), STDERR_FILENO);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    auto tell = [&](const std::string& what) {
+      if (wr.valid()) (void)!::write(wr.get(), what.data(), what.size());
+      wr.reset();
+    };
+    auto st = run_daemon(opts, nullptr, [&] { tell("ok"); });
+    if (!st) {
+      spdlog::error("{}", st.error());
+      tell(st.error());
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  wr.reset();
+  std::string said;
+  char buf[512];
+  for (;;) {  // until the child writes and closes its end, or exits
+    pollfd p{rd.get(), POLLIN, 0};
+    const int n = ::poll(&p, 1, 120000);
+    if (n == 0) return fail("the daemon (pid " + std::to_string(pid) + ") did not finish starting in 120 s; see " + log);
+    if (n < 0 && errno == EINTR) continue;
+    const ssize_t got = ::read(rd.get(), buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    said.append(buf, static_cast<size_t>(got));
+  }
+  if (said == "ok") {
+    std::cout << "xdplb daemon for " << opts.bridge << " started (pid " << pid << "), logging to " << log << "\n";
+    return 0;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, WNOHANG);
+  if (said.empty()) return fail("the daemon exited while starting; see " + log);
+  return fail(said);
+}
+
 }  // namespace
 
 int run_daemon_cmd(const Globals& g, const DaemonArgs& a) {
@@ -43,28 +100,17 @@ int run_daemon_cmd(const Globals& g, const DaemonArgs& a) {
   opts.bridge = *bridge;
   opts.pin_dir = g.pin_dir(*bridge);
   opts.state_dir = g.state_dir();
+  auto drain_ms = seconds_to_ms(a.drain_timeout, "--drain-timeout", 1000);
+  if (!drain_ms) return fail(drain_ms.error());
+  opts.drain_timeout = std::chrono::milliseconds(*drain_ms);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::info);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e xdplb[%P] %^%l%$: %v");
 
-  if (!a.foreground) {
-    const std::string log = a.log_file.empty() ? opts.state_dir + "/" + *bridge + ".daemon.log" : a.log_file;
-    ::mkdir(opts.state_dir.c_str(), 0755);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return fail("cannot open the log file " + log);
-    const pid_t pid = ::fork();
-    if (pid < 0) return fail("fork failed");
-    if (pid > 0) {
-      std::cout << "xdplb daemon for " << *bridge << " started (pid " << pid << "), logging to " << log << "\n";
-      return 0;
-    }
-    ::setsid();
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+  if (a.foreground) {
+    if (auto s = run_daemon(opts); !s) return fail(s.error());
+    return 0;
   }
-  if (auto s = run_daemon(opts); !s) return fail(s.error());
-  return 0;
+  return run_in_background(opts, a.log_file.empty() ? opts.state_dir + "/" + *bridge + ".daemon.log" : a.log_file);
 }
 
 int run_backend_drain(const Globals& g, const DrainArgs& a) {
@@ -86,7 +132,9 @@ int run_backend_drain(const Globals& g, const DrainArgs& a) {
         report.push_back("undrained " + describe(b) + ": it takes new flows again");
       else
         report.push_back("draining " + describe(b) +
-                         ": no new flows; existing flows stay until they end (watch `xdplb status`)");
+                         ": no new flows; existing connections stay until they close, or until the "
+                         "daemon's --drain-timeout (default 300 s) cuts them (watch `xdplb status`)");
+      if (b.drained != !a.undrain) b.drain_end.clear();  // a new drain counts afresh
       b.drained = !a.undrain;
     }
     return {};
@@ -140,6 +188,14 @@ Status apply_health_args(const HealthArgs& a, HealthCheckConfig& h) {
     if (!ms) return make_error(ms.error());
     h.slow_start_ms = *ms;
   }
+  if (a.panic_threshold) {
+    if (*a.panic_threshold > 100) return make_error("--panic-threshold: give a percentage from 0 (off) to 100");
+    h.panic_threshold = *a.panic_threshold;
+  }
+  if (a.refusals) {
+    if (*a.refusals > 1000) return make_error("--refusals: give 1 to 1000, or 0 for no passive checks");
+    h.refusals = *a.refusals;
+  }
   return {};
 }
 
@@ -192,6 +248,8 @@ int run_health(const Globals& g, const HealthArgs& a) {
   std::cout << ", every " << h.interval_ms << " ms, timeout " << h.timeout_ms << " ms, rise " << h.rise
             << ", fall " << h.fall;
   if (h.slow_start_ms) std::cout << ", slow start " << h.slow_start_ms << " ms";
+  std::cout << ", panic below " << h.panic_threshold << "% healthy";
+  if (h.refusals) std::cout << ", out after " << h.refusals << " refused connections";
   std::cout << " (run by `xdplb daemon`)\n";
   return 0;
 }

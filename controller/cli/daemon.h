@@ -15,6 +15,7 @@ struct DaemonArgs {
   std::string log_file;  // background: where the log goes (default <state dir>/<bridge>.daemon.log)
   std::string metrics = "127.0.0.1:9464";  // ADDR:PORT of /metrics, or "off"
   bool metrics_public = false;             // allow a non-loopback metrics address
+  double drain_timeout = 300;  // seconds a drained backend's open connections may last
 };
 int run_daemon_cmd(const Globals& g, const DaemonArgs& a);
 
@@ -34,6 +35,8 @@ struct HealthArgs {
   std::optional<uint32_t> rise, fall;
   std::optional<double> slow_start;               // seconds, 0 = off
   bool json = false;                              // print the checks as JSON (observe/shapes.h)
+  std::optional<uint32_t> panic_threshold;        // percent, 0 = off
+  std::optional<uint32_t> refusals;               // passive: refused connections that take it out, 0 = off
 };
 int run_health(const Globals& g, const HealthArgs& a);
 

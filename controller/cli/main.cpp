@@ -2,6 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <exception>
+#include <iostream>
+
 #include "cli/commands.h"
 #include "cli/daemon.h"
 #include "cli/observe.h"
@@ -127,6 +130,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   c_daemon->add_flag("--metrics-public", daemon.metrics_public,
                      "allow --metrics on a non-loopback address (metrics name every backend and its traffic)");
+  c_daemon->add_option("--drain-timeout", daemon.drain_timeout,
+                       "seconds a drained backend's open connections may last before they are cut (default 300)");
 
   HealthArgs health;
   auto* c_health = app.add_subcommand("health", "show or set the health checks the daemon runs");
@@ -142,6 +147,12 @@ int main(int argc, char** argv) {
   c_health->add_option("--slow-start", health.slow_start,
                        "seconds over which a backend back up ramps to its full weight (default 0: off)");
   c_health->add_flag("--json", health.json, "machine-readable output (the checks and each backend's health)");
+  c_health->add_option("--panic-threshold", health.panic_threshold,
+                       "percent: while fewer of the service's backends are healthy, health is ignored "
+                       "and all take new flows (default 50, 0: off)");
+  c_health->add_option("--refusals", health.refusals,
+                       "passive: new connections a backend refuses (RST to a SYN, seen by the datapath) "
+                       "that take it out before the next probe (default 3, 0: off)");
 
   SchedulerArgs scheduler;
   auto* c_scheduler = app.add_subcommand("scheduler", "show or set how the service places new flows");
@@ -199,6 +210,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   c_boot->add_option("--log-file", boot.log_file, "not under systemd: rotating log file (default <state dir>/boot.log)");
+  c_boot->add_option("--metrics", boot.metrics,
+                     "ADDR:PORT of the first bridge's /metrics (the file's order; the next bridges on the next ports), or off")
+      ->capture_default_str();
+  c_boot->add_flag("--metrics-public", boot.metrics_public, "allow --metrics on a non-loopback address");
 
   EventsArgs events;
   auto* c_events = app.add_subcommand("events", "follow the daemon's state changes (backend up/down, drains, containers, services)");
@@ -220,30 +235,39 @@ int main(int argc, char** argv) {
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
   spdlog::set_pattern("xdplb %^%l%$: %v");
 
-  if (*c_attach) return run_attach(g, attach);
-  if (*c_detach) return run_detach(g, detach);
-  if (*c_add) return run_backend_add(g, add);
-  if (*c_remove) return run_backend_remove(g, remove);
-  if (*c_refresh) return run_backend_refresh(g, refresh);
-  if (*c_list) return run_backend_list(g, list);
-  if (*c_status) return run_status(g, status);
-  if (*c_drain) return run_backend_drain(g, drain);
-  if (*c_undrain) return run_backend_drain(g, undrain);
-  if (*c_daemon) return run_daemon_cmd(g, daemon);
-  if (*c_health) return run_health(g, health);
-  if (*c_scheduler) return run_scheduler(g, scheduler);
-  if (*c_top) return run_top(g, top);
-  if (*c_svc_add) return run_service_add(g, svc_add);
-  if (*c_svc_set) return run_service_set(g, svc_set);
-  if (*c_svc_remove) return run_service_remove(g, svc_remove);
-  if (*c_svc_list) return run_service_list(g, svc_list);
-  if (*c_apply) return run_apply(g, apply);
-  if (*c_export) return run_export(g, export_args);
-  if (*c_imp_nginx) return run_import(g, imp_nginx);
-  if (*c_imp_dnat) return run_import(g, imp_dnat);
-  if (*c_imp_lxd) return run_import(g, imp_lxd);
-  if (*c_boot) return run_boot(g, boot);
-  if (*c_events) return run_events(g, events);
-  if (*c_trace) return run_trace(g, trace);
+  // Whatever escapes a command (an exception from a library) ends it with one line.
+  try {
+    if (*c_attach) return run_attach(g, attach);
+    if (*c_detach) return run_detach(g, detach);
+    if (*c_add) return run_backend_add(g, add);
+    if (*c_remove) return run_backend_remove(g, remove);
+    if (*c_refresh) return run_backend_refresh(g, refresh);
+    if (*c_list) return run_backend_list(g, list);
+    if (*c_status) return run_status(g, status);
+    if (*c_drain) return run_backend_drain(g, drain);
+    if (*c_undrain) return run_backend_drain(g, undrain);
+    if (*c_daemon) return run_daemon_cmd(g, daemon);
+    if (*c_health) return run_health(g, health);
+    if (*c_scheduler) return run_scheduler(g, scheduler);
+    if (*c_top) return run_top(g, top);
+    if (*c_svc_add) return run_service_add(g, svc_add);
+    if (*c_svc_set) return run_service_set(g, svc_set);
+    if (*c_svc_remove) return run_service_remove(g, svc_remove);
+    if (*c_svc_list) return run_service_list(g, svc_list);
+    if (*c_apply) return run_apply(g, apply);
+    if (*c_export) return run_export(g, export_args);
+    if (*c_imp_nginx) return run_import(g, imp_nginx);
+    if (*c_imp_dnat) return run_import(g, imp_dnat);
+    if (*c_imp_lxd) return run_import(g, imp_lxd);
+    if (*c_boot) return run_boot(g, boot);
+    if (*c_events) return run_events(g, events);
+    if (*c_trace) return run_trace(g, trace);
+  } catch (const std::exception& e) {
+    std::cerr << "xdplb: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "xdplb: unexpected failure\n";
+    return 1;
+  }
   return 1;
 }

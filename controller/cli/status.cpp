@@ -51,7 +51,8 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                            : service_vips(state.uplinks))
     defaults = *v;
   out["services"] = json::array();
-  for (const auto& svc : state.services) out["services"].push_back(observe::service_status_json(svc, defaults));
+  for (const auto& svc : state.services)
+    out["services"].push_back(observe::service_status_json(svc, defaults, in_panic(state, svc, 4) || in_panic(state, svc, 6)));
   // The first service, as before there were several (scripts read .service).
   out["service"] = out["services"].empty() ? json::object() : out["services"][0];
   out["host_local"] = host_local;
@@ -129,6 +130,9 @@ void print_status(const json& s) {
                 svc["proto"].get<std::string>().c_str(), svc["backend_port"].get<unsigned>(),
                 svc["scheduler"].get<std::string>().c_str(), svc["affinity"].get<std::string>().c_str(),
                 svc["health_check"].get<std::string>().c_str());
+    if (svc["panic"].get<bool>())
+      std::printf("           PANIC: fewer than %u%% of its backends are healthy; health is ignored, all take new flows\n",
+                  svc["panic_threshold"].get<unsigned>());
   }
   std::printf("  flows    %llu in the flow table\n", (unsigned long long)s["flows"].get<uint64_t>());
   std::printf("backends:\n");

@@ -76,7 +76,8 @@ std::string lowercase(std::string s) {
 
 // Does LXD know `name` as a container? Asks the REST API; if the daemon does not answer,
 // falls back to its container directory.
-Result<bool> lxd_has(const LxdSite& site, const std::string& name) {
+// `unknown` is set when LXD's API answered an error or nonsense: nothing is known then.
+Result<bool> lxd_has(const LxdSite& site, const std::string& name, bool& unknown) {
   auto r = LxdClient(site.socket).get("/1.0/instances/" + name);
   if (!r) {
     spdlog::debug("{}; looking at {} instead", r.error(), site.lxcpath);
@@ -85,7 +86,8 @@ Result<bool> lxd_has(const LxdSite& site, const std::string& name) {
   }
   if (r->status == 404) return false;
   auto body = nlohmann::json::parse(r->body, nullptr, false);
-  if (r->status != 200 || body.is_discarded()) {
+  if (r->status != 200 || body.is_discarded() || !body.contains("metadata") || !body["metadata"].is_object()) {
+    unknown = true;
     return make_error("LXD API GET /1.0/instances/" + name + " answered " +
                       std::to_string(r->status));
   }
@@ -114,14 +116,14 @@ std::string names_hint(const Result<std::vector<ContainerListing>>& listing) {
 }
 
 Result<Location> locate(const std::string& name, const ResolveOptions& options,
-                        const std::string& lxcpath) {
+                        const std::string& lxcpath, bool& unknown) {
   const bool want_lxd = options.source != ContainerSource::Lxc;
   const bool want_lxc = options.source != ContainerSource::Lxd;
   const auto site = find_lxd();
   bool in_lxd = false;
   bool in_lxc = false;
   if (want_lxd && site) {
-    auto has = lxd_has(*site, name);
+    auto has = lxd_has(*site, name, unknown);
     if (!has) return make_error(has.error());
     in_lxd = *has;
   }
@@ -221,14 +223,12 @@ std::variant<ContainerInfo, Transient, Error> inspect(const LxcContainer& c,
   return info;
 }
 
-}  // namespace
-
-Result<ContainerInfo> resolve_container(const std::string& name, const ResolveOptions& options) {
+Result<ContainerInfo> resolve(const std::string& name, const ResolveOptions& options, bool& unknown) {
   if (!valid_name(name)) {
     return make_error("'" + name + "' is not a container name (letters, digits, '-', '_', '.')");
   }
   const std::string lxcpath = lxcpath_or_default(options.lxcpath);
-  auto at = locate(name, options, lxcpath);
+  auto at = locate(name, options, lxcpath, unknown);
   if (!at) return make_error(at.error());
 
   const auto started = Clock::now();
@@ -236,7 +236,10 @@ Result<ContainerInfo> resolve_container(const std::string& name, const ResolveOp
   std::string problem;
   for (;;) {
     auto c = LxcContainer::open(name, at->lxcpath);
-    if (!c) return make_error(c.error());
+    if (!c) {
+      unknown = true;
+      return make_error(c.error());
+    }
     const std::string state = c->state();
     if (state == "STOPPED") {
       return make_error(describe(name, at->source) + " is stopped — start it with " +
@@ -261,6 +264,24 @@ Result<ContainerInfo> resolve_container(const std::string& name, const ResolveOp
     }
     if (Clock::now() >= deadline) return make_error(problem);
     std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+}  // namespace
+
+Result<ContainerInfo> resolve_container(const std::string& name, const ResolveOptions& options) {
+  bool unknown = false;
+  return resolve(name, options, unknown);
+}
+
+ContainerLookup lookup_container(const std::string& name, const ResolveOptions& options) {
+  bool unknown = false;
+  try {
+    auto info = resolve(name, options, unknown);
+    const bool unknown_failure = !info.ok() && unknown;
+    return {std::move(info), unknown_failure};
+  } catch (const std::exception& e) {
+    return {make_error("looking up container '" + name + "': " + e.what()), true};
   }
 }
 

@@ -22,6 +22,15 @@ namespace xdplb {
 Result<ContainerInfo> resolve_container(const std::string& name,
                                         const ResolveOptions& options = {});
 
+// The daemon's poll: resolve_container(), and whether a failure says nothing about the
+// container (unknown: LXD's API answered an error or nonsense, liblxc failed, a library threw)
+// rather than that it does not run (stopped, gone, no address). Never throws.
+struct ContainerLookup {
+  Result<ContainerInfo> info;
+  bool unknown = false;
+};
+ContainerLookup lookup_container(const std::string& name, const ResolveOptions& options);
+
 // The containers of `source` (Auto = both; LXD is skipped when absent unless asked for).
 // lxcpath empty = liblxc's default.
 Result<std::vector<ContainerListing>> list_containers(ContainerSource source,

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -109,6 +110,7 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   XDPLB_TRY(r.str("via", b.via));
   XDPLB_TRY(r.str("path_reason", b.path_reason));
   XDPLB_TRY(r.boolean("drained", b.drained));
+  XDPLB_TRY(r.str("drain_end", b.drain_end));
   XDPLB_TRY(r.boolean("backup", b.backup));
   XDPLB_TRY(r.name("health", b.health));
   XDPLB_TRY(r.str("health_reason", b.health_reason));
@@ -130,6 +132,8 @@ Result<HealthCheckConfig> health_check_from_json(const json& j, const std::strin
   XDPLB_TRY(r.number("rise", h.rise, 1, 100));
   XDPLB_TRY(r.number("fall", h.fall, 1, 100));
   XDPLB_TRY(r.number("slow_start_ms", h.slow_start_ms, 0, 3600000));
+  XDPLB_TRY(r.number("panic_threshold", h.panic_threshold, 0, 100));
+  XDPLB_TRY(r.number("refusals", h.refusals, 0, 1000));
   return h;
 }
 
@@ -138,7 +142,8 @@ nlohmann::ordered_json health_check_to_json(const HealthCheckConfig& h) {
           {"expect_min", h.expect_min}, {"expect_max", h.expect_max},
           {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
           {"rise", h.rise},             {"fall", h.fall},
-          {"slow_start_ms", h.slow_start_ms}};
+          {"slow_start_ms", h.slow_start_ms}, {"panic_threshold", h.panic_threshold},
+          {"refusals", h.refusals}};
 }
 
 // The settings of one service, from a version-2 "services" entry or (version 1) from the
@@ -242,6 +247,7 @@ std::string state_to_json(const BridgeState& s) {
                         {"via", b.via},
                         {"path_reason", b.path_reason},
                         {"drained", b.drained},
+                        {"drain_end", b.drain_end},
                         {"health", name_of(b.health)},
                         {"health_reason", b.health_reason}});
   }
@@ -405,11 +411,45 @@ Result<std::optional<BridgeState>> load_state(const std::string& dir, const std:
   return std::optional<BridgeState>(std::move(*s));
 }
 
+Status ensure_state_dir(const std::string& dir) {
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) {
+    std::error_code ec;
+    const fs::path parent = fs::path(dir).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    if (ec) return make_error("cannot create state dir " + dir + ": " + ec.message());
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return make_error("cannot create state dir " + dir + ": " + errno_text(errno));
+    if (::stat(dir.c_str(), &st) != 0) return make_error("state dir " + dir + ": " + errno_text(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return make_error("state dir " + dir + " is not a directory: move it away");
+  if (st.st_uid != ::geteuid())
+    return make_error("state dir " + dir + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
+                      std::to_string(::geteuid()) + ": `chown " + std::to_string(::geteuid()) + " " + dir + "`");
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return make_error("state dir " + dir + " may be written by others (mode " +
+                      [&] {
+                        char m[8];
+                        std::snprintf(m, sizeof m, "%04o", st.st_mode & 07777);
+                        return std::string(m);
+                      }() +
+                      "): `chmod 0700 " + dir + "`");
+  return {};
+}
+
+Result<UniqueFd> open_private_file(const std::string& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid())
+    return make_error("cannot open " + path + ": " + errno_text(errno) +
+                      (errno == ELOOP ? " (a symlink: remove it)" : ""));
+  if (::fchmod(fd.get(), 0600) != 0)  // one made by an older version
+    return make_error("cannot chmod " + path + ": " + errno_text(errno));
+  return fd;
+}
+
 Status save_state(const std::string& dir, const BridgeState& state) {
   XDPLB_TRY(check_interface_name(state.bridge));
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return make_error("cannot create state dir " + dir + ": " + ec.message());
+  XDPLB_TRY(ensure_state_dir(dir));
 
   const std::string path = state_file(dir, state.bridge);
   // A dot-file not ending in .json, so list_bridges never sees a half-written temp.
@@ -430,7 +470,7 @@ Status save_state(const std::string& dir, const BridgeState& state) {
     if (n <= 0) return fail("write " + tmp);
     done += static_cast<size_t>(n);
   }
-  if (::fchmod(fd.get(), 0644) != 0) return fail("chmod " + tmp);
+  if (::fchmod(fd.get(), 0600) != 0) return fail("chmod " + tmp);
   if (::fsync(fd.get()) != 0) return fail("fsync " + tmp);
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename " + tmp);
@@ -480,12 +520,11 @@ Result<uint32_t> allocate_backend_id(const BridgeState& state) {
 Result<StateLock> StateLock::acquire(const std::string& dir, const std::string& bridge,
                                      std::chrono::milliseconds timeout) {
   XDPLB_TRY(check_interface_name(bridge));
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return make_error("cannot create state dir " + dir + ": " + ec.message());
+  XDPLB_TRY(ensure_state_dir(dir));
   const std::string path = (fs::path(dir) / (bridge + ".lock")).string();
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd.valid()) return make_error("cannot open lock file " + path + ": " + errno_text(errno));
+  auto opened = open_private_file(path, O_RDWR);
+  if (!opened) return make_error("lock file: " + opened.error());
+  UniqueFd fd = std::move(*opened);
 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {

@@ -48,6 +48,9 @@ struct SavedBackend {
   std::string path_reason;  // why that path
   // Set by `xdplb backend drain`: out of the ring for new flows, existing flows stay.
   bool drained = false;
+  // How the drain ended, set by the daemon ("" while it goes on): no open flow left, or its
+  // --drain-timeout passed (the connections left were cut).
+  std::string drain_end;
   // Takes new flows only while no primary backend of its service and family does.
   bool backup = false;
   // Written by the daemon's health checks: Unchecked (not yet), Up, or Down (out of the
@@ -72,6 +75,14 @@ struct HealthCheckConfig {
   // Slow start: a backend that comes back up ramps from a small share of new flows to its full
   // weight over this long (0: full weight at once). Run by the daemon.
   uint32_t slow_start_ms = 0;
+  // Panic threshold (Envoy's): while fewer than this percentage of a service's backends of one
+  // family are healthy, health is ignored for placement and new flows spread over all of them
+  // (probes that fail for a reason of their own must not take a working service out). 0: off.
+  uint32_t panic_threshold = 50;
+  // Passive health: this many new connections refused (the backend's RST to a SYN, counted by
+  // the datapath) with no refusal-free look in between take an up backend out at once, without
+  // waiting for the probes; the probes bring it back. 0: off.
+  uint32_t refusals = 3;
   bool operator==(const HealthCheckConfig&) const = default;
 };
 inline constexpr uint32_t kMinHealthIntervalMs = 100;
@@ -121,6 +132,13 @@ ServiceConfig* find_service(BridgeState& state, std::string_view name);
 Result<const ServiceConfig*> choose_service(const BridgeState& state, const std::optional<std::string>& name);
 // The smallest slot no service of `state` uses, or an error at the limit.
 Result<uint32_t> allocate_service_slot(const BridgeState& state);
+
+// The state dir, made (0700) if missing: it must be a directory owned by this user that no one
+// else may write to (a lock, pid or state file put there by another user could steer xdplb).
+Status ensure_state_dir(const std::string& dir);
+
+// Opens (creating, 0600) a file of the state dir without following a symlink in its place.
+Result<UniqueFd> open_private_file(const std::string& path, int flags);
 
 // <dir>/<bridge>.json
 std::string state_file(const std::string& dir, const std::string& bridge);

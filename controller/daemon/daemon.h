@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <functional>
 #include <string>
 
 #include "core/ip.h"
@@ -42,11 +43,16 @@ struct DaemonOptions {
   // (controller/observe/).
   std::optional<Endpoint> metrics;
   bool events = true;
+  // A drained backend's connections that are still open after this long are cut (entry off).
+  std::chrono::milliseconds drain_timeout{300000};
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors
-// (bridge not attached, no state, another daemon on the bridge).
-Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop = nullptr);
+// (bridge not attached, no state, another daemon on the bridge, a state dir others may write).
+// `ready` is called once it holds the bridge's daemon lock and has written the maps from the
+// saved state (the background `xdplb daemon` returns then).
+Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop = nullptr,
+                  const std::function<void()>& ready = {});
 
 // <state_dir>/<bridge>.daemon.pid: held (flock) by the running daemon, and naming its pid.
 std::string daemon_pid_file(const std::string& state_dir, const std::string& bridge);

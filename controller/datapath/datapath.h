@@ -92,6 +92,7 @@ struct BackendEntry {
 
 struct BackendCounters {
   uint64_t packets = 0, bytes = 0, new_flows = 0;
+  uint64_t refused = 0;  // TCP connections it refused (RST to the SYN): passive health
 };
 
 // One backend of a pool's member list (round-robin and least-conn walk it).

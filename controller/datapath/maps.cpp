@@ -261,6 +261,7 @@ Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
     c.packets += s.packets;
     c.bytes += s.bytes;
     c.new_flows += s.new_flows;
+    c.refused += s.refused;
   }
   return c;
 }

@@ -15,11 +15,56 @@ bool PoolPlan::operator==(const PoolPlan& o) const {
   return true;
 }
 
-bool takes_new_flows(const SavedBackend& b) {
-  return b.addr.family != 0 && b.path != BackendPath::Down && b.health != Health::Down && !b.drained;
+bool placeable(const SavedBackend& b) {
+  return b.addr.family != 0 && b.path != BackendPath::Down && !b.drained;
+}
+
+bool takes_new_flows(const SavedBackend& b) { return placeable(b) && b.health != Health::Down; }
+
+namespace {
+
+// The placeable primaries and backups of a service and family, and how many of each are healthy.
+struct Tiers {
+  std::vector<const SavedBackend*> primaries, backups;
+  size_t healthy_primaries = 0, healthy_backups = 0;
+};
+
+Tiers tiers_of(const BridgeState& state, const ServiceConfig& svc, int family) {
+  Tiers t;
+  for (const auto& b : state.backends) {
+    if (b.service != svc.name || b.family != family || !placeable(b)) continue;
+    const bool healthy = b.health != Health::Down;
+    if (b.backup) {
+      t.backups.push_back(&b);
+      t.healthy_backups += healthy;
+    } else {
+      t.primaries.push_back(&b);
+      t.healthy_primaries += healthy;
+    }
+  }
+  return t;
+}
+
+bool below(size_t healthy, size_t all, uint32_t threshold) { return all > 0 && healthy * 100 < threshold * all; }
+
+}  // namespace
+
+// The tier that serves (primaries while any is placeable, else backups) is in panic when its
+// healthy share is below the threshold, unless healthy backups can take over from the primaries.
+bool in_panic(const BridgeState& state, const ServiceConfig& svc, int family) {
+  const uint32_t threshold = svc.health_check.panic_threshold;
+  if (threshold == 0 || svc.health_check.type == CheckType::None) return false;
+  const Tiers t = tiers_of(state, svc, family);
+  if (!t.primaries.empty())
+    return t.healthy_backups == 0 && below(t.healthy_primaries, t.primaries.size(), threshold);
+  return below(t.healthy_backups, t.backups.size(), threshold);
 }
 
 std::vector<const SavedBackend*> pool_backends(const BridgeState& state, const ServiceConfig& svc, int family) {
+  if (in_panic(state, svc, family)) {
+    Tiers t = tiers_of(state, svc, family);
+    return t.primaries.empty() ? t.backups : t.primaries;
+  }
   std::vector<const SavedBackend*> primaries, backups;
   for (const auto& b : state.backends) {
     if (b.service != svc.name || b.family != family || !takes_new_flows(b)) continue;

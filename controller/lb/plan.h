@@ -38,8 +38,18 @@ using WeightOf = std::function<uint32_t(const SavedBackend&)>;
 // pools, the daemon and `status`.
 bool takes_new_flows(const SavedBackend& b);
 
+// Whether a backend could take new flows if its health were ignored: it has an address, its
+// container runs and it is not drained.
+bool placeable(const SavedBackend& b);
+
+// Panic (the service's health_check.panic_threshold): fewer than that percentage of the
+// serving tier's placeable backends of `family` pass their health checks (the primaries, or the
+// backups while no primary is placeable; not while a healthy backup can take over). While it lasts, health is
+// ignored for placement (pool_backends) and for the entries (the daemon keeps them active).
+bool in_panic(const BridgeState& state, const ServiceConfig& svc, int family);
+
 // The backends of a service and family that take new flows now: its primaries that may, or,
-// while none may, its backups that may.
+// while none may, its backups that may; in panic, health is not asked.
 std::vector<const SavedBackend*> pool_backends(const BridgeState& state, const ServiceConfig& svc, int family);
 
 // The identity Maglev hashes for a backend: the container name, else "addr:port". Stable across

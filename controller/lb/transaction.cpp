@@ -176,7 +176,10 @@ Result<BridgeState> run_transaction(const TransactionOptions& opts, const Change
 
   UndoLog undo(*opts.maps);
   XDPLB_TRY(apply(*opts.maps, undo, old_plan, *new_plan, entries));
-  if (auto s = save_state(opts.state_dir, after); !s) return make_error(s.error() + " (the maps are as before)");
+  // A change that leaves the state as it was (the daemon's slow-start steps and re-plans: only
+  // weights or addresses moved) writes the maps only: runtime state is not saved.
+  if (!saved->has_value() || !(after == before))
+    if (auto s = save_state(opts.state_dir, after); !s) return make_error(s.error() + " (the maps are as before)");
   undo.commit();
   return after;
 }

@@ -32,6 +32,8 @@ const char* name_of(EventType t) {
     case EventType::ServiceChanged: return "service_changed";
     case EventType::BridgeMacChanged: return "bridge_mac_changed";
     case EventType::LinkChanged: return "link_changed";
+    case EventType::PanicEntered: return "panic_entered";
+    case EventType::PanicLeft: return "panic_left";
   }
   return "unknown";
 }

@@ -36,6 +36,8 @@ enum class EventType {
   ServiceChanged,
   BridgeMacChanged,
   LinkChanged,       // a bridge port came or went (fast paths re-planned)
+  PanicEntered,      // too few healthy backends: health ignored for placement (service, "IPv4"/"IPv6")
+  PanicLeft,
 };
 const char* name_of(EventType t);
 

@@ -44,6 +44,12 @@ void ControlMetrics::probe(uint32_t backend_id, bool ok, std::chrono::microsecon
   p.latency.observe(std::chrono::duration<double>(took).count());
 }
 
+void ControlMetrics::panics(uint64_t entered, std::map<std::string, bool> in_panic) {
+  std::lock_guard lock(mu_);
+  s_.panics = entered;
+  s_.in_panic = std::move(in_panic);
+}
+
 ControlSample ControlMetrics::sample() const {
   std::lock_guard lock(mu_);
   return s_;
@@ -232,6 +238,11 @@ std::string render_metrics(const Snapshot& snap, const ControlSample& control) {
          double(control.transactions));
   single("xdplb_state_write_errors_total", "counter", "Changes of the daemon that failed (nothing saved).",
          double(control.transaction_errors));
+  single("xdplb_panics_total", "counter",
+         "Times a service went into panic (too few healthy backends: health ignored for placement).",
+         double(control.panics));
+  e.family("xdplb_service_panic", "gauge", "1 while the service is in panic (health ignored for placement).");
+  for (const auto& [service, on] : control.in_panic) e.sample("xdplb_service_panic", label("service", service), on ? 1 : 0);
   return e.text();
 }
 

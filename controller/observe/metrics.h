@@ -41,6 +41,8 @@ struct ControlSample {
   uint64_t transactions = 0;       // changes applied and saved (each one state write)
   uint64_t transaction_errors = 0;
   std::map<uint32_t, ProbeStats> probes;  // by backend id
+  uint64_t panics = 0;                    // times a service's pool went into panic
+  std::map<std::string, bool> in_panic;   // by service: health ignored for placement now
 };
 
 // Written by the daemon's loop, read by the metrics thread: every access takes the mutex,
@@ -51,6 +53,8 @@ class ControlMetrics {
   void ring_rebuilt(std::chrono::nanoseconds took);
   void transaction(bool ok);
   void probe(uint32_t backend_id, bool ok, std::chrono::microseconds took);
+  // Panic (lb/plan.h's in_panic): how often entered since the start, and each service's now.
+  void panics(uint64_t entered, std::map<std::string, bool> in_panic);
   ControlSample sample() const;
 
  private:

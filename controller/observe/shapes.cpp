@@ -50,6 +50,7 @@ Json backend_json(const SavedBackend& b, const BackendLive& live) {
           {"new_flows", live.new_flows},
           {"connections", live.connections < 0 ? 0 : live.connections},
           {"drained", b.drained},
+          {"drain_end", b.drain_end},
           {"health", name_of(b.health)},
           {"backup", b.backup},
           {"health_reason", b.health_reason},
@@ -58,7 +59,7 @@ Json backend_json(const SavedBackend& b, const BackendLive& live) {
           {"active_flows", live.active_flows}};
 }
 
-Json service_status_json(const ServiceConfig& s, const std::vector<IpAddress>& defaults) {
+Json service_status_json(const ServiceConfig& s, const std::vector<IpAddress>& defaults, bool panic) {
   return {{"name", s.name},
           {"vips", addresses(service_listen(s, defaults))},
           {"port", s.port},
@@ -68,13 +69,16 @@ Json service_status_json(const ServiceConfig& s, const std::vector<IpAddress>& d
           {"scheduler", name_of(s.scheduler)},
           {"affinity", name_of(s.affinity)},
           {"health_check", name_of(s.health_check.type)},
+          {"panic_threshold", s.health_check.panic_threshold},
+          {"panic", panic},
           {"ring_size", static_cast<uint32_t>(XDPLB_MAGLEV_RING_SIZE)}};
 }
 
 Json health_check_json(const HealthCheckConfig& h) {
   return {{"type", name_of(h.type)},       {"http_path", h.http_path},     {"expect_min", h.expect_min},
           {"expect_max", h.expect_max},    {"interval_ms", h.interval_ms}, {"timeout_ms", h.timeout_ms},
-          {"rise", h.rise},                {"fall", h.fall},               {"slow_start_ms", h.slow_start_ms}};
+          {"rise", h.rise},                {"fall", h.fall},               {"slow_start_ms", h.slow_start_ms},
+          {"panic_threshold", h.panic_threshold}, {"refusals", h.refusals}};
 }
 
 Json service_list_json(const BridgeState& state, const ServiceConfig& s, const std::vector<IpAddress>& defaults) {

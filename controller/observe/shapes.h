@@ -29,8 +29,9 @@ struct BackendLive {
 // One backend in `status` and `backend list`.
 Json backend_json(const SavedBackend& b, const BackendLive& live);
 
-// One service in `status` (addresses resolved against the defaults).
-Json service_status_json(const ServiceConfig& s, const std::vector<IpAddress>& defaults);
+// One service in `status` (addresses resolved against the defaults); `panic`: health is
+// ignored for placement now (too few healthy backends, lb/plan.h's in_panic).
+Json service_status_json(const ServiceConfig& s, const std::vector<IpAddress>& defaults, bool panic);
 
 // A service's health checks (`health --json`, and inside `service list`).
 Json health_check_json(const HealthCheckConfig& h);

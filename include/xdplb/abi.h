@@ -123,6 +123,8 @@ struct xdplb_backend_stats {
 	__u64 packets;
 	__u64 bytes;
 	__u64 new_flows;
+	__u64 refused; /* TCP: new connections it refused (its RST before the client's second packet;
+			* TC reply path) - the daemon's passive health check reads it */
 };
 
 /* ---- flows ---- */

@@ -22,6 +22,7 @@ TEST(DaemonState, RoundTripsHealthCheckAndBackendFields) {
   h.rise = 4;
   h.fall = 5;
   h.slow_start_ms = 30000;
+  h.panic_threshold = 34;
   SavedBackend b;
   b.id = 3;
   b.addr = *IpAddress::parse("10.0.3.11");
@@ -41,6 +42,7 @@ TEST(DaemonState, OldFilesGetDefaults) {
   EXPECT_EQ(h, HealthCheckConfig{});
   EXPECT_EQ(h.interval_ms, 1000u);
   EXPECT_EQ(h.slow_start_ms, 0u) << "slow start off unless asked for";
+  EXPECT_EQ(h.panic_threshold, 50u) << "panic below 50% healthy, as Envoy";
   EXPECT_FALSE(s->backends[0].drained);
   EXPECT_EQ(s->backends[0].health, Health::Unchecked);
 }
@@ -52,6 +54,7 @@ TEST(DaemonState, RejectsBadHealthConfig) {
   EXPECT_FALSE(state_from_json(R"({"health_check": {"expect_min": 400, "expect_max": 200}})", "t"));
   EXPECT_FALSE(state_from_json(R"({"health_check": {"http_path": "healthz"}})", "t"));
   EXPECT_FALSE(state_from_json(R"({"health_check": {"slow_start_ms": 3600001}})", "t"));
+  EXPECT_FALSE(state_from_json(R"({"health_check": {"panic_threshold": 101}})", "t"));
   EXPECT_FALSE(state_from_json(R"({"backends": [{"id": 1, "addr": "10.0.0.2", "health": "maybe"}]})", "t"));
 }
 

@@ -1,6 +1,8 @@
 """What both daemon tests (namespaces, LXD) share: the load settings, an outage under load,
 the report."""
+import datetime
 import os
+import re
 import time
 from dataclasses import dataclass
 
@@ -59,3 +61,15 @@ def outage(load, daemon, what, fail, repair, down_re, up_re, fail_at=5, repair_a
                       f"{down - t_fail} ms after the failure): {late[:5]}")
     assert up is not None, f"{what} came back by itself"
     return Outage(load, t_fail, down, t_repair, up)
+
+
+def log_times(text, regex, frm=0, to=float("inf")):
+    """Epoch ms of every daemon log line matching regex, within [frm, to]."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ", line)
+        if m and re.search(regex, line):
+            t = int(datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp() * 1000)
+            if frm <= t <= to:
+                out.append(t)
+    return out

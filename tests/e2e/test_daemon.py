@@ -8,6 +8,7 @@ per request, every request recorded by xdplb_http_load) against nginx backends i
 the background mode; then the tutorial's setup (nft DNAT to an nginx least_conn proxy) under
 the same kill, for comparison."""
 import os
+import stat
 import time
 
 from daemonchecks import DURATION, outage, rate, report
@@ -89,12 +90,12 @@ def test_daemon_under_load(e2e):
     drain = now_ms()
     mark = daemon.mark()
     lb("backend", "drain", b3.ip)
-    daemon.wait_output(rf"{b3.ip}:80.*drained, no flow active", 10, since=mark,
-                       what="the daemon to see b3's flows go quiet")
+    daemon.wait_output(rf"{b3.ip}:80.*drained: no open flow left", 10, since=mark,
+                       what="the daemon to see b3's connections all closed")
     quiet = now_ms()
     st = lb.backend(b3.ip)
-    assert st["drained"] and not st["in_ring"] and st["active_flows"] == 0, \
-        f"status: b3 drained, out of the ring, 0 active flows: {st}"
+    assert st["drained"] and not st["in_ring"] and st["drain_end"] == "drained: no open flow left", \
+        f"status: b3 drained, out of the ring, its drain over: {st}"
     t.nginx[3].kill9()
     bl.wait()
     assert not bl.failures(), "(b) zero failed requests with drain + kill"
@@ -129,23 +130,61 @@ def test_daemon_under_load(e2e):
     print("--- daemon log (last 30 lines)\n" + "\n".join(daemon.output().splitlines()[-30:]))
 
 
+def test_kill9_active_only_vs_active_and_passive(e2e):
+    """kill -9 of b2's server under load, twice at the same probe settings: active probes alone
+    (--refusals 0), then with passive detection (the datapath's count of b2's RSTs to SYNs,
+    --refusals 3). Passive must fail at most a third of the requests active alone fails."""
+    t, lb = start(e2e)
+    daemon = lb.daemon(e2e.path("daemon.log"))
+    daemon.wait_output(f"daemon for {t.bridge}", 5)
+    b2 = t.backend(2)
+    got = {}
+    for mode, refusals in (("active only", "0"), ("active+passive", "3")):
+        lb("health", "--refusals", refusals)
+        wait_until(lambda: [b["health"] for b in lb.status()["backends"]], 10,
+                   "all three backends checked up", ok=lambda h: h == ["up"] * 3)
+        o = outage(load(e2e, t, mode.replace(" ", "_").replace("+", "_")), daemon, "b2", t.nginx[2].kill9,
+                   lambda: serve(e2e, t, 2), rf"{b2.ip}:80.*is DOWN", rf"{b2.ip}:80.*is UP")
+        got[mode] = o
+        report(e2e, f"xdplb kill -9, {mode}: {o.load.total()} requests, {o.load.rate()} req/s, failed "
+                    f"{o.load.failed()}, detection {o.detection} ms (checks every {INTERVAL} s, timeout "
+                    f"{TIMEOUT} s, fall {FALL})")
+    a, p = got["active only"], got["active+passive"]
+    assert "refused in a row (passive" in daemon.output(), "the passive check took b2 out"
+    assert p.load.failed() * 3 <= a.load.failed(), \
+        f"passive: {p.load.failed()} failed <= 1/3 of active only ({a.load.failed()})"
+    daemon.stop()
+
+
 def _alive(pid):
     return pid > 0 and os.path.exists(f"/proc/{pid}")
 
 
+def _mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
 def test_daemon_background_mode(e2e):
-    """Background mode: forks, writes its pid file and log, stops on SIGTERM."""
+    """Background mode: returns once the daemon holds its lock (non-zero with the reason
+    otherwise), writes its pid file and log (0600), stops on SIGTERM."""
     t, lb = start(e2e)
     b1 = t.backend(1)
     bg_log = e2e.path("bg.log")
-    lb("daemon", "--log-file", bg_log)
+    os.chmod(lb.state_dir, 0o777)
+    lb.fails("daemon", "--log-file", bg_log, match=r"may be written by others \(mode 0777\)")
+    os.chmod(lb.state_dir, 0o700)
+    out = lb("daemon", "--log-file", bg_log).out
+    assert "started (pid" in out, out
     pidfile = os.path.join(lb.state_dir, f"{t.bridge}.daemon.pid")
-
-    def bg_pid():
-        with open(pidfile) as f:
-            return int(f.read().strip() or 0)
-    pid = wait_until(bg_pid, 3, f"the background daemon's pid file {pidfile}", ok=_alive)
+    with open(pidfile) as f:
+        pid = int(f.read().strip())
     e2e.defer(lambda: _alive(pid) and os.kill(pid, 9))
+    assert _alive(pid), "the daemon runs when `xdplb daemon` returns"
+    lb.fails("daemon", "--log-file", e2e.path("bg2.log"), match="already runs")
+    for f in (pidfile, bg_log, os.path.join(lb.state_dir, f"{t.bridge}.json"),
+              os.path.join(lb.state_dir, f"{t.bridge}.lock")):
+        assert _mode(f) == 0o600, f"{f}: mode {_mode(f):04o}, want 0600"
+
     wait_until(lambda: open(bg_log).read(), 3, "the background daemon to log",
                ok=lambda text: f"daemon for {t.bridge}" in text)
     wait_until(lambda: [b["health"] for b in lb.status()["backends"]], 5,
@@ -156,6 +195,9 @@ def test_daemon_background_mode(e2e):
     os.kill(pid, 15)
     wait_until(lambda: _alive(pid), 3, "the background daemon to stop on SIGTERM",
                ok=lambda a: not a)
+    with open(bg_log) as f:
+        assert "stopping; the datapath keeps forwarding" in f.read(), "SIGTERM: an orderly stop, logged"
+    assert not os.path.exists(pidfile), "its pid file removed on the way out"
     serve(e2e, t, 1)
     lb("health", "--type", "none")
     assert in_ring(lb, b1.ip) is True, "health checks off: b1 back in the ring without a daemon"

@@ -48,7 +48,7 @@ std::vector<Expect> abi_structs() {
         M(struct xdplb_backend, dmac), M(struct xdplb_backend, smac), M(struct xdplb_backend, gen)}},
       {"xdplb_backend_stats", BTF_KIND_STRUCT, sizeof(struct xdplb_backend_stats),
        {M(struct xdplb_backend_stats, packets), M(struct xdplb_backend_stats, bytes),
-        M(struct xdplb_backend_stats, new_flows)}},
+        M(struct xdplb_backend_stats, new_flows), M(struct xdplb_backend_stats, refused)}},
       {"xdplb_flow_key", BTF_KIND_STRUCT, sizeof(struct xdplb_flow_key),
        {M(struct xdplb_flow_key, src), M(struct xdplb_flow_key, dst), M(struct xdplb_flow_key, sport),
         M(struct xdplb_flow_key, dport), M(struct xdplb_flow_key, proto), M(struct xdplb_flow_key, family),

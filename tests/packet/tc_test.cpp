@@ -231,6 +231,39 @@ TEST_F(TcTest, BackendResetUncountsItsFlow) {
   EXPECT_EQ(conns(kB1), 1) << "RST uncounted its flow, FIN did not";
 }
 
+// Passive health: an RST answering a SYN (the flow not established yet) counts as a refused
+// connection of its backend; an RST ending an established connection does not.
+TEST_F(TcTest, BackendResetOfANewConnectionCountsAsRefused) {
+  auto refused = [&](const TestBackend& b) {
+    auto c = dp->backend_counters(b.id);
+    EXPECT_TRUE(c) << c.error();
+    return c ? c->refused : ~0ull;
+  };
+  const Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
+  const Packet est = with_sport_for(ring, Packet::tcp("192.168.1.2", 41000, kVip, kPort), kB1.id);
+  open_flow(syn);
+  open_flow(est);
+  Packet ack = est;
+  ack.tcp_flags = kTcpAck;
+  open_flow(ack);  // the client's second packet: established
+  ASSERT_EQ(refused(kB1), 0u);
+  Packet rst_new = reply_to(syn, kB1), rst_est = reply_to(est, kB1);
+  rst_new.tcp_flags = rst_est.tcp_flags = kTcpRst | kTcpAck;
+  rst_new.payload.clear();
+  rst_est.payload.clear();
+  run_tc_cases({
+    {"RST to a SYN: reverse-NATed, the flow closes", {}, rst_new.bytes(), TC_ACT_REDIRECT,
+     {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FLOW_CLOSED}, revnat_expected(rst_new, true)},
+  });
+  EXPECT_EQ(refused(kB1), 1u) << "the backend refused a new connection";
+  run_tc_cases({
+    {"RST of an established connection", {}, rst_est.bytes(), TC_ACT_REDIRECT,
+     {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FLOW_CLOSED}, revnat_expected(rst_est, true)},
+  });
+  EXPECT_EQ(refused(kB1), 1u) << "an established connection's RST is no refusal";
+  EXPECT_EQ(refused(kB2), 0u);
+}
+
 constexpr uint64_t kShortLinger = 200'000'000;  // ns; the tests sleep past it
 Tunables short_linger() {
   Tunables t;

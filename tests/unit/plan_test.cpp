@@ -166,7 +166,54 @@ TEST(Backups, TakeNewFlowsOnlyWhileNoPrimaryCan) {
   EXPECT_EQ(ids(), (std::vector<uint32_t>{0})) << "a primary back: new flows leave the backup";
   s.backends[0].path = BackendPath::Down;
   s.backends[4].health = Health::Down;
-  EXPECT_TRUE(ids().empty()) << "backup down too: nothing";
+  s.services[0].health_check.panic_threshold = 0;
+  EXPECT_TRUE(ids().empty()) << "backup down too, no panic threshold: nothing";
+}
+
+TEST(Panic, BelowTheThresholdHealthIsIgnoredForPlacement) {
+  BridgeState s = two_services();
+  s.backends.push_back(backend(7, "web", "10.0.3.19"));
+  const ServiceConfig& web = s.services[0];
+  auto ids = [&] {
+    std::vector<uint32_t> out;
+    for (const SavedBackend* b : pool_backends(s, web, 4)) out.push_back(b->id);
+    return out;
+  };
+  ASSERT_EQ(web.health_check.panic_threshold, 50u) << "Envoy's default";
+  s.backends[0].health = Health::Down;
+  EXPECT_FALSE(in_panic(s, web, 4)) << "2 of 3 healthy (67%) is not below 50%";
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{1, 7}));
+  s.backends[1].health = Health::Down;
+  EXPECT_TRUE(in_panic(s, web, 4)) << "1 of 3 healthy (33%) is below 50%";
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{0, 1, 7})) << "in panic all three take new flows";
+  EXPECT_FALSE(in_panic(s, web, 6)) << "per family: the IPv6 pool is healthy";
+  s.backends[1].drained = true;
+  EXPECT_FALSE(in_panic(s, web, 4)) << "a drained backend does not count: 1 of 2 is not below 50%";
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{7}));
+  s.backends[1].drained = false;
+  s.backends[1].path = BackendPath::Down;
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{7})) << "a stopped container is never placed";
+  s.backends[1].path = BackendPath::Redirect;
+  s.services[0].health_check.panic_threshold = 0;
+  EXPECT_FALSE(in_panic(s, web, 4)) << "threshold 0: off";
+  EXPECT_EQ(ids(), (std::vector<uint32_t>{7}));
+  s.services[0].health_check.panic_threshold = 100;
+  EXPECT_TRUE(in_panic(s, web, 4)) << "100%: any unhealthy backend is panic";
+  s.services[0].health_check.type = CheckType::None;
+  EXPECT_FALSE(in_panic(s, web, 4)) << "no checks, no panic";
+}
+
+TEST(Panic, AHealthyBackupTakesOverInsteadOfPanic) {
+  BridgeState s = two_services();
+  s.backends.push_back(backend(7, "web", "10.0.3.19", true));
+  const ServiceConfig& web = s.services[0];
+  s.backends[0].health = s.backends[1].health = Health::Down;
+  EXPECT_FALSE(in_panic(s, web, 4)) << "the backup is healthy: it serves";
+  ASSERT_EQ(pool_backends(s, web, 4).size(), 1u);
+  EXPECT_EQ(pool_backends(s, web, 4)[0]->id, 7u);
+  s.backends[4].health = Health::Down;
+  EXPECT_TRUE(in_panic(s, web, 4)) << "no healthy backend at all: panic over the primaries";
+  EXPECT_EQ(pool_backends(s, web, 4).size(), 2u);
 }
 
 // Source affinity hashes the client address only: one client -> one slot whatever its port

@@ -75,8 +75,8 @@ TEST(Shapes, Backend) {
   expect_shape(j, {{"id", kUint}, {"service", kStr}, {"name", kStr}, {"source", kStr}, {"address", kStr},
                    {"family", kInt}, {"port", kUint}, {"weight", kUint}, {"placement_weight", kUint},
                    {"path", kStr}, {"via", kStr}, {"path_reason", kStr}, {"packets", kUint}, {"bytes", kUint},
-                   {"new_flows", kUint}, {"connections", kInt}, {"drained", kBool}, {"health", kStr},
-                   {"backup", kBool}, {"health_reason", kStr}, {"in_ring", kBool}, {"flow_entries", kUint},
+                   {"new_flows", kUint}, {"connections", kInt}, {"drained", kBool}, {"drain_end", kStr},
+                   {"health", kStr}, {"backup", kBool}, {"health_reason", kStr}, {"in_ring", kBool}, {"flow_entries", kUint},
                    {"active_flows", kUint}});
   EXPECT_EQ(j["connections"], 0);
   EXPECT_EQ(j["health"], "down");
@@ -93,10 +93,12 @@ TEST(Shapes, BackendWithoutAddress) {
 }
 
 TEST(Shapes, ServiceInStatus) {
-  const Json j = observe::service_status_json(web(), {*IpAddress::parse("203.0.113.5")});
+  const Json j = observe::service_status_json(web(), {*IpAddress::parse("203.0.113.5")}, true);
   expect_shape(j, {{"name", kStr}, {"vips", kArr}, {"port", kUint}, {"port_last", kUint}, {"proto", kStr},
                    {"backend_port", kUint}, {"scheduler", kStr}, {"affinity", kStr}, {"health_check", kStr},
-                   {"ring_size", kUint}});
+                   {"panic_threshold", kUint}, {"panic", kBool}, {"ring_size", kUint}});
+  EXPECT_EQ(j["panic"], true);
+  EXPECT_EQ(j["panic_threshold"], 50);
   EXPECT_EQ(j["vips"], Json::array({"192.0.2.1"}));  // --listen wins over the defaults
   EXPECT_EQ(j["scheduler"], "least-conn");
   EXPECT_EQ(j["health_check"], "tcp");
@@ -132,7 +134,7 @@ TEST(Shapes, Health) {
   expect_shape(j, {{"bridge", kStr}, {"service", kStr}, {"checks", kObj}, {"backends", kArr}});
   expect_shape(j["checks"], {{"type", kStr}, {"http_path", kStr}, {"expect_min", kUint}, {"expect_max", kUint},
                              {"interval_ms", kUint}, {"timeout_ms", kUint}, {"rise", kUint}, {"fall", kUint},
-                             {"slow_start_ms", kUint}});
+                             {"slow_start_ms", kUint}, {"panic_threshold", kUint}, {"refusals", kUint}});
   EXPECT_EQ(j["checks"]["type"], "http");
   EXPECT_EQ(j["checks"]["http_path"], "/healthz");
   ASSERT_EQ(j["backends"].size(), 1u);

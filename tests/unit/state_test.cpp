@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xdplb/abi.h>
 
@@ -189,8 +190,8 @@ TEST(StateFile, SaveLoadRoundTrip) {
   ASSERT_TRUE(loaded->has_value());
   EXPECT_EQ(**loaded, sample());
   EXPECT_EQ(fs::status(state_file(state_dir, "lxdbr0")).permissions() & fs::perms::all,
-            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                fs::perms::others_read);
+            fs::perms::owner_read | fs::perms::owner_write)
+      << "0600: only root reads a bridge's state";
 }
 
 TEST(StateFile, CorruptFileGivesAnErrorNamingTheFile) {
@@ -520,6 +521,61 @@ TEST(ServiceNames, SlotsRunOutAtTheMapLimit) {
   auto full = allocate_service_slot(s);
   ASSERT_FALSE(full.ok());
   EXPECT_NE(full.error().find("already has 16 services"), std::string::npos) << full.error();
+}
+
+}  // namespace
+}  // namespace xdplb
+
+namespace xdplb {
+namespace {
+
+mode_t mode_of(const std::string& path) {
+  struct stat st{};
+  ::lstat(path.c_str(), &st);
+  return st.st_mode & 07777;
+}
+
+TEST(StateFiles, DirIsMadePrivateAndFilesAre0600) {
+  test::TempDir dir;
+  const std::string state = dir.sub("state");
+  BridgeState s;
+  s.bridge = "dmbr0";
+  ASSERT_TRUE(save_state(state, s).ok());
+  EXPECT_EQ(mode_of(state), 0700u) << "a new state dir is 0700";
+  EXPECT_EQ(mode_of(state_file(state, "dmbr0")), 0600u) << "the state file is 0600";
+  auto lock = StateLock::acquire(state, "dmbr0");
+  ASSERT_TRUE(lock.ok()) << lock.error();
+  EXPECT_EQ(mode_of(lock->path()), 0600u) << "the lock file is 0600";
+}
+
+TEST(StateFiles, ADirOthersMayWriteIsRefused) {
+  test::TempDir dir;
+  const std::string state = dir.sub("state");
+  ASSERT_EQ(::mkdir(state.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(state.c_str(), 0777), 0);
+  auto st = ensure_state_dir(state);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().find("may be written by others (mode 0777): `chmod 0700 " + state + "`"), std::string::npos)
+      << st.error();
+  BridgeState s;
+  s.bridge = "dmbr0";
+  EXPECT_FALSE(save_state(state, s).ok());
+  EXPECT_FALSE(StateLock::acquire(state, "dmbr0").ok());
+  ASSERT_EQ(::chmod(state.c_str(), 0755), 0);
+  EXPECT_TRUE(ensure_state_dir(state).ok()) << "0755 (an older install): written by its owner only";
+}
+
+TEST(StateFiles, ASymlinkInPlaceOfAFileIsNotFollowed) {
+  test::TempDir dir;
+  const std::string state = dir.sub("state");
+  ASSERT_TRUE(ensure_state_dir(state).ok());
+  const std::string target = dir.sub("elsewhere");
+  ASSERT_EQ(::symlink(target.c_str(), (state + "/dmbr0.lock").c_str()), 0);
+  auto lock = StateLock::acquire(state, "dmbr0", std::chrono::milliseconds(0));
+  ASSERT_FALSE(lock.ok());
+  EXPECT_NE(lock.error().find("a symlink: remove it"), std::string::npos) << lock.error();
+  struct stat st{};
+  EXPECT_NE(::stat(target.c_str(), &st), 0) << "nothing created through the link";
 }
 
 }  // namespace

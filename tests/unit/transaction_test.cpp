@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -183,6 +184,25 @@ TEST_F(Transaction, AppliesAChangeAndSavesIt) {
   auto saved = load_state(dir.path(), "svbr0");
   ASSERT_TRUE(saved.ok() && saved->has_value());
   EXPECT_EQ(**saved, *s);
+}
+
+TEST_F(Transaction, AChangeThatLeavesTheStateWritesTheMapsOnly) {
+  // The daemon's slow-start steps: weights move in the maps, the state file stays untouched.
+  const auto stamp = fs::last_write_time(file);
+  const auto ino = [&] {
+    struct stat st{};
+    ::stat(file.c_str(), &st);
+    return st.st_ino;
+  };
+  const auto inode = ino();
+  auto t = options(maps);
+  t.weight_of = [](const SavedBackend& b) { return b.id == 0 ? 7u : b.weight; };
+  auto s = run_transaction(t, [](BridgeState&, EntryChanges&) -> Status { return {}; });
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(maps.pools.at(0).members[0].weight, 7u) << "the ramped weight is in the member list";
+  EXPECT_EQ(ino(), inode) << "no new state file (saves rename a fresh one in)";
+  EXPECT_EQ(fs::last_write_time(file), stamp);
+  EXPECT_EQ(read_file(file), before_text);
 }
 
 TEST_F(Transaction, EveryFailingWriteLeavesMapsAndFileAsTheyWere) {
