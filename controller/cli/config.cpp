@@ -41,6 +41,7 @@ Result<BridgePlan> plan_bridge(const Globals& g, const config::BridgeSpec& want)
     // attach takes the uplinks and mode from the file; what it restores is the saved state.
     now.uplinks = want.uplinks;
     now.xdp_mode = want.xdp_mode;
+    now.attach = want.attach;
   }
   p.changes = config::diff_bridge(config::spec_of_state(now), want);
   if (!p.attached) p.changes.insert(p.changes.begin(), "+ attach " + want.name);
@@ -55,10 +56,23 @@ Result<BridgePlan> plan_bridge(const Globals& g, const config::BridgeSpec& want)
 Status check_reattach(const BridgePlan& p, const BridgeState& now) {
   if (!p.attached) return {};
   const auto& w = *p.want;
-  if ((!w.uplinks.empty() && w.uplinks != now.uplinks) || w.xdp_mode != now.xdp_mode)
-    return make_error("bridge " + w.name + ": its uplinks or XDP mode differ from the file's, and they are fixed while it " +
+  if ((!w.uplinks.empty() && w.uplinks != now.uplinks) || w.xdp_mode != now.xdp_mode || w.attach != now.attach)
+    return make_error("bridge " + w.name + ": its uplinks, XDP mode, flow_table, hairpin_ports or host_local differ from "
+                      "the file's, and they are fixed while it " +
                       "is attached: run `xdplb detach " + w.name + "` and apply again (the config is restored then)");
   return {};
+}
+
+// `xdplb attach` with the file's settings for the bridge.
+AttachArgs attach_args(const config::BridgeSpec& want) {
+  AttachArgs a;
+  a.bridge = want.name;
+  a.uplinks = want.uplinks;
+  a.xdp_mode = name_of(want.xdp_mode);
+  a.flow_table = want.attach.flow_table;
+  a.hairpin_ports = hairpin_text(want.attach);
+  a.no_host_local = !want.attach.host_local;
+  return a;
 }
 
 // A bridge the file changed, its transaction still open.
@@ -92,18 +106,10 @@ Status apply_bridge(const Globals& g, const BridgePlan& p, Applied& applied) {
   bool& attached_here = applied.attached_here;
   // Pins of another ABI version (a newer package installed): attach replaces them in place.
   if (auto version = read_meta(g.pin_dir(want.name)); p.attached && version && version->value_or(0) != abi_version()) {
-    AttachArgs a;
-    a.bridge = want.name;
-    a.uplinks = want.uplinks;
-    a.xdp_mode = name_of(want.xdp_mode);
-    if (run_attach(g, a) != 0) return make_error("replacing the datapath of " + want.name + " failed (see above)");
+    if (run_attach(g, attach_args(want)) != 0) return make_error("replacing the datapath of " + want.name + " failed (see above)");
   }
   if (!p.attached) {
-    AttachArgs a;
-    a.bridge = want.name;
-    a.uplinks = want.uplinks;
-    a.xdp_mode = name_of(want.xdp_mode);
-    if (run_attach(g, a) != 0) return make_error("attaching " + want.name + " failed (see above)");
+    if (run_attach(g, attach_args(want)) != 0) return make_error("attaching " + want.name + " failed (see above)");
     attached_here = true;
   }
   auto opened = open_bridge(g, want.name, "apply");

@@ -4,6 +4,7 @@ changes nothing, the same file twice changes nothing, `export | apply --dry-run 
 difference, a change in the file is one transaction, and a file that cannot be applied changes
 nothing (errors name file, line and key)."""
 import collections
+import json
 import os
 
 from lib import client, run, servers, url
@@ -171,3 +172,24 @@ def test_a_file_is_applied_to_every_bridge_or_none(e2e):
     lb.fails("apply", "-f", path, match="both claim")
     assert lb.attached() == [], "both attaches undone"
     assert lb.state(t.bridge) == state, "the saved state as before"
+
+
+def test_attach_settings_in_the_file(e2e):
+    t, lb = topology(e2e)
+    text = config(t, [t.backend(1).ip]).replace(
+        "    services:\n", "    flow_table: 4096\n    hairpin_ports: 50000-50999\n    host_local: false\n    services:\n", 1)
+    path = write(e2e, "settings.yaml", text)
+    lb("apply", "-f", path)
+    flows = json.loads(run(["bpftool", "-j", "map", "show", "pinned",
+                            os.path.join(lb.pin_root, t.bridge, "flows")]).out)
+    assert flows["max_entries"] == 4096, flows
+    assert lb.status()["host_local"] is False, "no cgroup hooks"
+    st = lb.state(t.bridge)
+    assert (st["flow_table"], st["hairpin_ports"], st["host_local"]) == (4096, "50000-50999", False), st
+    exported = lb("export").out
+    for line in ("flow_table: 4096", 'hairpin_ports: "50000-50999"', "host_local: false"):
+        assert line in exported, exported
+    assert apply_stdin(lb, exported, "--dry-run").out.strip() == "no difference"
+    # Fixed while attached: a file with another flow table is refused, naming what to run.
+    lb.fails("apply", "-f", write(e2e, "bigger.yaml", text.replace("4096", "8192")), match=f"xdplb detach {t.bridge}")
+    assert lb.state(t.bridge) == st
