@@ -68,6 +68,8 @@ class [[nodiscard]] DetachUnlessDone {
 
 }  // namespace
 
+static_assert(AttachSettings::kMaxFlowTable == kMaxFlowTable);
+
 int run_attach(const Globals& g, const AttachArgs& a) {
   if (auto s = check_interface_name(a.bridge); !s) return fail("bridge: " + s.error());
   ServiceConfig checked;
@@ -154,6 +156,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     s.uplinks = probe.uplinks;
     s.xdp_mode = *mode;
     s.xdp_modes = result.xdp_modes;
+    s.attach = AttachSettings{a.flow_table, hairpin_ports->first, hairpin_ports->last, !a.no_host_local};
     if (s.services.empty() || a.service.any()) {
       ServiceConfig* svc = find_service(s, kDefaultService);
       if (!svc) {

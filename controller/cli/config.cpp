@@ -1,5 +1,7 @@
-// apply -f FILE / export: the declarative config (controller/config/) against what runs. Each
-// bridge of the file is one transaction (lb/transaction.h): all of its changes or none.
+// apply -f FILE / export: the declarative config (controller/config/) against what runs. The
+// whole file is one change: each bridge's transaction (lb/transaction.h) is kept open until
+// every bridge is done; if one fails, those before it are rolled back (and detached again if the
+// file attached them).
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -22,7 +24,7 @@ namespace {
 struct BridgePlan {
   const config::BridgeSpec* want = nullptr;
   bool attached = false;
-  bool saved = false;  // a saved state exists (attach restores it before the config applies)
+  std::optional<BridgeState> saved;  // the saved state (attach restores it before the config applies)
   std::vector<std::string> changes;
 };
 
@@ -32,13 +34,14 @@ Result<BridgePlan> plan_bridge(const Globals& g, const config::BridgeSpec& want)
   p.attached = Datapath::is_attached(g.pin_dir(want.name));
   auto saved = load_state(g.state_dir(), want.name);
   if (!saved) return make_error(saved.error());
-  p.saved = saved->has_value();
+  p.saved = *saved;
   BridgeState now = saved->value_or(BridgeState{});
   now.bridge = want.name;
   if (!p.attached) {
     // attach takes the uplinks and mode from the file; what it restores is the saved state.
     now.uplinks = want.uplinks;
     now.xdp_mode = want.xdp_mode;
+    now.attach = want.attach;
   }
   p.changes = config::diff_bridge(config::spec_of_state(now), want);
   if (!p.attached) p.changes.insert(p.changes.begin(), "+ attach " + want.name);
@@ -53,35 +56,71 @@ Result<BridgePlan> plan_bridge(const Globals& g, const config::BridgeSpec& want)
 Status check_reattach(const BridgePlan& p, const BridgeState& now) {
   if (!p.attached) return {};
   const auto& w = *p.want;
-  if ((!w.uplinks.empty() && w.uplinks != now.uplinks) || w.xdp_mode != now.xdp_mode)
-    return make_error("bridge " + w.name + ": its uplinks or XDP mode differ from the file's, and they are fixed while it " +
+  if ((!w.uplinks.empty() && w.uplinks != now.uplinks) || w.xdp_mode != now.xdp_mode || w.attach != now.attach)
+    return make_error("bridge " + w.name + ": its uplinks, XDP mode, flow_table, hairpin_ports or host_local differ from "
+                      "the file's, and they are fixed while it " +
                       "is attached: run `xdplb detach " + w.name + "` and apply again (the config is restored then)");
   return {};
 }
 
-Status apply_bridge(const Globals& g, const BridgePlan& p) {
+// `xdplb attach` with the file's settings for the bridge.
+AttachArgs attach_args(const config::BridgeSpec& want) {
+  AttachArgs a;
+  a.bridge = want.name;
+  a.uplinks = want.uplinks;
+  a.xdp_mode = name_of(want.xdp_mode);
+  a.flow_table = want.attach.flow_table;
+  a.hairpin_ports = hairpin_text(want.attach);
+  a.no_host_local = !want.attach.host_local;
+  return a;
+}
+
+// A bridge the file changed, its transaction still open.
+struct Applied {
+  std::string bridge;
+  bool attached_here = false;  // the file attached it: undone by detaching again
+  std::optional<BridgeState> saved;  // its saved state before
+  std::optional<BridgeSession> session;
+  std::optional<PendingChange> change;
+};
+
+// Takes a bridge back to before the file: its transaction rolled back, the attach undone.
+Status undo_bridge(const Globals& g, Applied& a) {
+  Status out;
+  if (a.change) out = a.change->rollback();
+  a.change.reset();  // releases the bridge's lock
+  a.session.reset();
+  if (a.attached_here) {
+    if (auto s = Datapath::detach(g.pin_dir(a.bridge)); !s) out = make_error("undoing the attach: " + s.error());
+    // The state file as before the attach (which saves what it restored), or none as before.
+    if (auto s = a.saved ? save_state(g.state_dir(), *a.saved) : remove_state(g.state_dir(), a.bridge); !s)
+      out = make_error("putting the state file back: " + s.error());
+  }
+  return out;
+}
+
+Status apply_bridge(const Globals& g, const BridgePlan& p, Applied& applied) {
   const auto& want = *p.want;
-  bool attached_here = false;
+  applied.bridge = want.name;
+  applied.saved = p.saved;
+  bool& attached_here = applied.attached_here;
   // Pins of another ABI version (a newer package installed): attach replaces them in place.
   if (auto version = read_meta(g.pin_dir(want.name)); p.attached && version && version->value_or(0) != abi_version()) {
-    AttachArgs a;
-    a.bridge = want.name;
-    a.uplinks = want.uplinks;
-    a.xdp_mode = name_of(want.xdp_mode);
-    if (run_attach(g, a) != 0) return make_error("replacing the datapath of " + want.name + " failed (see above)");
+    if (run_attach(g, attach_args(want)) != 0) return make_error("replacing the datapath of " + want.name + " failed (see above)");
   }
   if (!p.attached) {
-    AttachArgs a;
-    a.bridge = want.name;
-    a.uplinks = want.uplinks;
-    a.xdp_mode = name_of(want.xdp_mode);
-    if (run_attach(g, a) != 0) return make_error("attaching " + want.name + " failed (see above); nothing else changed");
+    if (run_attach(g, attach_args(want)) != 0) return make_error("attaching " + want.name + " failed (see above)");
     attached_here = true;
   }
-  auto session = open_bridge(g, want.name, "apply");
-  if (!session) return make_error(session.error());
+  auto opened = open_bridge(g, want.name, "apply");
+  if (!opened) {
+    (void)undo_bridge(g, applied);
+    return make_error("bridge " + want.name + ": " + opened.error());
+  }
+  applied.session.emplace(std::move(*opened));
+  const BridgeSession* session = &*applied.session;
   std::vector<std::string> report;
-  auto done = session->change([&](BridgeState& state, EntryChanges& entries) -> Status {
+  auto done = session->stage([&](BridgeState& state, EntryChanges& entries) -> Status {
     XDPLB_TRY(check_reattach(p, state));
     auto r = config::reconcile(state, want, bridge_families(session->link));
     if (!r) return make_error(r.error());
@@ -102,12 +141,10 @@ Status apply_bridge(const Globals& g, const BridgePlan& p) {
     return {};
   });
   if (!done) {
-    if (attached_here) {
-      if (auto s = Datapath::detach(g.pin_dir(want.name)); !s) std::cerr << "xdplb: undoing the attach: " << s.error() << "\n";
-      if (!p.saved) (void)remove_state(g.state_dir(), want.name);  // attach made it; nothing was there
-    }
+    if (auto s = undo_bridge(g, applied); !s) std::cerr << "xdplb: " << s.error() << "\n";
     return make_error("bridge " + want.name + ": " + done.error() + (attached_here ? " (attach undone)" : " (nothing changed)"));
   }
+  applied.change.emplace(std::move(*done));
   for (const auto& line : report) std::cout << line << "\n";
   return {};
 }
@@ -152,12 +189,27 @@ int run_apply(const Globals& g, const ApplyArgs& a) {
     std::cout << (changes ? std::to_string(changes) + " changes (dry run: nothing changed)" : "no difference") << "\n";
     return 0;
   }
+  // Every bridge or none: the transactions stay open until the last one is done.
+  std::vector<Applied> applied;
+  for (const auto& p : plans) {
+    if (p.changes.empty()) continue;
+    Applied a;
+    if (auto s = apply_bridge(g, p, a); !s) {
+      std::string undone;
+      for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
+        if (auto u = undo_bridge(g, *it); !u) std::cerr << "xdplb: bridge " << it->bridge << ": " << u.error() << "\n";
+        undone += (undone.empty() ? "" : ", ") + it->bridge;
+      }
+      return fail(s.error() + (undone.empty() ? "" : "; bridges " + undone + " are back as they were"));
+    }
+    applied.push_back(std::move(a));
+  }
+  for (auto& a : applied) a.change->commit();
   for (const auto& p : plans) {
     if (p.changes.empty()) {
       std::cout << "bridge " << p.want->name << ": no difference\n";
       continue;
     }
-    if (auto s = apply_bridge(g, p); !s) return fail(s.error());
     std::cout << "bridge " << p.want->name << ": applied " << p.changes.size() << " changes\n";
     for (const auto& line : p.changes) std::cout << "  " << line << "\n";
   }

@@ -80,6 +80,10 @@ Result<BridgeState> BridgeSession::change(const ChangeFn& fn) const {
   return run_transaction(bridge_transaction(g->state_dir(), bridge, link.ifindex, host_local, *writer), fn);
 }
 
+Result<PendingChange> BridgeSession::stage(const ChangeFn& fn) const {
+  return stage_transaction(bridge_transaction(g->state_dir(), bridge, link.ifindex, host_local, *writer), fn);
+}
+
 Result<BridgeState> BridgeSession::load() const {
   auto saved = load_state(g->state_dir(), bridge);
   if (!saved) return make_error(saved.error());

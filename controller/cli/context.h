@@ -47,6 +47,8 @@ struct BridgeSession {
   bool host_local = false;
 
   Result<BridgeState> change(const ChangeFn& fn) const;
+  // change(), kept open: the caller commits or rolls it back (apply -f: all bridges or none).
+  Result<PendingChange> stage(const ChangeFn& fn) const;
   // The saved state, read without the lock (for checks before a change and for output).
   Result<BridgeState> load() const;
 };

@@ -1,5 +1,6 @@
 // xdplb: the command line. Parses arguments with CLI11 and hands them to the commands.
 #include <CLI/CLI.hpp>
+#include <iostream>
 #include <spdlog/spdlog.h>
 
 #include <exception>
@@ -27,6 +28,16 @@ void add_service_options(CLI::App* c, ServiceOptions& o, const std::string& whos
   c->add_option("--affinity", o.affinity, "none, or source: every connection of a client address to one backend");
 }
 
+// --help-all: the help of every command and subcommand in turn, each under its full name.
+void print_all_help(const CLI::App& app, const std::string& path = "xdplb") {
+  if (path == "xdplb") std::cout << app.help();
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    const std::string name = path + " " + sub->get_name();
+    std::cout << "\n" << name << "\n" << sub->help();
+    print_all_help(*sub, name);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -36,6 +47,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("xdplb ") + XDPLB_VERSION + " (git " + XDPLB_GIT_REVISION + ")",
                        "print the version and the git revision it was built from");
+  app.add_flag_callback("--help-all", [&app] {
+    print_all_help(app);
+    throw CLI::Success();
+  }, "print the help of every command and subcommand (xdplb(8) has it too)");
   Globals g;
   app.add_flag("-v,--verbose", g.verbose, "debug logs");
   app.add_option("--pin-root", g.pin_root_flag,

@@ -20,6 +20,7 @@ BridgeSpec spec_of_state(const BridgeState& state) {
   out.name = state.bridge;
   out.uplinks = state.uplinks;
   out.xdp_mode = state.xdp_mode;
+  out.attach = state.attach;
   for (const auto& svc : state.services) {
     ServiceSpec s;
     s.service = svc;

@@ -43,6 +43,7 @@ struct BridgeSpec {
   std::string name;
   std::vector<std::string> uplinks;  // empty: the interfaces with a default route
   XdpMode xdp_mode = XdpMode::Auto;
+  AttachSettings attach;  // flow_table, hairpin_ports, host_local
   std::vector<ServiceSpec> services;
   int line = 0;
 };

@@ -105,6 +105,14 @@ std::vector<std::string> diff_bridge(const BridgeSpec& now, const BridgeSpec& wa
     out.push_back("~ bridge " + want.name + ": uplinks " + list_text(now.uplinks) + " -> " + list_text(want.uplinks));
   if (now.xdp_mode != want.xdp_mode)
     out.push_back("~ bridge " + want.name + ": xdp_mode " + name_of(now.xdp_mode) + " -> " + name_of(want.xdp_mode));
+  if (now.attach.flow_table != want.attach.flow_table)
+    out.push_back("~ bridge " + want.name + ": flow_table " + std::to_string(now.attach.flow_table) + " -> " +
+                  std::to_string(want.attach.flow_table));
+  if (hairpin_text(now.attach) != hairpin_text(want.attach))
+    out.push_back("~ bridge " + want.name + ": hairpin_ports " + hairpin_text(now.attach) + " -> " + hairpin_text(want.attach));
+  if (now.attach.host_local != want.attach.host_local)
+    out.push_back("~ bridge " + want.name + ": host_local " + (now.attach.host_local ? "true" : "false") + " -> " +
+                  (want.attach.host_local ? "true" : "false"));
   for (const auto& s : now.services)
     if (!find(want.services, s.service.name))
       out.push_back("- service " + s.service.name + " (" + describe(s.service) + ") and its " +

@@ -47,6 +47,19 @@ std::optional<ProxyEnd> proxy_end(const std::string& text) {
   return out;
 }
 
+// Whether an instance is on `bridge`: one of its nics names it (network or parent). One whose
+// nics name no network at all is taken as on it (nothing says otherwise).
+bool on_bridge(const nlohmann::json& devices, const std::string& bridge) {
+  bool elsewhere = false;
+  for (const auto& [dev, d] : devices.items()) {
+    if (str(d, "type") != "nic") continue;
+    const std::string net = !str(d, "network").empty() ? str(d, "network") : str(d, "parent");
+    if (net == bridge) return true;
+    if (!net.empty()) elsewhere = true;
+  }
+  return !elsewhere;
+}
+
 }  // namespace
 
 Result<Imported> import_lxd(const nlohmann::json& forwards, const nlohmann::json& instances, const std::string& bridge) {
@@ -101,6 +114,13 @@ Result<Imported> import_lxd(const nlohmann::json& forwards, const nlohmann::json
       const std::string name = str(inst, "name");
       const auto& devices = inst.contains("expanded_devices") ? inst["expanded_devices"] : inst.value("devices", nlohmann::json::object());
       if (!devices.is_object()) continue;
+      if (!on_bridge(devices, bridge)) {
+        for (const auto& [dev, d] : devices.items())
+          if (str(d, "type") == "proxy")
+            out.report.push_back("instance " + name + " device " + dev + ": the instance is not on " + bridge +
+                                 ": not imported (import with --bridge set to its network)");
+        continue;
+      }
       for (const auto& [dev, d] : devices.items()) {
         if (str(d, "type") != "proxy") continue;
         const std::string where = "instance " + name + " device " + dev;

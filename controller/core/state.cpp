@@ -199,6 +199,10 @@ Result<ServiceConfig> service_from_json(const json& j, const std::string& where)
 
 }  // namespace
 
+std::string hairpin_text(const AttachSettings& a) {
+  return std::to_string(a.hairpin_first) + "-" + std::to_string(a.hairpin_last);
+}
+
 std::string state_file(const std::string& dir, const std::string& bridge) {
   return (fs::path(dir) / (bridge + ".json")).string();
 }
@@ -213,6 +217,9 @@ std::string state_to_json(const BridgeState& s) {
   for (const auto& [uplink, mode] : s.xdp_modes) modes.push_back({{"uplink", uplink}, {"mode", name_of(mode)}});
   j["xdp_modes"] = modes;
   j["xdp_mode"] = name_of(s.xdp_mode);
+  j["flow_table"] = s.attach.flow_table;
+  j["hairpin_ports"] = hairpin_text(s.attach);
+  j["host_local"] = s.attach.host_local;
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
   for (const auto& svc : s.services) {
     nlohmann::ordered_json listen = nlohmann::ordered_json::array();
@@ -305,6 +312,15 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
   auto mode = parse_xdp_mode(xdp_mode);
   if (!mode) return r.fail("\"xdp_mode\": " + mode.error());
   s.xdp_mode = *mode;
+  // Attach settings (absent in older files: the defaults they were attached with).
+  XDPLB_TRY(r.number("flow_table", s.attach.flow_table, XDPLB_MIN_FLOWS, AttachSettings::kMaxFlowTable));
+  std::string hairpin = hairpin_text(s.attach);
+  XDPLB_TRY(r.str("hairpin_ports", hairpin));
+  auto range = parse_ports(hairpin);
+  if (!range || range->first == range->last) return r.fail("\"hairpin_ports\": write MIN-MAX, e.g. 61000-65000");
+  s.attach.hairpin_first = range->first;
+  s.attach.hairpin_last = range->last;
+  XDPLB_TRY(r.boolean("host_local", s.attach.host_local));
   XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
 
   if (version == 1) {

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <xdplb/abi.h>
+
 #include "core/fd.h"
 #include "core/ip.h"
 #include "core/model.h"
@@ -111,11 +113,24 @@ inline uint32_t pool_of_service(const ServiceConfig& s, int family) {
   return 2 * s.slot + (family == 6 ? 1 : 0);
 }
 
+// What `attach` fixes for as long as a bridge is attached: the flow table's size, the source
+// ports of hairpin SNAT, the cgroup hooks for host-local clients (--flow-table,
+// --hairpin-ports, --no-host-local).
+struct AttachSettings {
+  static constexpr uint32_t kMaxFlowTable = 1u << 24;  // the datapath's limit (kMaxFlowTable)
+  uint32_t flow_table = XDPLB_MAX_FLOWS;
+  uint16_t hairpin_first = 61000, hairpin_last = 65000;
+  bool host_local = true;
+  bool operator==(const AttachSettings&) const = default;
+};
+std::string hairpin_text(const AttachSettings& a);  // "61000-65000"
+
 struct BridgeState {
   std::string bridge;
   std::vector<std::string> uplinks;
   std::vector<std::pair<std::string, XdpMode>> xdp_modes;  // uplink -> Native|Generic, as attached
   XdpMode xdp_mode = XdpMode::Auto;                        // as asked
+  AttachSettings attach;                                   // as attached
   std::vector<ServiceConfig> services;
   std::vector<SavedBackend> backends;
   // One past the highest id handed out so far; informational (allocate_backend_id reuses the

@@ -34,14 +34,20 @@ class [[nodiscard]] UndoLog {
   explicit UndoLog(MapWriter& maps) : maps_(maps) {}
   UndoLog(const UndoLog&) = delete;
   UndoLog& operator=(const UndoLog&) = delete;
-  ~UndoLog() { rollback(); }
+  ~UndoLog() { (void)rollback(); }
 
   void add(std::function<Status(MapWriter&)> undo) { steps_.push_back(std::move(undo)); }
   void commit() { steps_.clear(); }
-  void rollback() {
+  Status rollback() {
+    std::string failed;
     for (auto it = steps_.rbegin(); it != steps_.rend(); ++it)
-      if (auto s = (*it)(maps_); !s) spdlog::error("undoing a map write failed: {}", s.error());
+      if (auto s = (*it)(maps_); !s) {
+        spdlog::error("undoing a map write failed: {}", s.error());
+        failed += (failed.empty() ? "" : "; ") + s.error();
+      }
     steps_.clear();
+    if (!failed.empty()) return make_error("undoing map writes failed: " + failed);
+    return {};
   }
 
  private:
@@ -124,7 +130,19 @@ const SavedBackend* find_backend(const BridgeState& s, uint32_t id) {
 
 }  // namespace
 
-Result<BridgeState> run_transaction(const TransactionOptions& opts, const ChangeFn& change) {
+// What a staged change undoes: its map writes, then the state file.
+struct PendingChange::Undo {
+  explicit Undo(MapWriter& m) : maps(m) {}
+  std::optional<StateLock> lock;  // released last (members go in reverse order)
+  UndoLog maps;
+  std::string state_dir;
+  std::optional<BridgeState> before;  // none: there was no state file
+  BridgeState after;
+  bool done = false;
+  bool wrote_file = false;  // the state changed, so the file was written (and is put back on rollback)
+};
+
+Result<PendingChange> stage_transaction(const TransactionOptions& opts, const ChangeFn& change) {
   if (!opts.maps) return make_error("internal: a transaction without maps");
   std::optional<StateLock> lock;
   if (!opts.held) {
@@ -174,14 +192,54 @@ Result<BridgeState> run_transaction(const TransactionOptions& opts, const Change
     }
   }
 
-  UndoLog undo(*opts.maps);
-  XDPLB_TRY(apply(*opts.maps, undo, old_plan, *new_plan, entries));
+  auto undo = std::make_unique<PendingChange::Undo>(*opts.maps);
+  XDPLB_TRY(apply(*opts.maps, undo->maps, old_plan, *new_plan, entries));
   // A change that leaves the state as it was (the daemon's slow-start steps and re-plans: only
   // weights or addresses moved) writes the maps only: runtime state is not saved.
-  if (!saved->has_value() || !(after == before))
+  undo->wrote_file = !saved->has_value() || !(after == before);
+  if (undo->wrote_file)
     if (auto s = save_state(opts.state_dir, after); !s) return make_error(s.error() + " (the maps are as before)");
-  undo.commit();
-  return after;
+  undo->lock = std::move(lock);
+  undo->state_dir = opts.state_dir;
+  undo->before = saved->has_value() ? std::optional<BridgeState>(before) : std::nullopt;
+  undo->after = std::move(after);
+  return PendingChange(std::move(undo));
+}
+
+Result<BridgeState> run_transaction(const TransactionOptions& opts, const ChangeFn& change) {
+  auto pending = stage_transaction(opts, change);
+  if (!pending) return make_error(pending.error());
+  pending->commit();
+  return pending->state();
+}
+
+PendingChange::PendingChange(std::unique_ptr<Undo> undo) : undo_(std::move(undo)) {}
+PendingChange::PendingChange(PendingChange&&) noexcept = default;
+PendingChange& PendingChange::operator=(PendingChange&&) noexcept = default;
+PendingChange::~PendingChange() {
+  if (undo_) (void)rollback();
+}
+
+const BridgeState& PendingChange::state() const { return undo_->after; }
+
+void PendingChange::commit() {
+  undo_->maps.commit();
+  undo_->done = true;
+  undo_->lock.reset();
+}
+
+Status PendingChange::rollback() {
+  if (undo_->done) return {};
+  undo_->done = true;
+  auto maps = undo_->maps.rollback();
+  Status file;
+  if (undo_->wrote_file)
+    file = undo_->before ? save_state(undo_->state_dir, *undo_->before)
+                         : remove_state(undo_->state_dir, undo_->after.bridge);
+  if (!file) spdlog::error("putting the state file of {} back failed: {}", undo_->after.bridge, file.error());
+  undo_->lock.reset();
+  if (!maps) return maps;
+  return file;
 }
 
 }  // namespace xdplb

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -86,5 +87,28 @@ struct TransactionOptions {
 
 // Runs one change; returns the state as saved.
 Result<BridgeState> run_transaction(const TransactionOptions& opts, const ChangeFn& change);
+
+// A change applied and saved whose undo is kept (with the bridge's lock) until commit() or
+// rollback(): the changes of several bridges as one (apply -f FILE). Dropped without commit(),
+// it writes the maps back and puts the state file back as it was (or removes it if none was).
+class PendingChange {
+ public:
+  struct Undo;
+  explicit PendingChange(std::unique_ptr<Undo> undo);
+  PendingChange(PendingChange&&) noexcept;
+  PendingChange& operator=(PendingChange&&) noexcept;
+  ~PendingChange();
+
+  const BridgeState& state() const;
+  void commit();
+  // Undoes the change now; the errors of undo steps that failed (empty: all undone).
+  Status rollback();
+
+ private:
+  std::unique_ptr<Undo> undo_;
+};
+
+// run_transaction, but the caller decides: commit() or rollback() (or drop it).
+Result<PendingChange> stage_transaction(const TransactionOptions& opts, const ChangeFn& change);
 
 }  // namespace xdplb

@@ -4,6 +4,8 @@ changes nothing, the same file twice changes nothing, `export | apply --dry-run 
 difference, a change in the file is one transaction, and a file that cannot be applied changes
 nothing (errors name file, line and key)."""
 import collections
+import json
+import os
 
 from lib import client, run, servers, url
 
@@ -126,3 +128,68 @@ def test_a_bad_file_changes_nothing(e2e):
     assert lb.state(t.bridge) == state, "nothing changed"
     assert set(served(t, 8000, 10, 47001)) == {"b1"}, "still served as before"
     lb.fails("apply", "-f", e2e.path("missing.yaml"), match="cannot read")
+
+
+def test_a_file_is_applied_to_every_bridge_or_none(e2e):
+    t, lb = topology(e2e)
+    b1, b2 = t.backend(1).ip, t.backend(2).ip
+    lb("apply", "-f", write(e2e, "one.yaml", config(t, [b1])))
+    state = lb.state(t.bridge)
+    # A second bridge whose services clash (two on 8000/tcp): attached by the file, then refused.
+    br2, up2 = f"{t.prefix}-br2", f"{t.prefix}-up2"
+    for name, kind in ((br2, ["bridge"]), (up2, ["veth", "peer", "name", f"{up2}p"])):
+        t.host.ip("link", "add", name, "type", *kind)
+        e2e.defer(t.host.ip, "link", "del", name, check=False)
+        t.host.ip("link", "set", name, "up")
+    t.host.addr_add(up2, f"10.{NET}.250.1/24")
+    second = config(t, [b1, b2], alt_port=9001) + f"""  - name: {br2}
+    uplinks: [{up2}]
+    xdp_mode: generic
+    services:
+      - name: a
+        port: 8000
+        backends:
+          - address: {b1}
+      - name: b
+        port: 8000
+        backends:
+          - address: {b2}
+"""
+    path = write(e2e, "two.yaml", second)
+    dry = lb("apply", "--dry-run", "-f", path).out
+    assert f"+ attach {br2}" in dry and "~ service alt: port 9000 -> 9001" in dry, dry
+    r = lb.fails("apply", "-f", path, match="both claim")
+    print(r.err)
+    assert f"bridges {t.bridge} are back as they were" in r.err, r.err
+    assert lb.attached() == [t.bridge], f"{br2}'s attach undone"
+    assert not os.path.exists(os.path.join(lb.state_dir, f"{br2}.json")), "no state left for it"
+    assert lb.state(t.bridge) == state, f"{t.bridge}'s state as before"
+    assert set(served(t, 8000, 10, 48001)) == {"b1"}, "web as before: b2 not added"
+    assert client.http(t.client, url(t.vip, port=9000)) == "Served from b3", "alt still on 9000"
+
+    # The first bridge attached by the same file: detached again.
+    lb("detach", t.bridge)
+    lb.fails("apply", "-f", path, match="both claim")
+    assert lb.attached() == [], "both attaches undone"
+    assert lb.state(t.bridge) == state, "the saved state as before"
+
+
+def test_attach_settings_in_the_file(e2e):
+    t, lb = topology(e2e)
+    text = config(t, [t.backend(1).ip]).replace(
+        "    services:\n", "    flow_table: 4096\n    hairpin_ports: 50000-50999\n    host_local: false\n    services:\n", 1)
+    path = write(e2e, "settings.yaml", text)
+    lb("apply", "-f", path)
+    flows = json.loads(run(["bpftool", "-j", "map", "show", "pinned",
+                            os.path.join(lb.pin_root, t.bridge, "flows")]).out)
+    assert flows["max_entries"] == 4096, flows
+    assert lb.status()["host_local"] is False, "no cgroup hooks"
+    st = lb.state(t.bridge)
+    assert (st["flow_table"], st["hairpin_ports"], st["host_local"]) == (4096, "50000-50999", False), st
+    exported = lb("export").out
+    for line in ("flow_table: 4096", 'hairpin_ports: "50000-50999"', "host_local: false"):
+        assert line in exported, exported
+    assert apply_stdin(lb, exported, "--dry-run").out.strip() == "no difference"
+    # Fixed while attached: a file with another flow table is refused, naming what to run.
+    lb.fails("apply", "-f", write(e2e, "bigger.yaml", text.replace("4096", "8192")), match=f"xdplb detach {t.bridge}")
+    assert lb.state(t.bridge) == st

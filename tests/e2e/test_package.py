@@ -1,5 +1,6 @@
 """The Debian package: built with cpack from this build dir, installed with dpkg -i; the
-installed binary reports the build's version, `man -w xdplb` finds xdplb(8), the completion
+installed binary reports the build's version, `man -w xdplb` finds xdplb(8) with every
+subcommand's help, postinst enabled the unit (deb-systemd-helper, no systemd running), the completion
 completes, the unit verifies, a namespace scenario runs with /usr/sbin/xdplb; `dpkg --purge`
 then leaves no file behind (file lists before and after). The purge runs also on failure."""
 import os
@@ -14,7 +15,9 @@ BUILD = os.environ.get("XDPLB_BUILD_DIR", "")
 INSTALLED = "/usr/sbin/xdplb"
 # Where a package puts files (and where a leftover would be).
 WATCHED = ["/usr/sbin", "/usr/bin", "/usr/share/man/man8", "/usr/share/bash-completion/completions",
-           "/usr/share/doc", "/usr/lib/systemd/system", "/lib/systemd/system", "/etc", "/var/lib/xdplb"]
+           "/usr/share/doc", "/usr/lib/systemd/system", "/lib/systemd/system", "/etc", "/var/lib/xdplb",
+           "/var/lib/systemd/deb-systemd-helper-enabled", "/var/lib/systemd/deb-systemd-helper-masked"]
+WANTS = "/etc/systemd/system/multi-user.target.wants/xdplb.service"
 
 
 def files():
@@ -49,7 +52,13 @@ def test_package_installs_runs_and_purges_clean(e2e):
     sh("dpkg", "-i", deb)
     assert sh(INSTALLED, "--version") == sh(e2e.xdplb_bin, "--version"), "the build's version"
     assert sh("man", "-w", "xdplb").strip() == "/usr/share/man/man8/xdplb.8.gz"
-    assert "apply" in sh("man", "-P", "cat", "8", "xdplb"), "the man page lists the subcommands"
+    page = sh("man", "-P", "cat", "8", "xdplb")
+    for command in ("apply", "service add", "backend add", "import lxd", "--hairpin-ports"):
+        assert command in page.replace("\u2010", "-"), f"xdplb(8) has the help of {command!r}"
+    # postinst enabled the unit the Debian way (deb-systemd-helper), though systemd is not PID 1.
+    assert os.path.realpath(WANTS) == os.path.realpath("/usr/lib/systemd/system/xdplb.service"), WANTS
+    assert os.path.exists("/var/lib/systemd/deb-systemd-helper-enabled/xdplb.service.dsh-also"), \
+        "deb-systemd-helper's record of the enablement"
     completed = sh("bash", "-c", "source /usr/share/bash-completion/bash_completion; "
                    "source /usr/share/bash-completion/completions/xdplb; "
                    "COMP_WORDS=(xdplb imp); COMP_CWORD=1; COMP_LINE='xdplb imp'; COMP_POINT=9; _xdplb; "

@@ -151,4 +151,16 @@ TEST(ImportLxd, ForwardsAndProxyDevices) {
   EXPECT_EQ(px.backends[0].port, 80);
   EXPECT_TRUE(reported(*im, "instance web1 device http: LXD proxies in user space"));
   parses_back(*im);
+
+  // Instances on another network: their proxies are not this bridge's.
+  auto mixed = nlohmann::json::parse(R"([
+    {"name": "web1", "expanded_devices": {"eth0": {"type": "nic", "network": "lxdbr0"},
+      "http": {"type": "proxy", "listen": "tcp:0.0.0.0:8000", "connect": "tcp:127.0.0.1:80"}}},
+    {"name": "db1", "expanded_devices": {"eth0": {"type": "nic", "nictype": "bridged", "parent": "otherbr"},
+      "pg": {"type": "proxy", "listen": "tcp:0.0.0.0:5432", "connect": "tcp:127.0.0.1:5432"}}}])");
+  auto only = import_lxd(nlohmann::json::array(), mixed, "lxdbr0");
+  ASSERT_TRUE(only.ok()) << only.error();
+  ASSERT_EQ(only->bridge.services.size(), 1u);
+  EXPECT_EQ(only->bridge.services[0].backends[0].container, "web1");
+  EXPECT_TRUE(reported(*only, "instance db1 device pg: the instance is not on lxdbr0"));
 }

@@ -83,6 +83,7 @@ BridgeState sample() {
   s.backends[0].health = Health::Down;
   s.backends[0].path = BackendPath::Redirect;
   s.next_backend_id = 6;
+  s.attach = AttachSettings{4096, 50000, 50999, false};
   return s;
 }
 
@@ -100,6 +101,20 @@ TEST(StateJson, RoundTrip) {
   EXPECT_EQ(j["services"][0]["scheduler"], "least-conn");
   EXPECT_EQ(j["services"][1]["affinity"], "source");
   EXPECT_EQ(j["services"][1]["port_last"], 5309);
+  EXPECT_EQ(j["flow_table"], 4096);
+  EXPECT_EQ(j["hairpin_ports"], "50000-50999");
+  EXPECT_EQ(j["host_local"], false);
+  // A file from before the attach settings: the defaults attach had then.
+  j.erase("flow_table");
+  j.erase("hairpin_ports");
+  j.erase("host_local");
+  auto old = state_from_json(j.dump(), "test");
+  ASSERT_TRUE(old.ok()) << old.error();
+  EXPECT_EQ(old->attach, AttachSettings{});
+  j["hairpin_ports"] = "61000";
+  auto bad = state_from_json(j.dump(), "test");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("hairpin_ports"), std::string::npos) << bad.error();
 }
 
 TEST(StateJson, SchedulerIsCheckedAndWrittenInItsOwnSpelling) {

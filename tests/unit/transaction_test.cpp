@@ -316,5 +316,76 @@ TEST_F(Transaction, AddressesThatLeftAreRemovedFromTheMaps) {
   EXPECT_EQ(maps.services.count({addr("192.0.2.1"), 8000, IPPROTO_TCP}), 0u);
 }
 
+// Several bridges as one change (apply -f): a staged change is applied and saved, and rolled
+// back if a later bridge fails, or when it is dropped; commit() keeps it.
+TEST_F(Transaction, AStagedChangeRolledBackLeavesMapsAndFileAsTheyWere) {
+  FakeMaps m = maps;
+  auto pending = stage_transaction(options(m), big_change);
+  ASSERT_TRUE(pending.ok()) << pending.error();
+  EXPECT_FALSE(m.same_maps(maps)) << "applied";
+  EXPECT_NE(read_file(file), before_text) << "saved";
+  EXPECT_EQ(pending->state().services[1].port, 5354);
+  ASSERT_TRUE(pending->rollback().ok());
+  EXPECT_TRUE(m.same_maps(maps)) << "maps rolled back";
+  EXPECT_EQ(read_file(file), before_text) << "state file put back";
+
+  {
+    auto dropped = stage_transaction(options(m), big_change);
+    ASSERT_TRUE(dropped.ok()) << dropped.error();
+  }
+  EXPECT_TRUE(m.same_maps(maps)) << "a dropped change is rolled back";
+  EXPECT_EQ(read_file(file), before_text);
+
+  auto kept = stage_transaction(options(m), big_change);
+  ASSERT_TRUE(kept.ok()) << kept.error();
+  kept->commit();
+  ASSERT_TRUE(kept->rollback().ok()) << "nothing to do after commit()";
+  EXPECT_FALSE(m.same_maps(maps)) << "a committed change stays";
+  EXPECT_NE(read_file(file), before_text);
+}
+
+TEST_F(Transaction, TheSecondBridgeFailingRollsTheFirstBack) {
+  // Bridge 2 is new (no state file yet); its second write fails. Bridge 1 goes back.
+  FakeMaps m1 = maps, m2;
+  auto first = stage_transaction(options(m1), big_change);
+  ASSERT_TRUE(first.ok()) << first.error();
+  auto t2 = options(m2);
+  t2.bridge = "svbr1";
+  t2.create = true;
+  t2.fresh_maps = true;
+  m2.fail_at = 2;
+  auto second = stage_transaction(t2, [](BridgeState& s, EntryChanges& e) -> Status {
+    ServiceConfig web;
+    web.name = "web";
+    web.protos = ProtoSet::Tcp;
+    s.services = {web};
+    s.backends = {backend(0, "web", "10.0.4.11")};
+    e.put[0] = entry("10.0.4.11");
+    return {};
+  });
+  ASSERT_FALSE(second.ok());
+  ASSERT_TRUE(first->rollback().ok());
+  EXPECT_TRUE(m1.same_maps(maps));
+  EXPECT_EQ(read_file(file), before_text);
+  EXPECT_FALSE(fs::exists(state_file(dir.path(), "svbr1")));
+
+  // The new bridge staged and rolled back: its state file goes again.
+  FakeMaps m3;
+  t2.maps = &m3;
+  auto third = stage_transaction(t2, [](BridgeState& s, EntryChanges&) -> Status {
+    ServiceConfig web;
+    web.name = "web";
+    web.protos = ProtoSet::Tcp;
+    s.services = {web};
+    return {};
+  });
+  ASSERT_TRUE(third.ok()) << third.error();
+  EXPECT_TRUE(fs::exists(state_file(dir.path(), "svbr1")));
+  EXPECT_FALSE(m3.services.empty());
+  ASSERT_TRUE(third->rollback().ok());
+  EXPECT_FALSE(fs::exists(state_file(dir.path(), "svbr1"))) << "there was none before";
+  EXPECT_TRUE(m3.services.empty());
+}
+
 }  // namespace
 }  // namespace xdplb
