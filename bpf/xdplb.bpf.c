@@ -54,6 +54,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 	struct xdplb_flow *flow;
 	bool new_flow = false, by_hash = false, replace = false;
 	__u32 id = XDPLB_NO_BACKEND;
+	__be16 bport = 0;
 
 	flow = bpf_map_lookup_elem(&flows, &pkt->key);
 	if (flow && flow_over(flow->flags, flow->last_seen_ns, pkt)) {
@@ -68,6 +69,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 		else if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
 			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
+			bport = flow->bport;
 			flow_count_packet(&flow->flags, id, pkt);
 			if (!(flow->flags & XDPLB_FLOW_ESTABLISHED) && !tcp_opens_flow(pkt))
 				flow_established(flow, &pkt->key, be);
@@ -77,7 +79,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 		} else {
 			count_reason(XDPLB_R_FLOW_RESELECTED);
 			flow_uncount(&flow->flags, id);
-			reverse_forget(&pkt->key, id, flow->gen, flow->flags);
+			reverse_forget(&pkt->key, flow);
 			replace = true;
 		}
 	} else if (source_is_spoofed(&pkt->key)) {
@@ -96,14 +98,15 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			count_reason(XDPLB_R_DROP_NO_BACKEND);
 			return XDP_DROP;
 		}
-		if (flow_remember(&pkt->key, id, be, now, pkt, replace))
+		bport = service_backend_port(svc, be);
+		if (flow_remember(&pkt->key, id, be, bport, now, pkt, replace))
 			count_reason(XDPLB_R_FLOW_TABLE_FULL);
 		else
 			count_reason(XDPLB_R_NEW_FLOW);
 		new_flow = true;
 	}
 
-	dnat(pkt, be);
+	dnat(pkt, be, bport);
 	count_backend(id, pkt->len, new_flow);
 	*chosen = id;
 	return xdp_forward(pkt, id, be);

@@ -96,9 +96,9 @@ static __always_inline bool hairpin_port_over(const struct xdplb_flow_key *rk,
 	       since(now, hf->last_seen_ns) > XDPLB_HAIRPIN_IDLE_NS;
 }
 
-/* Claim a free SNAT port towards be for the flow key; fills rk (the reply key). */
+/* Claim a free SNAT port towards be:bport for the flow key; fills rk (the reply key). */
 static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, __u32 id,
-					      const struct xdplb_backend *be,
+					      const struct xdplb_backend *be, __be16 bport,
 					      const union xdplb_addr *snat_addr, __u64 now,
 					      struct xdplb_flow_key *rk)
 {
@@ -121,7 +121,7 @@ static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, 
 
 	__builtin_memset(rk, 0, sizeof(*rk));
 	rk->src = be->addr;
-	rk->sport = be->port;
+	rk->sport = bport;
 	rk->dst = *snat_addr;
 	rk->proto = key->proto;
 	rk->family = key->family;
@@ -159,7 +159,7 @@ static __always_inline void hairpin_forget(const struct xdplb_flow_key *key,
 
 	flow_uncount(&hf->flags, hf->backend);
 	if (old && old->gen == hf->gen) {
-		flow_key_set(&rk, &old->addr, old->port, &hf->snat_addr, hf->snat_port, key->proto,
+		flow_key_set(&rk, &old->addr, hf->bport, &hf->snat_addr, hf->snat_port, key->proto,
 			     key->family);
 		bpf_map_delete_elem(&hairpin_reverse, &rk);
 	}
@@ -175,7 +175,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	struct xdplb_hairpin_flow *hf, nf;
 	struct xdplb_flow_key rk;
 	union xdplb_addr snat_addr, to;
-	__be16 snat_port;
+	__be16 snat_port, bport;
 	bool new_flow = false;
 	__u32 id, reason;
 	int verdict;
@@ -197,6 +197,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 			flow_end_seen(&hf->flags, &hf->last_seen_ns, pkt, XDPLB_FLOW_FIN_CLIENT);
 			snat_addr = hf->snat_addr;
 			snat_port = hf->snat_port;
+			bport = hf->bport;
 			/* Requests keep the port's claim alive (hairpin_port_over reads this). A
 			 * closed flow's last_seen is the time it closed. */
 			if (!(hf->flags & XDPLB_FLOW_CLOSED) &&
@@ -219,7 +220,8 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 			count_reason(XDPLB_R_TC_HAIRPIN_NO_SOURCE);
 			return TC_ACT_SHOT;
 		}
-		if (hairpin_claim_port(&pkt->key, id, be, &snat_addr, now, &rk)) {
+		bport = service_backend_port(svc, be);
+		if (hairpin_claim_port(&pkt->key, id, be, bport, &snat_addr, now, &rk)) {
 			count_reason(XDPLB_R_TC_HAIRPIN_NO_PORT);
 			return TC_ACT_SHOT;
 		}
@@ -227,6 +229,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		__builtin_memset(&nf, 0, sizeof(nf));
 		nf.snat_addr = snat_addr;
 		nf.snat_port = snat_port;
+		nf.bport = bport;
 		nf.backend = id;
 		nf.gen = be->gen;
 		nf.flags = tcp_ends_flow(pkt) ? 0 : XDPLB_FLOW_COUNTED;
@@ -244,7 +247,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 
 	to = be->addr;
 	count_backend(id, skb->len, new_flow);
-	if (tc_rewrite(skb, pkt, &snat_addr, snat_port, &to, be->port)) {
+	if (tc_rewrite(skb, pkt, &snat_addr, snat_port, &to, bport)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
@@ -275,6 +278,7 @@ hairpin_reply_flow(const struct xdplb_flow_key *rk, const struct xdplb_hairpin_r
 			__builtin_memset(&nf, 0, sizeof(nf));
 			nf.snat_addr = rk->dst;
 			nf.snat_port = rk->dport;
+			nf.bport = rk->sport;
 			nf.backend = rev->backend;
 			nf.gen = rev->gen;
 			nf.flags = XDPLB_FLOW_COUNTED; /* an evicted entry never left the count */

@@ -169,10 +169,10 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (!a.no_host_local)
     std::cout << "attached socket hooks to the cgroup v2 root (host-local clients of this network namespace)\n";
   for (const auto& svc : state->services) {
-    std::string ports = std::to_string(svc.port) + (svc.port_last != svc.port ? "-" + std::to_string(svc.port_last) : "");
+    const std::string ports = port_range_text(svc.port, svc.port_last);
     for (const auto& vip : service_listen(svc, *vips))
       std::cout << "serving " << (vip.is_v6() ? "[" + vip.to_string() + "]" : vip.to_string()) << ":" << ports
-                << " (" << name_of(svc.protos) << ") -> backends port " << svc.backend_port << ", scheduler "
+                << " (" << name_of(svc.protos) << ") -> backends port " << port_range_text(svc.backend_port, svc.backend_port_end()) << ", scheduler "
                 << name_of(svc.scheduler) << " (service " << svc.name << ")\n";
   }
   for (const auto& line : restored) std::cout << line << "\n";

@@ -14,7 +14,7 @@ namespace {
 // The options of a service, for attach (the default service), `service add` and `service set`.
 void add_service_options(CLI::App* c, ServiceOptions& o, const std::string& whose) {
   c->add_option("--port", o.port, whose + "port on its addresses, or a range P-Q (default 8000)");
-  c->add_option("--backend-port", o.backend_port, "port of its backends (default 80); every port of a range goes there");
+  c->add_option("--backend-port", o.backend_port, "port of its backends (default 80), or a range as long as --port's (P-Q): each port goes to the same offset");
   c->add_option("--proto", o.proto, "tcp, udp or both (default both)");
   c->add_option("--listen", o.listen,
                 "answer only on this address (IPv4 or IPv6; repeat for several; default: the uplinks', the bridge's and loopback)");

@@ -59,6 +59,7 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                                {"port_last", svc.port_last},
                                {"proto", name_of(svc.protos)},
                                {"backend_port", svc.backend_port},
+                               {"backend_port_last", svc.backend_port_end()},
                                {"scheduler", name_of(svc.scheduler)},
                                {"affinity", name_of(svc.affinity)},
                                {"health_check", name_of(svc.health_check.type)},
@@ -166,11 +167,12 @@ void print_status(const json& s) {
   for (const auto& svc : s["services"]) {
     std::string vips;
     for (const auto& v : svc["vips"]) vips += (vips.empty() ? "" : ", ") + v.get<std::string>();
-    const unsigned first = svc["port"].get<unsigned>(), last = svc["port_last"].get<unsigned>();
-    const std::string ports = first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
-    std::printf("  service  %s: %s port %s/%s -> backend port %u (scheduler %s, affinity %s, checks %s)\n",
+    const std::string ports = port_range_text(svc["port"].get<uint16_t>(), svc["port_last"].get<uint16_t>());
+    const std::string backend_ports =
+        port_range_text(svc["backend_port"].get<uint16_t>(), svc["backend_port_last"].get<uint16_t>());
+    std::printf("  service  %s: %s port %s/%s -> backend port %s (scheduler %s, affinity %s, checks %s)\n",
                 svc["name"].get<std::string>().c_str(), vips.c_str(), ports.c_str(),
-                svc["proto"].get<std::string>().c_str(), svc["backend_port"].get<unsigned>(),
+                svc["proto"].get<std::string>().c_str(), backend_ports.c_str(),
                 svc["scheduler"].get<std::string>().c_str(), svc["affinity"].get<std::string>().c_str(),
                 svc["health_check"].get<std::string>().c_str());
   }

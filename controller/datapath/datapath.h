@@ -71,11 +71,13 @@ struct ServiceKey {
   auto operator<=>(const ServiceKey&) const = default;
 };
 
-// A service entry's value: its pool, scheduler (enum xdplb_scheduler) and XDPLB_SERVICE_*.
+// A service entry's value: its pool, scheduler (enum xdplb_scheduler), XDPLB_SERVICE_* and
+// the backend port its new flows go to (host order; 0: each backend's own).
 struct ServiceValue {
   uint32_t pool = 0;
   uint32_t scheduler = XDPLB_SCHED_MAGLEV;
   uint32_t flags = 0;
+  uint16_t backend_port = 0;
   bool operator==(const ServiceValue&) const = default;
 };
 

@@ -62,6 +62,7 @@ Status Datapath::put_service(const ServiceKey& k, const ServiceValue& v) {
   svc.pool = v.pool;
   svc.scheduler = v.scheduler;
   svc.flags = v.flags;
+  svc.backend_port = htons(v.backend_port);
   return update(skel_->maps.services, *key, svc, "a service");
 }
 
@@ -103,7 +104,7 @@ Result<std::map<ServiceKey, ServiceValue>> Datapath::services() {
     if (bpf_map__lookup_elem(map, &key, sizeof key, &svc, sizeof svc, 0) == 0) {
       ServiceKey k{IpAddress::from_abi(key.vip, key.family == XDPLB_AF_INET6 ? AF_INET6 : AF_INET),
                    ntohs(key.port), key.proto};
-      out[k] = ServiceValue{svc.pool, svc.scheduler, svc.flags};
+      out[k] = ServiceValue{svc.pool, svc.scheduler, svc.flags, ntohs(svc.backend_port)};
     }
     err = bpf_map__get_next_key(map, &key, &next, sizeof next);
   }

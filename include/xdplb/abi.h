@@ -77,7 +77,10 @@ struct xdplb_service {
 	__u32 pool;      /* index of the pool's Maglev ring and member list */
 	__u32 scheduler; /* enum xdplb_scheduler */
 	__u32 flags;     /* XDPLB_SERVICE_* */
-	__u32 pad;
+	__be16 backend_port; /* network order: the port this entry's new flows are DNATed to (a
+	                      * port range mapped onto a range: each port its own); 0: each
+	                      * backend's own port (xdplb_backend.port) */
+	__u16 pad;
 };
 
 /* ---- pools: the backends that take new flows, for the schedulers that need a list ---- */
@@ -149,7 +152,9 @@ struct xdplb_flow {
 	__u32 flags;   /* XDPLB_FLOW_* */
 	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet (of the close once CLOSED) */
 	__u32 gen;     /* xdplb_backend.gen of the backend when the flow was placed */
-	__u32 pad;
+	__be16 bport;  /* the backend port the flow is DNATed to (its service entry's
+	                * backend_port, else the backend's port), fixed at placement */
+	__u16 pad;
 };
 
 /* Reverse key: the backend's reply as it arrives (backend -> client), same layout as
@@ -187,7 +192,7 @@ struct xdplb_hairpin_flow {
 	union xdplb_addr snat_addr; /* the bridge address the request leaves with */
 	__u32 backend;              /* backend id */
 	__be16 snat_port;           /* the allocated source port, network order */
-	__u8 pad[2];
+	__be16 bport;               /* the backend port it is DNATed to (as xdplb_flow.bport) */
 	__u32 flags;                /* XDPLB_FLOW_* */
 	__u32 gen;                  /* xdplb_backend.gen at placement */
 	__u64 last_seen_ns;         /* last request (of the close once CLOSED) */

@@ -188,3 +188,44 @@ def test_backup_takes_over_and_hands_back(e2e):
     got = web_from(t.client, t.vip, 20, 48001)
     assert got["b1"] == 20, f"a primary back: new flows leave the backup: {dict(got)}"
     wait_until(lambda: not lb.backend(t.backend(3).ip)["in_ring"], 2, "the backup out of the pool")
+
+
+def test_port_range_onto_a_range_keeps_the_offset(e2e):
+    """--port 30000-30009 --backend-port 8000-8009: 30003 reaches the backend's 8003 from an
+    external client, the host and a container (hairpin), TCP and UDP; bad ranges refused."""
+    t = e2e.topology(backends=2, net=NET)
+    b1, b2 = t.backend(1), t.backend(2)
+    for port in range(8000, 8010):
+        servers.udp_reply(e2e, b1.ns, "b1", port=port, text=f"b1:{port}")
+    servers.httpd(e2e, b1.ns, "b1-8003", port=8003)  # only 8003 speaks HTTP
+    client.wait_http(t.host, url(b1.ip, port=8003))
+    client.wait_udp(t.host, b1.ip, 8009)
+    lb = e2e.xdplb(t.host)
+    lb("attach", t.bridge, "--uplink", t.uplink, "--port", "30000-30009", "--backend-port", "8000-8009")
+    lb("backend", "add", b1.ip)
+    assert lb.json("service", "list")[0]["backend_ports"] == "8000-8009"
+
+    for port in (30000, 30003, 30009):
+        assert client.udp(t.client, t.vip, port) == f"b1:{port - 22000}", f"external client, UDP {port}"
+    for ns, addr, what in ((t.client, t.vip, "external client"), (t.host, "127.0.0.1", "the host"),
+                           (b2.ns, t.bridge_ip, "container b2")):
+        assert client.http(ns, url(addr, port=30003)) == "Served from b1-8003", f"{what}: TCP 30003 -> 8003"
+        assert client.udp(ns, addr, 30004) == "b1:8004", f"{what}: UDP 30004 -> 8004"
+
+    listed, state = lb.json("service", "list"), lb.state(t.bridge)
+    for args, match in (
+            (("--backend-port", "8000-8004"), "ports 30000-30009 are 10 and backend ports 8000-8004 are 5"),
+            (("--port", "65530-65540"), "65535"),
+            (("--backend-port", "65530-65540"), "--backend-port: .*65535"),
+    ):
+        r = lb.fails("service", "set", "default", *args, match=match)
+        assert len(r.err.strip().splitlines()) == 1, f"one clear line: {r.err!r}"
+    r = lb.fails("service", "add", "other", "--port", "30005-30014", "--backend-port", "9000-9009",
+                 match="service 'other' and service 'default' both claim .*:30005/")
+    assert len(r.err.strip().splitlines()) == 1, f"one clear line: {r.err!r}"
+    assert lb.json("service", "list") == listed and lb.state(t.bridge) == state, "nothing changed"
+
+    lb("detach", t.bridge)
+    lb("attach", t.bridge, "--uplink", t.uplink)
+    assert lb.json("service", "list") == listed, "the range mapping restored"
+    assert client.http(t.client, url(t.vip, port=30003)) == "Served from b1-8003"

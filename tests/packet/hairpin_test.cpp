@@ -163,6 +163,37 @@ TEST_F(HairpinTest, TcpRequestAndReplyAreRewrittenBothWays) {
   EXPECT_EQ(rep.reasons[XDPLB_R_TC_HAIRPIN_REPLY], 1u);
 }
 
+TEST_F(HairpinTest, PortRangeOntoARangeKeepsTheOffsetBothWays) {
+  // As the controller writes port 30003 of a service 30000-30009 -> 8000-8009: the entry carries
+  // backend port 8003, the backends' own port stays 80.
+  ASSERT_TRUE(dp->put_service({*IpAddress::parse(kVip), 30003, IPPROTO_TCP},
+                              ServiceValue{kPool, XDPLB_SCHED_MAGLEV, 0, 8003}));
+  const Packet syn = from_container(with_sport_for(ring, Packet::tcp(kContainer, 40100, kVip, 30003), kB1.id));
+  Outcome req = run(syn);
+  ASSERT_EQ(req.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(req.out.dst, kB1.addr);
+  EXPECT_EQ(req.out.dport, 8003) << "not DNATed to the entry's backend port";
+  EXPECT_TRUE(req.out.ip_csum_ok && req.out.l4_csum_ok) << "checksums after the rewrite";
+
+  Packet ack = syn;
+  ack.tcp_flags = kTcpAck;
+  Outcome again = run(ack);
+  ASSERT_EQ(again.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(again.out.dport, 8003) << "a known flow keeps its port";
+  EXPECT_EQ(again.out.sport, req.out.sport);
+
+  TestBackend b = kB1;
+  b.port = 8003;  // the backend answers from the port it was called on
+  Outcome rep = run(reply_to(req.out, b, 6));
+  ASSERT_EQ(rep.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(rep.reasons[XDPLB_R_TC_HAIRPIN_REPLY], 1u) << "the reply from :8003 matched no claim";
+  EXPECT_EQ(rep.out.src, kVip);
+  EXPECT_EQ(rep.out.sport, 30003) << "reply source port not put back to the service port";
+  EXPECT_EQ(rep.out.dst, kContainer);
+  EXPECT_EQ(rep.out.dport, syn.sport);
+  EXPECT_TRUE(rep.out.ip_csum_ok && rep.out.l4_csum_ok);
+}
+
 TEST_F(HairpinTest, UdpWithAndWithoutChecksum) {
   for (bool csum : {true, false}) {
     SCOPED_TRACE(csum ? "UDP with checksum" : "UDP without checksum");
