@@ -95,6 +95,15 @@ struct BackendCounters {
   uint64_t packets = 0, bytes = 0, new_flows = 0;
 };
 
+// What giving an id to a new backend (take_backend_id) or removing one (delete_backend) resets,
+// as a value: a transaction reads it first and writes it back if it rolls back.
+struct BackendTally {
+  std::vector<uint64_t> stats;  // per CPU: packets, bytes, new_flows (xdplb_backend_stats)
+  int64_t connections = 0;      // backend_conns
+  uint32_t gen = 0;             // xdplb_backend.gen
+  bool operator==(const BackendTally&) const = default;
+};
+
 // One backend of a pool's member list (round-robin and least-conn walk it).
 struct PoolMember {
   uint32_t id = 0;
@@ -159,6 +168,9 @@ class Datapath {
   // are re-placed and their replies no longer matched. put_backend keeps the generation.
   Status take_backend_id(uint32_t id);
   Result<int64_t> active_connections(uint32_t id);
+  Result<BackendTally> backend_tally(uint32_t id);
+  // Puts back what backend_tally read (the entry's flags and address stay as they are).
+  Status restore_backend_tally(uint32_t id, const BackendTally& tally);
   // Flows with no packet for longer than their protocol's idle time leave their backend's
   // count (marked XDPLB_FLOW_IDLE: a later packet counts them again). The entries stay, so an
   // idle connection keeps its backend.

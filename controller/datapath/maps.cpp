@@ -266,6 +266,41 @@ Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
   return c;
 }
 
+Result<BackendTally> Datapath::backend_tally(uint32_t id) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  std::vector<struct xdplb_backend_stats> per_cpu(possible_cpus());
+  if (int err = bpf_map__lookup_elem(skel_->maps.backend_stats, &id, sizeof id, per_cpu.data(),
+                                     per_cpu.size() * sizeof per_cpu[0], 0); err)
+    return make_error("reading backend counters failed: " + errno_text(err));
+  auto be = read_backend(skel_->maps.backends, id);
+  if (!be) return make_error(be.error());
+  auto conns = active_connections(id);
+  if (!conns) return make_error(conns.error());
+  BackendTally t;
+  for (const auto& c : per_cpu) t.stats.insert(t.stats.end(), {c.packets, c.bytes, c.new_flows});
+  t.connections = *conns;
+  t.gen = be->gen;
+  return t;
+}
+
+Status Datapath::restore_backend_tally(uint32_t id, const BackendTally& t) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  std::vector<struct xdplb_backend_stats> per_cpu(possible_cpus());
+  if (t.stats.size() != 3 * per_cpu.size()) return make_error("backend counters of another CPU count");
+  for (size_t i = 0; i < per_cpu.size(); ++i) per_cpu[i] = {t.stats[3 * i], t.stats[3 * i + 1], t.stats[3 * i + 2]};
+  if (int err = bpf_map__update_elem(skel_->maps.backend_stats, &id, sizeof id, per_cpu.data(),
+                                     per_cpu.size() * sizeof per_cpu[0], BPF_ANY); err)
+    return make_error("restoring backend counters failed: " + errno_text(err));
+  auto be = read_backend(skel_->maps.backends, id);
+  if (!be) return make_error(be.error());
+  be->gen = t.gen;
+  XDPLB_TRY(update(skel_->maps.backends, id, *be, "a backend's generation"));
+  auto conns = connection_counters();
+  if (!conns) return make_error(conns.error());
+  __atomic_store_n(&(*conns)[id], t.connections, __ATOMIC_RELAXED);
+  return {};
+}
+
 Result<uint64_t> Datapath::flow_count() {
   const struct bpf_map* map = skel_->maps.flows;
   struct xdplb_flow_key key, next;

@@ -23,6 +23,7 @@ struct FakeMaps final : MapWriter {
   std::map<ServiceKey, ServiceValue> services;
   std::map<uint32_t, PoolPlan> pools;
   std::map<uint32_t, BackendEntry> backends;
+  std::map<uint32_t, BackendTally> tallies;  // as the datapath resets them
   int writes = 0;     // every call, reads too (each can fail)
   int mutations = 0;  // the calls that change a map
   int fail_at = 0;
@@ -77,9 +78,26 @@ struct FakeMaps final : MapWriter {
     ++mutations;
     auto it = backends.find(id);
     if (it != backends.end()) it->second.active = false;  // the address stays, as in the real map
+    tallies[id].stats.assign(tallies[id].stats.size(), 0);  // counters zeroed
     return {};
   }
-  Status take_backend_id(uint32_t) override { return step("take_backend_id"); }
+  Status take_backend_id(uint32_t id) override {
+    XDPLB_TRY(step("take_backend_id"));
+    ++mutations;
+    tallies[id].connections = 0;
+    tallies[id].gen += 1;
+    return {};
+  }
+  Result<BackendTally> read_tally(uint32_t id) override {
+    XDPLB_TRY(step("read_tally"));
+    return tallies[id];
+  }
+  Status restore_tally(uint32_t id, const BackendTally& t) override {
+    XDPLB_TRY(step("restore_tally"));
+    ++mutations;
+    tallies[id] = t;
+    return {};
+  }
 
   // What the datapath acts on: service entries, pools, and the active backend entries. (An
   // inactive entry may keep its address, as the real map does after delete_backend.)
@@ -204,6 +222,44 @@ TEST_F(Transaction, EveryFailingWriteLeavesMapsAndFileAsTheyWere) {
     EXPECT_TRUE(m.same_maps(maps)) << "maps not rolled back";
     EXPECT_EQ(read_file(file), before_text) << "state saved although a write failed";
   }
+}
+
+TEST_F(Transaction, RollbackPutsBackTheCountersItReset) {
+  // Backend 1 (removed by big_change) has served traffic; id 3 (given to a new backend) still
+  // counts connections and has the generation of its earlier backend.
+  maps.tallies[1] = BackendTally{{5, 500, 2, 7, 700, 1}, 3, 4};
+  maps.tallies[3] = BackendTally{{0, 0, 0, 0, 0, 0}, 2, 9};
+  const auto tallies = maps.tallies;
+
+  FakeMaps dry = maps;
+  dry.writes = 0;
+  ASSERT_TRUE(run_transaction(options(dry), big_change).ok());
+  EXPECT_EQ(dry.tallies[1].stats, std::vector<uint64_t>(6, 0)) << "a removed backend's counters are zeroed";
+  EXPECT_EQ(dry.tallies[3].connections, 0) << "a new backend starts with no connections";
+  EXPECT_EQ(dry.tallies[3].gen, 10u) << "and the next generation";
+  const int total = dry.writes;
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << before_text;
+  for (int k = 1; k <= total; ++k) {
+    SCOPED_TRACE("failing write " + std::to_string(k) + " of " + std::to_string(total));
+    FakeMaps m = maps;
+    m.writes = 0;
+    m.fail_at = k;
+    ASSERT_FALSE(run_transaction(options(m), big_change).ok());
+    EXPECT_EQ(m.tallies[1], tallies.at(1)) << "backend 1's counters not put back";
+    EXPECT_EQ(m.tallies[3], tallies.at(3)) << "id 3's connections and generation not put back";
+  }
+
+  FakeMaps m = maps;
+  auto s = run_transaction(options(m), [&](BridgeState& st, EntryChanges& e) -> Status {
+    XDPLB_TRY(big_change(st, e));
+    fs::remove(file);  // the save fails: the state file's name is now a directory
+    fs::create_directory(file);
+    std::ofstream(file + "/x") << "x";
+    return {};
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(m.tallies[1], tallies.at(1)) << "after a failed save";
+  EXPECT_EQ(m.tallies[3], tallies.at(3)) << "after a failed save";
 }
 
 TEST_F(Transaction, FailingSaveRollsTheMapsBack) {
