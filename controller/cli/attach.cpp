@@ -72,11 +72,14 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (auto s = apply_service_options(a.service, checked); !s) return fail(s.error());
   auto mode = parse_xdp_mode(a.xdp_mode);
   if (!mode) return fail("--xdp-mode: " + mode.error());
-  auto hairpin_ports = parse_ports(a.hairpin_ports);
-  if (!hairpin_ports || hairpin_ports->first == hairpin_ports->last)
-    return fail("--hairpin-ports: " + (hairpin_ports ? "'" + a.hairpin_ports + "' is not a range"
-                                                     : hairpin_ports.error()) +
-                ": write MIN-MAX, e.g. 61000-65000");
+  std::optional<PortRange> hairpin_ports;
+  if (a.hairpin_ports) {
+    auto p = parse_ports(*a.hairpin_ports);
+    if (!p || p->first == p->last)
+      return fail("--hairpin-ports: " + (p ? "'" + *a.hairpin_ports + "' is not a range" : p.error()) +
+                  ": write MIN-MAX, e.g. 61000-65000");
+    hairpin_ports = *p;
+  }
   if (auto s = require_root("attach"); !s) return fail(s.error());
 
   auto bridge = net::get_link(a.bridge);
@@ -117,10 +120,14 @@ int run_attach(const Globals& g, const AttachArgs& a) {
       std::cout << "enabled " << key << " (IPv6 replies are routed from the bridge; the pass path from the uplinks)\n";
   }
 
+  // Sizes fixed at load: as given, else as saved by the last attach (a reboot's bare attach).
+  auto saved = load_state(g.state_dir(), a.bridge);
+  if (!saved) return fail(saved.error());
+  const BridgeState last = saved->value_or(BridgeState{});
   AttachSpec spec{pin_dir, a.bridge, bridge->ifindex, *uplinks, *mode, {}};
-  spec.tunables.hairpin_port_min = hairpin_ports->first;
-  spec.tunables.hairpin_port_max = hairpin_ports->last;
-  spec.tunables.flow_table_size = a.flow_table;
+  spec.tunables.hairpin_port_min = hairpin_ports ? hairpin_ports->first : last.hairpin_port_min;
+  spec.tunables.hairpin_port_max = hairpin_ports ? hairpin_ports->last : last.hairpin_port_max;
+  spec.tunables.flow_table_size = a.flow_table.value_or(last.flow_table);
   AttachResult result;
   auto dp = Datapath::attach(spec, &result);
   if (!dp) return fail("attach " + a.bridge + ": " + dp.error());
@@ -141,6 +148,9 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     s.uplinks = probe.uplinks;
     s.xdp_mode = *mode;
     s.xdp_modes = result.xdp_modes;
+    s.flow_table = spec.tunables.flow_table_size;
+    s.hairpin_port_min = spec.tunables.hairpin_port_min;
+    s.hairpin_port_max = spec.tunables.hairpin_port_max;
     if (s.services.empty() || a.service.any()) {
       ServiceConfig* svc = find_service(s, kDefaultService);
       if (!svc) {

@@ -47,13 +47,13 @@ int main(int argc, char** argv) {
                      "do not balance clients on the host itself (curl localhost:8000); no cgroup hooks");
   c_attach->add_option("--hairpin-ports", attach.hairpin_ports,
                        "MIN-MAX: source ports containers calling a VIP get (they appear as the bridge address); "
-                       "keep it outside net.ipv4.ip_local_port_range")
-      ->capture_default_str();
+                       "keep it outside net.ipv4.ip_local_port_range (default 61000-65000, or as "
+                       "the bridge was last attached)");
   c_attach->add_option("--flow-table", attach.flow_table,
                        "flow table entries: connections remembered at once (when full, the least "
-                       "recently used makes room; counted as flow_evicted)")
-      ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable))
-      ->capture_default_str();
+                       "recently used makes room; counted as flow_evicted; default 262144, or as the "
+                       "bridge was last attached)")
+      ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable));
 
   DetachArgs detach;
   auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins");

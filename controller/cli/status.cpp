@@ -70,6 +70,7 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   out["host_local"] = host_local;
   auto flows = (*dp)->flow_count();
   out["flows"] = flows ? *flows : 0;
+  out["flow_table_size"] = (*dp)->flow_table_size();
   out["backends"] = json::array();
   auto census = flows_per_backend(**dp);  // flows per backend, and those active lately
   std::map<uint32_t, uint32_t> placement;  // id -> weight in the member list now (slow start)
@@ -176,7 +177,8 @@ void print_status(const json& s) {
                 svc["scheduler"].get<std::string>().c_str(), svc["affinity"].get<std::string>().c_str(),
                 svc["health_check"].get<std::string>().c_str());
   }
-  std::printf("  flows    %llu in the flow table\n", (unsigned long long)s["flows"].get<uint64_t>());
+  std::printf("  flows    %llu in the flow table of %u\n", (unsigned long long)s["flows"].get<uint64_t>(),
+              s["flow_table_size"].get<unsigned>());
   std::printf("backends:\n");
   print_backends(s);
   std::printf("datapath outcomes (packets since attach):\n");

@@ -231,6 +231,9 @@ std::string state_to_json(const BridgeState& s) {
   for (const auto& [uplink, mode] : s.xdp_modes) modes.push_back({{"uplink", uplink}, {"mode", name_of(mode)}});
   j["xdp_modes"] = modes;
   j["xdp_mode"] = name_of(s.xdp_mode);
+  j["flow_table"] = s.flow_table;
+  j["hairpin_port_min"] = s.hairpin_port_min;
+  j["hairpin_port_max"] = s.hairpin_port_max;
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
   for (const auto& svc : s.services) {
     nlohmann::ordered_json listen = nlohmann::ordered_json::array();
@@ -323,6 +326,10 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
   auto mode = parse_xdp_mode(xdp_mode);
   if (!mode) return r.fail("\"xdp_mode\": " + mode.error());
   s.xdp_mode = *mode;
+  XDPLB_TRY(r.number("flow_table", s.flow_table, XDPLB_MIN_FLOWS, UINT32_MAX));
+  XDPLB_TRY(r.number("hairpin_port_min", s.hairpin_port_min, 1, 65535));
+  XDPLB_TRY(r.number("hairpin_port_max", s.hairpin_port_max, 1, 65535));
+  if (s.hairpin_port_max <= s.hairpin_port_min) return r.fail("\"hairpin_port_max\" is not above \"hairpin_port_min\"");
   XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
 
   if (version == 1) {

@@ -121,6 +121,10 @@ struct BridgeState {
   std::vector<std::string> uplinks;
   std::vector<std::pair<std::string, XdpMode>> xdp_modes;  // uplink -> Native|Generic, as attached
   XdpMode xdp_mode = XdpMode::Auto;                        // as asked
+  // Load-time sizes `attach` was given (--flow-table, --hairpin-ports): a bare attach after a
+  // detach or a reboot loads the datapath with them again.
+  uint32_t flow_table = XDPLB_MAX_FLOWS;
+  uint16_t hairpin_port_min = XDPLB_HAIRPIN_PORT_MIN, hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
   std::vector<ServiceConfig> services;
   std::vector<SavedBackend> backends;
   // One past the highest id handed out so far; informational (allocate_backend_id reuses the

@@ -229,3 +229,37 @@ def test_port_range_onto_a_range_keeps_the_offset(e2e):
     lb("attach", t.bridge, "--uplink", t.uplink)
     assert lb.json("service", "list") == listed, "the range mapping restored"
     assert client.http(t.client, url(t.vip, port=30003)) == "Served from b1-8003"
+
+
+def test_load_sizes_kept_and_addresses_reread_by_every_change(e2e):
+    """--flow-table and --hairpin-ports are kept in the state and come back with a bare attach;
+    without the daemon every change command re-reads the addresses a service answers on."""
+    t = e2e.topology(backends=2, net=NET)
+    for b in t.backends:
+        servers.httpd(e2e, b.ns, b.name)
+        client.wait_http(t.host, f"http://{b.ip}/")
+    lb = e2e.xdplb(t.host)
+    lb("attach", t.bridge, "--uplink", t.uplink, "--proto", "tcp", "--flow-table", "4096",
+       "--hairpin-ports", "62000-62999")
+    lb("backend", "add", t.backend(1).ip)
+    assert lb.status()["flow_table_size"] == 4096
+    lb("detach", t.bridge)
+    lb("attach", t.bridge, "--uplink", t.uplink)  # what a reboot does
+    assert lb.status()["flow_table_size"] == 4096, "--flow-table restored by a bare attach"
+    state = lb.state(t.bridge)
+    assert (state["flow_table"], state["hairpin_port_min"], state["hairpin_port_max"]) == (4096, 62000, 62999)
+    served = client.http(t.backend(1).ns, f"http://{t.bridge_ip}:8000/cgi-bin/peer")
+    assert served and 62000 <= int(served.split()[2]) <= 62999, f"hairpin SNAT port from the kept range: {served}"
+    lb("detach", t.bridge)
+    lb("attach", t.bridge, "--uplink", t.uplink, "--flow-table", "8192")
+    assert lb.status()["flow_table_size"] == 8192, "a given size replaces the saved one"
+
+    # Addresses that appear later, each followed by the next change command of any kind.
+    lb("backend", "add", t.backend(2).ip)
+    for i, change in enumerate((("scheduler", "maglev"), ("service", "set", "default", "--proto", "tcp"),
+                                ("backend", "drain", t.backend(1).ip), ("backend", "undrain", t.backend(1).ip))):
+        extra = f"10.{NET}.1.{120 + i}"
+        t.host.addr_add(t.uplink, f"{extra}/24")
+        lb(*change)
+        got = client.http(t.client, url(extra))
+        assert got in {"Served from b1", "Served from b2"}, f"{extra} served after `{' '.join(change)}`: {got}"

@@ -53,6 +53,9 @@ BridgeState sample() {
   s.uplinks = {"eth0", "eth1"};
   s.xdp_modes = {{"eth1", XdpMode::Generic}, {"eth0", XdpMode::Native}};  // order is kept
   s.xdp_mode = XdpMode::Native;
+  s.flow_table = 4096;  // attach --flow-table 4096 --hairpin-ports 62000-62999
+  s.hairpin_port_min = 62000;
+  s.hairpin_port_max = 62999;
   ServiceConfig web;
   web.port = 8080;
   web.port_last = 8080;
