@@ -14,6 +14,7 @@
 #include "lib/flow.h"
 #include "lib/forward.h"
 #include "lib/frag.h"
+#include "lib/frag_needed.h"
 #include "lib/guard.h"
 #include "lib/hairpin.h"
 #include "lib/icmp_flow.h"
@@ -373,6 +374,20 @@ int xdplb_tc_hairpin_fragment(struct __sk_buff *skb)
 	if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
 		frag_remember(&pkt, &fi, &src, &dst, 0);
 	return verdict;
+}
+
+/* Tail call target: a container's request too big for the way to its backend (the MTU in
+ * skb->cb[0], set by lib/hairpin.h): answered with the VIP's ICMP error (lib/frag_needed.h). */
+SEC("tc")
+int xdplb_tc_hairpin_frag_needed(struct __sk_buff *skb)
+{
+	struct packet pkt;
+
+	if (tc_parse(skb, &pkt) != PARSE_OK) {
+		count_reason(XDPLB_R_TC_HAIRPIN_FRAG_NEEDED);
+		return TC_ACT_SHOT;
+	}
+	return hairpin_frag_needed(skb, &pkt, skb->cb[0]);
 }
 
 /* Tail call target: an ICMP/ICMPv6 packet from the bridge (lib/icmp_flow.h). */

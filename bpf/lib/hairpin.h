@@ -49,7 +49,9 @@ static __always_inline int hairpin_source(struct __sk_buff *skb, __u8 family,
 		fib.ipv4_dst = backend->v4;
 	fib.ifindex = skb->ingress_ifindex;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+	/* FRAG_NEEDED: the route and its source were found, the request is too big for it (the
+	 * kernel checks the skb against the device when tot_len is 0): hairpin_request answers it */
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return -1;
 	__builtin_memset(src, 0, sizeof(*src));
 	if (family == XDPLB_AF_INET6)
@@ -166,6 +168,26 @@ static __always_inline void hairpin_forget(const struct xdplb_flow_key *key,
 	bpf_map_delete_elem(&hairpin_flows, key);
 }
 
+/* Requests of at most this many IP bytes (and not GSO) fit any IPv6 link and every link a
+ * bridge of containers has in practice: the MTU towards the backend is looked up only for
+ * bigger ones, so the common request (SYN, ACK, small query) costs no second FIB lookup. */
+#define XDPLB_HAIRPIN_MTU_CHECK_MIN 1280
+
+/* The MTU towards the backend (the request leaving as src -> dst) if the request does not fit
+ * it, else 0. */
+static __always_inline __u32 hairpin_mtu_short(struct __sk_buff *skb, const struct packet *pkt,
+					       const union xdplb_addr *src,
+					       const union xdplb_addr *dst)
+{
+	struct bpf_fib_lookup fib;
+
+	if (skb->len - pkt->l3_off <= XDPLB_HAIRPIN_MTU_CHECK_MIN && !skb->gso_size)
+		return 0;
+	if (tc_route(skb, pkt, src, dst, pkt->key.family, &fib) != BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return 0;
+	return fib.mtu_result;
+}
+
 /* TC: a container's request to a service. Returns the TC verdict. */
 static __always_inline int hairpin_request(struct __sk_buff *skb, const struct packet *pkt,
 					   const struct xdplb_service *svc)
@@ -177,7 +199,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	union xdplb_addr snat_addr, to;
 	__be16 snat_port, bport;
 	bool new_flow = false;
-	__u32 id, reason;
+	__u32 id, reason, mtu;
 	int verdict;
 
 	hf = bpf_map_lookup_elem(&hairpin_flows, &pkt->key);
@@ -246,6 +268,16 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	}
 
 	to = be->addr;
+	/* A request too big for the way to the backend is answered as a router would, with the
+	 * VIP's "fragmentation needed" / "packet too big" (xdplb_tc_hairpin_frag_needed); the
+	 * stack cannot, the VIP being its own address. */
+	mtu = hairpin_mtu_short(skb, pkt, &snat_addr, &to);
+	if (mtu) {
+		skb->cb[0] = mtu;
+		bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_HAIRPIN_FRAG_NEEDED);
+		count_reason(XDPLB_R_TC_HAIRPIN_FRAG_NEEDED);
+		return TC_ACT_SHOT;
+	}
 	count_backend(id, skb->len, new_flow);
 	if (tc_rewrite(skb, pkt, &snat_addr, snat_port, &to, bport)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);

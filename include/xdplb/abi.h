@@ -265,6 +265,8 @@ enum xdplb_tc_jump {
 	XDPLB_TC_JUMP_FRAGMENT = 1, /* xdplb_tc_fragment: a fragment of a TCP/UDP datagram */
 	XDPLB_TC_JUMP_HAIRPIN = 2,  /* xdplb_tc_hairpin: a container's request to a service */
 	XDPLB_TC_JUMP_HAIRPIN_FRAGMENT = 3, /* xdplb_tc_hairpin_fragment: its first fragment */
+	XDPLB_TC_JUMP_HAIRPIN_FRAG_NEEDED = 4, /* xdplb_tc_hairpin_frag_needed: a request too big
+	                                        * for the way to its backend (MTU in skb->cb[0]) */
 	XDPLB_TC_JUMP_MAX
 };
 
@@ -323,5 +325,8 @@ enum xdplb_reason {
 	XDPLB_R_FLOW_CLOSED,     /* TCP flow ended (FIN both ways or RST; external and hairpin) */
 	XDPLB_R_TC_REPLY_STALE,  /* reply matched the entry of a flow that ended (or whose backend
 	                          * id went to a new backend): entry deleted, reply untouched */
+	XDPLB_R_TC_HAIRPIN_FRAG_NEEDED, /* hairpin request bigger than the MTU towards its backend:
+	                                 * dropped, the container told "fragmentation needed" /
+	                                 * "packet too big" from the VIP */
 	XDPLB_R_MAX
 };
