@@ -251,14 +251,24 @@ Result<std::vector<uint64_t>> Datapath::reason_counters() {
   return sums;
 }
 
-Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
+namespace {
+
+// A backend's per-CPU counters as the map holds them.
+Result<std::vector<struct xdplb_backend_stats>> read_backend_stats(const struct bpf_map* map, uint32_t id) {
   if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
   std::vector<struct xdplb_backend_stats> per_cpu(possible_cpus());
-  if (int err = bpf_map__lookup_elem(skel_->maps.backend_stats, &id, sizeof id, per_cpu.data(),
-                                     per_cpu.size() * sizeof per_cpu[0], 0); err)
+  if (int err = bpf_map__lookup_elem(map, &id, sizeof id, per_cpu.data(), per_cpu.size() * sizeof per_cpu[0], 0); err)
     return make_error("reading backend counters failed: " + errno_text(err));
+  return per_cpu;
+}
+
+}  // namespace
+
+Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
+  auto per_cpu = read_backend_stats(skel_->maps.backend_stats, id);
+  if (!per_cpu) return make_error(per_cpu.error());
   BackendCounters c;
-  for (const auto& s : per_cpu) {
+  for (const auto& s : *per_cpu) {
     c.packets += s.packets;
     c.bytes += s.bytes;
     c.new_flows += s.new_flows;
@@ -267,17 +277,14 @@ Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
 }
 
 Result<BackendTally> Datapath::backend_tally(uint32_t id) {
-  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
-  std::vector<struct xdplb_backend_stats> per_cpu(possible_cpus());
-  if (int err = bpf_map__lookup_elem(skel_->maps.backend_stats, &id, sizeof id, per_cpu.data(),
-                                     per_cpu.size() * sizeof per_cpu[0], 0); err)
-    return make_error("reading backend counters failed: " + errno_text(err));
+  auto per_cpu = read_backend_stats(skel_->maps.backend_stats, id);
+  if (!per_cpu) return make_error(per_cpu.error());
   auto be = read_backend(skel_->maps.backends, id);
   if (!be) return make_error(be.error());
   auto conns = active_connections(id);
   if (!conns) return make_error(conns.error());
   BackendTally t;
-  for (const auto& c : per_cpu) t.stats.insert(t.stats.end(), {c.packets, c.bytes, c.new_flows});
+  for (const auto& c : *per_cpu) t.stats.insert(t.stats.end(), {c.packets, c.bytes, c.new_flows});
   t.connections = *conns;
   t.gen = be->gen;
   return t;
