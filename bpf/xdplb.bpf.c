@@ -381,10 +381,13 @@ int xdplb_tc_hairpin_fragment(struct __sk_buff *skb)
 SEC("tc")
 int xdplb_tc_hairpin_frag_needed(struct __sk_buff *skb)
 {
+	struct frag_info fi;
 	struct packet pkt;
 
-	if (tc_parse(skb, &pkt) != PARSE_OK) {
+	/* a whole request, or the first fragment of one (xdplb_tc_hairpin_fragment) */
+	if (tc_parse(skb, &pkt) != PARSE_OK && tc_parse_fragment(skb, &pkt, &fi) != FRAG_FIRST) {
 		count_reason(XDPLB_R_TC_HAIRPIN_FRAG_NEEDED);
+		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
 	return hairpin_frag_needed(skb, &pkt, skb->cb[0]);

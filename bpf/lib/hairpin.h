@@ -276,6 +276,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		skb->cb[0] = mtu;
 		bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_HAIRPIN_FRAG_NEEDED);
 		count_reason(XDPLB_R_TC_HAIRPIN_FRAG_NEEDED);
+		count_reason(XDPLB_R_TC_DROP_REWRITE); /* the jump table is not filled */
 		return TC_ACT_SHOT;
 	}
 	count_backend(id, skb->len, new_flow);

@@ -202,6 +202,16 @@ TEST_F(Hairpin6Test, RequestTooBigForTheWayToTheBackendIsAnsweredWithPacketTooBi
   want.rest = 1400;
   want.quote = quote_of(big.bytes());
   EXPECT_EQ(o.out, want.bytes()) << "packet too big from the VIP, MTU 1400, quoting the request";
+
+  // The first fragment of a bigger datagram (found by the fuzzer: it was dropped uncounted).
+  Frame6 whole = request(IPPROTO_UDP, 52100);
+  whole.payload.assign(3000, 'y');
+  const Bytes first = ipv6_fragment(whole.bytes(), 0, 1448, true, 77);  // 40 + 8 + 1448 IP bytes
+  Outcome f = run(first);
+  ASSERT_EQ(f.verdict, TC_ACT_REDIRECT) << "the first fragment is answered too";
+  EXPECT_EQ(f.reasons[XDPLB_R_TC_HAIRPIN_FRAG_NEEDED], 1u);
+  want.quote = quote_of(first);  // the IPv6 header and the fragment header
+  EXPECT_EQ(f.out, want.bytes());
 }
 
 // A UDP datagram without a checksum is invalid over IPv6: the rewrite must not invent a 0 nor
