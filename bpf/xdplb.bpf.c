@@ -14,6 +14,7 @@
 #include "lib/flow.h"
 #include "lib/forward.h"
 #include "lib/frag.h"
+#include "lib/frag_needed.h"
 #include "lib/guard.h"
 #include "lib/hairpin.h"
 #include "lib/icmp_flow.h"
@@ -55,6 +56,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 	struct xdplb_flow *flow;
 	bool new_flow = false, by_hash = false, replace = false;
 	__u32 id = XDPLB_NO_BACKEND;
+	__be16 bport = 0;
 
 	flow = bpf_map_lookup_elem(&flows, &pkt->key);
 	if (flow && flow_over(flow->flags, flow->last_seen_ns, pkt)) {
@@ -69,6 +71,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 		else if (be && tcp_opens_flow(pkt) && syn_moves_flow(svc, &pkt->key, id))
 			be = NULL; /* new connection on an old 5-tuple: re-placed (lib/select.h) */
 		if (be) {
+			bport = flow->bport;
 			flow_count_packet(&flow->flags, id, pkt);
 			if (!(flow->flags & XDPLB_FLOW_ESTABLISHED) && !tcp_opens_flow(pkt))
 				flow_established(flow, &pkt->key, be);
@@ -78,7 +81,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 		} else {
 			count_reason(XDPLB_R_FLOW_RESELECTED);
 			flow_uncount(&flow->flags, id);
-			reverse_forget(&pkt->key, id, flow->gen, flow->flags);
+			reverse_forget(&pkt->key, flow);
 			replace = true;
 		}
 	} else if (source_is_spoofed(&pkt->key)) {
@@ -97,14 +100,15 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 			count_reason(XDPLB_R_DROP_NO_BACKEND);
 			return XDP_DROP;
 		}
-		if (flow_remember(&pkt->key, id, be, now, pkt, replace))
+		bport = service_backend_port(svc, be);
+		if (flow_remember(&pkt->key, id, be, bport, now, pkt, replace))
 			count_reason(XDPLB_R_FLOW_TABLE_FULL);
 		else
 			count_reason(XDPLB_R_NEW_FLOW);
 		new_flow = true;
 	}
 
-	dnat(pkt, be);
+	dnat(pkt, be, bport);
 	count_backend(id, pkt->len, new_flow);
 	*chosen = id;
 	return xdp_forward(pkt, id, be);
@@ -387,6 +391,23 @@ int xdplb_tc_hairpin_fragment(struct __sk_buff *skb)
 	if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
 		frag_remember(&pkt, &fi, &src, &dst, 0);
 	return verdict;
+}
+
+/* Tail call target: a container's request too big for the way to its backend (the MTU in
+ * skb->cb[0], set by lib/hairpin.h): answered with the VIP's ICMP error (lib/frag_needed.h). */
+SEC("tc")
+int xdplb_tc_hairpin_frag_needed(struct __sk_buff *skb)
+{
+	struct frag_info fi;
+	struct packet pkt;
+
+	/* a whole request, or the first fragment of one (xdplb_tc_hairpin_fragment) */
+	if (tc_parse(skb, &pkt) != PARSE_OK && tc_parse_fragment(skb, &pkt, &fi) != FRAG_FIRST) {
+		count_reason(XDPLB_R_TC_HAIRPIN_FRAG_NEEDED);
+		count_reason(XDPLB_R_TC_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	return hairpin_frag_needed(skb, &pkt, skb->cb[0]);
 }
 
 /* Tail call target: an ICMP/ICMPv6 packet from the bridge (lib/icmp_flow.h). */

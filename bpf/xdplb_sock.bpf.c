@@ -139,6 +139,7 @@ static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6)
 	struct xdplb_service *svc;
 	union xdplb_addr vip;
 	struct sock_nat *nat;
+	__be16 bport;
 	__u8 proto;
 	__u32 id;
 
@@ -163,7 +164,8 @@ static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6)
 	if (!be)
 		return; /* no backend: the call goes to the VIP itself and fails as it would */
 
-	sock_addr_set(ctx, v6, &be->addr, be->port);
+	bport = service_backend_port(svc, be);
+	sock_addr_set(ctx, v6, &be->addr, bport);
 	if (nat) {
 		/* One count per socket, on the backend it talks to now. */
 		if (!nat->counted || nat->backend_id != id) {
@@ -175,7 +177,7 @@ static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6)
 		nat->vip = vip;
 		nat->vport = vport;
 		nat->backend = be->addr;
-		nat->bport = be->port;
+		nat->bport = bport;
 		nat->backend_id = id;
 		nat->family = family;
 	}

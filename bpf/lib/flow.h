@@ -54,12 +54,13 @@ static __always_inline void flow_key_set(struct xdplb_flow_key *k, const union x
 	k->family = family;
 }
 
-/* The key a reply of this flow from backend be arrives with: be:bport -> client:cport. */
+/* The key a reply of this flow from backend be (DNATed to port bport) arrives with:
+ * be:bport -> client:cport. */
 static __always_inline void reverse_key_of(const struct xdplb_flow_key *fwd,
-					   const struct xdplb_backend *be,
+					   const struct xdplb_backend *be, __be16 bport,
 					   struct xdplb_flow_key *rk)
 {
-	flow_key_set(rk, &be->addr, be->port, &fwd->src, fwd->sport, fwd->proto, fwd->family);
+	flow_key_set(rk, &be->addr, bport, &fwd->src, fwd->sport, fwd->proto, fwd->family);
 }
 
 /* ---- TCP lifecycle, shared with the hairpin tables (same flags and last_seen) ---- */
@@ -142,7 +143,8 @@ static __always_inline void *reverse_map(__u32 flags)
 }
 
 static __always_inline int reverse_remember(const struct xdplb_flow_key *key, __u32 id,
-					    const struct xdplb_backend *be, __u32 flags)
+					    const struct xdplb_backend *be, __be16 bport,
+					    __u32 flags)
 {
 	struct xdplb_reverse rev;
 	struct xdplb_flow_key rk;
@@ -152,16 +154,16 @@ static __always_inline int reverse_remember(const struct xdplb_flow_key *key, __
 	rev.vport = key->dport;
 	rev.backend = id;
 	rev.gen = be->gen;
-	reverse_key_of(key, be, &rk);
+	reverse_key_of(key, be, bport, &rk);
 	return bpf_map_update_elem(reverse_map(flags), &rk, &rev, BPF_ANY);
 }
 
-/* Store (or replace: the entry exists) the flow's forward and reverse entries; counted: the
- * flow is a live connection of backend id (not a stray FIN or RST). Fails when an LRU map
- * cannot take the entry; the packet is forwarded anyway, uncounted. A replaced entry must have
- * been uncounted first. */
+/* Store (or replace: the entry exists) the flow's forward and reverse entries, DNATed to
+ * be:bport; counted: the flow is a live connection of backend id (not a stray FIN or RST).
+ * Fails when an LRU map cannot take the entry; the packet is forwarded anyway, uncounted. A
+ * replaced entry must have been uncounted first. */
 static __always_inline int flow_remember(const struct xdplb_flow_key *key, __u32 id,
-					 const struct xdplb_backend *be, __u64 now,
+					 const struct xdplb_backend *be, __be16 bport, __u64 now,
 					 const struct packet *pkt, bool replace)
 {
 	struct xdplb_flow flow;
@@ -169,10 +171,11 @@ static __always_inline int flow_remember(const struct xdplb_flow_key *key, __u32
 	__builtin_memset(&flow, 0, sizeof(flow));
 	flow.backend = id;
 	flow.gen = be->gen;
+	flow.bport = bport;
 	flow.flags = (tcp_ends_flow(pkt) ? 0 : XDPLB_FLOW_COUNTED) |
 		     (tcp_opens_flow(pkt) ? 0 : XDPLB_FLOW_ESTABLISHED);
 	flow.last_seen_ns = now;
-	if (reverse_remember(key, id, be, flow.flags))
+	if (reverse_remember(key, id, be, bport, flow.flags))
 		return -1;
 	if (bpf_map_update_elem(&flows, key, &flow, BPF_ANY))
 		return -1;
@@ -193,34 +196,35 @@ static __always_inline void flow_established(struct xdplb_flow *flow,
 
 	if (__sync_fetch_and_or(&flow->flags, XDPLB_FLOW_ESTABLISHED) & XDPLB_FLOW_ESTABLISHED)
 		return;
-	reverse_key_of(key, be, &rk);
+	reverse_key_of(key, be, flow->bport, &rk);
 	rev = bpf_map_lookup_elem(&reverse_new, &rk);
 	if (rev && !bpf_map_update_elem(&reverse, &rk, rev, BPF_ANY))
 		bpf_map_delete_elem(&reverse_new, &rk);
 	else if (!rev)
-		reverse_remember(key, flow->backend, be, XDPLB_FLOW_ESTABLISHED);
+		reverse_remember(key, flow->backend, be, flow->bport, XDPLB_FLOW_ESTABLISHED);
 }
 
 /* A flow leaves its backend: its replies must not be matched any more. Only while the id still
  * names the backend the flow was placed on; otherwise its reverse key is unknown, and the
  * generation check on the reply path deletes that entry. */
-static __always_inline void reverse_forget(const struct xdplb_flow_key *key, __u32 old_id,
-					   __u32 gen, __u32 flags)
+static __always_inline void reverse_forget(const struct xdplb_flow_key *key,
+					   const struct xdplb_flow *flow)
 {
+	__u32 old_id = flow->backend;
 	struct xdplb_backend *old = bpf_map_lookup_elem(&backends, &old_id);
 	struct xdplb_flow_key rk;
 
-	if (!old || old->gen != gen)
+	if (!old || old->gen != flow->gen)
 		return;
-	reverse_key_of(key, old, &rk);
-	bpf_map_delete_elem(reverse_map(flags), &rk);
+	reverse_key_of(key, old, flow->bport, &rk);
+	bpf_map_delete_elem(reverse_map(flow->flags), &rk);
 }
 
 /* Both entries of a flow whose connection is over. */
 static __always_inline void flow_forget(const struct xdplb_flow_key *key, struct xdplb_flow *flow)
 {
 	flow_uncount(&flow->flags, flow->backend);
-	reverse_forget(key, flow->backend, flow->gen, flow->flags);
+	reverse_forget(key, flow);
 	flow_delete(key);
 }
 
@@ -235,9 +239,9 @@ static __always_inline void flow_touch(struct xdplb_flow *flow, const struct xdp
 	flow->last_seen_ns = now;
 	/* The reverse entry lives in its own LRU and may have been evicted alone; replies would
 	 * then leave un-NATed and be dropped as martians. Put it back. */
-	reverse_key_of(key, be, &rk);
+	reverse_key_of(key, be, flow->bport, &rk);
 	if (!bpf_map_lookup_elem(reverse_map(flow->flags), &rk) &&
-	    !reverse_remember(key, flow->backend, be, flow->flags))
+	    !reverse_remember(key, flow->backend, be, flow->bport, flow->flags))
 		count_reason(XDPLB_R_FLOW_RESTORED);
 }
 
@@ -258,7 +262,7 @@ static __always_inline void flow_client_end(struct xdplb_flow *flow,
 
 	if (!flow_end_seen(&flow->flags, &flow->last_seen_ns, pkt, XDPLB_FLOW_FIN_CLIENT))
 		return;
-	reverse_key_of(key, be, &rk);
+	reverse_key_of(key, be, flow->bport, &rk);
 	rev = bpf_map_lookup_elem(reverse_map(flow->flags), &rk);
 	if (rev)
 		reverse_closed(rev, flow->last_seen_ns);

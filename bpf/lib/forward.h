@@ -117,8 +117,10 @@ static __always_inline int tc_route(struct __sk_buff *skb, const struct packet *
 		bpf_check_mtu(skb, fib->ifindex, &mtu, 0, 0); /* sets mtu whatever it returns */
 	else
 		return rc;
-	if (tc_exceeds_mtu(skb, pkt, mtu))
+	if (tc_exceeds_mtu(skb, pkt, mtu)) {
+		fib->mtu_result = mtu; /* for an ICMP error that tells the sender */
 		rc = BPF_FIB_LKUP_RET_FRAG_NEEDED;
+	}
 	return rc;
 }
 

@@ -49,7 +49,9 @@ static __always_inline int hairpin_source(struct __sk_buff *skb, __u8 family,
 		fib.ipv4_dst = backend->v4;
 	fib.ifindex = skb->ingress_ifindex;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+	/* FRAG_NEEDED: the route and its source were found, the request is too big for it (the
+	 * kernel checks the skb against the device when tot_len is 0): hairpin_request answers it */
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return -1;
 	__builtin_memset(src, 0, sizeof(*src));
 	if (family == XDPLB_AF_INET6)
@@ -96,9 +98,9 @@ static __always_inline bool hairpin_port_over(const struct xdplb_flow_key *rk,
 	       since(now, hf->last_seen_ns) > XDPLB_HAIRPIN_IDLE_NS;
 }
 
-/* Claim a free SNAT port towards be for the flow key; fills rk (the reply key). */
+/* Claim a free SNAT port towards be:bport for the flow key; fills rk (the reply key). */
 static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, __u32 id,
-					      const struct xdplb_backend *be,
+					      const struct xdplb_backend *be, __be16 bport,
 					      const union xdplb_addr *snat_addr, __u64 now,
 					      struct xdplb_flow_key *rk)
 {
@@ -121,7 +123,7 @@ static __always_inline int hairpin_claim_port(const struct xdplb_flow_key *key, 
 
 	__builtin_memset(rk, 0, sizeof(*rk));
 	rk->src = be->addr;
-	rk->sport = be->port;
+	rk->sport = bport;
 	rk->dst = *snat_addr;
 	rk->proto = key->proto;
 	rk->family = key->family;
@@ -159,11 +161,31 @@ static __always_inline void hairpin_forget(const struct xdplb_flow_key *key,
 
 	flow_uncount(&hf->flags, hf->backend);
 	if (old && old->gen == hf->gen) {
-		flow_key_set(&rk, &old->addr, old->port, &hf->snat_addr, hf->snat_port, key->proto,
+		flow_key_set(&rk, &old->addr, hf->bport, &hf->snat_addr, hf->snat_port, key->proto,
 			     key->family);
 		bpf_map_delete_elem(&hairpin_reverse, &rk);
 	}
 	bpf_map_delete_elem(&hairpin_flows, key);
+}
+
+/* Requests of at most this many IP bytes (and not GSO) fit any IPv6 link and every link a
+ * bridge of containers has in practice: the MTU towards the backend is looked up only for
+ * bigger ones, so the common request (SYN, ACK, small query) costs no second FIB lookup. */
+#define XDPLB_HAIRPIN_MTU_CHECK_MIN 1280
+
+/* The MTU towards the backend (the request leaving as src -> dst) if the request does not fit
+ * it, else 0. */
+static __always_inline __u32 hairpin_mtu_short(struct __sk_buff *skb, const struct packet *pkt,
+					       const union xdplb_addr *src,
+					       const union xdplb_addr *dst)
+{
+	struct bpf_fib_lookup fib;
+
+	if (skb->len - pkt->l3_off <= XDPLB_HAIRPIN_MTU_CHECK_MIN && !skb->gso_size)
+		return 0;
+	if (tc_route(skb, pkt, src, dst, pkt->key.family, &fib) != BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return 0;
+	return fib.mtu_result;
 }
 
 /* TC: a container's request to a service. Returns the TC verdict. */
@@ -175,9 +197,9 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	struct xdplb_hairpin_flow *hf, nf;
 	struct xdplb_flow_key rk;
 	union xdplb_addr snat_addr, to;
-	__be16 snat_port;
+	__be16 snat_port, bport;
 	bool new_flow = false;
-	__u32 id, reason;
+	__u32 id, reason, mtu;
 	int verdict;
 
 	hf = bpf_map_lookup_elem(&hairpin_flows, &pkt->key);
@@ -197,6 +219,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 			flow_end_seen(&hf->flags, &hf->last_seen_ns, pkt, XDPLB_FLOW_FIN_CLIENT);
 			snat_addr = hf->snat_addr;
 			snat_port = hf->snat_port;
+			bport = hf->bport;
 			/* Requests keep the port's claim alive (hairpin_port_over reads this). A
 			 * closed flow's last_seen is the time it closed. */
 			if (!(hf->flags & XDPLB_FLOW_CLOSED) &&
@@ -219,7 +242,8 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 			count_reason(XDPLB_R_TC_HAIRPIN_NO_SOURCE);
 			return TC_ACT_SHOT;
 		}
-		if (hairpin_claim_port(&pkt->key, id, be, &snat_addr, now, &rk)) {
+		bport = service_backend_port(svc, be);
+		if (hairpin_claim_port(&pkt->key, id, be, bport, &snat_addr, now, &rk)) {
 			count_reason(XDPLB_R_TC_HAIRPIN_NO_PORT);
 			return TC_ACT_SHOT;
 		}
@@ -227,6 +251,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		__builtin_memset(&nf, 0, sizeof(nf));
 		nf.snat_addr = snat_addr;
 		nf.snat_port = snat_port;
+		nf.bport = bport;
 		nf.backend = id;
 		nf.gen = be->gen;
 		nf.flags = tcp_ends_flow(pkt) ? 0 : XDPLB_FLOW_COUNTED;
@@ -243,8 +268,19 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 	}
 
 	to = be->addr;
+	/* A request too big for the way to the backend is answered as a router would, with the
+	 * VIP's "fragmentation needed" / "packet too big" (xdplb_tc_hairpin_frag_needed); the
+	 * stack cannot, the VIP being its own address. */
+	mtu = hairpin_mtu_short(skb, pkt, &snat_addr, &to);
+	if (mtu) {
+		skb->cb[0] = mtu;
+		bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_HAIRPIN_FRAG_NEEDED);
+		count_reason(XDPLB_R_TC_HAIRPIN_FRAG_NEEDED);
+		count_reason(XDPLB_R_TC_DROP_REWRITE); /* the jump table is not filled */
+		return TC_ACT_SHOT;
+	}
 	count_backend(id, skb->len, new_flow);
-	if (tc_rewrite(skb, pkt, &snat_addr, snat_port, &to, be->port)) {
+	if (tc_rewrite(skb, pkt, &snat_addr, snat_port, &to, bport)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
@@ -275,6 +311,7 @@ hairpin_reply_flow(const struct xdplb_flow_key *rk, const struct xdplb_hairpin_r
 			__builtin_memset(&nf, 0, sizeof(nf));
 			nf.snat_addr = rk->dst;
 			nf.snat_port = rk->dport;
+			nf.bport = rk->sport;
 			nf.backend = rev->backend;
 			nf.gen = rev->gen;
 			nf.flags = XDPLB_FLOW_COUNTED; /* an evicted entry never left the count */

@@ -33,7 +33,7 @@ static __always_inline struct xdplb_backend *icmp_xdp_target(const struct xdplb_
 	*id = flow->backend;
 	be = backend_usable(*id, fk->family);
 	if (be)
-		flow_key_set(to, &be->addr, be->port, &fk->src, fk->sport, fk->proto, fk->family);
+		flow_key_set(to, &be->addr, flow->bport, &fk->src, fk->sport, fk->proto, fk->family);
 	return be;
 }
 
@@ -98,7 +98,7 @@ static __always_inline int icmp_tc_target(const struct xdplb_flow_key *fk,
 	be = hf ? backend_usable(hf->backend, fk->family) : NULL;
 	if (!be)
 		return -1;
-	flow_key_set(to, &be->addr, be->port, &hf->snat_addr, hf->snat_port, fk->proto,
+	flow_key_set(to, &be->addr, hf->bport, &hf->snat_addr, hf->snat_port, fk->proto,
 		     fk->family);
 	*reason = XDPLB_R_ICMP_TO_BACKEND;
 	return 0;

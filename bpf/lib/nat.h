@@ -9,11 +9,12 @@
 #include "lib/csum.h"
 #include "lib/parse.h"
 
-/* XDP: the caller has parsed pkt (IPv4, no options) and picked be. */
-static __always_inline void dnat4(struct packet *pkt, const struct xdplb_backend *be)
+/* XDP: the caller has parsed pkt (IPv4, no options) and picked be:new_port. */
+static __always_inline void dnat4(struct packet *pkt, const struct xdplb_backend *be,
+				  __be16 new_port)
 {
 	__be32 old_ip = pkt->ip4->daddr, new_ip = be->addr.v4;
-	__be16 old_port = pkt->key.dport, new_port = be->port;
+	__be16 old_port = pkt->key.dport;
 
 	pkt->ip4->daddr = new_ip;
 	csum_replace4(&pkt->ip4->check, old_ip, new_ip);
@@ -34,10 +35,11 @@ static __always_inline void dnat4(struct packet *pkt, const struct xdplb_backend
 
 /* XDP: IPv6 has no header checksum; the address is part of the L4 pseudo-header, so the L4
  * checksum takes the change of each of its four words. */
-static __always_inline void dnat6(struct packet *pkt, const struct xdplb_backend *be)
+static __always_inline void dnat6(struct packet *pkt, const struct xdplb_backend *be,
+				  __be16 new_port)
 {
 	__be32 *daddr = (__be32 *)&pkt->ip6->daddr;
-	__be16 old_port = pkt->key.dport, new_port = be->port;
+	__be16 old_port = pkt->key.dport;
 	__sum16 *check;
 	int i;
 
@@ -66,14 +68,16 @@ static __always_inline void dnat6(struct packet *pkt, const struct xdplb_backend
 		*check = XDPLB_CSUM_MANGLED_0;
 }
 
-/* XDP: DNAT of either family. Dispatch on the header pointer parse_packet set (not on
- * key.family): the verifier then knows which of ip4/ip6 is a packet pointer on each branch. */
-static __always_inline void dnat(struct packet *pkt, const struct xdplb_backend *be)
+/* XDP: DNAT of either family to be:bport. Dispatch on the header pointer parse_packet set
+ * (not on key.family): the verifier then knows which of ip4/ip6 is a packet pointer on each
+ * branch. */
+static __always_inline void dnat(struct packet *pkt, const struct xdplb_backend *be,
+				 __be16 bport)
 {
 	if (pkt->ip6)
-		dnat6(pkt, be);
+		dnat6(pkt, be, bport);
 	else if (pkt->ip4)
-		dnat4(pkt, be);
+		dnat4(pkt, be, bport);
 }
 
 /* TC: where the L4 checksum of pkt sits, and the flags every bpf_l4_csum_replace on it needs:

@@ -36,6 +36,15 @@ static __always_inline struct xdplb_backend *backend_usable(__u32 id, __u8 famil
 	return be;
 }
 
+/* The port a new flow of svc placed on be is DNATed to: the service entry's (a port range
+ * mapped onto a range gives each port its own), else the backend's. Every client path places
+ * through this; a known flow keeps the port it was placed with. */
+static __always_inline __be16 service_backend_port(const struct xdplb_service *svc,
+						   const struct xdplb_backend *be)
+{
+	return svc->backend_port ? svc->backend_port : be->port;
+}
+
 /* The backend id in slot `slot` of the pool's ring, or XDPLB_NO_BACKEND. */
 static __always_inline __u32 ring_slot(__u32 pool, __u32 slot)
 {

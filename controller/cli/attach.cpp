@@ -76,11 +76,14 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (auto s = apply_service_options(a.service, checked); !s) return fail(s.error());
   auto mode = parse_xdp_mode(a.xdp_mode);
   if (!mode) return fail("--xdp-mode: " + mode.error());
-  auto hairpin_ports = parse_ports(a.hairpin_ports);
-  if (!hairpin_ports || hairpin_ports->first == hairpin_ports->last)
-    return fail("--hairpin-ports: " + (hairpin_ports ? "'" + a.hairpin_ports + "' is not a range"
-                                                     : hairpin_ports.error()) +
-                ": write MIN-MAX, e.g. 61000-65000");
+  std::optional<PortRange> hairpin_ports;
+  if (a.hairpin_ports) {
+    auto p = parse_ports(*a.hairpin_ports);
+    if (!p || p->first == p->last)
+      return fail("--hairpin-ports: " + (p ? "'" + *a.hairpin_ports + "' is not a range" : p.error()) +
+                  ": write MIN-MAX, e.g. 61000-65000");
+    hairpin_ports = *p;
+  }
   if (auto s = require_root("attach"); !s) return fail(s.error());
 
   auto bridge = net::get_link(a.bridge);
@@ -94,14 +97,20 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   auto lock = StateLock::acquire(g.state_dir(), a.bridge);
   if (!lock) return fail(lock.error());
   const std::string pin_dir = g.pin_dir(a.bridge);
+  // Sizes fixed at load: as given, else as saved by the last attach (a reboot's bare attach).
+  auto saved = load_state(g.state_dir(), a.bridge);
+  if (!saved) return fail(saved.error());
+  const AttachSettings last = saved->value_or(BridgeState{}).attach;
+  Tunables tunables;
+  tunables.hairpin_port_min = hairpin_ports ? hairpin_ports->first : last.hairpin_first;
+  tunables.hairpin_port_max = hairpin_ports ? hairpin_ports->last : last.hairpin_last;
+  tunables.flow_table_size = a.flow_table.value_or(last.flow_table);
   if (Datapath::is_attached(pin_dir)) {
     auto version = read_meta(pin_dir);
     if (!version) return fail(version.error());
     if (version->value_or(0) != abi_version()) {
       UpgradeArgs up{*bridge, {}, version->value_or(0), &*lock};
-      up.tunables.hairpin_port_min = hairpin_ports->first;
-      up.tunables.hairpin_port_max = hairpin_ports->last;
-      up.tunables.flow_table_size = a.flow_table;
+      up.tunables = tunables;
       return run_upgrade(g, up);
     }
     return fail(a.bridge + " is already attached (pins in " + pin_dir + ", the same ABI version " +
@@ -132,10 +141,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
       std::cout << "enabled " << key << " (IPv6 replies are routed from the bridge; the pass path from the uplinks)\n";
   }
 
-  AttachSpec spec{pin_dir, a.bridge, bridge->ifindex, *uplinks, *mode, {}};
-  spec.tunables.hairpin_port_min = hairpin_ports->first;
-  spec.tunables.hairpin_port_max = hairpin_ports->last;
-  spec.tunables.flow_table_size = a.flow_table;
+  AttachSpec spec{pin_dir, a.bridge, bridge->ifindex, *uplinks, *mode, tunables};
   AttachResult result;
   auto dp = Datapath::attach(spec, &result);
   if (!dp) return fail("attach " + a.bridge + ": " + dp.error());
@@ -156,7 +162,8 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     s.uplinks = probe.uplinks;
     s.xdp_mode = *mode;
     s.xdp_modes = result.xdp_modes;
-    s.attach = AttachSettings{a.flow_table, hairpin_ports->first, hairpin_ports->last, !a.no_host_local};
+    s.attach = AttachSettings{tunables.flow_table_size, tunables.hairpin_port_min, tunables.hairpin_port_max,
+                              !a.no_host_local};
     if (s.services.empty() || a.service.any()) {
       ServiceConfig* svc = find_service(s, kDefaultService);
       if (!svc) {
@@ -185,10 +192,10 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   if (!a.no_host_local)
     std::cout << "attached socket hooks to the cgroup v2 root (host-local clients of this network namespace)\n";
   for (const auto& svc : state->services) {
-    std::string ports = std::to_string(svc.port) + (svc.port_last != svc.port ? "-" + std::to_string(svc.port_last) : "");
+    const std::string ports = port_range_text(svc.port, svc.port_last);
     for (const auto& vip : service_listen(svc, *vips))
       std::cout << "serving " << (vip.is_v6() ? "[" + vip.to_string() + "]" : vip.to_string()) << ":" << ports
-                << " (" << name_of(svc.protos) << ") -> backends port " << svc.backend_port << ", scheduler "
+                << " (" << name_of(svc.protos) << ") -> backends port " << port_range_text(svc.backend_port, svc.backend_port_end()) << ", scheduler "
                 << name_of(svc.scheduler) << " (service " << svc.name << ")\n";
   }
   for (const auto& line : restored) std::cout << line << "\n";

@@ -32,8 +32,9 @@ struct AttachArgs {
   ServiceOptions service;            // given: the service "default" is created or changed
   std::string xdp_mode = "auto";
   bool no_host_local = false;  // skip the cgroup socket hooks for clients on the host itself
-  std::string hairpin_ports = "61000-65000";  // SNAT source ports of containers calling a VIP
-  uint32_t flow_table = XDPLB_MAX_FLOWS;      // flow table entries (and as many reverse ones)
+  // Not given: as saved for the bridge, else the defaults (61000-65000, XDPLB_MAX_FLOWS).
+  std::optional<std::string> hairpin_ports;  // SNAT source ports of containers calling a VIP
+  std::optional<uint32_t> flow_table;        // flow table entries (and as many reverse ones)
 };
 int run_attach(const Globals& g, const AttachArgs& a);
 

@@ -20,7 +20,7 @@ namespace {
 // The options of a service, for attach (the default service), `service add` and `service set`.
 void add_service_options(CLI::App* c, ServiceOptions& o, const std::string& whose) {
   c->add_option("--port", o.port, whose + "port on its addresses, or a range P-Q (default 8000)");
-  c->add_option("--backend-port", o.backend_port, "port of its backends (default 80); every port of a range goes there");
+  c->add_option("--backend-port", o.backend_port, "port of its backends (default 80), or a range as long as --port's (P-Q): each port goes to the same offset");
   c->add_option("--proto", o.proto, "tcp, udp or both (default both)");
   c->add_option("--listen", o.listen,
                 "answer only on this address (IPv4 or IPv6; repeat for several; default: the uplinks', the bridge's and loopback)");
@@ -69,13 +69,13 @@ int main(int argc, char** argv) {
                      "do not balance clients on the host itself (curl localhost:8000); no cgroup hooks");
   c_attach->add_option("--hairpin-ports", attach.hairpin_ports,
                        "MIN-MAX: source ports containers calling a VIP get (they appear as the bridge address); "
-                       "keep it outside net.ipv4.ip_local_port_range")
-      ->capture_default_str();
+                       "keep it outside net.ipv4.ip_local_port_range (default 61000-65000, or as "
+                       "the bridge was last attached)");
   c_attach->add_option("--flow-table", attach.flow_table,
                        "flow table entries: connections remembered at once (when full, the least "
-                       "recently used makes room; counted as flow_evicted)")
-      ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable))
-      ->capture_default_str();
+                       "recently used makes room; counted as flow_evicted; default 262144, or as the "
+                       "bridge was last attached)")
+      ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable));
 
   DetachArgs detach;
   auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins");

@@ -15,12 +15,13 @@ namespace xdplb::cli {
 namespace {
 
 using observe::ports_text;
+std::string backend_ports_text(const ServiceConfig& s) { return port_range_text(s.backend_port, s.backend_port_end()); }
 
 std::string describe(const ServiceConfig& s) {
   std::string listen;
   for (const auto& a : s.listen) listen += (listen.empty() ? "" : ",") + a.to_string();
   return "service " + s.name + ": port " + ports_text(s) + "/" + name_of(s.protos) + " -> backend port " +
-         std::to_string(s.backend_port) + (listen.empty() ? "" : " on " + listen) + ", scheduler " +
+         backend_ports_text(s) + (listen.empty() ? "" : " on " + listen) + ", scheduler " +
          name_of(s.scheduler) + ", affinity " + name_of(s.affinity);
 }
 
@@ -35,9 +36,10 @@ Status apply_service_options(const ServiceOptions& o, ServiceConfig& svc) {
     s.port_last = p->last;
   }
   if (o.backend_port) {
-    auto p = parse_port(*o.backend_port);
+    auto p = parse_ports(*o.backend_port);
     if (!p) return make_error("--backend-port: " + p.error());
-    s.backend_port = *p;
+    s.backend_port = p->first;
+    s.backend_port_last = p->last == p->first ? 0 : p->last;
   }
   if (o.proto) {
     auto p = parse_name<ProtoSet>(*o.proto);

@@ -123,18 +123,20 @@ void print_status(const json& s) {
   for (const auto& svc : s["services"]) {
     std::string vips;
     for (const auto& v : svc["vips"]) vips += (vips.empty() ? "" : ", ") + v.get<std::string>();
-    const unsigned first = svc["port"].get<unsigned>(), last = svc["port_last"].get<unsigned>();
-    const std::string ports = first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
-    std::printf("  service  %s: %s port %s/%s -> backend port %u (scheduler %s, affinity %s, checks %s)\n",
+    const std::string ports = port_range_text(svc["port"].get<uint16_t>(), svc["port_last"].get<uint16_t>());
+    const std::string backend_ports =
+        port_range_text(svc["backend_port"].get<uint16_t>(), svc["backend_port_last"].get<uint16_t>());
+    std::printf("  service  %s: %s port %s/%s -> backend port %s (scheduler %s, affinity %s, checks %s)\n",
                 svc["name"].get<std::string>().c_str(), vips.c_str(), ports.c_str(),
-                svc["proto"].get<std::string>().c_str(), svc["backend_port"].get<unsigned>(),
+                svc["proto"].get<std::string>().c_str(), backend_ports.c_str(),
                 svc["scheduler"].get<std::string>().c_str(), svc["affinity"].get<std::string>().c_str(),
                 svc["health_check"].get<std::string>().c_str());
     if (svc["panic"].get<bool>())
       std::printf("           PANIC: fewer than %u%% of its backends are healthy; health is ignored, all take new flows\n",
                   svc["panic_threshold"].get<unsigned>());
   }
-  std::printf("  flows    %llu in the flow table\n", (unsigned long long)s["flows"].get<uint64_t>());
+  std::printf("  flows    %llu in the flow table of %u\n", (unsigned long long)s["flows"].get<uint64_t>(),
+              s["flow_table_size"].get<unsigned>());
   std::printf("backends:\n");
   print_backends(s);
   std::printf("datapath outcomes (packets since attach):\n");

@@ -45,6 +45,7 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
     {"flow_restored", "live flow had lost one of its entries (evicted): put back"},
     {"flow_closed", "TCP flows ended (FIN both ways or RST), entries kept a short linger"},
     {"tc_reply_stale", "reply of an ended (or re-placed) flow: entry deleted, untouched"},
+    {"tc_hairpin_frag_needed", "hairpin request too big for the way to its backend: dropped, the container told the MTU"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

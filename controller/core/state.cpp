@@ -155,6 +155,8 @@ Status service_fields_from_json(const json& j, const Reader& r, const std::strin
   XDPLB_TRY(r.number("port_last", svc.port_last, 1, 65535));
   if (svc.port_last < svc.port) return r.fail("\"port_last\" is below \"port\"");
   XDPLB_TRY(r.number("backend_port", svc.backend_port, 1, 65535));
+  XDPLB_TRY(r.number("backend_port_last", svc.backend_port_last, 0, 65535));
+  if (auto st = check_backend_ports(svc); !st) return r.fail(st.error());
   bool tcp = true, udp = true;
   XDPLB_TRY(r.boolean("tcp", tcp));
   XDPLB_TRY(r.boolean("udp", udp));
@@ -203,6 +205,27 @@ std::string hairpin_text(const AttachSettings& a) {
   return std::to_string(a.hairpin_first) + "-" + std::to_string(a.hairpin_last);
 }
 
+Status check_backend_ports(const ServiceConfig& s) {
+  if (s.backend_port_last && s.backend_port_last < s.backend_port)
+    return make_error("backend port range " + port_range_text(s.backend_port, s.backend_port_last) +
+                      ": the first port must not be above the last");
+  if (!s.maps_range()) return {};
+  const unsigned ports = s.port_last - s.port + 1u, backend_ports = s.backend_port_last - s.backend_port + 1u;
+  if (ports != backend_ports)
+    return make_error("ports " + port_range_text(s.port, s.port_last) + " are " + std::to_string(ports) +
+                      " and backend ports " + port_range_text(s.backend_port, s.backend_port_last) + " are " +
+                      std::to_string(backend_ports) + ": give a backend port range of the same length, or one port");
+  return {};
+}
+
+uint16_t entry_backend_port(const ServiceConfig& s, uint16_t port) {
+  return s.maps_range() ? static_cast<uint16_t>(s.backend_port + (port - s.port)) : 0;
+}
+
+std::string port_range_text(uint16_t first, uint16_t last) {
+  return first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
+}
+
 std::string state_file(const std::string& dir, const std::string& bridge) {
   return (fs::path(dir) / (bridge + ".json")).string();
 }
@@ -229,6 +252,7 @@ std::string state_to_json(const BridgeState& s) {
                         {"port", svc.port},
                         {"port_last", svc.port_last},
                         {"backend_port", svc.backend_port},
+                        {"backend_port_last", svc.backend_port_last},
                         {"tcp", svc.tcp()},
                         {"udp", svc.udp()},
                         {"listen", listen},

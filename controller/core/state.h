@@ -90,24 +90,40 @@ struct HealthCheckConfig {
 inline constexpr uint32_t kMinHealthIntervalMs = 100;
 
 // A service: ports and protocols on a set of addresses -> its own backends. Ports are a
-// range (first..last, one entry per port); every port maps to backend_port (the backend's own
-// port, as saved with it, when the backend was given as ADDR:PORT).
+// range (first..last, one entry per port). With one backend port every port maps to it (to
+// the backend's own port, as saved with it, when the backend was given as ADDR:PORT); with a
+// backend port range of the same length (LXD forwards allow both) port + i maps to
+// backend_port + i of every backend.
 struct ServiceConfig {
   std::string name = kDefaultService;
   // Its pools: 2 * slot (IPv4 backends) and 2 * slot + 1 (IPv6). Fixed while it lives.
   uint32_t slot = 0;
   uint16_t port = 8000, port_last = 8000;  // inclusive range; port_last == port: one port
   uint16_t backend_port = 80;               // default port of its backends
+  uint16_t backend_port_last = 0;           // 0: one port; else a range, port + i -> backend_port + i
   ProtoSet protos = ProtoSet::Both;
   // Where it answers: empty = the default addresses (the uplinks', the bridge's, loopback).
   std::vector<IpAddress> listen;
   Scheduler scheduler = Scheduler::Maglev;
   Affinity affinity = Affinity::None;
   HealthCheckConfig health_check;  // a UDP-only service starts with CheckType::None
+  bool maps_range() const { return backend_port_last > backend_port; }
+  uint16_t backend_port_end() const { return backend_port_last ? backend_port_last : backend_port; }
   bool tcp() const { return protos != ProtoSet::Udp; }
   bool udp() const { return protos != ProtoSet::Tcp; }
   bool operator==(const ServiceConfig&) const = default;
 };
+
+// Whether the backend port range fits the port range: one port, or as many ports as the
+// service has (an error says which lengths differ).
+Status check_backend_ports(const ServiceConfig& s);
+
+// The port a service entry for `port` DNATs to: backend_port + the offset of `port` in a range
+// mapped onto a range, else 0 (each backend's own port).
+uint16_t entry_backend_port(const ServiceConfig& s, uint16_t port);
+
+// "8000" or "30000-30009".
+std::string port_range_text(uint16_t first, uint16_t last);
 
 inline uint32_t pool_of_service(const ServiceConfig& s, int family) {
   return 2 * s.slot + (family == 6 ? 1 : 0);

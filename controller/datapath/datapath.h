@@ -72,11 +72,13 @@ struct ServiceKey {
   auto operator<=>(const ServiceKey&) const = default;
 };
 
-// A service entry's value: its pool, scheduler (enum xdplb_scheduler) and XDPLB_SERVICE_*.
+// A service entry's value: its pool, scheduler (enum xdplb_scheduler), XDPLB_SERVICE_* and
+// the backend port its new flows go to (host order; 0: each backend's own).
 struct ServiceValue {
   uint32_t pool = 0;
   uint32_t scheduler = XDPLB_SCHED_MAGLEV;
   uint32_t flags = 0;
+  uint16_t backend_port = 0;
   bool operator==(const ServiceValue&) const = default;
 };
 
@@ -93,6 +95,15 @@ struct BackendEntry {
 struct BackendCounters {
   uint64_t packets = 0, bytes = 0, new_flows = 0;
   uint64_t refused = 0;  // TCP connections it refused (RST to the SYN): passive health
+};
+
+// What giving an id to a new backend (take_backend_id) or removing one (delete_backend) resets,
+// as a value: a transaction reads it first and writes it back if it rolls back.
+struct BackendTally {
+  std::vector<uint64_t> stats;  // per CPU: packets, bytes, new_flows, refused (xdplb_backend_stats)
+  int64_t connections = 0;      // backend_conns
+  uint32_t gen = 0;             // xdplb_backend.gen
+  bool operator==(const BackendTally&) const = default;
 };
 
 // One backend of a pool's member list (round-robin and least-conn walk it).
@@ -172,6 +183,9 @@ class Datapath {
   // are re-placed and their replies no longer matched. put_backend keeps the generation.
   Status take_backend_id(uint32_t id);
   Result<int64_t> active_connections(uint32_t id);
+  Result<BackendTally> backend_tally(uint32_t id);
+  // Puts back what backend_tally read (the entry's flags and address stay as they are).
+  Status restore_backend_tally(uint32_t id, const BackendTally& tally);
   // Flows with no packet for longer than their protocol's idle time leave their backend's
   // count (marked XDPLB_FLOW_IDLE: a later packet counts them again). The entries stay, so an
   // idle connection keeps its backend.

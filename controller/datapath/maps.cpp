@@ -62,6 +62,7 @@ Status Datapath::put_service(const ServiceKey& k, const ServiceValue& v) {
   svc.pool = v.pool;
   svc.scheduler = v.scheduler;
   svc.flags = v.flags;
+  svc.backend_port = htons(v.backend_port);
   return update(skel_->maps.services, *key, svc, "a service");
 }
 
@@ -103,7 +104,7 @@ Result<std::map<ServiceKey, ServiceValue>> Datapath::services() {
     if (bpf_map__lookup_elem(map, &key, sizeof key, &svc, sizeof svc, 0) == 0) {
       ServiceKey k{IpAddress::from_abi(key.vip, key.family == XDPLB_AF_INET6 ? AF_INET6 : AF_INET),
                    ntohs(key.port), key.proto};
-      out[k] = ServiceValue{svc.pool, svc.scheduler, svc.flags};
+      out[k] = ServiceValue{svc.pool, svc.scheduler, svc.flags, ntohs(svc.backend_port)};
     }
     err = bpf_map__get_next_key(map, &key, &next, sizeof next);
   }
@@ -250,20 +251,64 @@ Result<std::vector<uint64_t>> Datapath::reason_counters() {
   return sums;
 }
 
-Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
+namespace {
+
+// A backend's per-CPU counters as the map holds them.
+Result<std::vector<struct xdplb_backend_stats>> read_backend_stats(const struct bpf_map* map, uint32_t id) {
   if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
   std::vector<struct xdplb_backend_stats> per_cpu(possible_cpus());
-  if (int err = bpf_map__lookup_elem(skel_->maps.backend_stats, &id, sizeof id, per_cpu.data(),
-                                     per_cpu.size() * sizeof per_cpu[0], 0); err)
+  if (int err = bpf_map__lookup_elem(map, &id, sizeof id, per_cpu.data(), per_cpu.size() * sizeof per_cpu[0], 0); err)
     return make_error("reading backend counters failed: " + errno_text(err));
+  return per_cpu;
+}
+
+}  // namespace
+
+Result<BackendCounters> Datapath::backend_counters(uint32_t id) {
+  auto per_cpu = read_backend_stats(skel_->maps.backend_stats, id);
+  if (!per_cpu) return make_error(per_cpu.error());
   BackendCounters c;
-  for (const auto& s : per_cpu) {
+  for (const auto& s : *per_cpu) {
     c.packets += s.packets;
     c.bytes += s.bytes;
     c.new_flows += s.new_flows;
     c.refused += s.refused;
   }
   return c;
+}
+
+Result<BackendTally> Datapath::backend_tally(uint32_t id) {
+  auto per_cpu = read_backend_stats(skel_->maps.backend_stats, id);
+  if (!per_cpu) return make_error(per_cpu.error());
+  auto be = read_backend(skel_->maps.backends, id);
+  if (!be) return make_error(be.error());
+  auto conns = active_connections(id);
+  if (!conns) return make_error(conns.error());
+  BackendTally t;
+  for (const auto& c : *per_cpu) t.stats.insert(t.stats.end(), {c.packets, c.bytes, c.new_flows, c.refused});
+  t.connections = *conns;
+  t.gen = be->gen;
+  return t;
+}
+
+Status Datapath::restore_backend_tally(uint32_t id, const BackendTally& t) {
+  if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");
+  std::vector<struct xdplb_backend_stats> per_cpu(possible_cpus());
+  constexpr size_t kFields = 4;  // packets, bytes, new_flows, refused
+  if (t.stats.size() != kFields * per_cpu.size()) return make_error("backend counters of another CPU count");
+  for (size_t i = 0; i < per_cpu.size(); ++i)
+    per_cpu[i] = {t.stats[kFields * i], t.stats[kFields * i + 1], t.stats[kFields * i + 2], t.stats[kFields * i + 3]};
+  if (int err = bpf_map__update_elem(skel_->maps.backend_stats, &id, sizeof id, per_cpu.data(),
+                                     per_cpu.size() * sizeof per_cpu[0], BPF_ANY); err)
+    return make_error("restoring backend counters failed: " + errno_text(err));
+  auto be = read_backend(skel_->maps.backends, id);
+  if (!be) return make_error(be.error());
+  be->gen = t.gen;
+  XDPLB_TRY(update(skel_->maps.backends, id, *be, "a backend's generation"));
+  auto conns = connection_counters();
+  if (!conns) return make_error(conns.error());
+  __atomic_store_n(&(*conns)[id], t.connections, __ATOMIC_RELAXED);
+  return {};
 }
 
 namespace {

@@ -68,6 +68,7 @@ Status fill_tc_jumps(struct ::xdplb_bpf* skel) {
       {XDPLB_TC_JUMP_FRAGMENT, skel->progs.xdplb_tc_fragment},
       {XDPLB_TC_JUMP_HAIRPIN, skel->progs.xdplb_tc_hairpin},
       {XDPLB_TC_JUMP_HAIRPIN_FRAGMENT, skel->progs.xdplb_tc_hairpin_fragment},
+      {XDPLB_TC_JUMP_HAIRPIN_FRAG_NEEDED, skel->progs.xdplb_tc_hairpin_frag_needed},
   };
   static_assert(std::size(jumps) == XDPLB_TC_JUMP_MAX, "a tail call of abi.h has no program here");
   for (const auto& [slot, prog] : jumps) {

@@ -94,6 +94,7 @@ Status check_service(const BridgeState& state, const ServiceConfig& svc) {
     return make_error(what + " has slot " + std::to_string(svc.slot) + "; the maps hold " +
                       std::to_string(XDPLB_MAX_SERVICE_OBJECTS) + " services");
   if (svc.port_last < svc.port) return make_error(what + ": its port range ends below its start");
+  if (auto st = check_backend_ports(svc); !st) return make_error(what + ": " + st.error());
   if (svc.affinity == Affinity::Source && svc.scheduler != Scheduler::Maglev)
     return make_error(what + ": --affinity source places clients by the Maglev ring; it cannot go with "
                       "the " + std::string(name_of(svc.scheduler)) + " scheduler (use --scheduler maglev)");
@@ -127,6 +128,7 @@ Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>
           }
           ServiceValue v = value;
           v.pool = pool_of_service(svc, addr.is_v6() ? 6 : 4);
+          v.backend_port = entry_backend_port(svc, static_cast<uint16_t>(port));
           plan.services.emplace(key, v);
         }
       }

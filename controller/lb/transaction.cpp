@@ -25,6 +25,8 @@ Result<BackendEntry> DatapathWriter::read_backend(uint32_t id) { return dp_.back
 Status DatapathWriter::put_backend(uint32_t id, const BackendEntry& entry) { return dp_.put_backend(id, entry); }
 Status DatapathWriter::delete_backend(uint32_t id) { return dp_.delete_backend(id); }
 Status DatapathWriter::take_backend_id(uint32_t id) { return dp_.take_backend_id(id); }
+Result<BackendTally> DatapathWriter::read_tally(uint32_t id) { return dp_.backend_tally(id); }
+Status DatapathWriter::restore_tally(uint32_t id, const BackendTally& t) { return dp_.restore_backend_tally(id, t); }
 
 namespace {
 
@@ -69,12 +71,23 @@ std::function<Status(MapWriter&)> restore_pool(const MapPlan& before, uint32_t p
   return [pool, old](MapWriter& m) { return m.write_pool(pool, old); };
 }
 
+// Runs a write that resets id's counters (take_backend_id, delete_backend) after reading them,
+// so a rollback puts them back as they were.
+Status resetting(MapWriter& maps, UndoLog& undo, uint32_t id, const std::function<Status()>& write) {
+  auto tally = maps.read_tally(id);
+  if (!tally) return make_error(tally.error());
+  XDPLB_TRY(write());
+  undo.add([id, before = *tally](MapWriter& m) { return m.restore_tally(id, before); });
+  return {};
+}
+
 // Writes one backend entry (put or remove) after reading what it held, for the undo.
 Status write_entry(MapWriter& maps, UndoLog& undo, uint32_t id, const std::optional<BackendEntry>& entry) {
   auto old = maps.read_backend(id);
   if (!old) return make_error(old.error());
   BackendEntry before = *old;
-  XDPLB_TRY(entry ? maps.put_backend(id, *entry) : maps.delete_backend(id));
+  if (entry) XDPLB_TRY(maps.put_backend(id, *entry));
+  else XDPLB_TRY(resetting(maps, undo, id, [&] { return maps.delete_backend(id); }));
   if (before.addr.family == 0 || !before.active)
     undo.add([id, before](MapWriter& m) {
       // An unused or inactive entry: inactive again (keeping the address the program may need).
@@ -90,7 +103,8 @@ Status write_entry(MapWriter& maps, UndoLog& undo, uint32_t id, const std::optio
 // changed, service entries gone, pools gone, entries turning off.
 Status apply(MapWriter& maps, UndoLog& undo, const MapPlan& before, const MapPlan& after,
              const EntryChanges& entries) {
-  for (uint32_t id : entries.new_ids) XDPLB_TRY(maps.take_backend_id(id));
+  for (uint32_t id : entries.new_ids)
+    XDPLB_TRY(resetting(maps, undo, id, [&] { return maps.take_backend_id(id); }));
   for (const auto& [id, e] : entries.put)
     if (e.active) XDPLB_TRY(write_entry(maps, undo, id, e));
   for (const auto& [pool, plan] : after.pools) {

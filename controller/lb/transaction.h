@@ -39,8 +39,12 @@ class MapWriter {
   // Inactive, devmap slot and counters cleared (the address stays for the datapath).
   virtual Status delete_backend(uint32_t id) = 0;
   // An id given to a new backend: no counted connections and the next generation, so flows
-  // of the id's earlier backend are re-placed (ids are reused). Not undone: the id was unused.
+  // of the id's earlier backend are re-placed (ids are reused).
   virtual Status take_backend_id(uint32_t id) = 0;
+  // The counters, connections and generation take_backend_id and delete_backend reset, read
+  // before either and written back when the transaction rolls back.
+  virtual Result<BackendTally> read_tally(uint32_t id) = 0;
+  virtual Status restore_tally(uint32_t id, const BackendTally& tally) = 0;
 };
 
 // The real maps.
@@ -56,6 +60,8 @@ class DatapathWriter final : public MapWriter {
   Status put_backend(uint32_t id, const BackendEntry& entry) override;
   Status delete_backend(uint32_t id) override;
   Status take_backend_id(uint32_t id) override;
+  Result<BackendTally> read_tally(uint32_t id) override;
+  Status restore_tally(uint32_t id, const BackendTally& tally) override;
 
  private:
   Datapath& dp_;

@@ -30,6 +30,10 @@ class CountingWriter final : public MapWriter {
   }
   Status delete_backend(uint32_t id) override { return count("backend", inner_.delete_backend(id)); }
   Status take_backend_id(uint32_t id) override { return count("backend", inner_.take_backend_id(id)); }
+  Result<BackendTally> read_tally(uint32_t id) override { return inner_.read_tally(id); }
+  Status restore_tally(uint32_t id, const BackendTally& tally) override {
+    return count("backend", inner_.restore_tally(id, tally));
+  }
 
  private:
   Status count(const char* kind, Status s) {

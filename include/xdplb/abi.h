@@ -11,7 +11,7 @@
  * by the controller at attach): a binary that finds pins of another version does not read
  * their maps; `xdplb attach` replaces programs and maps in one step. Raise it with any change
  * to a map's key, value, type or size, or to what a program keeps in a map. */
-#define XDPLB_ABI_VERSION 1
+#define XDPLB_ABI_VERSION 2
 
 /* ---- sizes (one place each; the controller sizes its buffers from these) ---- */
 
@@ -83,7 +83,10 @@ struct xdplb_service {
 	__u32 pool;      /* index of the pool's Maglev ring and member list */
 	__u32 scheduler; /* enum xdplb_scheduler */
 	__u32 flags;     /* XDPLB_SERVICE_* */
-	__u32 pad;
+	__be16 backend_port; /* network order: the port this entry's new flows are DNATed to (a
+	                      * port range mapped onto a range: each port its own); 0: each
+	                      * backend's own port (xdplb_backend.port) */
+	__u16 pad;
 };
 
 /* ---- pools: the backends that take new flows, for the schedulers that need a list ---- */
@@ -157,7 +160,9 @@ struct xdplb_flow {
 	__u32 flags;   /* XDPLB_FLOW_* */
 	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet (of the close once CLOSED) */
 	__u32 gen;     /* xdplb_backend.gen of the backend when the flow was placed */
-	__u32 pad;
+	__be16 bport;  /* the backend port the flow is DNATed to (its service entry's
+	                * backend_port, else the backend's port), fixed at placement */
+	__u16 pad;
 };
 
 /* Reverse key: the backend's reply as it arrives (backend -> client), same layout as
@@ -195,7 +200,7 @@ struct xdplb_hairpin_flow {
 	union xdplb_addr snat_addr; /* the bridge address the request leaves with */
 	__u32 backend;              /* backend id */
 	__be16 snat_port;           /* the allocated source port, network order */
-	__u8 pad[2];
+	__be16 bport;               /* the backend port it is DNATed to (as xdplb_flow.bport) */
 	__u32 flags;                /* XDPLB_FLOW_* */
 	__u32 gen;                  /* xdplb_backend.gen at placement */
 	__u64 last_seen_ns;         /* last request (of the close once CLOSED) */
@@ -268,6 +273,8 @@ enum xdplb_tc_jump {
 	XDPLB_TC_JUMP_FRAGMENT = 1, /* xdplb_tc_fragment: a fragment of a TCP/UDP datagram */
 	XDPLB_TC_JUMP_HAIRPIN = 2,  /* xdplb_tc_hairpin: a container's request to a service */
 	XDPLB_TC_JUMP_HAIRPIN_FRAGMENT = 3, /* xdplb_tc_hairpin_fragment: its first fragment */
+	XDPLB_TC_JUMP_HAIRPIN_FRAG_NEEDED = 4, /* xdplb_tc_hairpin_frag_needed: a request too big
+	                                        * for the way to its backend (MTU in skb->cb[0]) */
 	XDPLB_TC_JUMP_MAX
 };
 
@@ -326,6 +333,9 @@ enum xdplb_reason {
 	XDPLB_R_FLOW_CLOSED,     /* TCP flow ended (FIN both ways or RST; external and hairpin) */
 	XDPLB_R_TC_REPLY_STALE,  /* reply matched the entry of a flow that ended (or whose backend
 	                          * id went to a new backend): entry deleted, reply untouched */
+	XDPLB_R_TC_HAIRPIN_FRAG_NEEDED, /* hairpin request bigger than the MTU towards its backend:
+	                                 * dropped, the container told "fragmentation needed" /
+	                                 * "packet too big" from the VIP */
 	XDPLB_R_MAX
 };
 

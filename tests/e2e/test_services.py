@@ -188,3 +188,78 @@ def test_backup_takes_over_and_hands_back(e2e):
     got = web_from(t.client, t.vip, 20, 48001)
     assert got["b1"] == 20, f"a primary back: new flows leave the backup: {dict(got)}"
     wait_until(lambda: not lb.backend(t.backend(3).ip)["in_ring"], 2, "the backup out of the pool")
+
+
+def test_port_range_onto_a_range_keeps_the_offset(e2e):
+    """--port 30000-30009 --backend-port 8000-8009: 30003 reaches the backend's 8003 from an
+    external client, the host and a container (hairpin), TCP and UDP; bad ranges refused."""
+    t = e2e.topology(backends=2, net=NET)
+    b1, b2 = t.backend(1), t.backend(2)
+    for port in range(8000, 8010):
+        servers.udp_reply(e2e, b1.ns, "b1", port=port, text=f"b1:{port}")
+    servers.httpd(e2e, b1.ns, "b1-8003", port=8003)  # only 8003 speaks HTTP
+    client.wait_http(t.host, url(b1.ip, port=8003))
+    client.wait_udp(t.host, b1.ip, 8009)
+    lb = e2e.xdplb(t.host)
+    lb("attach", t.bridge, "--uplink", t.uplink, "--port", "30000-30009", "--backend-port", "8000-8009")
+    lb("backend", "add", b1.ip)
+    assert lb.json("service", "list")[0]["backend_ports"] == "8000-8009"
+
+    for port in (30000, 30003, 30009):
+        assert client.udp(t.client, t.vip, port) == f"b1:{port - 22000}", f"external client, UDP {port}"
+    for ns, addr, what in ((t.client, t.vip, "external client"), (t.host, "127.0.0.1", "the host"),
+                           (b2.ns, t.bridge_ip, "container b2")):
+        assert client.http(ns, url(addr, port=30003)) == "Served from b1-8003", f"{what}: TCP 30003 -> 8003"
+        assert client.udp(ns, addr, 30004) == "b1:8004", f"{what}: UDP 30004 -> 8004"
+
+    listed, state = lb.json("service", "list"), lb.state(t.bridge)
+    for args, match in (
+            (("--backend-port", "8000-8004"), "ports 30000-30009 are 10 and backend ports 8000-8004 are 5"),
+            (("--port", "65530-65540"), "65535"),
+            (("--backend-port", "65530-65540"), "--backend-port: .*65535"),
+    ):
+        r = lb.fails("service", "set", "default", *args, match=match)
+        assert len(r.err.strip().splitlines()) == 1, f"one clear line: {r.err!r}"
+    r = lb.fails("service", "add", "other", "--port", "30005-30014", "--backend-port", "9000-9009",
+                 match="service 'other' and service 'default' both claim .*:30005/")
+    assert len(r.err.strip().splitlines()) == 1, f"one clear line: {r.err!r}"
+    assert lb.json("service", "list") == listed and lb.state(t.bridge) == state, "nothing changed"
+
+    lb("detach", t.bridge)
+    lb("attach", t.bridge, "--uplink", t.uplink)
+    assert lb.json("service", "list") == listed, "the range mapping restored"
+    assert client.http(t.client, url(t.vip, port=30003)) == "Served from b1-8003"
+
+
+def test_load_sizes_kept_and_addresses_reread_by_every_change(e2e):
+    """--flow-table and --hairpin-ports are kept in the state and come back with a bare attach;
+    without the daemon every change command re-reads the addresses a service answers on."""
+    t = e2e.topology(backends=2, net=NET)
+    for b in t.backends:
+        servers.httpd(e2e, b.ns, b.name)
+        client.wait_http(t.host, f"http://{b.ip}/")
+    lb = e2e.xdplb(t.host)
+    lb("attach", t.bridge, "--uplink", t.uplink, "--proto", "tcp", "--flow-table", "4096",
+       "--hairpin-ports", "62000-62999")
+    lb("backend", "add", t.backend(1).ip)
+    assert lb.status()["flow_table_size"] == 4096
+    lb("detach", t.bridge)
+    lb("attach", t.bridge, "--uplink", t.uplink)  # what a reboot does
+    assert lb.status()["flow_table_size"] == 4096, "--flow-table restored by a bare attach"
+    state = lb.state(t.bridge)
+    assert (state["flow_table"], state["hairpin_ports"]) == (4096, "62000-62999")
+    served = client.http(t.backend(1).ns, f"http://{t.bridge_ip}:8000/cgi-bin/peer")
+    assert served and 62000 <= int(served.split()[2]) <= 62999, f"hairpin SNAT port from the kept range: {served}"
+    lb("detach", t.bridge)
+    lb("attach", t.bridge, "--uplink", t.uplink, "--flow-table", "8192")
+    assert lb.status()["flow_table_size"] == 8192, "a given size replaces the saved one"
+
+    # Addresses that appear later, each followed by the next change command of any kind.
+    lb("backend", "add", t.backend(2).ip)
+    for i, change in enumerate((("scheduler", "maglev"), ("service", "set", "default", "--proto", "tcp"),
+                                ("backend", "drain", t.backend(1).ip), ("backend", "undrain", t.backend(1).ip))):
+        extra = f"10.{NET}.1.{120 + i}"
+        t.host.addr_add(t.uplink, f"{extra}/24")
+        lb(*change)
+        got = client.http(t.client, url(extra))
+        assert got in {"Served from b1", "Served from b2"}, f"{extra} served after `{' '.join(change)}`: {got}"

@@ -15,6 +15,18 @@ NET = 96
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def abi_version():
+    """XDPLB_ABI_VERSION as the build under test has it (include/xdplb/abi.h)."""
+    with open(os.path.join(HERE, "..", "..", "include", "xdplb", "abi.h")) as f:
+        for line in f:
+            if line.startswith("#define XDPLB_ABI_VERSION "):
+                return int(line.split()[2])
+    raise AssertionError("no XDPLB_ABI_VERSION in abi.h")
+
+
+CURRENT = abi_version()
+
+
 def test_attach_of_another_abi_version_replaces_in_place(e2e):
     t = e2e.topology(backends=3, net=NET)
     for b in t.backends:
@@ -31,7 +43,7 @@ def test_attach_of_another_abi_version_replaces_in_place(e2e):
     assert len(before) == 3
 
     # The current version does not misread version-7 pins.
-    r = lb.fails("status", match="ABI version 7 and this xdplb speaks version 1")
+    r = lb.fails("status", match=f"ABI version 7 and this xdplb speaks version {CURRENT}")
     print(r.err)
     lb.fails("backend", "add", "10.96.0.99", match="run `xdplb attach BRIDGE` with this xdplb")
 
@@ -55,6 +67,6 @@ def test_attach_of_another_abi_version_replaces_in_place(e2e):
     assert [s["name"] for s in status["services"]] == ["default"]
     served = client.served_by(client.spread(t.client, url(t.vip), 30, first_port=51001))
     assert set(served) == {"b1", "b2", "b3"}, dict(served)
-    lb.fails("attach", t.bridge, "--uplink", t.uplink, match="the same ABI version 1: nothing to replace")
+    lb.fails("attach", t.bridge, "--uplink", t.uplink, match=f"the same ABI version {CURRENT}: nothing to replace")
     old("status", check=False)  # the old version now refuses (its own check), nothing more
-    assert "ABI version 1" in old("status", check=False).err
+    assert f"ABI version {CURRENT}" in old("status", check=False).err

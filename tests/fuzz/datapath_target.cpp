@@ -28,7 +28,9 @@ namespace xdplb::fuzz {
 namespace {
 
 // The namespace the programs run in: a bridge with the backends and containers as permanent
-// neighbours, an uplink with a route and a neighbour for the clients (as the packet tests).
+// neighbours, an uplink with a route and a neighbour for the clients (as the packet tests);
+// the bridge's MTU below the frames' 1600 bytes, so big hairpin requests are answered with an
+// ICMP error (lib/frag_needed.h) and checked (check_frag_needed).
 constexpr const char* kNetnsSetup[] = {
     "ip link set lo up",
     "ip link add gdbr0 address 02:00:00:00:00:01 type bridge",
@@ -37,6 +39,7 @@ constexpr const char* kNetnsSetup[] = {
     "ip link add gdport0 type veth peer name gdport1",
     "ip link set gdport0 master gdbr0 up",
     "ip link set gdport1 up",
+    "ip link set gdbr0 mtu 1400",  // a hairpin request of 1401+ IP bytes gets the VIP's ICMP error
     "ip link set gdbr0 up",
     "ip neigh add 10.1.0.11 lladdr 02:00:00:00:00:11 dev gdbr0 nud permanent",
     "ip neigh add 10.1.0.12 lladdr 02:00:00:00:00:12 dev gdbr0 nud permanent",
@@ -59,6 +62,7 @@ constexpr const char* kNetnsSetup[] = {
 // by round-robin on pool 3.
 constexpr uint32_t kPool6 = 2, kPoolRr = 3;
 const std::string kVip6 = "fd00::10", kVipRr = "10.0.0.30";
+constexpr uint16_t kRangePort = 30003, kRangeBackendPort = 8003;
 struct Backend6 {
   uint32_t id;
   const char* addr;
@@ -126,6 +130,9 @@ Status program(Datapath& dp) {
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVip6), test::kPort, proto}, kPool6, XDPLB_SCHED_LEAST_CONN));
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipRr), test::kPort, proto}, kPoolRr, XDPLB_SCHED_ROUND_ROBIN));
+    // port kRangePort of a range mapped onto a range: to kRangeBackendPort of pool 0's backends
+    XDPLB_TRY(dp.put_service({*IpAddress::parse(test::kVip), kRangePort, proto},
+                             ServiceValue{test::kPool, XDPLB_SCHED_MAGLEV, 0, kRangeBackendPort}));
   }
   return {};
 }
@@ -210,9 +217,12 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
 
   for (const auto& vip : {test::kVip, test::kVipNoBackend, kVip6, kVipRr})
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(vip), test::kPort, proto});
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(test::kVip), kRangePort, proto});
   for (const auto& b : {test::kB0, test::kB1, test::kB2}) {
-    t->backends_.insert({addr_bytes(b.addr), b.port});
-    t->backend_id_[{addr_bytes(b.addr), b.port}] = b.id;
+    for (uint16_t port : {b.port, kRangeBackendPort}) {
+      t->backends_.insert({addr_bytes(b.addr), port});
+      t->backend_id_[{addr_bytes(b.addr), port}] = b.id;
+    }
     t->backend_ids_.push_back(b.id);
   }
   for (const auto& b : kBackends6) {
@@ -289,6 +299,21 @@ Result<DatapathTarget::FrameOutcome> DatapathTarget::run_frame(Hook hook, const 
 
 bool DatapathTarget::translated_by_design(const FrameView& v) {
   return v.ip && (v.fragment || v.proto == 1 /* ICMP */ || v.proto == 58 /* ICMPv6 */);
+}
+
+std::string DatapathTarget::check_frag_needed(const FrameView& in, const Bytes& in_bytes, const Bytes& out) {
+  const FrameView o = view(out);
+  const std::string what = "the error for a too-big hairpin request: ";
+  // a whole request to a service, or the first fragment of one (its ports unread here)
+  const bool request = in.well_formed ? services_.count({in.dst, in.dport, in.proto}) > 0 : in.fragment;
+  if (!in.ip || !request || in.ip_len <= 1280) return what + "sent for a frame that is no big request to a service";
+  if (!o.ip || o.proto != (in.family == 6 ? 58 : 1) || o.src != in.dst || o.dst != in.src)
+    return what + "not ICMP from the VIP to the sender";
+  if (!o.ip_csum_ok) return what + "IPv4 header checksum wrong";
+  const size_t quote = in.ihl + 8, at = o.l3 + o.ihl + 8;
+  if (out.size() != at + quote || !std::equal(out.begin() + at, out.end(), in_bytes.begin() + in.l3))
+    return what + "does not quote the request's IP header and 8 bytes";
+  return "";
 }
 
 bool DatapathTarget::ours(Hook hook, const FrameView& v) {
@@ -373,6 +398,9 @@ std::string DatapathTarget::check_frame(const FrameIn& f, const FrameView& v, bo
   if (std::none_of(o.reasons.begin(), o.reasons.end(), [](uint64_t n) { return n; }))
     return "verdict " + std::to_string(o.verdict) + " counted under no reason";
   if (o.verdict == drop && !counted_drop(o)) return "dropped without a drop reason counted";
+  if (f.hook == Hook::Tc && o.reasons.size() > XDPLB_R_TC_HAIRPIN_FRAG_NEEDED &&
+      o.reasons[XDPLB_R_TC_HAIRPIN_FRAG_NEEDED] && o.verdict == TC_ACT_REDIRECT)
+    return check_frag_needed(v, f.bytes, o.out);
   if (o.out.size() != f.bytes.size())
     return "length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o.out.size());
   if (o.out == f.bytes) return "";

@@ -63,6 +63,9 @@ class DatapathTarget {
   Result<FrameOutcome> run_frame(Hook hook, const Bytes& in);
   Result<std::vector<uint64_t>> reasons();
   static bool translated_by_design(const FrameView& v);
+  // A hairpin request too big for the way to its backend (lib/frag_needed.h): out must be the
+  // ICMP error from the VIP it called back to its sender, quoting it. "" if so.
+  std::string check_frag_needed(const FrameView& in, const Bytes& in_bytes, const Bytes& out);
   bool ours(Hook hook, const FrameView& v);
   Status control(const FrameIn& f, const Bytes& prev_out, Report& rep);
   static void add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev, Report& rep);

@@ -185,6 +185,35 @@ TEST_F(Hairpin6Test, RequestAndReplyAreRewrittenBothWaysForTcpAndUdp) {
   }
 }
 
+TEST_F(Hairpin6Test, RequestTooBigForTheWayToTheBackendIsAnsweredWithPacketTooBig) {
+  auto s = ns->ip("link set xdpbr0 mtu 1400");
+  ASSERT_TRUE(s) << s.error();
+  Frame6 big = request(IPPROTO_UDP, 52000);
+  big.payload.assign(1500 - 40 - 8, 'x');  // 1500 IP bytes: too big for the bridge's 1400
+  Outcome o = run(big.bytes());
+  ASSERT_EQ(o.verdict, TC_ACT_REDIRECT) << "sent back to the container";
+  EXPECT_EQ(o.reasons[XDPLB_R_TC_HAIRPIN_FRAG_NEEDED], 1u);
+  EXPECT_EQ(o.reasons[XDPLB_R_TC_HAIRPIN_REQUEST], 0u) << "the request itself must not go on";
+  Icmp6Error want;
+  want.eth_dst = kContainerMac;
+  want.eth_src = kBridgeMac;
+  want.src = kUplinkVip6;
+  want.dst = kContainer6;
+  want.rest = 1400;
+  want.quote = quote_of(big.bytes());
+  EXPECT_EQ(o.out, want.bytes()) << "packet too big from the VIP, MTU 1400, quoting the request";
+
+  // The first fragment of a bigger datagram (found by the fuzzer: it was dropped uncounted).
+  Frame6 whole = request(IPPROTO_UDP, 52100);
+  whole.payload.assign(3000, 'y');
+  const Bytes first = ipv6_fragment(whole.bytes(), 0, 1448, true, 77);  // 40 + 8 + 1448 IP bytes
+  Outcome f = run(first);
+  ASSERT_EQ(f.verdict, TC_ACT_REDIRECT) << "the first fragment is answered too";
+  EXPECT_EQ(f.reasons[XDPLB_R_TC_HAIRPIN_FRAG_NEEDED], 1u);
+  want.quote = quote_of(first);  // the IPv6 header and the fragment header
+  EXPECT_EQ(f.out, want.bytes());
+}
+
 // A UDP datagram without a checksum is invalid over IPv6: the rewrite must not invent a 0 nor
 // a checksum it did not check; the field stays 0 and the backend drops it as it would anyway.
 TEST_F(Hairpin6Test, UdpWithoutChecksumStaysWithout) {

@@ -22,6 +22,7 @@
 
 #include "xdplb_bpf.skel.h"
 
+#include "frames.h"
 #include "prog_run.h"
 #include "scenario.h"
 #include "test_netns.h"
@@ -161,6 +162,72 @@ TEST_F(HairpinTest, TcpRequestAndReplyAreRewrittenBothWays) {
   ASSERT_EQ(rep.verdict, TC_ACT_REDIRECT);
   expect_reply(rep.out, syn);
   EXPECT_EQ(rep.reasons[XDPLB_R_TC_HAIRPIN_REPLY], 1u);
+}
+
+TEST_F(HairpinTest, PortRangeOntoARangeKeepsTheOffsetBothWays) {
+  // As the controller writes port 30003 of a service 30000-30009 -> 8000-8009: the entry carries
+  // backend port 8003, the backends' own port stays 80.
+  ASSERT_TRUE(dp->put_service({*IpAddress::parse(kVip), 30003, IPPROTO_TCP},
+                              ServiceValue{kPool, XDPLB_SCHED_MAGLEV, 0, 8003}));
+  const Packet syn = from_container(with_sport_for(ring, Packet::tcp(kContainer, 40100, kVip, 30003), kB1.id));
+  Outcome req = run(syn);
+  ASSERT_EQ(req.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(req.out.dst, kB1.addr);
+  EXPECT_EQ(req.out.dport, 8003) << "not DNATed to the entry's backend port";
+  EXPECT_TRUE(req.out.ip_csum_ok && req.out.l4_csum_ok) << "checksums after the rewrite";
+
+  Packet ack = syn;
+  ack.tcp_flags = kTcpAck;
+  Outcome again = run(ack);
+  ASSERT_EQ(again.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(again.out.dport, 8003) << "a known flow keeps its port";
+  EXPECT_EQ(again.out.sport, req.out.sport);
+
+  TestBackend b = kB1;
+  b.port = 8003;  // the backend answers from the port it was called on
+  Outcome rep = run(reply_to(req.out, b, 6));
+  ASSERT_EQ(rep.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(rep.reasons[XDPLB_R_TC_HAIRPIN_REPLY], 1u) << "the reply from :8003 matched no claim";
+  EXPECT_EQ(rep.out.src, kVip);
+  EXPECT_EQ(rep.out.sport, 30003) << "reply source port not put back to the service port";
+  EXPECT_EQ(rep.out.dst, kContainer);
+  EXPECT_EQ(rep.out.dport, syn.sport);
+  EXPECT_TRUE(rep.out.ip_csum_ok && rep.out.l4_csum_ok);
+}
+
+TEST_F(HairpinTest, RequestTooBigForTheWayToTheBackendIsAnsweredWithFragNeeded) {
+  auto s = ns->ip("link set xdpbr0 mtu 1400");
+  ASSERT_TRUE(s) << s.error();
+  Packet big = from_container(with_sport_for(ring, Packet::udp(kContainer, 40200, kVip, kPort), kB1.id));
+  big.payload.assign(1500 - 20 - 8, 'x');  // 1500 IP bytes: fits the container's link, not the bridge's
+  Outcome o = run(big);
+  ASSERT_EQ(o.verdict, TC_ACT_REDIRECT) << "sent back to the container";
+  EXPECT_EQ(o.reasons[XDPLB_R_TC_HAIRPIN_FRAG_NEEDED], 1u);
+  EXPECT_EQ(o.reasons[XDPLB_R_TC_HAIRPIN_REQUEST], 0u) << "the request itself must not go on";
+  Icmp4Error want;
+  want.eth_dst = kContainerMac;
+  want.eth_src = kBridgeMac;
+  want.src = kVip;
+  want.dst = kContainer;
+  want.rest = 1400;
+  want.quote = quote_of(big.bytes());
+  Result<RunResult> r = make_error("not run");
+  s = ns->run([&] { r = run_tc(dp->tc_prog_fd(), big.bytes(), bridge_ifindex); });
+  ASSERT_TRUE(s && r);
+  Bytes w = want.bytes();
+  w[18] = w[19] = 0;                      // IP id 0, as the program writes it
+  w = with_ipv4_addrs(w, kVip, kContainer);  // (IP checksum recomputed)
+  EXPECT_EQ(diff(r->out, w), "") << "fragmentation needed from the VIP, MTU 1400, quoting the request";
+  auto got = parse(r->out);
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->ip_csum_ok && got->l4_csum_ok) << "checksums of the error";
+
+  Packet small = from_container(with_sport_for(ring, Packet::udp(kContainer, 40300, kVip, kPort), kB1.id));
+  small.payload.assign(1400 - 20 - 8, 'x');  // exactly the MTU: goes on
+  Outcome fits = run(small);
+  ASSERT_EQ(fits.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(fits.reasons[XDPLB_R_TC_HAIRPIN_FRAG_NEEDED], 0u);
+  expect_request(fits.out, kB1, small);
 }
 
 TEST_F(HairpinTest, UdpWithAndWithoutChecksum) {

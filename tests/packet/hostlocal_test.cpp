@@ -117,6 +117,24 @@ TEST_F(HostLocalTest, TcpConnectLandsOnTheBackendOfItsFamily) {
   }
 }
 
+TEST_F(HostLocalTest, PortRangeOntoARangeConnectsToTheSameOffset) {
+  // Port 30003 of a service 30000-30009 -> 8000-8009, as the controller writes it.
+  constexpr uint16_t kRangePort = 30003, kRangeBackendPort = 8003;
+  ASSERT_TRUE(attached->dp().put_service({*IpAddress::parse(kV4.loopback), kRangePort, IPPROTO_TCP},
+                                         ServiceValue{0, XDPLB_SCHED_MAGLEV, 0, kRangeBackendPort}));
+  in(*host, [&] {
+    UniqueFd listener = bound(AF_INET, SOCK_STREAM, kV4.backend, kRangeBackendPort);
+    ASSERT_TRUE(listener.valid()) << std::strerror(errno);
+    UniqueFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(connect_errno(c.get(), sock_addr(AF_INET, kV4.loopback, kRangePort)), 0)
+        << "connect to :30003 was not sent to the backend's :8003";
+    SockAddr peer;
+    ASSERT_EQ(::getpeername(c.get(), peer.get(), &peer.len), 0);
+    EXPECT_EQ(text(peer), text(AF_INET, kV4.loopback, kRangePort)) << "getpeername must show the port dialled";
+    ASSERT_TRUE(readable(listener.get())) << "the backend's :8003 saw no connection";
+  });
+}
+
 TEST_F(HostLocalTest, UdpSendtoAndConnectedUdpLandOnTheBackendAndRepliesShowTheVip) {
   for (const Family* f : {&kV4, &kV6}) {
     SCOPED_TRACE(f->name);

@@ -4,17 +4,22 @@
 // and hand back.
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
+
+#include <bpf/libbpf.h>
 
 #include "datapath/datapath.h"
 #include "lb/transaction.h"
 #include "packet.h"
 #include "prog_run.h"
+#include "xdplb_bpf.skel.h"
 
 namespace xdplb::test {
 namespace {
@@ -112,6 +117,22 @@ class ServicesTest : public ::testing::Test {
     return parsed ? parsed->dst + ":" + std::to_string(parsed->dport) : "?";
   }
 
+  // The VIP:vport a reply from backend:bport to the client:cport is put back to, as the reverse
+  // entry in `map` says; "" if there is none.
+  std::string reverse_of(const struct bpf_map* map, const std::string& backend, uint16_t bport, uint16_t cport) {
+    struct xdplb_flow_key k;
+    std::memset(&k, 0, sizeof k);
+    k.src = addr(backend).to_abi();
+    k.sport = htons(bport);
+    k.dst = addr(kClient).to_abi();
+    k.dport = htons(cport);
+    k.proto = IPPROTO_TCP;
+    k.family = XDPLB_AF_INET;
+    struct xdplb_reverse v;
+    if (bpf_map__lookup_elem(map, &k, sizeof k, &v, sizeof v, 0)) return "";
+    return IpAddress::from_abi(v.vip, AF_INET).to_string() + ":" + std::to_string(ntohs(v.vport));
+  }
+
   std::unique_ptr<Datapath> dp;
   std::unique_ptr<DatapathWriter> writer;
   std::string dir;
@@ -153,6 +174,44 @@ TEST_F(ServicesTest, PortRangeMapsEveryPortToTheBackendPort) {
     EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, port)), "10.1.0.31:7000") << port;
   EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, 30010)), "") << "past the range";
   EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, 29999)), "") << "before the range";
+}
+
+TEST_F(ServicesTest, PortRangeOntoARangeKeepsTheOffsetBothWays) {
+  // ranged: TCP+UDP 31000-31009 -> 9000-9009 (b6, saved with port 9000: the entry's port wins).
+  auto s = change([](BridgeState& s, EntryChanges& e) -> Status {
+    ServiceConfig r = service("ranged", 3, 31000, 31009, ProtoSet::Both, 9000);
+    r.backend_port_last = 9009;
+    s.services.push_back(r);
+    s.backends.push_back(backend(6, "ranged", "10.1.0.41", 9000));
+    e.put[6] = BackendEntry{s.backends.back().addr, 9000, true};
+    return {};
+  });
+  ASSERT_TRUE(s) << s.error();
+  for (uint16_t port = 31000; port <= 31009; ++port)
+    EXPECT_EQ(send(Packet::udp(kClient, 40000, kVip, port)), "10.1.0.41:" + std::to_string(9000 + port - 31000))
+        << "port " << port << " goes to the same offset of the backend range";
+
+  const Packet syn = Packet::tcp(kClient, 46000, kVip, 31003);
+  EXPECT_EQ(send(syn), "10.1.0.41:9003");
+  EXPECT_EQ(reverse_of(dp->skeleton()->maps.reverse_new, "10.1.0.41", 9003, 46000), std::string(kVip) + ":31003")
+      << "the reply from :9003 is put back to the service port";
+  Packet ack = syn;
+  ack.tcp_flags = kTcpAck;
+  EXPECT_EQ(send(ack), "10.1.0.41:9003") << "a known flow keeps its port";
+  EXPECT_EQ(reverse_of(dp->skeleton()->maps.reverse, "10.1.0.41", 9003, 46000), std::string(kVip) + ":31003")
+      << "established: the reverse entry moved with the flow's port";
+  EXPECT_EQ(reverse_of(dp->skeleton()->maps.reverse_new, "10.1.0.41", 9003, 46000), "");
+
+  // Mismatched lengths are refused before anything changes.
+  auto refused = change([](BridgeState& s, EntryChanges&) -> Status {
+    find_service(s, "ranged")->backend_port_last = 9005;
+    return {};
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(),
+            "service 'ranged': ports 31000-31009 are 10 and backend ports 9000-9005 are 6: give a backend port "
+            "range of the same length, or one port");
+  EXPECT_EQ(send(Packet::udp(kClient, 40001, kVip, 31009)), "10.1.0.41:9009") << "unchanged";
 }
 
 TEST_F(ServicesTest, SourceAffinityPutsEveryConnectionOfAClientOnOneBackend) {

@@ -90,6 +90,46 @@ TEST(Plan, PortRangeIsOneEntryPerPort) {
   EXPECT_EQ(plan->services.count({addr("10.0.3.1"), 30010, IPPROTO_UDP}), 0u);
 }
 
+TEST(Plan, PortRangeOntoARangeGivesEachEntryItsBackendPort) {
+  BridgeState s = two_services();
+  s.services[1].port = 30000;
+  s.services[1].port_last = 30009;
+  auto one = plan_maps(s, kDefaults);
+  ASSERT_TRUE(one.ok()) << one.error();
+  EXPECT_EQ(one->services.at({addr("10.0.3.1"), 30003, IPPROTO_UDP}).backend_port, 0u)
+      << "range -> one port: each backend's own port";
+  s.services[1].backend_port = 8000;
+  s.services[1].backend_port_last = 8009;
+  auto plan = plan_maps(s, kDefaults);
+  ASSERT_TRUE(plan.ok()) << plan.error();
+  for (uint16_t p = 30000; p <= 30009; ++p)
+    EXPECT_EQ(plan->services.at({addr("10.0.3.1"), p, IPPROTO_UDP}).backend_port, 8000u + (p - 30000)) << p;
+  EXPECT_EQ(plan->services.at({addr("10.0.3.1"), 8000, IPPROTO_TCP}).backend_port, 0u) << "web: one port";
+
+  s.services[1].backend_port_last = 8010;
+  auto longer = plan_maps(s, kDefaults);
+  ASSERT_FALSE(longer.ok());
+  EXPECT_EQ(longer.error(), "service 'dns': ports 30000-30009 are 10 and backend ports 8000-8010 are 11: give a "
+                            "backend port range of the same length, or one port");
+  s.services[1].backend_port_last = 7999;
+  auto reversed = plan_maps(s, kDefaults);
+  ASSERT_FALSE(reversed.ok());
+  EXPECT_EQ(reversed.error(), "service 'dns': backend port range 8000-7999: the first port must not be above the last");
+}
+
+TEST(Plan, OverlappingPortRangesOfTwoServicesAreRefused) {
+  BridgeState s = two_services();
+  s.services[0].port = 30000;
+  s.services[0].port_last = 30009;
+  s.services[1].port = 30005;
+  s.services[1].port_last = 30014;
+  s.services[1].protos = ProtoSet::Both;
+  auto plan = plan_maps(s, kDefaults);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.error(), "service 'dns' and service 'web' both claim 192.0.2.1:30005/tcp: give one another "
+                          "port, protocol or --listen address");
+}
+
 TEST(Plan, TwoServicesMayNotClaimOneAddressPortAndProtocol) {
   BridgeState s = two_services();
   s.services[1].port = s.services[1].port_last = 8000;

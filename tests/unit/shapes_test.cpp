@@ -95,8 +95,8 @@ TEST(Shapes, BackendWithoutAddress) {
 TEST(Shapes, ServiceInStatus) {
   const Json j = observe::service_status_json(web(), {*IpAddress::parse("203.0.113.5")}, true);
   expect_shape(j, {{"name", kStr}, {"vips", kArr}, {"port", kUint}, {"port_last", kUint}, {"proto", kStr},
-                   {"backend_port", kUint}, {"scheduler", kStr}, {"affinity", kStr}, {"health_check", kStr},
-                   {"panic_threshold", kUint}, {"panic", kBool}, {"ring_size", kUint}});
+                   {"backend_port", kUint}, {"backend_port_last", kUint}, {"scheduler", kStr}, {"affinity", kStr},
+                   {"health_check", kStr}, {"panic_threshold", kUint}, {"panic", kBool}, {"ring_size", kUint}});
   EXPECT_EQ(j["panic"], true);
   EXPECT_EQ(j["panic_threshold"], 50);
   EXPECT_EQ(j["vips"], Json::array({"192.0.2.1"}));  // --listen wins over the defaults
@@ -113,7 +113,7 @@ TEST(Shapes, ServiceList) {
   other.service = "dns";
   st.backends.push_back(other);
   const Json j = observe::service_list_json(st, st.services[0], {});
-  expect_shape(j, {{"name", kStr}, {"ports", kStr}, {"backend_port", kUint}, {"proto", kStr}, {"listen", kArr},
+  expect_shape(j, {{"name", kStr}, {"ports", kStr}, {"backend_port", kUint}, {"backend_ports", kStr}, {"proto", kStr}, {"listen", kArr},
                    {"addresses", kArr}, {"scheduler", kStr}, {"affinity", kStr}, {"health_check", kObj},
                    {"backends", kArr}});
   EXPECT_EQ(j["ports"], "8000-8010");

@@ -65,7 +65,8 @@ BridgeState sample() {
   dns.slot = 3;
   dns.port = 5300;
   dns.port_last = 5309;
-  dns.backend_port = 53;
+  dns.backend_port = 5400;
+  dns.backend_port_last = 5409;  // range -> range
   dns.protos = ProtoSet::Udp;
   dns.listen = {addr("10.0.0.53"), addr("fd00::53")};
   dns.affinity = Affinity::Source;

@@ -24,6 +24,7 @@ struct FakeMaps final : MapWriter {
   std::map<ServiceKey, ServiceValue> services;
   std::map<uint32_t, PoolPlan> pools;
   std::map<uint32_t, BackendEntry> backends;
+  std::map<uint32_t, BackendTally> tallies;  // as the datapath resets them
   int writes = 0;     // every call, reads too (each can fail)
   int mutations = 0;  // the calls that change a map
   int fail_at = 0;
@@ -78,9 +79,26 @@ struct FakeMaps final : MapWriter {
     ++mutations;
     auto it = backends.find(id);
     if (it != backends.end()) it->second.active = false;  // the address stays, as in the real map
+    tallies[id].stats.assign(tallies[id].stats.size(), 0);  // counters zeroed
     return {};
   }
-  Status take_backend_id(uint32_t) override { return step("take_backend_id"); }
+  Status take_backend_id(uint32_t id) override {
+    XDPLB_TRY(step("take_backend_id"));
+    ++mutations;
+    tallies[id].connections = 0;
+    tallies[id].gen += 1;
+    return {};
+  }
+  Result<BackendTally> read_tally(uint32_t id) override {
+    XDPLB_TRY(step("read_tally"));
+    return tallies[id];
+  }
+  Status restore_tally(uint32_t id, const BackendTally& t) override {
+    XDPLB_TRY(step("restore_tally"));
+    ++mutations;
+    tallies[id] = t;
+    return {};
+  }
 
   // What the datapath acts on: service entries, pools, and the active backend entries. (An
   // inactive entry may keep its address, as the real map does after delete_backend.)
@@ -139,6 +157,11 @@ class Transaction : public ::testing::Test {
     file = state_file(dir.path(), "svbr0");
     before_text = read_file(file);
     ASSERT_EQ(maps.services.size(), 4u);  // 2 addresses x (web/tcp, dns/udp)
+    // Backend 1 (removed by big_change) has served traffic; id 3 (given to a new backend by
+    // it) still counts connections and has the generation of its earlier backend. A rollback
+    // must put both back as they were.
+    maps.tallies[1] = BackendTally{{5, 500, 2, 7, 700, 1}, 3, 4};
+    maps.tallies[3] = BackendTally{{0, 0, 0, 0, 0, 0}, 2, 9};
   }
 
   TransactionOptions options(MapWriter& m) {
@@ -222,8 +245,17 @@ TEST_F(Transaction, EveryFailingWriteLeavesMapsAndFileAsTheyWere) {
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.error().find("injected failure"), std::string::npos) << s.error();
     EXPECT_TRUE(m.same_maps(maps)) << "maps not rolled back";
+    EXPECT_EQ(m.tallies, maps.tallies) << "counters, connections or generations not put back";
     EXPECT_EQ(read_file(file), before_text) << "state saved although a write failed";
   }
+}
+
+TEST_F(Transaction, ANewIdAndARemovalResetTheirCounters) {
+  FakeMaps m = maps;
+  ASSERT_TRUE(run_transaction(options(m), big_change).ok());
+  EXPECT_EQ(m.tallies[1].stats, std::vector<uint64_t>(6, 0)) << "a removed backend's counters are zeroed";
+  EXPECT_EQ(m.tallies[3].connections, 0) << "a new backend starts with no connections";
+  EXPECT_EQ(m.tallies[3].gen, 10u) << "and the next generation";
 }
 
 TEST_F(Transaction, FailingSaveRollsTheMapsBack) {
@@ -241,6 +273,7 @@ TEST_F(Transaction, FailingSaveRollsTheMapsBack) {
   EXPECT_NE(s.error().find("the maps are as before"), std::string::npos) << s.error();
   EXPECT_GT(m.writes, 0);
   EXPECT_TRUE(m.same_maps(maps)) << "maps not rolled back after the save failed";
+  EXPECT_EQ(m.tallies, maps.tallies) << "counters not put back after the save failed";
 }
 
 TEST_F(Transaction, RefusedChangeWritesNothing) {
