@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from lib import client, run, servers, url, wait_until
+from lib import client, run, url, wait_until
 
 NET = 94
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -48,10 +48,7 @@ def boot(e2e, lb, cfg, sock_path, name):
 
 
 def test_boot_after_a_reboot_brings_the_services_back(e2e):
-    t = e2e.topology(backends=2, net=NET)
-    for b in t.backends:
-        servers.httpd(e2e, b.ns, b.name)
-        client.wait_http(t.host, f"http://{b.ip}/")
+    t = e2e.web_topology(backends=2, net=NET)
     lb = e2e.xdplb(t.host)
     cfg = e2e.path("xdplb.yaml")
     with open(cfg, "w") as f:

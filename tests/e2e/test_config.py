@@ -7,17 +7,13 @@ import collections
 import json
 import os
 
-from lib import client, run, servers, url
+from lib import client, run, url
 
 NET = 93
 
 
 def topology(e2e):
-    t = e2e.topology(backends=3, net=NET)
-    for b in t.backends:
-        servers.httpd(e2e, b.ns, b.name)
-    for b in t.backends:
-        client.wait_http(t.host, f"http://{b.ip}/")
+    t = e2e.web_topology(backends=3, net=NET)
     return t, e2e.xdplb(t.host)
 
 

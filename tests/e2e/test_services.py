@@ -234,10 +234,7 @@ def test_port_range_onto_a_range_keeps_the_offset(e2e):
 def test_load_sizes_kept_and_addresses_reread_by_every_change(e2e):
     """--flow-table and --hairpin-ports are kept in the state and come back with a bare attach;
     without the daemon every change command re-reads the addresses a service answers on."""
-    t = e2e.topology(backends=2, net=NET)
-    for b in t.backends:
-        servers.httpd(e2e, b.ns, b.name)
-        client.wait_http(t.host, f"http://{b.ip}/")
+    t = e2e.web_topology(backends=2, net=NET)
     lb = e2e.xdplb(t.host)
     lb("attach", t.bridge, "--uplink", t.uplink, "--proto", "tcp", "--flow-table", "4096",
        "--hairpin-ports", "62000-62999")

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from lib import client, run, servers, url
+from lib import client, run, url
 from lib.cmd import spawn
 
 NET = 96
@@ -28,11 +28,7 @@ CURRENT = abi_version()
 
 
 def test_attach_of_another_abi_version_replaces_in_place(e2e):
-    t = e2e.topology(backends=3, net=NET)
-    for b in t.backends:
-        servers.nginx(e2e, b.ns, b.name)
-    for b in t.backends:
-        client.wait_http(t.host, f"http://{b.ip}/")
+    t = e2e.web_topology(backends=3, net=NET, server="nginx")
     lb = e2e.xdplb(t.host)
     old_env = dict(lb.environ, XDPLB_TEST_ABI_VERSION="7")
     old = lambda *args, check=True: run([lb.bin, *args], ns=lb.ns, env=old_env, check=check)  # noqa: E731

@@ -133,6 +133,18 @@ class Env:
         from .topo import Topology
         return Topology(self.prefix, backends, net=net, **kw).build(self.defer)
 
+    def web_topology(self, backends, net, server="httpd", **kw):
+        """A built Topology whose backends serve HTTP on :80 (servers.httpd, or "nginx"),
+        each answering from the host before this returns."""
+        from . import client, servers
+        t = self.topology(backends, net=net, **kw)
+        start = getattr(servers, server)
+        for b in t.backends:
+            start(self, b.ns, b.name)
+        for b in t.backends:
+            client.wait_http(t.host, f"http://{b.ip}/")
+        return t
+
     def xdplb(self, ns):
         from .xdplb import Xdplb
         lb = Xdplb(self, ns)
