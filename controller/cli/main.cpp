@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
   c_svc_list->add_flag("--json", svc_list.json, "machine-readable output");
 
   ApplyArgs apply;
-  auto* c_apply = app.add_subcommand("apply", "make the bridges of a YAML config run exactly what it says (one change per bridge)");
+  auto* c_apply = app.add_subcommand("apply", "make the bridges of a YAML config run exactly what it says (one change: every bridge or none)");
   c_apply->add_option("-f,--file", apply.file, "the config (YAML; - reads stdin), e.g. /etc/xdplb/xdplb.yaml")->required();
   c_apply->add_flag("--dry-run", apply.dry_run, "print the difference against what runs now; change nothing");
   ShowArgs export_args;
