@@ -56,29 +56,43 @@ def test_churn_soak(e2e):
     for th in threads:
         th.start()
     kills, rounds, restarts = [], 0, 0
+    timeline = []   # (ms since the load's t0, what the test did): names what came before a failure
+
+    def mark(what):
+        timeline.append((now_ms() - load.t0, what))
     end = load.t0 + (SOAK_S - 12) * 1000
     try:
         while now_ms() < end and rounds < 20:
             rounds += 1
+            mark("add b4")
             lb("backend", "add", b4.ip)
             time.sleep(2)
             for b in (b4, b1):
+                mark(f"drain {b.name}")
                 lb("backend", "drain", b.ip)
                 wait_until(lambda: lb.backend(b.ip)["drain_end"], 15, f"{b.name}'s drain to end",
                            ok=lambda e: e != "")
+                mark(f"{b.name}'s drain ended")
+            mark("remove b4")
             lb("backend", "remove", b4.ip)
+            mark("undrain b1")
             lb("backend", "undrain", b1.ip)
+            mark("kill -9 b2's server")
             kills.append(now_ms())
             t.nginx[2].kill9()
             time.sleep(1.5)
+            mark("start b2's server")
             serve(e2e, t, 2)
             wait_until(lambda: lb.backend(b2.ip)["health"], 5, "b2 up again", ok=lambda h: h == "up")
+            mark("b2 up")
             if rounds % 2 == 0:
+                mark("daemon restart")
                 daemon.stop()
-                mark = os.path.getsize(log)
+                mark_at = os.path.getsize(log)
                 daemon = lb.daemon(log)
                 restarts += 1
-                daemon.wait_output(f"daemon for {t.bridge}", 5, since=mark)
+                daemon.wait_output(f"daemon for {t.bridge}", 5, since=mark_at)
+                mark("daemon up")
             time.sleep(1)
         fd_start = fds(daemon.pid)
         time.sleep(3)
@@ -98,6 +112,9 @@ def test_churn_soak(e2e):
                 f"{load.total()} requests, {load.failed()} failed ({at_kills} within {KILL_WINDOW_MS} ms of a "
                 f"kill, {len(stray)} elsewhere), {cli_runs[0]} concurrent CLI commands, {len(cli_errors)} failed, "
                 f"daemon fds {fd_start} -> {fd_end}")
+    for r in stray[:5]:
+        before = [f"{w} at {at:.0f} ms" for at, w in timeline if r.start_ms - 3000 <= at <= r.start_ms + 500]
+        report(e2e, f"  failed at {r.start_ms:.0f} ms ({r.result}); around it: {'; '.join(before)}")
     assert not stray, f"no failed request away from a kill: {stray[:5]}"
     assert not cli_errors, f"every concurrent CLI command succeeded: {cli_errors[:3]}"
     assert rounds >= 2, f"at least two rounds in {SOAK_S} s ({rounds})"
