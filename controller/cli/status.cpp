@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "core/reasons.h"
+#include "core/ring_checksum.h"
 #include "core/state.h"
 #include "datapath/flow_census.h"
 #include "datapath/datapath.h"
@@ -25,6 +26,22 @@ namespace xdplb::cli {
 namespace {
 
 using json = observe::Json;
+
+// The checksum of the ring the datapath holds for a service's pool of `family`: its members
+// and weights as written (the daemon's slow start included), named by their keys.
+Result<std::string> ring_checksum_of(Datapath& dp, const BridgeState& state, const ServiceConfig& svc, int family) {
+  auto members = dp.pool_members(pool_of_service(svc, family));
+  if (!members) return make_error(members.error());
+  std::vector<MaglevBackend> ring_input;
+  for (const auto& m : *members) {
+    auto b = std::find_if(state.backends.begin(), state.backends.end(),
+                          [&](const SavedBackend& s) { return s.id == m.id; });
+    ring_input.push_back({m.id, b != state.backends.end() ? maglev_key(*b) : "id " + std::to_string(m.id), m.weight});
+  }
+  auto sum = ring_checksum(std::move(ring_input));
+  if (!sum) return make_error("the ring of service '" + svc.name + "': " + sum.error());
+  return checksum_text(*sum);
+}
 
 // The whole picture of one bridge, gathered once and printed as text or JSON.
 Result<json> gather(const Globals& g, const std::string& bridge) {
@@ -51,8 +68,15 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                            : service_vips(state.uplinks))
     defaults = *v;
   out["services"] = json::array();
-  for (const auto& svc : state.services)
-    out["services"].push_back(observe::service_status_json(svc, defaults, in_panic(state, svc, 4) || in_panic(state, svc, 6)));
+  for (const auto& svc : state.services) {
+    json shown = observe::service_status_json(svc, defaults, in_panic(state, svc, 4) || in_panic(state, svc, 6));
+    for (int family : {4, 6}) {
+      auto sum = ring_checksum_of(**dp, state, svc, family);
+      if (!sum) return make_error(sum.error());
+      shown[family == 4 ? "ring_checksum" : "ring_checksum_v6"] = *sum;
+    }
+    out["services"].push_back(std::move(shown));
+  }
   // The first service, as before there were several (scripts read .service).
   out["service"] = out["services"].empty() ? json::object() : out["services"][0];
   out["host_local"] = host_local;
@@ -131,6 +155,8 @@ void print_status(const json& s) {
                 svc["proto"].get<std::string>().c_str(), backend_ports.c_str(),
                 svc["scheduler"].get<std::string>().c_str(), svc["affinity"].get<std::string>().c_str(),
                 svc["health_check"].get<std::string>().c_str());
+    std::printf("           ring checksum %s (IPv4), %s (IPv6): nodes that show the same place flows alike\n",
+                svc["ring_checksum"].get<std::string>().c_str(), svc["ring_checksum_v6"].get<std::string>().c_str());
     if (svc["panic"].get<bool>())
       std::printf("           PANIC: fewer than %u%% of its backends are healthy; health is ignored, all take new flows\n",
                   svc["panic_threshold"].get<unsigned>());
