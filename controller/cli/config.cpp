@@ -7,6 +7,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "bgp/store.h"
 #include "cli/commands.h"
 #include "config/diff.h"
 #include "config/reconcile.h"
@@ -205,6 +206,8 @@ int run_apply(const Globals& g, const ApplyArgs& a) {
     applied.push_back(std::move(a));
   }
   for (auto& a : applied) a.change->commit();
+  // The node's BGP section, for the daemon (which announces) and status.
+  if (auto s = bgp::save_bgp(g.state_dir(), cfg->bgp); !s) return fail(s.error() + " (the bridges are applied)");
   for (const auto& p : plans) {
     if (p.changes.empty()) {
       std::cout << "bridge " << p.want->name << ": no difference\n";

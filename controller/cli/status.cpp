@@ -8,6 +8,8 @@
 #include <set>
 #include <iostream>
 
+#include "bgp/announce.h"
+#include "bgp/store.h"
 #include "cli/commands.h"
 #include "core/reasons.h"
 #include "core/ring_checksum.h"
@@ -79,6 +81,16 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   }
   // The first service, as before there were several (scripts read .service).
   out["service"] = out["services"].empty() ? json::object() : out["services"][0];
+  auto bgp_config = bgp::load_bgp(g.state_dir());
+  if (!bgp_config) return make_error(bgp_config.error());
+  if (*bgp_config) {
+    // What this node's daemon announces for this state (it does so while it runs).
+    json routes = json::array();
+    for (const auto& r : bgp::vip_routes(state, **bgp_config))
+      routes.push_back({{"vip", r.vip.to_string()}, {"service", r.service}});
+    out["bgp"] = bgp::to_json(**bgp_config);
+    out["bgp"]["announced"] = routes;
+  }
   out["host_local"] = host_local;
   out["flows"] = snap->flows;
   out["flow_table_size"] = snap->flow_table_size;
@@ -160,6 +172,17 @@ void print_status(const json& s) {
     if (svc["panic"].get<bool>())
       std::printf("           PANIC: fewer than %u%% of its backends are healthy; health is ignored, all take new flows\n",
                   svc["panic_threshold"].get<unsigned>());
+  }
+  if (s.contains("bgp")) {
+    const auto& b = s["bgp"];
+    std::string peers, vips;
+    for (const auto& n : b["neighbors"])
+      peers += (peers.empty() ? "" : ", ") + n["address"].get<std::string>() + " AS " + std::to_string(n["asn"].get<uint32_t>());
+    for (const auto& r : b["announced"])
+      vips += (vips.empty() ? "" : ", ") + r["vip"].get<std::string>() + " (" + r["service"].get<std::string>() + ")";
+    std::printf("  bgp      AS %u, neighbours %s, BIRD at %s\n", b["asn"].get<uint32_t>(), peers.c_str(),
+                b["bird_socket"].get<std::string>().c_str());
+    std::printf("           announces %s (while the daemon runs)\n", vips.empty() ? "nothing" : vips.c_str());
   }
   std::printf("  flows    %llu in the flow table of %u\n", (unsigned long long)s["flows"].get<uint64_t>(),
               s["flow_table_size"].get<unsigned>());
