@@ -133,7 +133,8 @@ class Node:
     def start(self):
         self.lb("apply", "-f", self.conf)
         self.applied_at = time.monotonic()  # attach (BPF load + verify) done; the daemon comes next
-        self.daemon = self.lb.daemon(os.path.join(self.dir, f"daemon-{time.monotonic_ns()}.log"))
+        self.daemon = self.lb.daemon(os.path.join(self.dir, f"daemon-{time.monotonic_ns()}.log"),
+                                     "--withdraw-on-stop")
         if self.bird is None:
             # BIRD reads the include the daemon writes (the daemon retries until BIRD answers).
             wait_until(lambda: os.path.exists(os.path.join(self.dir, "xdplb.conf")), 10,
@@ -255,3 +256,12 @@ def test_three_nodes_behind_ecmp(e2e):
     late = [f for f in new["failures"] if not in_window(f["at"])]
     assert not late, f"new connections failed away from a change of the ECMP set: {late}"
     assert new["total"] > 200, new["total"]
+
+    # Node 1's daemon stops (--withdraw-on-stop): its routes go before it exits.
+    t3 = time.monotonic()
+    assert nodes[0].daemon.stop() == 0
+    # BIRD has sent the withdrawal when the daemon exits; the router needs a moment for it.
+    wait_until(lambda: (nexthops(router, WEB_VIP), nexthops(router, API_VIP)), 2,
+               "node 1's routes withdrawn by its stopping daemon",
+               ok=lambda hops: hops == ([nodes[1].ip, nodes[2].ip], [nodes[1].ip]), interval=0.01)
+    print(f"node 1's daemon stopped with --withdraw-on-stop: withdrawn within {(time.monotonic() - t3) * 1000:.0f} ms")

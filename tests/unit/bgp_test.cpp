@@ -2,6 +2,8 @@
 // include that announces them, and the `bgp:` config section (YAML and bgp.json).
 #include <gtest/gtest.h>
 
+#include "saved_backend.h"
+
 #include "bgp/announce.h"
 #include "bgp/store.h"
 #include "config/yaml_config.h"
@@ -21,14 +23,8 @@ ServiceConfig service(const char* name, uint32_t slot, std::vector<IpAddress> li
   return s;
 }
 
-SavedBackend backend(uint32_t id, const char* service, const char* address) {
-  SavedBackend b;
-  b.id = id;
-  b.service = service;
-  b.addr = addr(address);
-  b.family = b.addr.is_v6() ? 6 : 4;
-  b.port = 80;
-  return b;
+SavedBackend backend(uint32_t id, const char* service, const char* address, bool backup = false) {
+  return test::saved_backend(id, service, address, backup);
 }
 
 BridgeState node() {
