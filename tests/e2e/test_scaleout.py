@@ -265,3 +265,11 @@ def test_three_nodes_behind_ecmp(e2e):
                "node 1's routes withdrawn by its stopping daemon",
                ok=lambda hops: hops == ([nodes[1].ip, nodes[2].ip], [nodes[1].ip]), interval=0.01)
     print(f"node 1's daemon stopped with --withdraw-on-stop: withdrawn within {(time.monotonic() - t3) * 1000:.0f} ms")
+
+    # Node 3 vanishes without a word (its uplink goes down): the router's BIRD sees the link
+    # go (direct session, check link) and drops its routes.
+    t4 = time.monotonic()
+    nodes[2].ns.ip("link", "set", "uplink0", "down")
+    wait_until(lambda: nexthops(router, WEB_VIP), 5, "node 3's routes gone with its link",
+               ok=lambda hops: hops == [nodes[1].ip], interval=0.01)
+    print(f"node 3's uplink down: its routes gone at the router after {(time.monotonic() - t4) * 1000:.0f} ms")
