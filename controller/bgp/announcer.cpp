@@ -30,11 +30,11 @@ std::string list(const std::vector<VipRoute>& routes) {
 void Announcer::update(const BridgeState& state, Clock::time_point now) {
   const std::string s = stamp(bgp_file(state_dir_));
   if (s != config_stamp_) {
+    config_stamp_ = s;  // a file that does not load is reported once, read again when it changes
     auto loaded = load_bgp(state_dir_);
     if (!loaded) {
-      spdlog::error("bgp: {}", loaded.error());
+      spdlog::error("bgp: {}; announcing as before", loaded.error());
     } else {
-      config_stamp_ = s;
       if (!*loaded && config_) withdraw_all();  // BGP taken out of the config
       if (*loaded != config_) told_.reset();    // another include: tell BIRD again
       config_ = std::move(*loaded);

@@ -186,6 +186,12 @@ def test_three_nodes_behind_ecmp(e2e):
                    ok=lambda hops: hops == all3)
     print(f"all three nodes announce after {time.monotonic() - t_start:.1f} s")
 
+    # export carries the bgp: section, so applying what it writes keeps it.
+    exported = nodes[0].lb("export").out
+    assert "bgp:\n  asn: 65001\n" in exported, exported
+    assert "no difference" in cmd.run([nodes[0].lb.bin, "apply", "--dry-run", "-f", "-"], ns=nodes[0].ns,
+                                      env=nodes[0].lb.environ, input=exported).out
+
     sums = [n.checksums() for n in nodes]
     print("ring checksums:", [s[0] for s in sums])
     assert sums[0][0] == sums[1][0] == sums[2][0], f"same backends, same rings on every node: {sums}"
