@@ -15,10 +15,7 @@ namespace {
 IpAddress addr(const char* text) { return *IpAddress::parse(text); }
 
 ServiceConfig service(const char* name, uint32_t slot, std::vector<IpAddress> listen) {
-  ServiceConfig s;
-  s.name = name;
-  s.slot = slot;
-  s.port = s.port_last = 8000;
+  ServiceConfig s = test::service_config(name, slot, 8000);
   s.listen = std::move(listen);
   return s;
 }

@@ -17,12 +17,7 @@ namespace {
 IpAddress addr(const char* text) { return *IpAddress::parse(text); }
 
 ServiceConfig service(const char* name, uint32_t slot, uint16_t port, ProtoSet protos) {
-  ServiceConfig s;
-  s.name = name;
-  s.slot = slot;
-  s.port = s.port_last = port;
-  s.protos = protos;
-  return s;
+  return test::service_config(name, slot, port, protos);
 }
 
 SavedBackend backend(uint32_t id, const char* service, const char* address, bool backup = false) {

@@ -1,9 +1,19 @@
-// A backend given by address (port 80) for the unit tests that build a BridgeState by hand.
+// Services and backends (given by address, port 80) for the unit tests that build a
+// BridgeState by hand.
 #pragma once
 
 #include "core/state.h"
 
 namespace xdplb::test {
+
+inline ServiceConfig service_config(const char* name, uint32_t slot, uint16_t port, ProtoSet protos = ProtoSet::Both) {
+  ServiceConfig s;
+  s.name = name;
+  s.slot = slot;
+  s.port = s.port_last = port;
+  s.protos = protos;
+  return s;
+}
 
 inline SavedBackend saved_backend(uint32_t id, const char* service, const char* address, bool backup = false) {
   SavedBackend b;
