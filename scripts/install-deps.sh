@@ -17,3 +17,10 @@ apt-get install -y --no-install-recommends \
 # data dir, on a test namespace's loopback) to scrape the daemon's /metrics; the package's own
 # system service is not needed by anything here.
 apt-get install -y --no-install-recommends prometheus
+# BIRD 2: tests/e2e/test_scaleout.py runs its own bird instances (own config, control socket and
+# pid file) inside test namespaces; xdplb's daemon drives an operator's bird through its control
+# socket. The package's system instance is not needed here: keep it from running.
+apt-get install -y --no-install-recommends bird2
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl disable --now bird.service || true
+fi

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "bgp/store.h"
 #include "cli/commands.h"
 #include "config/diff.h"
 #include "config/reconcile.h"
@@ -180,7 +181,13 @@ int run_apply(const Globals& g, const ApplyArgs& a) {
   }
   size_t changes = 0;
   for (const auto& p : plans) changes += p.changes.size();
+  // The node's BGP section (bgp.json) is a change of its own, saved after the bridges.
+  auto bgp_before = bgp::load_bgp(g.state_dir());
+  if (!bgp_before) return fail(bgp_before.error());
+  const char* bgp_change = *bgp_before == cfg->bgp ? nullptr : !cfg->bgp ? "- bgp" : *bgp_before ? "~ bgp" : "+ bgp";
+  if (bgp_change) ++changes;
   if (a.dry_run) {
+    if (bgp_change) std::cout << bgp_change << "\n";
     for (const auto& p : plans) {
       if (p.changes.empty()) continue;
       std::cout << "bridge " << p.want->name << ":\n";
@@ -205,6 +212,11 @@ int run_apply(const Globals& g, const ApplyArgs& a) {
     applied.push_back(std::move(a));
   }
   for (auto& a : applied) a.change->commit();
+  // The node's BGP section, for the daemon (which announces) and status.
+  if (bgp_change) {
+    if (auto s = bgp::save_bgp(g.state_dir(), cfg->bgp); !s) return fail(s.error() + " (the bridges are applied)");
+    std::cout << bgp_change << " (the daemon announces from it)\n";
+  }
   for (const auto& p : plans) {
     if (p.changes.empty()) {
       std::cout << "bridge " << p.want->name << ": no difference\n";
@@ -227,6 +239,9 @@ int run_export(const Globals& g, const ShowArgs& a) {
       if (Datapath::is_attached(g.pin_dir(b))) bridges.push_back(b);
   }
   config::ConfigFile out;
+  auto bgp_config = bgp::load_bgp(g.state_dir());  // so that applying the export keeps it
+  if (!bgp_config) return fail(bgp_config.error());
+  out.bgp = *bgp_config;
   for (const auto& name : bridges) {
     auto saved = load_state(g.state_dir(), name);
     if (!saved) return fail(saved.error());

@@ -103,6 +103,7 @@ int run_daemon_cmd(const Globals& g, const DaemonArgs& a) {
   auto drain_ms = seconds_to_ms(a.drain_timeout, "--drain-timeout", 1000);
   if (!drain_ms) return fail(drain_ms.error());
   opts.drain_timeout = std::chrono::milliseconds(*drain_ms);
+  opts.withdraw_on_stop = a.withdraw_on_stop;
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::info);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e xdplb[%P] %^%l%$: %v");
 

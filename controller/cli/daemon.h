@@ -16,6 +16,7 @@ struct DaemonArgs {
   std::string metrics = "127.0.0.1:9464";  // ADDR:PORT of /metrics, or "off"
   bool metrics_public = false;             // allow a non-loopback metrics address
   double drain_timeout = 300;  // seconds a drained backend's open connections may last
+  bool withdraw_on_stop = false;  // withdraw the node's BGP routes when it stops
 };
 int run_daemon_cmd(const Globals& g, const DaemonArgs& a);
 

@@ -8,8 +8,11 @@
 #include <set>
 #include <iostream>
 
+#include "bgp/announce.h"
+#include "bgp/store.h"
 #include "cli/commands.h"
 #include "core/reasons.h"
+#include "core/ring_checksum.h"
 #include "core/state.h"
 #include "datapath/flow_census.h"
 #include "datapath/datapath.h"
@@ -25,6 +28,22 @@ namespace xdplb::cli {
 namespace {
 
 using json = observe::Json;
+
+// The checksum of the ring the datapath holds for a service's pool of `family`: its members
+// and weights as written (the daemon's slow start included), named by their keys.
+Result<std::string> ring_checksum_of(Datapath& dp, const BridgeState& state, const ServiceConfig& svc, int family) {
+  auto members = dp.pool_members(pool_of_service(svc, family));
+  if (!members) return make_error(members.error());
+  std::vector<MaglevBackend> ring_input;
+  for (const auto& m : *members) {
+    auto b = std::find_if(state.backends.begin(), state.backends.end(),
+                          [&](const SavedBackend& s) { return s.id == m.id; });
+    ring_input.push_back({m.id, b != state.backends.end() ? maglev_key(*b) : "id " + std::to_string(m.id), m.weight});
+  }
+  auto sum = ring_checksum(std::move(ring_input));
+  if (!sum) return make_error("the ring of service '" + svc.name + "': " + sum.error());
+  return checksum_text(*sum);
+}
 
 // The whole picture of one bridge, gathered once and printed as text or JSON.
 Result<json> gather(const Globals& g, const std::string& bridge) {
@@ -51,10 +70,27 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
                            : service_vips(state.uplinks))
     defaults = *v;
   out["services"] = json::array();
-  for (const auto& svc : state.services)
-    out["services"].push_back(observe::service_status_json(svc, defaults, in_panic(state, svc, 4) || in_panic(state, svc, 6)));
+  for (const auto& svc : state.services) {
+    json shown = observe::service_status_json(svc, defaults, in_panic(state, svc, 4) || in_panic(state, svc, 6));
+    for (int family : {4, 6}) {
+      auto sum = ring_checksum_of(**dp, state, svc, family);
+      if (!sum) return make_error(sum.error());
+      shown[family == 4 ? "ring_checksum" : "ring_checksum_v6"] = *sum;
+    }
+    out["services"].push_back(std::move(shown));
+  }
   // The first service, as before there were several (scripts read .service).
   out["service"] = out["services"].empty() ? json::object() : out["services"][0];
+  auto bgp_config = bgp::load_bgp(g.state_dir());
+  if (!bgp_config) return make_error(bgp_config.error());
+  if (*bgp_config) {
+    // What this node's daemon announces for this state (it does so while it runs).
+    json routes = json::array();
+    for (const auto& r : bgp::vip_routes(state, **bgp_config))
+      routes.push_back({{"vip", r.vip.to_string()}, {"service", r.service}});
+    out["bgp"] = bgp::to_json(**bgp_config);
+    out["bgp"]["announced"] = routes;
+  }
   out["host_local"] = host_local;
   out["flows"] = snap->flows;
   out["flow_table_size"] = snap->flow_table_size;
@@ -131,9 +167,22 @@ void print_status(const json& s) {
                 svc["proto"].get<std::string>().c_str(), backend_ports.c_str(),
                 svc["scheduler"].get<std::string>().c_str(), svc["affinity"].get<std::string>().c_str(),
                 svc["health_check"].get<std::string>().c_str());
+    std::printf("           ring checksum %s (IPv4), %s (IPv6): nodes that show the same place flows alike\n",
+                svc["ring_checksum"].get<std::string>().c_str(), svc["ring_checksum_v6"].get<std::string>().c_str());
     if (svc["panic"].get<bool>())
       std::printf("           PANIC: fewer than %u%% of its backends are healthy; health is ignored, all take new flows\n",
                   svc["panic_threshold"].get<unsigned>());
+  }
+  if (s.contains("bgp")) {
+    const auto& b = s["bgp"];
+    std::string peers, vips;
+    for (const auto& n : b["neighbors"])
+      peers += (peers.empty() ? "" : ", ") + n["address"].get<std::string>() + " AS " + std::to_string(n["asn"].get<uint32_t>());
+    for (const auto& r : b["announced"])
+      vips += (vips.empty() ? "" : ", ") + r["vip"].get<std::string>() + " (" + r["service"].get<std::string>() + ")";
+    std::printf("  bgp      AS %u, neighbours %s, BIRD at %s\n", b["asn"].get<uint32_t>(), peers.c_str(),
+                b["bird_socket"].get<std::string>().c_str());
+    std::printf("           announces %s (while the daemon runs)\n", vips.empty() ? "nothing" : vips.c_str());
   }
   std::printf("  flows    %llu in the flow table of %u\n", (unsigned long long)s["flows"].get<uint64_t>(),
               s["flow_table_size"].get<unsigned>());

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bgp/bgp_config.h"
 #include "core/ip.h"
 #include "core/model.h"
 #include "core/state.h"
@@ -50,6 +52,7 @@ struct BridgeSpec {
 
 struct ConfigFile {
   std::vector<BridgeSpec> bridges;
+  std::optional<bgp::BgpConfig> bgp = std::nullopt;  // the node's BGP announcements (bgp/); none: no BGP
 };
 
 // What runs on a bridge now, as a config (export, and the "before" side of apply's diff). A

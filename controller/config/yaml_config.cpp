@@ -244,6 +244,38 @@ BridgeSpec read_bridge(const Reader& r, const YAML::Node& n) {
   return b;
 }
 
+// bgp: asn, router_id, neighbors (- address, asn), bird_socket, include, announce {SERVICE: bool}.
+bgp::BgpConfig read_bgp(const Reader& r, const YAML::Node& n) {
+  r.keys(n, "bgp", {"asn", "router_id", "neighbors", "bird_socket", "include", "announce"});
+  bgp::BgpConfig c;
+  const auto asn = n["asn"];
+  if (!asn) r.fail(n, "bgp needs this node's AS: write asn: 65001");
+  c.asn = r.number(asn, "asn", 1, 4294967295u);
+  if (auto v = n["router_id"]) {
+    c.router_id = r.checked(v, "router_id", IpAddress::parse(r.scalar(v, "router_id")));
+    if (!c.router_id.is_v4()) r.fail(v, "router_id: BGP router ids are IPv4 addresses, like 10.0.0.2");
+  }
+  const auto neighbors = n["neighbors"];
+  if (!neighbors || !neighbors.IsSequence() || neighbors.size() == 0)
+    r.fail(neighbors ? neighbors : n, "bgp: neighbors: give a list of '- address: ADDR' with asn: AS");
+  for (const auto& item : neighbors) {
+    r.keys(item, "a BGP neighbour", {"address", "asn"});
+    if (!item["address"] || !item["asn"]) r.fail(item, "a BGP neighbour needs address: and asn:");
+    c.neighbors.push_back({r.checked(item["address"], "address", IpAddress::parse(r.scalar(item["address"], "address"))),
+                           r.number(item["asn"], "asn", 1, 4294967295u)});
+  }
+  if (auto v = n["bird_socket"]) c.bird_socket = r.scalar(v, "bird_socket");
+  if (auto v = n["include"]) c.include = r.scalar(v, "include");
+  if (auto v = n["announce"]) {
+    if (!v.IsMap()) r.fail(v, "bgp: announce: expected SERVICE: true or false lines");
+    for (const auto& kv : v) {
+      const std::string name = kv.first.as<std::string>();
+      c.announce[name] = r.boolean(kv.second, "announce: " + name);
+    }
+  }
+  return c;
+}
+
 // Quoted when YAML could read it as something else (addresses with ':', numbers, booleans).
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
@@ -259,7 +291,8 @@ Result<ConfigFile> parse_config(std::string_view text, const std::string& origin
     const YAML::Node root = YAML::Load(std::string(text));
     ConfigFile out;
     if (root.IsNull()) return out;  // an empty file (the commented default): nothing to run
-    r.keys(root, "the top level", {"bridges"});
+    r.keys(root, "the top level", {"bridges", "bgp"});
+    if (auto v = root["bgp"]) out.bgp = read_bgp(r, v);
     const auto bridges = root["bridges"];
     if (!bridges) return out;
     if (!bridges.IsSequence()) r.fail(bridges, "bridges: expected a list of '- name: BRIDGE' items");
@@ -282,8 +315,21 @@ std::string config_to_yaml(const ConfigFile& config) {
   const ServiceConfig defaults;
   const HealthCheckConfig hdef;
   std::ostringstream o;
+  if (config.bgp) {
+    const bgp::BgpConfig& c = *config.bgp;
+    o << "bgp:\n  asn: " << c.asn << "\n";
+    if (c.router_id.family) o << "  router_id: " << quoted(c.router_id.to_string()) << "\n";
+    o << "  neighbors:\n";
+    for (const auto& n : c.neighbors) o << "    - address: " << quoted(n.address.to_string()) << "\n      asn: " << n.asn << "\n";
+    if (c.bird_socket != bgp::kDefaultBirdSocket) o << "  bird_socket: " << quoted(c.bird_socket) << "\n";
+    if (c.include != bgp::kDefaultInclude) o << "  include: " << quoted(c.include) << "\n";
+    if (!c.announce.empty()) {
+      o << "  announce:\n";
+      for (const auto& [name, on] : c.announce) o << "    " << name << ": " << (on ? "true" : "false") << "\n";
+    }
+  }
+  if (config.bridges.empty()) return o.str() + "bridges: []\n";
   o << "bridges:\n";
-  if (config.bridges.empty()) return "bridges: []\n";
   for (const auto& b : config.bridges) {
     o << "  - name: " << b.name << "\n";
     if (!b.uplinks.empty()) {

@@ -1,5 +1,7 @@
 #include "core/state.h"
 
+#include "core/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -492,31 +494,8 @@ Status save_state(const std::string& dir, const BridgeState& state) {
   XDPLB_TRY(ensure_state_dir(dir));
 
   const std::string path = state_file(dir, state.bridge);
-  // A dot-file not ending in .json, so list_bridges never sees a half-written temp.
-  std::string tmp = (fs::path(dir) / ("." + state.bridge + ".json.tmp-XXXXXX")).string();
-  UniqueFd fd(mkostemp(tmp.data(), O_CLOEXEC));
-  if (!fd.valid()) return make_error("cannot create a temp file in " + dir + ": " + errno_text(errno));
-
-  auto fail = [&](const std::string& what) -> Status {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return make_error("cannot save state file " + path + ": " + what + ": " + errno_text(err));
-  };
-  const std::string text = state_to_json(state);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write " + tmp);
-    done += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd.get(), 0600) != 0) return fail("chmod " + tmp);
-  if (::fsync(fd.get()) != 0) return fail("fsync " + tmp);
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename " + tmp);
-  // Make the rename itself durable.
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.valid()) ::fsync(dfd.get());
+  if (auto s = write_file_atomic(path, state_to_json(state)); !s)
+    return make_error("cannot save state file " + path + ": " + s.error());
   return {};
 }
 

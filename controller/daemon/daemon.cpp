@@ -17,6 +17,7 @@
 #include <set>
 #include <memory>
 
+#include "bgp/announcer.h"
 #include "containers/resolver.h"
 #include "core/state.h"
 #include "datapath/flow_census.h"
@@ -112,7 +113,7 @@ class Daemon {
   Daemon(DaemonOptions o, std::unique_ptr<Datapath> dp, net::LinkInfo bridge, Prober prober,
          std::unique_ptr<Worker> worker, std::unique_ptr<observe::Observer> obs)
       : opts_(std::move(o)), dp_(std::move(dp)), bridge_(std::move(bridge)), prober_(std::move(prober)),
-        obs_(std::move(obs)), worker_(std::move(worker)) {}
+        obs_(std::move(obs)), announcer_(opts_.state_dir, opts_.pin_dir), worker_(std::move(worker)) {}
 
   Status start();
   Status loop(const std::atomic<bool>* stop);
@@ -181,6 +182,7 @@ class Daemon {
   std::optional<Clock::time_point> replan_ports_at_;
   std::optional<Clock::time_point> replan_addresses_at_;
   std::unique_ptr<observe::Observer> obs_;  // metrics and events (controller/observe/)
+  bgp::Announcer announcer_;
   std::unique_ptr<Worker> worker_;  // last: joined first, before what its jobs' completions use
 };
 
@@ -773,6 +775,7 @@ void Daemon::turn(Clock::time_point now) {
       spdlog::error("following the addresses: {}", st.error());
   }
   schedule_probes(now);
+  announcer_.update(state_, now);
 }
 
 Status Daemon::loop(const std::atomic<bool>* stop) {
@@ -839,7 +842,10 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
         }
       }
     }
-    if (quit) break;
+    if (quit) {
+      if (opts_.withdraw_on_stop) announcer_.withdraw_all();
+      break;
+    }
     // What escapes one turn (a library that throws) is logged; the next turn tries again.
     try {
       turn(now);

@@ -7,7 +7,8 @@
 //  - the bridge's MAC and its ports (netlink), which change as containers come and go;
 //  - drains: a drained backend whose flows have all gone quiet turns inactive;
 //  - the saved state, which CLI commands change while it runs (re-read when the file changes);
-//  - active-connection counts (least-conn): flows idle too long leave their backend's count.
+//  - active-connection counts (least-conn): flows idle too long leave their backend's count;
+//  - BGP (bgp/announcer.h): the VIPs of services that can serve are announced through BIRD.
 // Every read-modify-write of the state holds the bridge's StateLock, like the CLI.
 #pragma once
 
@@ -45,6 +46,9 @@ struct DaemonOptions {
   bool events = true;
   // A drained backend's connections that are still open after this long are cut (entry off).
   std::chrono::milliseconds drain_timeout{300000};
+  // On SIGTERM/SIGINT/SIGHUP, withdraw this node's BGP routes before exiting (bgp/): the
+  // router stops sending flows here. Without it they stay announced (the datapath forwards on).
+  bool withdraw_on_stop = false;
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors

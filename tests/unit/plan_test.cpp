@@ -3,6 +3,8 @@
 #include "lb/plan.h"
 
 #include <gtest/gtest.h>
+
+#include "saved_backend.h"
 #include <netinet/in.h>
 
 #include <map>
@@ -15,23 +17,11 @@ namespace {
 IpAddress addr(const char* text) { return *IpAddress::parse(text); }
 
 ServiceConfig service(const char* name, uint32_t slot, uint16_t port, ProtoSet protos) {
-  ServiceConfig s;
-  s.name = name;
-  s.slot = slot;
-  s.port = s.port_last = port;
-  s.protos = protos;
-  return s;
+  return test::service_config(name, slot, port, protos);
 }
 
 SavedBackend backend(uint32_t id, const char* service, const char* address, bool backup = false) {
-  SavedBackend b;
-  b.id = id;
-  b.service = service;
-  b.addr = addr(address);
-  b.family = b.addr.is_v6() ? 6 : 4;
-  b.port = 80;
-  b.backup = backup;
-  return b;
+  return test::saved_backend(id, service, address, backup);
 }
 
 BridgeState two_services() {

@@ -1,0 +1,281 @@
+"""Scale-out: three xdplb nodes behind one router that spreads flows by ECMP over the routes
+their BIRDs announce (controller/bgp). NET = 171.
+
+    client ns {P}-cl 10.N.100.2 ── router ns {P}-rt (BIRD, merge paths, L4 ECMP hash)
+                                     ├─ 10.N.1.1 ── node ns {P}-n1 up 10.N.1.2, BIRD AS 65001
+                                     ├─ 10.N.2.1 ── node ns {P}-n2 ...
+                                     └─ 10.N.3.1 ── node ns {P}-n3 ...
+    each node: bridge br0 10.N.50.1/24, backends {P}-nKb1/b2 at 10.N.50.11/.12 (the same
+    addresses on every node, so every node builds the same ring: same checksum), services web
+    (VIP 10.N.200.1:8000 -> :80) and api (VIP 10.N.200.2:8001 -> :81), announced by BGP.
+
+The backends are each node's own (no routed DNAT to shared backends yet): a connection that
+ECMP moves to another node is placed there by the same ring onto the same address, but on
+another machine, which resets it. The test therefore measures what it can be exact about —
+withdrawal on node loss, the time it takes, new connections afterwards, the share of held
+connections that moved node (and so broke), re-announcement, a per-node withdrawal on health —
+and asserts that nothing breaks outside the moments the router's ECMP set changes.
+"""
+import json
+import os
+import re
+import time
+
+from lib import cmd
+from lib.net import Netns, veth
+from lib.wait import wait_until
+from lib.xdplb import Xdplb
+
+NET = 171
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER = os.path.join(HERE, "scaleout_peer.py")
+WEB_VIP, API_VIP = f"10.{NET}.200.1", f"10.{NET}.200.2"
+BACKENDS = [f"10.{NET}.50.11", f"10.{NET}.50.12"]
+HELD, SECONDS = 30, 34
+
+ROUTER_CONF = """router id 10.{net}.100.1;
+log "{log}" all;
+protocol device {{ scan time 1; }}
+protocol kernel {{
+  ipv4 {{ export all; }};
+  merge paths on;
+}}
+{peers}
+"""
+ROUTER_PEER = """protocol bgp n{k} {{
+  local 10.{net}.{k}.1 as 65000;
+  neighbor 10.{net}.{k}.2 as 65001;
+  connect delay time 1;
+  connect retry time 1;
+  error wait time 1, 2;
+  ipv4 {{ import all; export none; }};
+}}
+"""
+
+NODE_YAML = """bgp:
+  asn: 65001
+  router_id: "10.{net}.{k}.2"
+  neighbors:
+    - address: "10.{net}.{k}.1"
+      asn: 65000
+  bird_socket: "{dir}/bird.ctl"
+  include: "{dir}/xdplb.conf"
+bridges:
+  - name: br0
+    uplinks: [uplink0]
+    host_local: false
+    services:
+{services}"""
+SERVICE_YAML = """      - name: {name}
+        port: {port}
+        backend_port: {bport}
+        proto: tcp
+        listen: ["{vip}"]
+        health:
+          type: tcp
+          interval_ms: 200
+          fall: 2
+        backends:
+          - address: "{b1}:{bport}"
+          - address: "{b2}:{bport}"
+"""
+
+
+class Node:
+    def __init__(self, e2e, router, k):
+        self.k = k
+        self.dir = e2e.path(f"n{k}")
+        os.makedirs(self.dir)
+        self.ns = e2e.netns(f"n{k}")
+        self.ip = f"10.{NET}.{k}.2"
+        veth(e2e.defer, f"n{k}", router, "uplink0", self.ns)
+        router.addr_add(f"n{k}", f"10.{NET}.{k}.1/24")
+        self.ns.addr_add("uplink0", f"{self.ip}/24")
+        self.ns.ip("route", "add", "default", "via", f"10.{NET}.{k}.1")
+        for vip in (WEB_VIP, API_VIP):
+            self.ns.addr_add("lo", f"{vip}/32")
+        self.ns.sysctl("net.ipv4.ip_forward", 1)
+        for fam in ("iptables", "ip6tables"):
+            self.ns.sysctl(f"net.bridge.bridge-nf-call-{fam}", 0, check=False)
+        self.ns.ip("link", "add", "br0", "type", "bridge")
+        self.ns.addr_add("br0", f"10.{NET}.50.1/24")
+        self.ns.ip("link", "set", "br0", "up")
+        self.servers = {}
+        for j, addr in enumerate(BACKENDS, 1):
+            b = e2e.netns(f"n{k}b{j}")
+            veth(e2e.defer, f"b{j}h", self.ns, "eth0", b)
+            self.ns.ip("link", "set", f"b{j}h", "master", "br0", "up")
+            b.addr_add("eth0", f"{addr}/24")
+            b.ip("route", "add", "default", "via", f"10.{NET}.50.1")
+            b.run("ethtool", "-K", "eth0", "gro", "on")  # NAPI for the XDP redirect
+            for port in (80, 81):
+                self.servers[(j, port)] = b.spawn(
+                    ["/usr/bin/python3", PEER, "serve", f"n{k}b{j}", str(port)],
+                    e2e.path(f"n{k}b{j}-{port}.log"), e2e.defer)
+        # Its own xdplb: pins and state apart from the other nodes'.
+        self.lb = Xdplb(e2e, self.ns)
+        self.lb.pin_root = f"{self.lb.pin_root}-n{k}"
+        self.lb.state_dir = os.path.join(self.dir, "state")
+        self.lb.environ = dict(self.lb.environ, XDPLB_PIN_ROOT=self.lb.pin_root,
+                               XDPLB_STATE_DIR=self.lb.state_dir)
+        e2e.lbs.append(self.lb)
+        self.conf = os.path.join(self.dir, "node.yaml")
+        services = "".join(SERVICE_YAML.format(name=n, port=p, bport=bp, vip=v, b1=BACKENDS[0], b2=BACKENDS[1])
+                           for n, p, bp, v in (("web", 8000, 80, WEB_VIP), ("api", 8001, 81, API_VIP)))
+        with open(self.conf, "w") as f:
+            f.write(NODE_YAML.format(net=NET, k=k, dir=self.dir, services=services))
+        with open(os.path.join(self.dir, "bird.conf"), "w") as f:
+            f.write(f'log "{self.dir}/bird.log" all;\ninclude "{self.dir}/xdplb.conf";\n')
+        self.daemon = None
+        self.bird = None
+        self.e2e = e2e
+
+    def start(self):
+        self.lb("apply", "-f", self.conf)
+        self.applied_at = time.monotonic()  # attach (BPF load + verify) done; the daemon comes next
+        self.daemon = self.lb.daemon(os.path.join(self.dir, f"daemon-{time.monotonic_ns()}.log"),
+                                     "--withdraw-on-stop")
+        if self.bird is None:
+            # BIRD reads the include the daemon writes (the daemon retries until BIRD answers).
+            wait_until(lambda: os.path.exists(os.path.join(self.dir, "xdplb.conf")), 10,
+                       f"node {self.k}'s daemon to write its BIRD include")
+            self.bird = self.ns.spawn(["bird", "-f", "-c", os.path.join(self.dir, "bird.conf"),
+                                       "-s", os.path.join(self.dir, "bird.ctl"),
+                                       "-P", os.path.join(self.dir, "bird.pid")],
+                                      os.path.join(self.dir, "bird.out"), self.e2e.defer)
+
+    def checksums(self):
+        st = self.lb.status()
+        return {s["name"]: s["ring_checksum"] for s in st["services"]}, st.get("bgp", {})
+
+
+def nexthops(router, vip):
+    """The node addresses the router's route to vip goes through (empty: no route)."""
+    out = router.ip("route", "show", f"{vip}/32").out
+    return sorted(set(re.findall(r"via (\S+)", out)))
+
+
+def node_of(name):
+    return name.split("b")[0]  # "n2b1" -> "n2"
+
+
+def test_three_nodes_behind_ecmp(e2e):
+    router = e2e.netns("rt")
+    cl = e2e.netns("cl")
+    veth(e2e.defer, "cli", router, "eth0", cl)
+    router.addr_add("cli", f"10.{NET}.100.1/24")
+    cl.addr_add("eth0", f"10.{NET}.100.2/24")
+    cl.ip("route", "add", "default", "via", f"10.{NET}.100.1")
+    cl.run("ethtool", "-K", "eth0", "tx", "off")  # full checksums, like wire traffic
+    router.sysctl("net.ipv4.ip_forward", 1)
+    router.sysctl("net.ipv4.fib_multipath_hash_policy", 1)  # ports too: one client, many flows
+    nodes = [Node(e2e, router, k) for k in (1, 2, 3)]
+    rdir = e2e.path("router")
+    os.makedirs(rdir)
+    with open(os.path.join(rdir, "bird.conf"), "w") as f:
+        f.write(ROUTER_CONF.format(net=NET, log=f"{rdir}/bird.log",
+                                   peers="".join(ROUTER_PEER.format(net=NET, k=k) for k in (1, 2, 3))))
+    router.spawn(["bird", "-f", "-c", f"{rdir}/bird.conf", "-s", f"{rdir}/bird.ctl", "-P", f"{rdir}/bird.pid"],
+                 f"{rdir}/bird.out", e2e.defer)
+    for n in nodes:
+        n.start()
+    all3 = [n.ip for n in nodes]
+    t_start = time.monotonic()
+    for vip in (WEB_VIP, API_VIP):
+        wait_until(lambda: nexthops(router, vip), 30, f"ECMP over all three nodes for {vip}",
+                   ok=lambda hops: hops == all3)
+    print(f"all three nodes announce after {time.monotonic() - t_start:.1f} s")
+
+    # export carries the bgp: section, so applying what it writes keeps it.
+    exported = nodes[0].lb("export").out
+    assert "bgp:\n  asn: 65001\n" in exported, exported
+    assert "no difference" in cmd.run([nodes[0].lb.bin, "apply", "--dry-run", "-f", "-"], ns=nodes[0].ns,
+                                      env=nodes[0].lb.environ, input=exported).out
+
+    sums = [n.checksums() for n in nodes]
+    print("ring checksums:", [s[0] for s in sums])
+    assert sums[0][0] == sums[1][0] == sums[2][0], f"same backends, same rings on every node: {sums}"
+    assert [r["vip"] for r in sums[0][1]["announced"]] == [WEB_VIP, API_VIP], sums[0][1]
+    assert "announces 10.171.200.1 (web), 10.171.200.2 (api)" in nodes[0].lb("status").out
+
+    load = cl.spawn(["/usr/bin/python3", PEER, "clients", WEB_VIP, "8000", str(HELD), str(SECONDS)],
+                    e2e.path("clients.log"), e2e.defer)
+    load.wait_output("started", 10)
+    time.sleep(6)
+
+    # Node 2's datapath goes: its daemon sees the pins gone and withdraws.
+    lost_at = time.time()
+    t0 = time.monotonic()
+    nodes[1].lb("detach", "br0")
+    wait_until(lambda: nexthops(router, WEB_VIP), 5, "node 2's withdrawal",
+               ok=lambda hops: hops == [nodes[0].ip, nodes[2].ip], interval=0.01)
+    withdraw_s = time.monotonic() - t0
+    withdrawn_at = time.time()
+    print(f"node 2 lost: withdrawn at the router after {withdraw_s * 1000:.0f} ms")
+    time.sleep(6)
+
+    # Node 2 back: a new daemon on a re-applied bridge announces again.
+    nodes[1].daemon.stop()
+    back_at = time.time()
+    t1 = time.monotonic()
+    nodes[1].start()
+    wait_until(lambda: nexthops(router, WEB_VIP), 10, "node 2 back in the ECMP set",
+               ok=lambda hops: hops == all3, interval=0.05)
+    announce_s = time.monotonic() - t1
+    announced_at = time.time()
+    print(f"node 2 back: announced again {announce_s * 1000:.0f} ms after its re-attach began, "
+          f"{(time.monotonic() - nodes[1].applied_at) * 1000:.0f} ms after the attach was done")
+    time.sleep(4)
+
+    # api loses its backends on node 3 only: withdrawn there, kept on nodes 1 and 2.
+    t2 = time.monotonic()
+    for j in (1, 2):
+        nodes[2].servers[(j, 81)].stop()
+    wait_until(lambda: nexthops(router, API_VIP), 10, "api withdrawn on node 3 only",
+               ok=lambda hops: hops == [nodes[0].ip, nodes[1].ip], interval=0.05)
+    print(f"api unhealthy on node 3: withdrawn there after {(time.monotonic() - t2) * 1000:.0f} ms")
+    assert nexthops(router, WEB_VIP) == all3, "web still on all three"
+
+    load.wait(timeout=SECONDS + 30)
+    result = json.loads(load.output().strip().splitlines()[-1])
+    held = result["held"]
+    assert len(held) == HELD
+    windows = [(lost_at, withdrawn_at + 1.0), (back_at, announced_at + 1.0)]
+
+    def in_window(t):
+        return any(a <= t <= b for a, b in windows)
+
+    first_nodes = [node_of(h["seen"][0]) for h in held if h["seen"]]
+    spread = {n: first_nodes.count(n) for n in sorted(set(first_nodes))}
+    broken = [h for h in held if h["broken"]]
+    moved = [h for h in held if len({node_of(s) for s in h["seen"]}) > 1 or h["broken"]]
+    new = result["new"]
+    print(f"held connections {HELD}: first spread {spread}; broken {len(broken)} "
+          f"({len(broken) / HELD:.0%}); moved node {len(moved)} ({len(moved) / HELD:.0%})")
+    print(f"new connections {new['total']}: failed {len(new['failures'])}")
+    for h in broken:
+        print("  broken:", h)
+    assert len(spread) >= 2, f"flows spread over the nodes: {spread}"
+    assert all(h["seen"] for h in held), "every held connection got answers"
+    outside = [h for h in broken if not in_window(h["broken"]["at"])]
+    assert not outside, f"held connections broken away from a change of the ECMP set: {outside}"
+    late = [f for f in new["failures"] if not in_window(f["at"])]
+    assert not late, f"new connections failed away from a change of the ECMP set: {late}"
+    assert new["total"] > 200, new["total"]
+
+    # Node 1's daemon stops (--withdraw-on-stop): its routes go before it exits.
+    t3 = time.monotonic()
+    assert nodes[0].daemon.stop() == 0
+    # BIRD has sent the withdrawal when the daemon exits; the router needs a moment for it.
+    wait_until(lambda: (nexthops(router, WEB_VIP), nexthops(router, API_VIP)), 2,
+               "node 1's routes withdrawn by its stopping daemon",
+               ok=lambda hops: hops == ([nodes[1].ip, nodes[2].ip], [nodes[1].ip]), interval=0.01)
+    print(f"node 1's daemon stopped with --withdraw-on-stop: withdrawn within {(time.monotonic() - t3) * 1000:.0f} ms")
+
+    # Node 3 vanishes without a word (its uplink goes down): the router's BIRD sees the link
+    # go (direct session, check link) and drops its routes.
+    t4 = time.monotonic()
+    nodes[2].ns.ip("link", "set", "uplink0", "down")
+    wait_until(lambda: nexthops(router, WEB_VIP), 5, "node 3's routes gone with its link",
+               ok=lambda hops: hops == [nodes[1].ip], interval=0.01)
+    print(f"node 3's uplink down: its routes gone at the router after {(time.monotonic() - t4) * 1000:.0f} ms")
