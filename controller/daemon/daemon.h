@@ -18,6 +18,7 @@
 #include <string>
 
 #include "core/ip.h"
+#include "daemon/heartbeat.h"
 
 #include "core/result.h"
 
@@ -45,6 +46,9 @@ struct DaemonOptions {
   bool events = true;
   // A drained backend's connections that are still open after this long are cut (entry off).
   std::chrono::milliseconds drain_timeout{300000};
+  // Where the event loop and the worker stamp their heartbeats (the watchdog reads them), if
+  // anywhere.
+  Heartbeats* heartbeats = nullptr;
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors
