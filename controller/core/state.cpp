@@ -488,12 +488,16 @@ Result<UniqueFd> open_private_file(const std::string& path, int flags) {
 }
 
 Status save_state(const std::string& dir, const BridgeState& state) {
-  XDPLB_TRY(check_interface_name(state.bridge));
+  return save_state_text(dir, state.bridge, state_to_json(state));
+}
+
+Status save_state_text(const std::string& dir, const std::string& bridge, const std::string& text) {
+  XDPLB_TRY(check_interface_name(bridge));
   XDPLB_TRY(ensure_state_dir(dir));
 
-  const std::string path = state_file(dir, state.bridge);
+  const std::string path = state_file(dir, bridge);
   // A dot-file not ending in .json, so list_bridges never sees a half-written temp.
-  std::string tmp = (fs::path(dir) / ("." + state.bridge + ".json.tmp-XXXXXX")).string();
+  std::string tmp = (fs::path(dir) / ("." + bridge + ".json.tmp-XXXXXX")).string();
   UniqueFd fd(mkostemp(tmp.data(), O_CLOEXEC));
   if (!fd.valid()) return make_error("cannot create a temp file in " + dir + ": " + errno_text(errno));
 
@@ -502,7 +506,6 @@ Status save_state(const std::string& dir, const BridgeState& state) {
     ::unlink(tmp.c_str());
     return make_error("cannot save state file " + path + ": " + what + ": " + errno_text(err));
   };
-  const std::string text = state_to_json(state);
   size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
