@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/fd.h"
@@ -136,7 +137,9 @@ Result<std::string> ensure_bpffs();
 class ReplacedDatapath {
  public:
   ReplacedDatapath(std::string pin_dir, std::string old_dir) : pin_dir_(std::move(pin_dir)), old_dir_(std::move(old_dir)) {}
-  ReplacedDatapath(ReplacedDatapath&&) noexcept = default;
+  ReplacedDatapath(ReplacedDatapath&& o) noexcept
+      : pin_dir_(std::move(o.pin_dir_)), old_dir_(std::move(o.old_dir_)), swapped_(std::move(o.swapped_)),
+        moved_in_(std::move(o.moved_in_)), done_(std::exchange(o.done_, true)) {}  // the moved-from drops nothing
   ReplacedDatapath& operator=(ReplacedDatapath&&) = delete;
   ReplacedDatapath(const ReplacedDatapath&) = delete;
   ~ReplacedDatapath() { commit(); }
