@@ -22,6 +22,9 @@ from lib.old_build import abi_version_of, old_xdplb
 
 NET = 118
 NET_APPLY = 119
+# Source ports of the checks after the keep-alive clients: above the ephemeral range
+# (32768-60999), which those clients' thousands of connections leave in TIME_WAIT on the backend.
+PORTS = 62001
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 # The last commit of ABI version 1 (the merge that made version 2 is its child).
@@ -104,7 +107,7 @@ def test_attach_of_an_older_build_replaces_in_place(e2e, old_bin):
     status = lb.status()
     assert {b["address"]: b["id"] for b in status["backends"]} == before, "the same backends, ids"
     assert [s["name"] for s in status["services"]] == ["default"]
-    served = client.served_by(client.spread(t.client, url(t.vip), 30, first_port=51001))
+    served = client.served_by(client.spread(t.client, url(t.vip), 30, first_port=PORTS))
     assert set(served) == {"b1", "b2", "b3"}, dict(served)
     # Only this build's maps: none of the old ones is pinned any more, the layouts really differ
     # (a flow's padding became its backend port), nothing is left beside the bridge's pins.
@@ -172,4 +175,4 @@ def test_apply_whose_second_bridge_fails_puts_the_replaced_datapath_back(e2e, ol
     with open(state_file, "rb") as f:
         assert f.read() == state_before, "the state file as before the apply"
     assert lb.attached() == [t.bridge], f"left beside the bridge's pins: {lb.attached()}"
-    assert set(client.served_by(client.spread(t.client, url(t.vip), 20, first_port=52001))) == {"b1", "b2"}
+    assert set(client.served_by(client.spread(t.client, url(t.vip), 20, first_port=PORTS))) == {"b1", "b2"}
