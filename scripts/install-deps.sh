@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 touch /etc/subuid /etc/subgid
 apt-get update
 apt-get install -y --no-install-recommends \
-  build-essential cmake pkg-config clang llvm libclang-rt-14-dev gcc-multilib linux-libc-dev \
+  build-essential cmake ccache git pkg-config clang llvm libclang-rt-14-dev gcc-multilib linux-libc-dev \
   libbpf-dev bpftool libmnl-dev lxc-dev libcli11-dev libspdlog-dev libgtest-dev \
   nlohmann-json3-dev libyaml-cpp-dev libsystemd-dev help2man bash-completion man-db \
   iproute2 ethtool iptables nftables curl socat jq busybox-static nginx-light wrk \

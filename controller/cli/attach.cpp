@@ -111,6 +111,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     if (version->value_or(0) != abi_version()) {
       UpgradeArgs up{*bridge, {}, version->value_or(0), &*lock};
       up.tunables = tunables;
+      up.pending = a.pending_upgrade;
       return run_upgrade(g, up);
     }
     return fail(a.bridge + " is already attached (pins in " + pin_dir + ", the same ABI version " +

@@ -110,12 +110,14 @@ int run_boot(const Globals& g, const BootArgs& a) {
   }
   std::atomic<bool> stop{false};
   std::atomic<int> running{0};
+  Heartbeats heartbeats;  // every daemon's loops stamp theirs: the watchdog pings on their progress
   std::vector<std::thread> daemons;
   for (const auto& b : cfg->bridges) {
     DaemonOptions opts;
     opts.bridge = b.name;
     opts.pin_dir = g.pin_dir(b.name);
     opts.state_dir = g.state_dir();
+    opts.heartbeats = &heartbeats;
     // One /metrics per bridge's daemon: the first on --metrics' port, the next on the next ones.
     if (*metrics) {
       opts.metrics = **metrics;
@@ -132,11 +134,24 @@ int run_boot(const Globals& g, const BootArgs& a) {
   spdlog::info("ready");
   const auto watchdog = boot::watchdog_interval();
   auto next_ping = std::chrono::steady_clock::now();
+  std::vector<std::string> stalled;  // as last seen: logged when it changes
   while (!stop && running > 0) {
-    // Alive while every daemon thread is: a daemon that ends stops the rest, and the pings.
-    if (watchdog && std::chrono::steady_clock::now() >= next_ping) {
-      (void)boot::notify("WATCHDOG=1");
-      next_ping = std::chrono::steady_clock::now() + *watchdog / 2;
+    // Alive while every daemon loop goes round: each stamps its heartbeat, and a loop that has
+    // not within half the interval (stuck in a call) stops the pings, so systemd restarts us.
+    // A daemon that ends stops the rest, and the pings.
+    const auto now = std::chrono::steady_clock::now();
+    if (watchdog && now >= next_ping) {
+      auto late = stalled_loops(heartbeats.read(), now, *watchdog / 2);
+      if (late.empty()) (void)boot::notify("WATCHDOG=1");
+      if (late != stalled) {
+        std::string names;
+        for (const auto& n : late) names += (names.empty() ? "" : ", ") + n;
+        if (late.empty()) spdlog::info("every daemon loop goes round again: watchdog pings resumed");
+        else spdlog::error("daemon loop stuck for over {} ms ({}): no watchdog ping, systemd restarts xdplb",
+                           std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2).count(), names);
+        stalled = std::move(late);
+      }
+      next_ping = now + *watchdog / 2;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

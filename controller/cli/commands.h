@@ -5,6 +5,7 @@
 #include <xdplb/abi.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "net/link.h"
 
 namespace xdplb::cli {
+
+struct PendingUpgrade;  // cli/upgrade.h
 
 // The options of a service (attach's for the default service, `service add` and `set`); not
 // given: as saved (or the defaults for a new service).
@@ -35,6 +38,8 @@ struct AttachArgs {
   // Not given: as saved for the bridge, else the defaults (61000-65000, XDPLB_MAX_FLOWS).
   std::optional<std::string> hairpin_ports;  // SNAT source ports of containers calling a VIP
   std::optional<uint32_t> flow_table;        // flow table entries (and as many reverse ones)
+  // Given (apply): an in-place upgrade is left pending there (cli/upgrade.h), not committed.
+  std::unique_ptr<PendingUpgrade>* pending_upgrade = nullptr;
 };
 int run_attach(const Globals& g, const AttachArgs& a);
 

@@ -9,6 +9,7 @@
 
 #include "bgp/store.h"
 #include "cli/commands.h"
+#include "cli/upgrade.h"
 #include "config/diff.h"
 #include "config/reconcile.h"
 #include "config/yaml_config.h"
@@ -81,6 +82,8 @@ struct Applied {
   std::string bridge;
   bool attached_here = false;  // the file attached it: undone by detaching again
   std::optional<BridgeState> saved;  // its saved state before
+  std::unique_ptr<PendingUpgrade> upgrade;  // the file replaced its datapath (another ABI version)
+  std::optional<std::string> state_text;    // its state file before that, as it was written
   std::optional<BridgeSession> session;
   std::optional<PendingChange> change;
 };
@@ -91,6 +94,15 @@ Status undo_bridge(const Globals& g, Applied& a) {
   if (a.change) out = a.change->rollback();
   a.change.reset();  // releases the bridge's lock
   a.session.reset();
+  if (a.upgrade) {
+    // The old programs and maps back, and the state file as before the file.
+    // (byte for byte: it may be of an older format, which this build would write another way).
+    if (auto s = a.upgrade->undo(); !s) out = make_error("undoing the upgrade: " + s.error());
+    a.upgrade.reset();
+    if (a.state_text)
+      if (auto s = save_state_text(g.state_dir(), a.bridge, *a.state_text); !s)
+        out = make_error("putting the state file back: " + s.error());
+  }
   if (a.attached_here) {
     if (auto s = Datapath::detach(g.pin_dir(a.bridge)); !s) out = make_error("undoing the attach: " + s.error());
     // The state file as before the attach (which saves what it restored), or none as before.
@@ -106,8 +118,13 @@ Status apply_bridge(const Globals& g, const BridgePlan& p, Applied& applied) {
   applied.saved = p.saved;
   bool& attached_here = applied.attached_here;
   // Pins of another ABI version (a newer package installed): attach replaces them in place.
+  // Pending until every bridge is done: a later bridge that fails puts the old one back.
   if (auto version = read_meta(g.pin_dir(want.name)); p.attached && version && version->value_or(0) != abi_version()) {
-    if (run_attach(g, attach_args(want)) != 0) return make_error("replacing the datapath of " + want.name + " failed (see above)");
+    if (std::ifstream in(state_file(g.state_dir(), want.name)); in)
+      applied.state_text = std::string(std::istreambuf_iterator<char>(in), {});
+    AttachArgs args = attach_args(want);
+    args.pending_upgrade = &applied.upgrade;
+    if (run_attach(g, args) != 0) return make_error("replacing the datapath of " + want.name + " failed (see above)");
   }
   if (!p.attached) {
     if (run_attach(g, attach_args(want)) != 0) return make_error("attaching " + want.name + " failed (see above)");
@@ -211,7 +228,11 @@ int run_apply(const Globals& g, const ApplyArgs& a) {
     }
     applied.push_back(std::move(a));
   }
-  for (auto& a : applied) a.change->commit();
+  for (auto& a : applied) {
+    a.change->commit();
+    if (a.upgrade)
+      if (auto s = a.upgrade->commit(); !s) std::cerr << "xdplb: bridge " << a.bridge << ": " << s.error() << "\n";
+  }
   // The node's BGP section, for the daemon (which announces) and status.
   if (bgp_change) {
     if (auto s = bgp::save_bgp(g.state_dir(), cfg->bgp); !s) return fail(s.error() + " (the bridges are applied)");

@@ -1,7 +1,9 @@
 // attach on a bridge whose pins are of another ABI version (an installed newer package): the
 // programs and maps are replaced in one step, without a moment where an interface has no
 // program. The new maps are filled from the saved state first (services, rings, backends,
-// guard), then every XDP/TC link is swapped to the new programs. The flow table starts empty:
+// guard), then every XDP/TC link is swapped to the new programs. The old programs and maps are
+// kept aside until the upgrade commits (at once for attach, with the rest of the file for
+// apply), so a failure after the swap can put them back. The flow table starts empty:
 // flows are placed again by the ring, so under maglev established connections keep their
 // backend; round-robin and least-conn may move them.
 #include <iostream>
@@ -15,6 +17,15 @@
 #include "lb/balancer.h"
 
 namespace xdplb::cli {
+
+Status PendingUpgrade::commit() {
+  replaced.commit();
+  // The socket hooks read the maps they were loaded with: loaded again over the new ones.
+  if (!host_local) return {};
+  if (auto s = hostlocal::detach(pin_dir); !s) return make_error("upgrading the host-local hooks: " + s.error());
+  if (auto s = hostlocal::attach(pin_dir); !s) return make_error("upgrading the host-local hooks: " + s.error());
+  return {};
+}
 
 int run_upgrade(const Globals& g, const UpgradeArgs& a) {
   const std::string pin_dir = g.pin_dir(a.bridge.name), staged_dir = pin_dir + "_upgrade";  // bpffs takes no "." in names
@@ -42,13 +53,12 @@ int run_upgrade(const Globals& g, const UpgradeArgs& a) {
   if (!state) return fail("upgrading " + a.bridge.name + ": filling the new maps: " + state.error() + " (the running datapath is untouched)");
   auto guard = write_uplink_guard(**staged, a.bridge.ifindex);
   if (!guard) return fail("upgrading " + a.bridge.name + ": the uplink guard: " + guard.error() + " (the running datapath is untouched)");
-  if (auto s = (*staged)->take_over(staged_dir, pin_dir); !s) return fail("upgrading " + a.bridge.name + ": " + s.error());
+  auto replaced = (*staged)->take_over(staged_dir, pin_dir, pin_dir + "_replaced");
+  if (!replaced) return fail("upgrading " + a.bridge.name + ": " + replaced.error() + " (the old datapath is back in place)");
   drop.keep = true;
-  // The socket hooks read the maps they were loaded with: loaded again over the new ones.
-  if (host_local) {
-    if (auto s = hostlocal::detach(pin_dir); !s) return fail("upgrading the host-local hooks: " + s.error());
-    if (auto s = hostlocal::attach(pin_dir); !s) return fail("upgrading the host-local hooks: " + s.error());
-  }
+  auto pending = std::make_unique<PendingUpgrade>(PendingUpgrade{pin_dir, host_local, std::move(*replaced)});
+  if (a.pending) *a.pending = std::move(pending);
+  else if (auto s = pending->commit(); !s) return fail(s.error());
   std::cout << "replaced the programs and maps of " << a.bridge.name << " (ABI version " << a.found_version
             << ") with this xdplb's (version " << abi_version()
             << ") in one step: each link swapped its program atomically; the flow table is new, so flows are "

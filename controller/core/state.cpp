@@ -490,11 +490,15 @@ Result<UniqueFd> open_private_file(const std::string& path, int flags) {
 }
 
 Status save_state(const std::string& dir, const BridgeState& state) {
-  XDPLB_TRY(check_interface_name(state.bridge));
+  return save_state_text(dir, state.bridge, state_to_json(state));
+}
+
+Status save_state_text(const std::string& dir, const std::string& bridge, const std::string& text) {
+  XDPLB_TRY(check_interface_name(bridge));
   XDPLB_TRY(ensure_state_dir(dir));
 
-  const std::string path = state_file(dir, state.bridge);
-  if (auto s = write_file_atomic(path, state_to_json(state)); !s)
+  const std::string path = state_file(dir, bridge);
+  if (auto s = write_file_atomic(path, text); !s)
     return make_error("cannot save state file " + path + ": " + s.error());
   return {};
 }

@@ -182,6 +182,8 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
 Result<std::optional<BridgeState>> load_state(const std::string& dir, const std::string& bridge);
 // Atomic: written to a temp file in `dir`, fsynced, renamed over the old file; creates `dir`.
 Status save_state(const std::string& dir, const BridgeState& state);
+// The same, of a file's text as it was read (putting a state file back byte for byte).
+Status save_state_text(const std::string& dir, const std::string& bridge, const std::string& text);
 // Bridges with a saved state, sorted; empty if `dir` does not exist.
 Result<std::vector<std::string>> list_bridges(const std::string& dir);
 // Removes the saved state; fine if there is none.

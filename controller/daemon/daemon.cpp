@@ -806,9 +806,11 @@ Status Daemon::loop(const std::atomic<bool>* stop) {
   if (monitor) watch(monitor->fd());
   else spdlog::warn("no netlink monitor ({}): bridge MAC changes are not followed", monitor.error());
 
+  std::shared_ptr<Heartbeat> beat = opts_.heartbeats ? opts_.heartbeats->add(opts_.bridge + " loop") : nullptr;
   for (;;) {
     if (stop && stop->load()) break;
     const auto now0 = Clock::now();
+    if (beat) beat->stamp(now0);  // went round: it wakes at least every 50 ms (next_wakeup)
     const auto wake = next_wakeup(now0);
     const int timeout_ms = wake <= now0 ? 0
         : static_cast<int>(std::chrono::duration_cast<milliseconds>(wake - now0).count()) + 1;
@@ -890,7 +892,7 @@ Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop,
   if (!bridge) return make_error(bridge.error());
   auto prober = Prober::create();
   if (!prober) return make_error(prober.error());
-  auto worker = Worker::create();
+  auto worker = Worker::create(options.heartbeats ? options.heartbeats->add(options.bridge + " worker") : nullptr);
   if (!worker) return make_error(worker.error());
   auto obs = observe::Observer::start({options.bridge, options.pin_dir, options.state_dir, options.metrics, options.events});
   if (!obs) return make_error(obs.error());

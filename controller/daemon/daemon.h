@@ -19,6 +19,7 @@
 #include <string>
 
 #include "core/ip.h"
+#include "daemon/heartbeat.h"
 
 #include "core/result.h"
 
@@ -49,6 +50,9 @@ struct DaemonOptions {
   // On SIGTERM/SIGINT/SIGHUP, withdraw this node's BGP routes before exiting (bgp/): the
   // router stops sending flows here. Without it they stay announced (the datapath forwards on).
   bool withdraw_on_stop = false;
+  // Where the event loop and the worker stamp their heartbeats (the watchdog reads them), if
+  // anywhere.
+  Heartbeats* heartbeats = nullptr;
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors

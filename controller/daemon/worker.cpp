@@ -14,13 +14,14 @@
 
 namespace xdplb {
 
-Result<std::unique_ptr<Worker>> Worker::create() {
+Result<std::unique_ptr<Worker>> Worker::create(std::shared_ptr<Heartbeat> beat) {
   UniqueFd ev(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!ev.valid()) return make_error(std::string("eventfd: ") + std::strerror(errno));
-  return std::unique_ptr<Worker>(new Worker(std::move(ev)));
+  return std::unique_ptr<Worker>(new Worker(std::move(ev), std::move(beat)));
 }
 
-Worker::Worker(UniqueFd event) : event_(std::move(event)), thread_([this] { run(); }) {}
+Worker::Worker(UniqueFd event, std::shared_ptr<Heartbeat> beat)
+    : event_(std::move(event)), beat_(std::move(beat)), thread_([this] { run(); }) {}
 
 Worker::~Worker() {
   {
@@ -56,7 +57,9 @@ void Worker::run() {
     Job job;
     {
       std::unique_lock<std::mutex> g(mu_);
+      if (beat_) beat_->idle(jobs_.empty());
       cv_.wait(g, [this] { return stop_ || !jobs_.empty(); });
+      if (beat_) beat_->idle(false);  // a job from now on: stuck in it, it stops stamping
       if (stop_) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();

@@ -13,6 +13,7 @@
 
 #include "core/fd.h"
 #include "core/result.h"
+#include "daemon/heartbeat.h"
 
 namespace xdplb {
 
@@ -21,7 +22,8 @@ class Worker {
   using Completion = std::function<void()>;
   using Job = std::function<Completion()>;  // runs on the worker: must own what it uses
 
-  static Result<std::unique_ptr<Worker>> create();
+  // `beat`, if given, is stamped when a job starts and when the worker waits for the next.
+  static Result<std::unique_ptr<Worker>> create(std::shared_ptr<Heartbeat> beat = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -32,10 +34,11 @@ class Worker {
   std::vector<Completion> take();
 
  private:
-  explicit Worker(UniqueFd event);
+  Worker(UniqueFd event, std::shared_ptr<Heartbeat> beat);
   void run();
 
   UniqueFd event_;
+  std::shared_ptr<Heartbeat> beat_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_;

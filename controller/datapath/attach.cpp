@@ -9,6 +9,7 @@
 #include <linux/magic.h>
 #include <net/if.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -268,15 +269,71 @@ Result<UniqueFd> link_program(int link_fd) {
 
 }  // namespace
 
-Status Datapath::take_over(const std::string& staged_dir, const std::string& pin_dir) {
+namespace {
+
+// Every entry of dir unpinned, dir removed (a replaced datapath's old pins: names of another
+// layout, so not by this build's list of map names).
+void drop_dir(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) ::unlink(entry.path().c_str());
+  ::rmdir(dir.c_str());
+}
+
+// Moves every pin of `from` that is no link into `to` (each moved name into *moved, if given);
+// the failures, named.
+std::string move_map_pins(const std::string& from, const std::string& to, std::vector<std::string>* moved = nullptr) {
+  std::error_code ec;
+  std::string failed;
+  std::vector<fs::path> pins;
+  for (const auto& entry : fs::directory_iterator(from, ec))
+    if (entry.path().filename().string().rfind(kLinkPrefix, 0) != 0) pins.push_back(entry.path());
+  for (const auto& pin : pins) {
+    const std::string name = pin.filename().string();
+    if (::rename(pin.c_str(), (to + "/" + name).c_str()) != 0) failed += " " + name + " (" + std::strerror(errno) + ")";
+    else if (moved) moved->push_back(name);
+  }
+  return failed;
+}
+
+}  // namespace
+
+void ReplacedDatapath::commit() {
+  if (done_) return;
+  done_ = true;
+  swapped_.clear();  // the old programs go with their last fd
+  drop_dir(old_dir_);
+}
+
+Status ReplacedDatapath::undo() {
+  if (done_) return {};
+  done_ = true;
+  std::string failed;
+  // XDP first, as in the take-over: the old XDP makes old reverse entries for the old TC to come.
+  for (auto& [link, old] : swapped_)
+    if (int err = bpf_link_update(link.get(), old.get(), nullptr); err) failed += " link (" + errno_text(err) + ")";
+  swapped_.clear();
+  for (const auto& name : moved_in_)
+    if (::unlink((pin_dir_ + "/" + name).c_str()) != 0 && errno != ENOENT) failed += " " + name + " (" + std::strerror(errno) + ")";
+  moved_in_.clear();
+  failed += move_map_pins(old_dir_, pin_dir_);
+  drop_dir(old_dir_);
+  if (!failed.empty()) return make_error("putting the replaced datapath back in " + pin_dir_ + " failed:" + failed);
+  return {};
+}
+
+Result<ReplacedDatapath> Datapath::take_over(const std::string& staged_dir, const std::string& pin_dir,
+                                             const std::string& old_dir) {
   const int xdp_fd = bpf_program__fd(skel_->progs.xdplb_xdp), tc_fd = bpf_program__fd(skel_->progs.xdplb_tc);
   std::error_code ec;
+  if (fs::exists(old_dir, ec)) drop_dir(old_dir);  // left by a process that died mid-upgrade
+  if (::mkdir(old_dir.c_str(), 0700) != 0) return make_error("creating " + old_dir + ": " + std::strerror(errno));
+  ReplacedDatapath replaced(pin_dir, old_dir);
+  auto fail = [&](std::string why) -> Result<ReplacedDatapath> {
+    if (auto s = replaced.undo(); !s) why += "; " + s.error();
+    return make_error(why);
+  };
   // 1. Every XDP and TC link runs the new program: an atomic swap per interface, which is
   // never without a program. Undone (the old programs back) if one fails.
-  std::vector<std::pair<UniqueFd, UniqueFd>> swapped;  // link, its old program
-  auto put_back = [&] {
-    for (auto& [link, old] : swapped) bpf_link_update(link.get(), old.get(), nullptr);
-  };
   // XDP first: until TC follows, replies of established flows still find their old reverse
   // entries, and the new XDP has made new ones for the TC to come. The other order sends
   // replies untranslated for that moment, and their clients reset.
@@ -287,30 +344,23 @@ Status Datapath::take_over(const std::string& staged_dir, const std::string& pin
     else if (name.rfind(std::string(kLinkPrefix) + "tc_", 0) == 0) links.emplace_back(entry.path(), false);
   }
   for (const auto& [pin, xdp] : links) {
-    const fs::directory_entry entry(pin);
-    UniqueFd link(bpf_obj_get(entry.path().c_str()));
-    if (!link.valid()) return put_back(), make_error("opening " + entry.path().string() + ": " + errno_text(-errno));
+    UniqueFd link(bpf_obj_get(pin.c_str()));
+    if (!link.valid()) return fail("opening " + pin.string() + ": " + errno_text(-errno));
     auto old = link_program(link.get());
-    if (!old) return put_back(), make_error("the program of " + entry.path().string() + ": " + old.error());
+    if (!old) return fail("the program of " + pin.string() + ": " + old.error());
     if (int err = bpf_link_update(link.get(), xdp ? xdp_fd : tc_fd, nullptr); err)
-      return put_back(), make_error("updating " + entry.path().string() + " to the new program failed: " + errno_text(err));
-    swapped.emplace_back(std::move(link), std::move(*old));
+      return fail("updating " + pin.string() + " to the new program failed: " + errno_text(err));
+    replaced.swapped_.emplace_back(std::move(link), std::move(*old));
   }
-  // 2. The old maps and meta go (the old programs are gone, nothing uses them), the new ones
-  // take their names.
-  std::string failed;
-  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(kLinkPrefix, 0) == 0) continue;
-    if (::unlink(entry.path().c_str()) != 0) failed += " " + name + " (" + std::strerror(errno) + ")";
-  }
-  for (const auto& entry : fs::directory_iterator(staged_dir, ec)) {
-    const std::string to = pin_dir + "/" + entry.path().filename().string();
-    if (::rename(entry.path().c_str(), to.c_str()) != 0) failed += " " + to + " (" + std::strerror(errno) + ")";
-  }
+  // 2. The old maps and meta move aside (the old programs, kept by fd, still hold them), the
+  // new ones take their names.
+  std::string failed = move_map_pins(pin_dir, old_dir);
+  if (failed.empty()) failed = move_map_pins(staged_dir, pin_dir, &replaced.moved_in_);
+  if (!failed.empty()) return fail("moving the pins failed:" + failed);
   ::rmdir(staged_dir.c_str());
-  if (!failed.empty()) return make_error("the programs run the new maps, but moving their pins failed:" + failed);
-  return write_meta(pin_dir);
+  replaced.moved_in_.push_back(kMetaPin);
+  if (auto s = write_meta(pin_dir); !s) return fail(s.error());
+  return replaced;
 }
 
 Result<std::unique_ptr<Datapath>> Datapath::load_unattached(const Tunables& tunables) {

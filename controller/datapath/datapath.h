@@ -17,8 +17,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/fd.h"
 #include "core/ip.h"
 #include "core/prefix.h"
 #include "core/result.h"
@@ -128,6 +130,30 @@ struct TraceFilter {
 // Returns what it did for the user ("" if it was already mounted).
 Result<std::string> ensure_bpffs();
 
+// What an in-place upgrade (Datapath::take_over) replaced: the old programs (each link's, held
+// by fd) and the old maps (their pins moved to old_dir), kept until commit() drops them or undo()
+// puts them back as they were: every link runs its old program again, over the old maps, under
+// the old names. Dropped without either, it commits.
+class ReplacedDatapath {
+ public:
+  ReplacedDatapath(std::string pin_dir, std::string old_dir) : pin_dir_(std::move(pin_dir)), old_dir_(std::move(old_dir)) {}
+  ReplacedDatapath(ReplacedDatapath&& o) noexcept
+      : pin_dir_(std::move(o.pin_dir_)), old_dir_(std::move(o.old_dir_)), swapped_(std::move(o.swapped_)),
+        moved_in_(std::move(o.moved_in_)), done_(std::exchange(o.done_, true)) {}  // the moved-from drops nothing
+  ReplacedDatapath& operator=(ReplacedDatapath&&) = delete;
+  ReplacedDatapath(const ReplacedDatapath&) = delete;
+  ~ReplacedDatapath() { commit(); }
+  void commit();
+  Status undo();
+
+ private:
+  friend class Datapath;
+  std::string pin_dir_, old_dir_;
+  std::vector<std::pair<UniqueFd, UniqueFd>> swapped_;  // link, its old program (XDP first)
+  std::vector<std::string> moved_in_;  // the new pins moved into pin_dir so far
+  bool done_ = false;
+};
+
 class Datapath {
  public:
   // Load + attach + pin. Fails (and leaves nothing behind) if pin_dir already exists, an
@@ -142,8 +168,9 @@ class Datapath {
   // staged_dir (no links), for the caller to fill before step 2.
   static Result<std::unique_ptr<Datapath>> load_staged(const std::string& staged_dir, const Tunables& tunables);
   // Step 2: the XDP and TC links pinned in pin_dir run this datapath's programs (an atomic
-  // swap per link), the old map pins are replaced by the staged ones, meta says this version.
-  Status take_over(const std::string& staged_dir, const std::string& pin_dir);
+  // swap per link), the old map pins move to old_dir and the staged ones take their names
+  // (with the meta of this version). Fails with the old programs and pins back in place.
+  Result<ReplacedDatapath> take_over(const std::string& staged_dir, const std::string& pin_dir, const std::string& old_dir);
   // Unpin links (which detaches the programs) and maps, remove pin_dir.
   static Status detach(const std::string& pin_dir);
   static bool is_attached(const std::string& pin_dir);

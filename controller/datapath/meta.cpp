@@ -5,17 +5,13 @@
 #include <xdplb/abi.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include "core/fd.h"
 
 namespace xdplb {
 
-uint32_t abi_version() {
-  if (const char* v = std::getenv("XDPLB_TEST_ABI_VERSION"); v && *v) return static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
-  return XDPLB_ABI_VERSION;
-}
+uint32_t abi_version() { return XDPLB_ABI_VERSION; }
 
 Status write_meta(const std::string& pin_dir) {
   UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdplb_meta", sizeof(uint32_t), sizeof(uint32_t), 1, nullptr));

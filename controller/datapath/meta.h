@@ -13,8 +13,8 @@ namespace xdplb {
 
 inline constexpr const char* kMetaPin = "meta";
 
-// XDPLB_ABI_VERSION; the environment variable XDPLB_TEST_ABI_VERSION replaces it, for the
-// upgrade test only (a second binary with another constant, without a second build).
+// XDPLB_ABI_VERSION, the layout this build reads and writes (the upgrade test builds an older
+// commit for another one).
 uint32_t abi_version();
 
 // Creates and pins <pin_dir>/meta holding abi_version() (replacing one that is there).
