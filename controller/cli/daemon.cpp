@@ -134,7 +134,10 @@ int run_backend_drain(const Globals& g, const DrainArgs& a) {
         report.push_back("draining " + describe(b) +
                          ": no new flows; existing connections stay until they close, or until the "
                          "daemon's --drain-timeout (default 300 s) cuts them (watch `xdplb status`)");
-      if (b.drained != !a.undrain) b.drain_end.clear();  // a new drain counts afresh
+      if (b.drained != !a.undrain) {  // a new drain counts afresh, its clock from now
+        b.drain_end.clear();
+        b.drain_started_ms = a.undrain ? 0 : wall_clock_ms();
+      }
       b.drained = !a.undrain;
     }
     return {};
