@@ -130,11 +130,15 @@ def test_churn_soak(e2e):
     at_kills = load.failed() - len(stray)
     detections = [d - k for k, d in zip(kills, downs) if d is not None]
     kinds = collections.Counter(r.result for r in load.failures())
+    in_flight = sum(1 for r in load.failures() if explained(r) and
+                    any(load.t0 + r.start_ms < k <= load.t0 + r.start_ms + r.dur_ms + 2 for k in kills))
     report(e2e, f"soak: {SOAK_S} s, {rounds} rounds ({len(kills)} kills, {restarts} daemon restarts), "
                 f"{load.total()} requests, {load.failed()} failed ({at_kills} reached the killed server "
-                f"before its DOWN, {len(stray)} otherwise; {dict(kinds)}), detection {min(detections, default=0)}-"
+                f"before its DOWN: {in_flight} in flight at the kill; {len(stray)} otherwise; {dict(kinds)}), detection {min(detections, default=0)}-"
                 f"{max(detections, default=0)} ms, {cli_runs[0]} concurrent CLI commands, "
                 f"{len(cli_errors)} failed, daemon fds {fd_start} -> {fd_end}")
+    reasons = {k: v for k, v in lb.status().get("reasons", {}).items() if v}
+    report(e2e, f"  datapath reasons: {reasons}")
     for r in stray[:5]:
         at = load.t0 + r.start_ms
         got = [n for n in reach if reached(r, n)]
