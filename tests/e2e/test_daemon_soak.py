@@ -130,11 +130,11 @@ def test_churn_soak(e2e):
     at_kills = load.failed() - len(stray)
     detections = [d - k for k, d in zip(kills, downs) if d is not None]
     kinds = collections.Counter(r.result for r in load.failures())
-    in_flight = sum(1 for r in load.failures() if explained(r) and
-                    any(load.t0 + r.start_ms < k <= load.t0 + r.start_ms + r.dur_ms + 2 for k in kills))
+    started_before = sum(1 for r in load.failures() if explained(r) and
+                         any(load.t0 + r.start_ms < k for k in kills if k - TIMEOUT_MS <= load.t0 + r.start_ms))
     report(e2e, f"soak: {SOAK_S} s, {rounds} rounds ({len(kills)} kills, {restarts} daemon restarts), "
                 f"{load.total()} requests, {load.failed()} failed ({at_kills} reached the killed server "
-                f"before its DOWN: {in_flight} in flight at the kill; {len(stray)} otherwise; {dict(kinds)}), detection {min(detections, default=0)}-"
+                f"before its DOWN, {started_before} of them started before the kill; {len(stray)} otherwise; {dict(kinds)}), detection {min(detections, default=0)}-"
                 f"{max(detections, default=0)} ms, {cli_runs[0]} concurrent CLI commands, "
                 f"{len(cli_errors)} failed, daemon fds {fd_start} -> {fd_end}")
     reasons = {k: v for k, v in lb.status().get("reasons", {}).items() if v}
@@ -144,9 +144,22 @@ def test_churn_soak(e2e):
         got = [n for n in reach if reached(r, n)]
         rst = [n for n, lg in reach.items() if any(at - 50 <= x <= at + r.dur_ms + 50 for x in lg.rsts.get(r.port, []))]
         before = [f"{w} at {t:.0f} ms" for t, w in timeline if r.start_ms - 3000 <= t <= r.start_ms + 500]
+        for who in (b1, b2, b3, b4):  # what the daemon decided around it
+            for what in ("DOWN", "UP"):
+                before += [f"daemon: {who.name} {what} at {t - load.t0} ms"
+                           for t in log_times(text, rf"{who.ip}:80.*is {what}", at - 3000, at + 500)]
         report(e2e, f"  failed at {r.start_ms:.0f} ms ({r.result}, {r.dur_ms:.2f} ms, client port {r.port}): "
                     f"SYN reached {got or 'no backend'}, RST from {rst or 'no backend'}; around it: "
                     f"{'; '.join(before)}")
+    slow = [r for r in load.requests if r.result == "200" and r.dur_ms > 900]
+    report(e2e, f"  {len(slow)} requests served but slower than 900 ms (a SYN retransmitted)")
+    for r in slow[:3]:
+        at = load.t0 + r.start_ms
+        syns = {n: len([x for x in lg.syns.get(r.port, []) if at - 50 <= x <= at + r.dur_ms + 50])
+                for n, lg in reach.items()}
+        near = [f"{w} at {t:.0f} ms" for t, w in timeline if r.start_ms - 2000 <= t <= r.start_ms + 500]
+        report(e2e, f"  slow at {r.start_ms:.0f} ms ({r.dur_ms:.0f} ms, port {r.port}): SYNs per backend "
+                    f"{ {n: c for n, c in syns.items() if c} }; around it: {'; '.join(near)}")
     assert None not in downs, f"the daemon took b2 out after each kill ({downs})"
     assert not stray, f"every failed request reached the killed server before its DOWN: {stray[:5]}"
     assert not cli_errors, f"every concurrent CLI command succeeded: {cli_errors[:3]}"
