@@ -158,6 +158,8 @@ def test_churn_soak(e2e):
         syns = {n: len([x for x in lg.syns.get(r.port, []) if at - 50 <= x <= at + r.dur_ms + 50])
                 for n, lg in reach.items()}
         near = [f"{w} at {t:.0f} ms" for t, w in timeline if r.start_ms - 2000 <= t <= r.start_ms + 500]
+        near += [f"port used before at {q.start_ms:.0f} ms ({q.body})" for q in load.requests
+                 if q.port == r.port and q.start_ms < r.start_ms][-2:]
         report(e2e, f"  slow at {r.start_ms:.0f} ms ({r.dur_ms:.0f} ms, port {r.port}): SYNs per backend "
                     f"{ {n: c for n, c in syns.items() if c} }; around it: {'; '.join(near)}")
     assert None not in downs, f"the daemon took b2 out after each kill ({downs})"
