@@ -289,15 +289,13 @@ static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
  * *backend gets the id of the backend replying (for the trace). */
 static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt, __u32 *backend)
 {
-	struct xdplb_reverse *rev = reply_reverse(&pkt->key);
+	/* Only the reply of a flow that is still there is put back (never one of a connection
+	 * that ended, whose 5-tuple may now be a direct connection to the backend). */
+	struct xdplb_reverse *rev = reply_live(&pkt->key);
 
 	if (!rev)
 		return tc_not_reverse(skb, pkt);
 	*backend = rev->backend;
-	/* Only the reply of a flow that is still there is put back (never one of a connection
-	 * that ended, whose 5-tuple may now be a direct connection to the backend). */
-	if (reply_stale(&pkt->key, rev))
-		return tc_not_reverse(skb, pkt);
 	return tc_reply(skb, pkt, rev);
 }
 

@@ -284,10 +284,10 @@ static __always_inline struct xdplb_reverse *reply_reverse(const struct xdplb_fl
 	return rev ? rev : bpf_map_lookup_elem(&reverse_new, rk);
 }
 
-/* TC: is the flow of this reply (rk, matched rev) gone? It ended a linger ago, or its backend
- * id now names another backend. Then both of its entries are deleted. */
+/* TC: is the flow of this reply (rk, matched rev in map) gone? It ended a linger ago, or its
+ * backend id now names another backend. Then its forward entry and rev are deleted. */
 static __always_inline bool reply_stale(const struct xdplb_flow_key *rk,
-					const struct xdplb_reverse *rev)
+					const struct xdplb_reverse *rev, void *map)
 {
 	struct xdplb_backend *be = bpf_map_lookup_elem(&backends, &rev->backend);
 	struct xdplb_flow_key fk;
@@ -299,10 +299,25 @@ static __always_inline bool reply_stale(const struct xdplb_flow_key *rk,
 	flow = bpf_map_lookup_elem(&flows, &fk);
 	if (flow && flow->backend == rev->backend && flow->gen == rev->gen)
 		flow_delete(&fk);
-	bpf_map_delete_elem(&reverse, rk);
-	bpf_map_delete_elem(&reverse_new, rk);
+	bpf_map_delete_elem(map, rk);
 	count_reason(XDPLB_R_TC_REPLY_STALE);
 	return true;
+}
+
+/* TC: the reverse entry of the live flow a reply belongs to (established flows first), or
+ * NULL; a stale entry met on the way is deleted. The two tables may hold one reply key each:
+ * an old flow's entry XDP could not forget (its backend id was given again to the same
+ * address) and a new connection's on a reused client port, whose reply must still match. */
+static __always_inline struct xdplb_reverse *reply_live(const struct xdplb_flow_key *rk)
+{
+	struct xdplb_reverse *rev = bpf_map_lookup_elem(&reverse, rk);
+
+	if (rev && !reply_stale(rk, rev, &reverse))
+		return rev;
+	rev = bpf_map_lookup_elem(&reverse_new, rk);
+	if (rev && !reply_stale(rk, rev, &reverse_new))
+		return rev;
+	return NULL;
 }
 
 /* TC: the backend's FIN or RST on reply rk of rev. An RST uncounts the connection; the

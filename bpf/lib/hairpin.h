@@ -314,7 +314,9 @@ hairpin_reply_flow(const struct xdplb_flow_key *rk, const struct xdplb_hairpin_r
 			nf.bport = rk->sport;
 			nf.backend = rev->backend;
 			nf.gen = rev->gen;
-			nf.flags = XDPLB_FLOW_COUNTED; /* an evicted entry never left the count */
+			/* an evicted entry never left the count; its backend had answered (no
+			 * refusal to count for it) */
+			nf.flags = XDPLB_FLOW_COUNTED | XDPLB_FLOW_ACCEPTED;
 			nf.last_seen_ns = bpf_ktime_get_ns();
 			if (!bpf_map_update_elem(&hairpin_flows, &fk, &nf, BPF_NOEXIST)) {
 				count_reason(XDPLB_R_FLOW_RESTORED);
@@ -340,8 +342,15 @@ static __always_inline int hairpin_reply(struct __sk_buff *skb, const struct pac
 
 	if (now - rev->last_seen_ns > XDPLB_FLOW_TOUCH_NS)
 		rev->last_seen_ns = now;
-	if (pkt->tcp && pkt->tcp->rst)
+	if (pkt->tcp && pkt->tcp->rst) {
 		flow_uncount(&hf->flags, hf->backend);
+		/* Refused: the backend answered the SYN with an RST (its server is gone, its
+		 * backlog full); counted for passive health as on the external reply path. */
+		if (!(hf->flags & XDPLB_FLOW_ACCEPTED))
+			count_refused(hf->backend);
+	} else if (pkt->tcp && pkt->tcp->syn && !(hf->flags & XDPLB_FLOW_ACCEPTED)) {
+		__sync_fetch_and_or(&hf->flags, XDPLB_FLOW_ACCEPTED); /* once per connection */
+	}
 	flow_end_seen(&hf->flags, &hf->last_seen_ns, pkt, XDPLB_FLOW_FIN_BACKEND);
 	if (tc_rewrite(skb, pkt, &vip, vport, &client, cport)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);

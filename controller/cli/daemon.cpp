@@ -119,8 +119,11 @@ int run_backend_drain(const Globals& g, const DrainArgs& a) {
   if (!session) return fail(session.error());
   std::vector<std::string> report;
   // Only the pools change: the entry stays active, so existing flows keep their backend. The
-  // daemon turns the entry off once the drained backend's flows are quiet.
-  auto done = session->change([&](BridgeState& state, EntryChanges&) -> Status {
+  // daemon turns the entry off once the drained backend's flows are quiet; an undrain after
+  // that turns it on again in the same transaction (entries turning on are written before the
+  // ring), or the ring would place new flows on an inactive entry -- dropped -- until the
+  // daemon noticed.
+  auto done = session->change([&](BridgeState& state, EntryChanges& entries) -> Status {
     auto svc = choose_service(state, a.service);
     if (!svc) return make_error(svc.error());
     auto found = find_backends(state, **svc, a.target);
@@ -135,7 +138,14 @@ int run_backend_drain(const Globals& g, const DrainArgs& a) {
         report.push_back("draining " + describe(b) +
                          ": no new flows; existing connections stay until they close, or until the "
                          "daemon's --drain-timeout (default 300 s) cuts them (watch `xdplb status`)");
-      if (b.drained != !a.undrain) b.drain_end.clear();  // a new drain counts afresh
+      if (a.undrain && b.drained && !b.drain_end.empty() && b.health != Health::Down &&
+          b.path != BackendPath::Down)
+        if (auto plan = resolve_backend(session->link, b, std::chrono::milliseconds(0)); plan)
+          entries.put[b.id] = plan->entry;
+      if (b.drained != !a.undrain) {  // a new drain counts afresh, its clock from now
+        b.drain_end.clear();
+        b.drain_started_ms = a.undrain ? 0 : wall_clock_ms();
+      }
       b.drained = !a.undrain;
     }
     return {};

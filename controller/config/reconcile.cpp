@@ -41,6 +41,10 @@ bool take_settings(SavedBackend& b, const BackendSpec& s) {
   b.lxcpath = s.lxcpath;
   b.weight = s.weight;
   b.backup = s.backup;
+  if (b.drained != s.drain) {  // a new drain counts afresh (the daemon stamps its start)
+    b.drain_end.clear();
+    b.drain_started_ms = 0;
+  }
   b.drained = s.drain;
   return again;
 }

@@ -113,6 +113,7 @@ Result<SavedBackend> backend_from_json(const json& j, const std::string& where) 
   XDPLB_TRY(r.str("path_reason", b.path_reason));
   XDPLB_TRY(r.boolean("drained", b.drained));
   XDPLB_TRY(r.str("drain_end", b.drain_end));
+  XDPLB_TRY(r.number("drain_started_ms", b.drain_started_ms, 0, uint64_t{INT64_MAX}));
   XDPLB_TRY(r.boolean("backup", b.backup));
   XDPLB_TRY(r.name("health", b.health));
   XDPLB_TRY(r.str("health_reason", b.health_reason));
@@ -281,6 +282,7 @@ std::string state_to_json(const BridgeState& s) {
                         {"path_reason", b.path_reason},
                         {"drained", b.drained},
                         {"drain_end", b.drain_end},
+                        {"drain_started_ms", b.drain_started_ms},
                         {"health", name_of(b.health)},
                         {"health_reason", b.health_reason}});
   }

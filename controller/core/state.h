@@ -53,6 +53,10 @@ struct SavedBackend {
   // How the drain ended, set by the daemon ("" while it goes on): no open flow left, or its
   // --drain-timeout passed (the connections left were cut).
   std::string drain_end;
+  // When the drain began (wall clock, ms since the epoch; 0: not known yet, the daemon stamps
+  // it when it sees the drain). Saved, so --drain-timeout ends it at the same time whether or
+  // not the daemon restarted meanwhile.
+  int64_t drain_started_ms = 0;
   // Takes new flows only while no primary backend of its service and family does.
   bool backup = false;
   // Written by the daemon's health checks: Unchecked (not yet), Up, or Down (out of the
@@ -61,6 +65,12 @@ struct SavedBackend {
   std::string health_reason;
   bool operator==(const SavedBackend&) const = default;
 };
+
+// The wall clock as SavedBackend::drain_started_ms keeps it (ms since the epoch).
+inline int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // AF_INET or AF_INET6 for a backend's family (4 or 6).
 inline int socket_family(const SavedBackend& b) { return b.family == 6 ? 10 /* AF_INET6 */ : 2 /* AF_INET */; }

@@ -56,7 +56,6 @@ struct Runtime {
   bool looking = false;    // a container lookup is on the worker
   bool resolving = false;  // a resolve (container, neighbour, GRO) is on the worker
   PassiveState passive;       // the datapath's refused-connection counter as last read
-  std::optional<Clock::time_point> drain_since;  // when the daemon first saw it drained
   Clock::time_point next_probe{};
   Clock::time_point next_container_check{};
   std::string last_probe;    // reason of the last probe, for the log line of a change
@@ -602,21 +601,26 @@ void Daemon::container_seen(uint32_t id, ContainerLookup lookup, Clock::time_poi
 }
 
 // A drain is over once the backend has no open flow left in either flow table (an idle TCP
-// connection is open until it closes), or when --drain-timeout has passed since the daemon saw
-// it drained; then its entry turns off (what is left of its connections is reset) and the
-// state says how it ended.
+// connection is open until it closes), or when --drain-timeout has passed since the drain
+// began (saved in the state: a daemon restart does not restart the clock); then its entry
+// turns off (what is left of its connections is reset) and the state says how it ended.
 void Daemon::check_drains(Clock::time_point now) {
   if (now < next_drain_check_) return;
   next_drain_check_ = now + milliseconds(1000);
+  const int64_t wall_ms = wall_clock_ms();
+  if (const auto unstamped = drains_to_stamp(state_); !unstamped.empty()) {
+    const std::set<uint32_t> ids(unstamped.begin(), unstamped.end());
+    auto st = modify([&](BridgeState& s, EntryChanges&) {
+      for (auto& b : s.backends)
+        if (ids.count(b.id) && b.drained && b.drain_started_ms == 0) b.drain_started_ms = wall_ms;
+    });
+    if (!st) spdlog::error("saving when a drain began: {}", st.error());  // again next turn
+  }
   std::set<uint32_t> done;
   bool any = false;
   for (const auto& b : state_.backends) {
-    Runtime& rt = rt_[b.id];
-    if (!b.drained) {
-      rt.drain_since.reset();
-      continue;
-    }
-    if (!rt.drain_since) rt.drain_since = now;
+    if (!b.drained) continue;
+    const Runtime& rt = rt_[b.id];
     if (rt.drain_done || !rt.have_entry) done.insert(b.id);
     else any = true;
   }
@@ -629,10 +633,7 @@ void Daemon::check_drains(Clock::time_point now) {
   std::map<uint32_t, DrainCensus> census;
   for (const auto& [id, f] : *flows)
     census[id] = {static_cast<uint32_t>(f.flows), static_cast<uint32_t>(f.open)};
-  std::map<uint32_t, Clock::time_point> started;
-  for (const auto& [id, rt] : rt_)
-    if (rt.drain_since) started[id] = *rt.drain_since;
-  const auto over = drains_over(state_, census, started, done, now, opts_.drain_timeout);
+  const auto over = drains_over(state_, census, done, wall_ms, opts_.drain_timeout);
   if (over.empty()) return;
   std::map<uint32_t, std::string> how;
   for (const auto& v : over)

@@ -83,9 +83,7 @@ bool entry_active(const BridgeState& state, const SavedBackend& b, bool drain_do
 }
 
 std::vector<DrainVerdict> drains_over(const BridgeState& state, const std::map<uint32_t, DrainCensus>& census,
-                                      const std::map<uint32_t, DecideClock::time_point>& started,
-                                      const std::set<uint32_t>& done, DecideClock::time_point now,
-                                      milliseconds timeout) {
+                                      const std::set<uint32_t>& done, int64_t now_ms, milliseconds timeout) {
   std::vector<DrainVerdict> out;
   for (const auto& b : state.backends) {
     if (!b.drained || done.count(b.id) || b.path == BackendPath::Down) continue;
@@ -95,9 +93,16 @@ std::vector<DrainVerdict> drains_over(const BridgeState& state, const std::map<u
       out.push_back({b.id, false, 0});
       continue;
     }
-    auto s = started.find(b.id);
-    if (s != started.end() && now - s->second >= timeout) out.push_back({b.id, true, open});
+    if (b.drain_started_ms > 0 && now_ms - b.drain_started_ms >= timeout.count())
+      out.push_back({b.id, true, open});
   }
+  return out;
+}
+
+std::vector<uint32_t> drains_to_stamp(const BridgeState& state) {
+  std::vector<uint32_t> out;
+  for (const auto& b : state.backends)
+    if (b.drained && b.drain_end.empty() && b.drain_started_ms == 0) out.push_back(b.id);
   return out;
 }
 

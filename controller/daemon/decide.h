@@ -73,17 +73,21 @@ struct DrainCensus {
   uint32_t open = 0;   // of those, TCP connections not seen closing, or UDP flows active lately
 };
 
-// Drains that are over: a drained backend with no open flow, or whose drain began longer than
-// `timeout` ago (its remaining connections are then cut). `started`: when each drain was seen.
+// Drains that are over: a drained backend with no open flow, or whose drain began (the saved
+// drain_started_ms, wall clock) `timeout` or longer before `now_ms` (wall clock, ms since the
+// epoch): its remaining connections are then cut. A drain without a saved start does not time
+// out (the daemon stamps one first: drains_to_stamp).
 struct DrainVerdict {
   uint32_t id = 0;
   bool timed_out = false;
   uint32_t open = 0;  // open flows left (timed out)
 };
 std::vector<DrainVerdict> drains_over(const BridgeState& state, const std::map<uint32_t, DrainCensus>& census,
-                                      const std::map<uint32_t, DecideClock::time_point>& started,
-                                      const std::set<uint32_t>& done, DecideClock::time_point now,
+                                      const std::set<uint32_t>& done, int64_t now_ms,
                                       std::chrono::milliseconds timeout);
+// Drained backends whose drain has no saved start yet (drained by `xdplb apply`, or a state
+// file from before the field): the daemon saves the time it first saw them.
+std::vector<uint32_t> drains_to_stamp(const BridgeState& state);
 
 // Slow start: the weights while some backends ramp (`since`: when each came back up); empty
 // while none does, so the ring is the one any node builds from the saved weights.

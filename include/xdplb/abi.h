@@ -154,6 +154,8 @@ struct xdplb_flow_key {
 #define XDPLB_FLOW_ESTABLISHED (1u << 5) /* the reverse entry is in `reverse` (UDP, and TCP once the
                                           * client sent a packet after its SYN); before that it
                                           * is in `reverse_new` */
+#define XDPLB_FLOW_ACCEPTED (1u << 6) /* hairpin TCP: the backend answered the SYN (its SYN-ACK
+                                       * passed); an RST before that is a refusal */
 
 struct xdplb_flow {
 	__u32 backend; /* backend id */

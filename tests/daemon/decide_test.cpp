@@ -95,22 +95,48 @@ TEST(Panic, TwoOfThreeDownIsPanicAndEveryEntryStaysActive) {
 
 TEST(Drains, OverWhenNoFlowIsOpenOrTheTimeoutPassed) {
   BridgeState s = three();
+  const int64_t t0 = 1'800'000'000'000;  // wall clock, ms
   s.backends[0].drained = true;
   s.backends[1].drained = true;
-  const auto t0 = DecideClock::time_point{} + seconds(100);
+  s.backends[0].drain_started_ms = s.backends[1].drain_started_ms = t0;
   std::map<uint32_t, DrainCensus> census{{0, {3, 0}}, {1, {2, 1}}};
-  std::map<uint32_t, DecideClock::time_point> started{{0, t0}, {1, t0}};
-  auto v = drains_over(s, census, started, {}, t0 + seconds(10), seconds(300));
+  auto v = drains_over(s, census, {}, t0 + 10'000, seconds(300));
   ASSERT_EQ(v.size(), 1u) << "b1's idle keep-alive connection is open: its drain goes on";
   EXPECT_EQ(v[0].id, 0u);
   EXPECT_FALSE(v[0].timed_out);
-  v = drains_over(s, census, started, {0}, t0 + seconds(300), seconds(300));
+  EXPECT_TRUE(drains_over(s, census, {0}, t0 + 299'999, seconds(300)).empty());
+  v = drains_over(s, census, {0}, t0 + 300'000, seconds(300));
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].id, 1u);
   EXPECT_TRUE(v[0].timed_out);
   EXPECT_EQ(v[0].open, 1u);
   EXPECT_FALSE(entry_active(s, s.backends[0], true)) << "a finished drain turns the entry off";
   EXPECT_TRUE(entry_active(s, s.backends[0], false));
+}
+
+// The drain clock is the saved start, not when a daemon first saw the drain: a daemon that
+// starts (or restarts) 200 s into a 300 s drain ends it 100 s later, as one that ran throughout.
+TEST(Drains, TimeoutRunsFromTheSavedStartAcrossRestarts) {
+  BridgeState s = three();
+  const int64_t t0 = 1'800'000'000'000;
+  s.backends[1].drained = true;
+  s.backends[1].drain_started_ms = t0;
+  const std::map<uint32_t, DrainCensus> census{{1, {1, 1}}};
+  auto saved = state_from_json(state_to_json(s), "test");  // what a restarted daemon reads
+  ASSERT_TRUE(saved) << saved.error();
+  EXPECT_EQ(saved->backends[1].drain_started_ms, t0) << "the drain's start is saved";
+  EXPECT_TRUE(drains_over(*saved, census, {}, t0 + 200'000, seconds(300)).empty());
+  auto v = drains_over(*saved, census, {}, t0 + 300'000, seconds(300));
+  ASSERT_EQ(v.size(), 1u) << "timed out at the same wall-clock time as without the restart";
+  EXPECT_TRUE(v[0].timed_out);
+
+  // A drain with no saved start (an `xdplb apply`, an older state file) is stamped first and
+  // never times out before that.
+  s.backends[1].drain_started_ms = 0;
+  EXPECT_TRUE(drains_over(s, census, {}, t0 + 999'000'000, seconds(300)).empty());
+  EXPECT_EQ(drains_to_stamp(s), (std::vector<uint32_t>{1}));
+  s.backends[1].drain_end = "drained: no open flow left";
+  EXPECT_TRUE(drains_to_stamp(s).empty()) << "an ended drain needs no start";
 }
 
 TEST(SlowStart, RampsOnlyWhileABackendRamps) {

@@ -1,8 +1,10 @@
 // http_load: a bounded HTTP/1.0 load client for the daemon tests. Each of --concurrency
 // threads opens a new connection per request (no keep-alive), paced to --rate requests/s in
 // total, for --duration seconds, and every request is recorded:
-//   <start ms since run start> <duration ms> <HTTP status | ERR-reason> <body's first line, _ for spaces>
-// so a test can see which requests failed, when, and which backend served the others.
+//   <start ms since run start> <duration ms> <HTTP status | ERR-reason> <client port | 0>
+//   <body's first line, _ for spaces>
+// so a test can see which requests failed, when, which backend served the others, and (by the
+// client port, in a backend's packet log) which backend a failed one reached.
 // Usage: http_load ADDR PORT PATH --duration S --concurrency N --rate R --out FILE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,13 +30,15 @@ using Clock = std::chrono::steady_clock;
 
 struct Record {
   double start_ms, dur_ms;
-  std::string result, body;
+  std::string result;
+  unsigned port = 0;  // the connection's local port (known from connect on)
+  std::string body;
 };
 
 // One request on a fresh connection; every step bounded by `timeout_ms`.
 Record one_request(const sockaddr_in& to, const std::string& path, int timeout_ms, Clock::time_point t0) {
   const auto start = Clock::now();
-  Record r{std::chrono::duration<double, std::milli>(start - t0).count(), 0, "", ""};
+  Record r{std::chrono::duration<double, std::milli>(start - t0).count(), 0, "", 0, ""};
   auto done = [&](std::string result) {
     r.dur_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     r.result = std::move(result);
@@ -51,6 +55,9 @@ Record one_request(const sockaddr_in& to, const std::string& path, int timeout_m
   };
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS)
     return done(std::string("ERR-connect-") + std::to_string(errno));
+  sockaddr_in local{};
+  socklen_t local_len = sizeof local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) r.port = ntohs(local.sin_port);
   if (!wait_for(POLLOUT)) return done("ERR-connect-timeout");
   int err = 0;
   socklen_t len = sizeof err;
@@ -143,7 +150,8 @@ int main(int argc, char** argv) {
   size_t ok = 0;
   double slowest = 0;
   for (const auto& r : all) {
-    std::fprintf(f, "%.3f %.3f %s %s\n", r.start_ms, r.dur_ms, r.result.c_str(), r.body.empty() ? "-" : r.body.c_str());
+    std::fprintf(f, "%.3f %.3f %s %u %s\n", r.start_ms, r.dur_ms, r.result.c_str(), r.port,
+                 r.body.empty() ? "-" : r.body.c_str());
     if (r.result == "200") ++ok;
     if (r.dur_ms > slowest) slowest = r.dur_ms;
   }

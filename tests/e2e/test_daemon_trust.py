@@ -149,8 +149,11 @@ time.sleep(float(sys.argv[3]))
 
 
 def test_drain_keeps_an_idle_keepalive_connection_until_the_timeout(e2e):
+    """... and the timeout runs from the drain's start, also across a daemon restart 8 s in
+    (its start is saved: the restarted daemon does not begin the 14 s afresh)."""
     t, lb = start(e2e)
-    daemon = lb.daemon(e2e.path("daemon.log"), "--drain-timeout", "14")
+    log = e2e.path("daemon.log")
+    daemon = lb.daemon(log, "--drain-timeout", "14")
     daemon.wait_output(f"daemon for {t.bridge}", 5)
     healthy(lb)
     script = e2e.path("keepalive.py")
@@ -167,9 +170,38 @@ def test_drain_keeps_an_idle_keepalive_connection_until_the_timeout(e2e):
         f"the idle keep-alive connection still reaches {who.name} 8 s into its drain: {m.group(0)!r}"
     st = lb.backend(who.ip)
     assert st["drained"] and st["drain_end"] == "", f"drain goes on while the connection is open: {st}"
+    daemon.stop()
+    mark = os.path.getsize(log)
+    daemon = lb.daemon(log, "--drain-timeout", "14")
+    daemon.wait_output(f"daemon for {t.bridge}", 5, since=mark)
+    restarted = now_ms() - drained
     end = wait_until(lambda: lb.backend(who.ip)["drain_end"], 10, "the drain to time out (14 s + 1 s checks)",
                      ok=lambda e: e.startswith("drain timed out"))
+    took = now_ms() - drained
     assert "1 open connection(s) cut" in end, end
-    report(e2e, f"drain: an idle keep-alive connection served 8 s into the drain; drain ended "
-                f"{now_ms() - drained} ms after it began: {end}")
+    assert took <= 14000 + 1500, \
+        f"the drain ended 14 s after it began ({took} ms), not 14 s after the restart at {restarted} ms"
+    report(e2e, f"drain: an idle keep-alive connection served 8 s into the drain; daemon restarted "
+                f"{restarted} ms in; drain ended {took} ms after it began: {end}")
     daemon.stop()
+
+
+def test_undrain_after_a_finished_drain_takes_flows_at_once(e2e):
+    """A drain that ended turned the backend's entry off; `backend undrain` turns it on again in
+    the same transaction as the ring that takes it back, so its new flows are served at once
+    -- also with no daemon to notice (before: the ring placed them on an inactive entry and
+    they were dropped until the daemon turned it on)."""
+    t, lb = start(e2e)
+    daemon = lb.daemon(e2e.path("daemon.log"))
+    daemon.wait_output(f"daemon for {t.bridge}", 5)
+    healthy(lb)
+    b1 = t.backend(1)
+    lb("backend", "drain", b1.ip)
+    wait_until(lambda: lb.backend(b1.ip)["drain_end"], 10, "b1's drain to end", ok=lambda e: e != "")
+    daemon.stop()  # nothing but the undrain itself may turn the entry on
+    lb("backend", "undrain", b1.ip)
+    assert in_ring(lb, b1.ip), "undrained: back in the ring"
+    load = HttpLoad(e2e, t.client, t.vip, name="undrain", duration=3, rate=100, timeout_ms=500)
+    load.wait()
+    assert load.served_by_after(0, "Served_from_b1") > 0, "b1 takes new flows again"
+    assert not load.failures(), f"none dropped (a SYN retransmit is 1 s, the time-out 0.5 s): {load.failures()[:5]}"

@@ -281,6 +281,52 @@ TEST_F(HairpinTest, ConcurrentFlowsToOneBackendGetDistinctPorts) {
   EXPECT_EQ(ports.size(), static_cast<size_t>(kFlows)) << "two open flows to one backend share a SNAT port";
 }
 
+// Passive health on the hairpin path: a backend's RST answering a container's SYN counts as a
+// refused connection of that backend (as on the external reply path); an RST after its SYN-ACK
+// (an established connection ending) does not, nor does the container's own RST.
+TEST_F(HairpinTest, BackendResetOfANewHairpinConnectionCountsAsRefused) {
+  auto refused = [&](const TestBackend& b) {
+    auto c = dp->backend_counters(b.id);
+    EXPECT_TRUE(c) << c.error();
+    return c ? c->refused : ~0ull;
+  };
+  auto reply = [](const Parsed& req, const TestBackend& b, uint8_t flags) {
+    Packet r = reply_to(req, b, 6);
+    r.tcp_flags = flags;
+    r.payload.clear();
+    return r;
+  };
+  const Packet syn = from_container(with_sport_for(ring, Packet::tcp(kContainer, 40000, kVip, kPort), kB1.id));
+  Outcome req = run(syn);
+  ASSERT_EQ(req.verdict, TC_ACT_REDIRECT);
+  ASSERT_EQ(req.out.dst, kB1.addr);
+  ASSERT_EQ(refused(kB1), 0u);
+  Outcome rst = run(reply(req.out, kB1, kTcpRst | kTcpAck));
+  ASSERT_EQ(rst.verdict, TC_ACT_REDIRECT) << "the RST still goes back to the container";
+  expect_reply(rst.out, syn);
+  EXPECT_EQ(rst.reasons[XDPLB_R_TC_HAIRPIN_REPLY], 1u);
+  EXPECT_EQ(refused(kB1), 1u) << "the backend refused a container's new connection";
+
+  const Packet syn2 = from_container(with_sport_for(ring, Packet::tcp(kContainer, 41000, kVip, kPort), kB1.id));
+  Outcome req2 = run(syn2);
+  ASSERT_EQ(req2.verdict, TC_ACT_REDIRECT);
+  ASSERT_EQ(run(reply(req2.out, kB1, kTcpSyn | kTcpAck)).verdict, TC_ACT_REDIRECT);
+  Packet ack = syn2;
+  ack.tcp_flags = kTcpAck;
+  ASSERT_EQ(run(ack).verdict, TC_ACT_REDIRECT);
+  Outcome rst2 = run(reply(req2.out, kB1, kTcpRst | kTcpAck));
+  ASSERT_EQ(rst2.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(refused(kB1), 1u) << "an established hairpin connection's RST is no refusal";
+
+  const Packet syn3 = from_container(with_sport_for(ring, Packet::tcp(kContainer, 42000, kVip, kPort), kB2.id));
+  ASSERT_EQ(run(syn3).verdict, TC_ACT_REDIRECT);
+  Packet crst = syn3;
+  crst.tcp_flags = kTcpRst | kTcpAck;
+  run(crst);
+  EXPECT_EQ(refused(kB2), 0u) << "the container's own RST is no refusal";
+  EXPECT_EQ(refused(kB0), 0u);
+}
+
 TEST_F(HairpinTest, NoBackendIsDroppedAndOtherTrafficUntouched) {
   Outcome none = run(from_container(Packet::tcp(kContainer, 40000, kVipNoBackend, kPort)));
   EXPECT_EQ(none.verdict, TC_ACT_SHOT);

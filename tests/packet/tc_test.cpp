@@ -307,6 +307,39 @@ TEST_F(TcTest, EndedFlowsAreForgottenAfterTheLinger) {
                               {XDPLB_R_FLOW_MIDSTREAM, XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(ack, kB1)}});
 }
 
+// A backend id given again (removed, then added: take_backend_id bumps its generation) to the
+// same backend address. A client port the old generation's flow used comes round again (Linux
+// cycles its ports within seconds at a few hundred connections/s): the old flow's reverse
+// entry is one XDP cannot forget (the id no longer names its backend), and it shares the new
+// connection's reply key. The new connection's SYN-ACK must still go back to the VIP: the
+// stale entry goes, the live one (in reverse_new) answers. Before: both were deleted and the
+// SYN-ACK left untranslated (a 1 s SYN retransmit per such connection in the churn soak).
+TEST_F(TcTest, StaleEntryOfAReusedIdDoesNotHideTheNewConnectionsReply) {
+  reload(short_linger());
+  const Packet syn = with_sport_for(ring, Packet::tcp("192.168.1.2", 47000, kVip, kPort), kB1.id);
+  const Packet ack = with_flags(syn, kTcpAck), fin = with_flags(syn, kTcpFin | kTcpAck);
+  const Packet synack = reply_to(syn, kB1), bfin = with_flags(reply_to(syn, kB1), kTcpFin | kTcpAck);
+  run_cases(*dp, Prog::Xdp, {{"SYN", {}, syn.bytes(), XDP_PASS, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(syn, kB1)}});
+  run_tc_cases({{"SYN-ACK", {}, synack.bytes(), TC_ACT_REDIRECT, {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(synack, true)}});
+  run_cases(*dp, Prog::Xdp, {{"ACK: established", {}, ack.bytes(), XDP_PASS, {XDPLB_R_FWD_PASS}, dnat_expected(ack, kB1)},
+                             {"client FIN", {}, fin.bytes(), XDP_PASS, {XDPLB_R_FWD_PASS}, dnat_expected(fin, kB1)}});
+  run_tc_cases({{"backend FIN: closed", {}, bfin.bytes(), TC_ACT_REDIRECT,
+                 {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FLOW_CLOSED}, revnat_expected(bfin, true)}});
+  sleep_past_linger();
+  // backend remove + add: the id taken again for the same backend
+  auto entry = dp->backend_entry(kB1.id);
+  ASSERT_TRUE(entry) << entry.error();
+  ASSERT_TRUE(dp->delete_backend(kB1.id));
+  ASSERT_TRUE(dp->take_backend_id(kB1.id));
+  ASSERT_TRUE(dp->put_backend(kB1.id, *entry));
+  run_cases(*dp, Prog::Xdp, {{"SYN of a new connection on the old 5-tuple", {}, syn.bytes(), XDP_PASS,
+                              {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_expected(syn, kB1)}});
+  run_tc_cases({{"its SYN-ACK: put back to the VIP (the stale entry dropped)", {}, synack.bytes(), TC_ACT_REDIRECT,
+                 {XDPLB_R_TC_REPLY_STALE, XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(synack, true)},
+                {"and the next one without a stale entry", {}, synack.bytes(), TC_ACT_REDIRECT,
+                 {XDPLB_R_TC_REVNAT_REDIRECT}, revnat_expected(synack, true)}});
+}
+
 // An RST ends the connection at once (with the linger); a SYN on the same 5-tuple afterwards is
 // a new connection with fresh entries, which live on past the old linger.
 TEST_F(TcTest, ResetEndsTheFlowAndASynStartsANewOne) {

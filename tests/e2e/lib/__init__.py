@@ -31,7 +31,8 @@ Modules (each small, one job):
            Backend (ns, ip, ip6, link_down/up), svc_at, url
   servers  httpd, udp_reply, nginx, nginx_conf, www_dir
   client   http, pages, spread, served_by, udp, probe, download, wait_http, wait_udp
-  load     HttpLoad (records every request: failed, served_by_after, rate, slowest_after),
+  load     HttpLoad (records every request: failed, served_by_after, rate, slowest_after,
+           the client port), TcpLog (SYNs a backend got and RSTs it sent, by client port),
            log_ms_after(daemon log, epoch ms, regex), now_ms
   containers  Lxd, Lxc: one driver interface (start, stop, restart, netns, add_args) over the
            demo's shell bring-up in scripts/lib; page(name) is what a container serves
@@ -40,7 +41,7 @@ Modules (each small, one job):
 Shell scripts (bench, demo) build the same topology through tests/e2e/topology.py.
 """
 from . import client, servers
-from .load import HttpLoad, log_ms_after, now_ms
+from .load import HttpLoad, TcpLog, log_ms_after, now_ms
 from .cmd import CmdError, Proc, Result, run, run_fails, spawn
 from .defer import Defer
 from .env import Env
@@ -48,6 +49,6 @@ from .net import ROOT, Netns, bridge, veth
 from .topo import Topology, svc_at, url
 from .wait import WaitTimeout, wait_until
 
-__all__ = ["client", "servers", "HttpLoad", "log_ms_after", "now_ms", "CmdError", "Proc",
+__all__ = ["client", "servers", "HttpLoad", "TcpLog", "log_ms_after", "now_ms", "CmdError", "Proc",
            "Result", "run", "run_fails", "spawn", "Defer", "Env", "ROOT", "Netns", "bridge",
            "veth", "Topology", "svc_at", "url", "WaitTimeout", "wait_until"]

@@ -1,6 +1,7 @@
 """A bounded HTTP load that records every request (xdplb_http_load, one new connection per
 request), and the daemon log's timestamps to line events up with it."""
 import datetime
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ class Request:
     start_ms: float   # since the load's t0
     dur_ms: float
     result: str       # HTTP status or ERR-reason
+    port: int         # the client's local port (0: none, the socket never connected)
     body: str         # first body line, "_" for spaces
 
 
@@ -45,8 +47,8 @@ class HttpLoad:
     def wait(self):
         self.proc.wait(timeout=self.duration + 30)
         with open(self.out) as f:
-            self.requests = [Request(float(a), float(b), c, d)
-                             for a, b, c, d in (line.split(" ", 3) for line in f.read().splitlines())]
+            self.requests = [Request(float(a), float(b), c, int(p), d)
+                             for a, b, c, p, d in (line.split(" ", 4) for line in f.read().splitlines())]
         print(f"  {self.name}: {self.proc.output().splitlines()[-1]}")
         return self
 
@@ -85,3 +87,30 @@ def log_ms_after(text, after_ms, regex):
             if t >= after_ms:
                 return t
     return None
+
+
+class TcpLog:
+    """Which connections reached a backend (tcp_log.py in its namespace): every SYN that arrived
+    for port and every RST it sent, by client port, with the wall clock. log = TcpLog(env, ns,
+    name, seconds); log.stop(); then log.syns / log.rsts: {client port: [epoch ms, ...]}."""
+
+    def __init__(self, env, ns, name, seconds, port=80, iface="eth0"):
+        from .client import PYTHON
+        self.out = env.path(f"tcp-log-{name}.txt")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcp_log.py")
+        self.proc = spawn([PYTHON, script, iface, port, seconds, self.out],
+                          env.path(f"tcp-log-{name}.err"), ns=ns, defer=env.defer)
+        self.proc.wait_output("ready", 5)
+        self.syns, self.rsts = {}, {}
+
+    def stop(self):
+        self.proc.stop()
+        with open(self.out) as f:
+            for line in f.read().splitlines():
+                at, kind, port = line.split()
+                (self.syns if kind == "S" else self.rsts).setdefault(int(port), []).append(int(at))
+        return self
+
+    def saw_syn(self, port, frm_ms, to_ms):
+        """Whether a SYN from client port arrived within [frm_ms, to_ms] (epoch ms)."""
+        return any(frm_ms <= t <= to_ms for t in self.syns.get(port, []))
