@@ -19,6 +19,11 @@ Status DatapathWriter::write_pool(uint32_t pool, const PoolPlan& plan) {
   // Ring first: a member list that names a backend the ring does not have yet never happens.
   // Only the slots that change when the ring the map holds is known: adding the n-th backend
   // moves about 1/n of them.
+  // (The assumed ring is built here, so a pool a change leaves alone costs nothing.)
+  if (auto a = assumed_.find(pool); a != assumed_.end()) {
+    if (auto before = build_maglev_ring(a->second.members); before) rings_[pool] = std::move(*before);
+    assumed_.erase(a);
+  }
   auto known = rings_.find(pool);
   auto written = dp_.write_ring_changes(pool, *ring, known == rings_.end() ? nullptr : &known->second);
   if (!written) {
@@ -31,8 +36,7 @@ Status DatapathWriter::write_pool(uint32_t pool, const PoolPlan& plan) {
 }
 void DatapathWriter::assume_pools(const std::map<uint32_t, PoolPlan>& pools) {
   rings_.clear();
-  for (const auto& [pool, plan] : pools)
-    if (auto ring = build_maglev_ring(plan.members); ring) rings_[pool] = std::move(*ring);
+  assumed_ = pools;
 }
 Result<std::vector<PoolMember>> DatapathWriter::read_pool(uint32_t pool) { return dp_.pool_members(pool); }
 Result<BackendEntry> DatapathWriter::read_backend(uint32_t id) { return dp_.backend_entry(id); }

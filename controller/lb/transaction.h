@@ -73,8 +73,10 @@ class DatapathWriter final : public MapWriter {
 
  private:
   Datapath& dp_;
-  // The rings as this writer knows the maps hold them: assumed, then kept up to date by each
-  // write; a ring whose write failed halfway is forgotten (its next write is whole).
+  // The rings as this writer knows the maps hold them: assumed (as members, built when first
+  // needed), then kept up to date by each write; a ring whose write failed halfway is
+  // forgotten (its next write is whole).
+  std::map<uint32_t, PoolPlan> assumed_;
   std::map<uint32_t, std::vector<uint32_t>> rings_;
   uint64_t ring_slots_written_ = 0;
 };
