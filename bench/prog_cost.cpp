@@ -29,6 +29,7 @@
 #include "core/address_policy.h"
 #include "core/fd.h"
 #include "datapath/datapath.h"
+#include "opcount_run.h"
 #include "prog_run.h"
 #include "scenario.h"
 #include "test_netns.h"
@@ -53,6 +54,7 @@ struct Path {
   std::string name;
   std::string held;
   std::function<Result<double>()> measure;  // ns per packet
+  uint32_t runs;                            // program runs in one measure()
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -131,6 +133,40 @@ void print_verified(struct ::xdplb_bpf* skel) {
 // Ring buffer records are dropped: only the cost of writing them is measured.
 int ignore_event(void*, void*, size_t) { return 0; }
 
+// Kernel work per packet by path: each path run once more through the instrumented copy of
+// the programs (bench/opcount.h), over the same maps, the counters divided by the runs.
+void print_kernel_work(Datapath& dp, const std::vector<Path>& paths, int& xdp, int& tc) {
+  auto counter = bench::OpCounter::load(dp, XDPLB_OPCOUNT_OBJ);
+  if (!counter) {
+    std::printf("\nkernel work per packet: not measured: %s\n", counter.error().c_str());
+    return;
+  }
+  const int real_xdp = xdp, real_tc = tc;
+  xdp = (*counter)->xdp_prog_fd();
+  tc = (*counter)->tc_prog_fd();
+  std::printf("\nkernel work per packet (helper calls and atomics, counted by an instrumented copy of the\n"
+              "programs over the same maps; array lookups are inlined by the verifier but counted here)\n\n");
+  std::printf("%-38s", "path");
+  for (int k = 0; k < XDPLB_OPC_MAX; ++k) std::printf(" %6s", bench::op_kind_name(k));
+  std::printf(" %6s\n", "total");
+  for (size_t i = 1; i < paths.size(); ++i) {  // not the baseline: it is not ours
+    const auto& p = paths[i];
+    check((*counter)->reset(), "resetting the op counters");
+    check(p.measure(), p.name + " (instrumented)");
+    auto counts = check((*counter)->read(), "reading the op counters");
+    double total = 0;
+    std::printf("%-38s", p.name.c_str());
+    for (int k = 0; k < XDPLB_OPC_MAX; ++k) {
+      const double per = counts[k] / p.runs;
+      total += per;
+      std::printf(" %6.2f", per);
+    }
+    std::printf(" %6.2f\n", total);
+  }
+  xdp = real_xdp;
+  tc = real_tc;
+}
+
 }  // namespace
 
 int main() {
@@ -143,7 +179,8 @@ int main() {
             {*IpAddress::parse("10.1.0.1"), *IpAddress::parse("fd00:2::1"), *IpAddress::parse("192.168.1.1")})),
         "writing the uplink guard");
   UniqueFd baseline = load_trivial_xdp();
-  const int xdp = dp->xdp_prog_fd(), tc = dp->tc_prog_fd();
+  // Not const: the kernel-work pass points them at the instrumented programs.
+  int xdp = dp->xdp_prog_fd(), tc = dp->tc_prog_fd();
 
   // The TC reply path looks up a route: give it one, in a namespace of its own, whose FIB
   // answer (neighbour MAC, device MAC) equals the reply's own MACs.
@@ -199,22 +236,22 @@ int main() {
   if (!ring) die("opening the trace ring buffer");
   std::vector<Path> paths = {
       {"baseline: trivial XDP_PASS", "same frame, repeat",
-       [&] { return repeated(run_xdp(baseline.get(), non_service, kRepeat), XDP_PASS, non_service); }},
+       [&] { return repeated(run_xdp(baseline.get(), non_service, kRepeat), XDP_PASS, non_service); }, kRepeat},
       {"non-service packet", "same frame, repeat",
-       [&] { return repeated(run_xdp(xdp, non_service, kRepeat), XDP_PASS, non_service); }},
+       [&] { return repeated(run_xdp(xdp, non_service, kRepeat), XDP_PASS, non_service); }, kRepeat},
       {"malformed (TCP header cut)", "same frame, repeat",
-       [&] { return repeated(run_xdp(xdp, malformed, kRepeat), XDP_PASS, malformed); }},
+       [&] { return repeated(run_xdp(xdp, malformed, kRepeat), XDP_PASS, malformed); }, kRepeat},
       {"known flow, DNAT + XDP_PASS", "identity backend (VIP itself), repeat",
-       [&] { return repeated(run_xdp(xdp, pass_bytes, kRepeat), XDP_PASS, pass_bytes); }},
+       [&] { return repeated(run_xdp(xdp, pass_bytes, kRepeat), XDP_PASS, pass_bytes); }, kRepeat},
       {"known flow, DNAT + MACs + redirect", "identity backend + MACs, repeat",
-       [&] { return repeated(run_xdp(xdp, fast_bytes, kRepeat), XDP_REDIRECT, fast_bytes); }},
+       [&] { return repeated(run_xdp(xdp, fast_bytes, kRepeat), XDP_REDIRECT, fast_bytes); }, kRepeat},
       {"known flow, redirect, trace (no match)", "as above; trace of another client",
        [&]() -> Result<double> {
          XDPLB_TRY(dp->start_trace(TraceFilter{IpAddress::parse("192.0.2.99").value(), std::nullopt, {}}));
          auto r = repeated(run_xdp(xdp, fast_bytes, kRepeat), XDP_REDIRECT, fast_bytes);
          XDPLB_TRY(dp->stop_trace());
          return r;
-       }},
+       }, kRepeat},
       {"known flow, redirect, trace (written)", "as above; each packet written to the ring",
        [&]() -> Result<double> {
          XDPLB_TRY(dp->start_trace(TraceFilter{}));
@@ -223,14 +260,14 @@ int main() {
          while (ring_buffer__consume(ring.get()) > 0) {
          }
          return r;
-       }},
+       }, kTraceRepeat},
       {"TC reply, revNAT + FIB + redirect", "identity reverse entry + FIB MACs, repeat",
        [&]() -> Result<double> {
          Result<double> out = make_error("not run");
          auto s = ns->run([&] { out = repeated(run_tc(tc, reply_bytes, bridge_ifindex, kRepeat), TC_ACT_REDIRECT, reply_bytes); });
          if (!s) return make_error(s.error());
          return out;
-       }},
+       }, kRepeat},
       {"non-service packet, one run each", "repeat=1, averaged",
        [&]() -> Result<double> {
          double total = 0;
@@ -240,14 +277,14 @@ int main() {
            total += r->ns_per_run;
          }
          return total / kNewFlowRuns;
-       }},
+       }, kNewFlowRuns},
       {"new flow (SYN), one run each", "repeat=1 with a fresh source port, averaged",
-       [&] { return new_flows(XDPLB_SCHED_MAGLEV, 1, kNewFlowRuns); }},
-      {"new flow, weighted", "as above", [&] { return new_flows(XDPLB_SCHED_WEIGHTED, 1, kSchedulerRuns); }},
-      {"new flow, round-robin", "as above", [&] { return new_flows(XDPLB_SCHED_ROUND_ROBIN, 1, kSchedulerRuns); }},
-      {"new flow, least-conn (1 member)", "as above", [&] { return new_flows(XDPLB_SCHED_LEAST_CONN, 1, kSchedulerRuns); }},
+       [&] { return new_flows(XDPLB_SCHED_MAGLEV, 1, kNewFlowRuns); }, kNewFlowRuns},
+      {"new flow, weighted", "as above", [&] { return new_flows(XDPLB_SCHED_WEIGHTED, 1, kSchedulerRuns); }, kSchedulerRuns},
+      {"new flow, round-robin", "as above", [&] { return new_flows(XDPLB_SCHED_ROUND_ROBIN, 1, kSchedulerRuns); }, kSchedulerRuns},
+      {"new flow, least-conn (1 member)", "as above", [&] { return new_flows(XDPLB_SCHED_LEAST_CONN, 1, kSchedulerRuns); }, kSchedulerRuns},
       {"new flow, least-conn (64 members)", "as above, the list scanned",
-       [&] { return new_flows(XDPLB_SCHED_LEAST_CONN, 64, kSchedulerRuns); }},
+       [&] { return new_flows(XDPLB_SCHED_LEAST_CONN, 64, kSchedulerRuns); }, kSchedulerRuns},
   };
 
   auto before = check(dp->reason_counters(), "reading counters");
@@ -272,5 +309,6 @@ int main() {
   std::printf("\nnew flows created while measuring: %llu (expected %d)\n",
               static_cast<unsigned long long>(after[XDPLB_R_NEW_FLOW] - before[XDPLB_R_NEW_FLOW]),
               kRounds * (kNewFlowRuns + 4 * kSchedulerRuns));
+  print_kernel_work(*dp, paths, xdp, tc);
   return 0;
 }

@@ -27,6 +27,9 @@ check "HTTP: 4 setups x 2 modes with req/s > 0 and latencies" \
   jq_true '[.http.results[] | select(.rps.median > 0 and .p99_ms.median > 0)] | length == 8'
 check "program cost table parsed" jq_true '.prog_cost.known_flow_ns > 0'
 check "Maglev: build times for 3 pool sizes" jq_true '[.control_plane.maglev.pools[] | select(.build_ms_median > 0)] | length == 3'
+check "Maglev: against the reference build in the same run" jq_true '[.control_plane.maglev.pools[] | select(.build_x_reference > 0)] | length == 3'
+check "program cost: kernel work per packet counted (the redirect path counts its redirect)" \
+  bash -c "sed -n '/^kernel work per packet (/,\$p' '$OUT/raw/prog_cost.txt' | grep -qE '^known flow, DNAT \+ MACs \+ redirect +([0-9.]+ +){5}1\.00 '"
 check "backend add -> first packet measured" jq_true '.control_plane.backend_add.to_first_packet_ms.median > 0'
 check "memory: bytes per flow and conntrack object size" \
   jq_true '.memory.per_flow_bytes > 0 and .memory.conntrack_slab.objsize > 0'

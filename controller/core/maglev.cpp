@@ -1,7 +1,9 @@
 #include "core/maglev.h"
 
 #include <algorithm>
-#include <set>
+#include <cstdint>
+#include <bitset>
+#include <unordered_set>
 
 namespace xdplb {
 namespace {
@@ -65,9 +67,18 @@ Status check_maglev_input(const std::vector<MaglevBackend>& backends, uint32_t r
     return make_error("Maglev ring size " + std::to_string(ring_size) + " must be larger than " +
                       "the number of backends (" + std::to_string(backends.size()) +
                       "): use a prime at least 100x the backends");
-  std::set<uint32_t> ids;
-  std::set<std::string_view> keys;
+  // A bit per possible id and a hash set of keys: no tree nodes, no strings built unless an
+  // error is reported (this runs before every ring build).
+  std::bitset<XDPLB_MAX_BACKENDS> ids;
+  std::unordered_set<std::string_view> keys;
+  keys.reserve(backends.size());
   for (const auto& b : backends) {
+    const bool fine = b.id < XDPLB_MAX_BACKENDS && b.weight >= 1 && b.weight <= XDPLB_MAX_WEIGHT &&
+                      !b.key.empty() && !ids.test(b.id) && keys.insert(b.key).second;
+    if (fine) {
+      ids.set(b.id);
+      continue;
+    }
     const std::string who = "backend " + std::to_string(b.id) + " ('" + b.key + "')";
     if (b.id >= XDPLB_MAX_BACKENDS)
       return make_error(who + ": id must be below " + std::to_string(XDPLB_MAX_BACKENDS));
@@ -75,9 +86,8 @@ Status check_maglev_input(const std::vector<MaglevBackend>& backends, uint32_t r
       return make_error(who + ": weight " + std::to_string(b.weight) + " is out of range: use 1-" +
                         std::to_string(XDPLB_MAX_WEIGHT));
     if (b.key.empty()) return make_error(who + ": empty key; give each backend its address or name");
-    if (!ids.insert(b.id).second) return make_error(who + ": id appears twice in the pool");
-    if (!keys.insert(b.key).second)
-      return make_error(who + ": key appears twice in the pool; keys must be unique");
+    if (ids.test(b.id)) return make_error(who + ": id appears twice in the pool");
+    return make_error(who + ": key appears twice in the pool; keys must be unique");
   }
   return {};
 }
@@ -93,34 +103,57 @@ Result<std::vector<uint32_t>> build_maglev_ring(std::vector<MaglevBackend> backe
   std::sort(backends.begin(), backends.end(),
             [](const MaglevBackend& a, const MaglevBackend& b) { return a.key < b.key; });
 
+  // One contiguous record per backend, walked in key order every round. A backend's
+  // permutation is offset + k*skip (mod ring_size); `pos` holds its next element, so a step is
+  // an add and a conditional subtract instead of a 64-bit modulo. ring_size <= 65537 (checked
+  // above), so pos + skip cannot overflow.
+  struct Turn {
+    uint32_t pos;
+    uint32_t skip;
+    uint32_t steps;  // permutation elements used so far (< ring_size while the ring has room)
+    uint32_t weight;
+    uint64_t credit;
+    uint32_t id;
+  };
+  static_assert(uint64_t{XDPLB_MAGLEV_RING_SIZE} * 2 < UINT32_MAX);
   const size_t n = backends.size();
-  std::vector<MaglevPermutation> perm(n);
-  for (size_t i = 0; i < n; ++i) perm[i] = maglev_permutation(backends[i].key, ring_size);
+  std::vector<Turn> turns(n);
   uint32_t max_weight = 0;
-  for (const auto& b : backends) max_weight = std::max(max_weight, b.weight);
+  for (size_t i = 0; i < n; ++i) {
+    const MaglevPermutation p = maglev_permutation(backends[i].key, ring_size);
+    turns[i] = {p.offset, p.skip, 0, backends[i].weight, 0, backends[i].id};
+    max_weight = std::max(max_weight, backends[i].weight);
+  }
+  // Which slots are taken, one bit each: 8 KiB for the full ring, so the random probes of the
+  // permutations hit L1 instead of the 256 KiB ring.
+  std::vector<uint64_t> taken((ring_size + 63) / 64, 0);
 
   // Weighted turns as in Katran's MaglevHashV2: each round a backend adds its weight to a
   // credit and takes a turn whenever the credit reaches the largest weight, so turns (and
   // hence slots, one per turn) are proportional to weight. The heaviest backend takes a turn
   // every round, so at most ring_size rounds fill the ring.
-  std::vector<uint64_t> credit(n, 0);
-  std::vector<uint32_t> next(n, 0);  // how far along its permutation each backend is
   uint32_t filled = 0;
   for (uint32_t round = 0; round < ring_size; ++round) {
-    for (size_t i = 0; i < n; ++i) {
-      credit[i] += backends[i].weight;
-      if (credit[i] < max_weight) continue;
-      credit[i] -= max_weight;
+    for (Turn& t : turns) {
+      t.credit += t.weight;
+      if (t.credit < max_weight) continue;
+      t.credit -= max_weight;
       // Take the first free slot in this backend's permutation. Slots passed over earlier are
-      // still taken, so a free one lies ahead while the ring is not full: next[i] < ring_size.
-      uint32_t slot = 0;
-      do {
-        if (next[i] >= ring_size) return make_error("Maglev: permutation exhausted (bug)");
-        slot = static_cast<uint32_t>(
-            (perm[i].offset + static_cast<uint64_t>(next[i]) * perm[i].skip) % ring_size);
-        ++next[i];
-      } while (ring[slot] != XDPLB_NO_BACKEND);
-      ring[slot] = backends[i].id;
+      // still taken, so a free one lies ahead while the ring is not full: steps < ring_size.
+      uint32_t pos = t.pos;
+      uint32_t steps = t.steps;
+      while (taken[pos >> 6] >> (pos & 63) & 1) {
+        pos += t.skip;
+        if (pos >= ring_size) pos -= ring_size;
+        ++steps;
+      }
+      if (steps >= ring_size) return make_error("Maglev: permutation exhausted (bug)");
+      taken[pos >> 6] |= uint64_t{1} << (pos & 63);
+      ring[pos] = t.id;
+      pos += t.skip;
+      if (pos >= ring_size) pos -= ring_size;
+      t.pos = pos;
+      t.steps = steps + 1;
       if (++filled == ring_size) return ring;
     }
   }

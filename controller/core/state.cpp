@@ -233,6 +233,29 @@ std::string state_file(const std::string& dir, const std::string& bridge) {
   return (fs::path(dir) / (bridge + ".json")).string();
 }
 
+namespace {
+std::string rings_unsure_file(const std::string& dir, const std::string& bridge) {
+  return (fs::path(dir) / ("." + bridge + ".rings-unsure")).string();
+}
+}  // namespace
+
+Status mark_rings_unsure(const std::string& dir, const std::string& bridge) {
+  const std::string path = rings_unsure_file(dir, bridge);
+  auto fd = open_private_file(path, O_WRONLY);
+  if (!fd) return make_error(fd.error());
+  return {};
+}
+
+bool rings_unsure(const std::string& dir, const std::string& bridge) {
+  std::error_code ec;
+  // A mark that cannot be checked counts as set.
+  return fs::exists(rings_unsure_file(dir, bridge), ec) || ec;
+}
+
+void clear_rings_unsure(const std::string& dir, const std::string& bridge) {
+  ::unlink(rings_unsure_file(dir, bridge).c_str());
+}
+
 std::string state_to_json(const BridgeState& s) {
   // Ordered so the file reads top-down: version, bridge, settings, services, backends.
   nlohmann::ordered_json j;

@@ -184,6 +184,14 @@ Result<UniqueFd> open_private_file(const std::string& path, int flags);
 // <dir>/<bridge>.json
 std::string state_file(const std::string& dir, const std::string& bridge);
 
+// The mark of a change whose map writes may have stopped halfway (<dir>/.<bridge>.rings-unsure):
+// set before a change writes the maps, cleared once they are as planned (committed or rolled
+// back). While it is set, the next change does not trust the rings to be what their member
+// lists say and writes them whole. No fsync: the maps do not outlive the machine either.
+Status mark_rings_unsure(const std::string& dir, const std::string& bridge);
+bool rings_unsure(const std::string& dir, const std::string& bridge);
+void clear_rings_unsure(const std::string& dir, const std::string& bridge);
+
 // JSON text <-> state. `origin` names the source in error messages (usually the file).
 std::string state_to_json(const BridgeState& state);
 Result<BridgeState> state_from_json(std::string_view text, const std::string& origin);

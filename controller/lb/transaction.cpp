@@ -17,8 +17,26 @@ Status DatapathWriter::write_pool(uint32_t pool, const PoolPlan& plan) {
   auto ring = build_maglev_ring(plan.members);
   if (!ring) return make_error("building the Maglev ring of pool " + std::to_string(pool) + ": " + ring.error());
   // Ring first: a member list that names a backend the ring does not have yet never happens.
-  XDPLB_TRY(dp_.write_ring(pool, *ring));
+  // Only the slots that change when the ring the map holds is known: adding the n-th backend
+  // moves about 1/n of them.
+  // (The assumed ring is built here, so a pool a change leaves alone costs nothing.)
+  if (auto a = assumed_.find(pool); a != assumed_.end()) {
+    if (auto before = build_maglev_ring(a->second.members); before) rings_[pool] = std::move(*before);
+    assumed_.erase(a);
+  }
+  auto known = rings_.find(pool);
+  auto written = dp_.write_ring_changes(pool, *ring, known == rings_.end() ? nullptr : &known->second);
+  if (!written) {
+    rings_.erase(pool);
+    return make_error(written.error());
+  }
+  ring_slots_written_ += *written;
+  rings_[pool] = std::move(*ring);
   return dp_.write_pool_members(pool, list);
+}
+void DatapathWriter::assume_pools(const std::map<uint32_t, PoolPlan>& pools) {
+  rings_.clear();
+  assumed_ = pools;
 }
 Result<std::vector<PoolMember>> DatapathWriter::read_pool(uint32_t pool) { return dp_.pool_members(pool); }
 Result<BackendEntry> DatapathWriter::read_backend(uint32_t id) { return dp_.backend_entry(id); }
@@ -206,6 +224,13 @@ Result<PendingChange> stage_transaction(const TransactionOptions& opts, const Ch
     }
   }
 
+  // The rings hold what their member lists say (so only changed slots need writing) unless
+  // an earlier change may have stopped between its ring and member writes, or before it
+  // was saved: then every ring this change writes is written whole.
+  const bool trusted = !opts.fresh_maps && !rings_unsure(opts.state_dir, opts.bridge);
+  const bool marked = mark_rings_unsure(opts.state_dir, opts.bridge).ok();
+  opts.maps->assume_pools(trusted && marked ? old_plan.pools : std::map<uint32_t, PoolPlan>{});
+
   auto undo = std::make_unique<PendingChange::Undo>(*opts.maps);
   XDPLB_TRY(apply(*opts.maps, undo->maps, old_plan, *new_plan, entries));
   // A change that leaves the state as it was (the daemon's slow-start steps and re-plans: only
@@ -239,6 +264,7 @@ const BridgeState& PendingChange::state() const { return undo_->after; }
 void PendingChange::commit() {
   undo_->maps.commit();
   undo_->done = true;
+  clear_rings_unsure(undo_->state_dir, undo_->after.bridge);
   undo_->lock.reset();
 }
 
@@ -251,6 +277,7 @@ Status PendingChange::rollback() {
     file = undo_->before ? save_state(undo_->state_dir, *undo_->before)
                          : remove_state(undo_->state_dir, undo_->after.bridge);
   if (!file) spdlog::error("putting the state file of {} back failed: {}", undo_->after.bridge, file.error());
+  if (maps) clear_rings_unsure(undo_->state_dir, undo_->after.bridge);
   undo_->lock.reset();
   if (!maps) return maps;
   return file;

@@ -31,6 +31,10 @@ class MapWriter {
   virtual Result<std::map<ServiceKey, ServiceValue>> read_services() = 0;
   // Ring (built from the members) first, then the member list.
   virtual Status write_pool(uint32_t pool, const PoolPlan& plan) = 0;
+  // What the pools hold now as far as the transaction knows it (their members as read, with
+  // the keys their rings were built from); replaces what was assumed before. A writer may
+  // then write only the ring slots that change; a pool not named here gets its whole ring.
+  virtual void assume_pools(const std::map<uint32_t, PoolPlan>& pools) { (void)pools; }
   // A pool's member list as the map holds it (ids and weights, id order): the old side of the
   // diff, since weights change without the state (the daemon's slow start).
   virtual Result<std::vector<PoolMember>> read_pool(uint32_t pool) = 0;
@@ -62,9 +66,19 @@ class DatapathWriter final : public MapWriter {
   Status take_backend_id(uint32_t id) override;
   Result<BackendTally> read_tally(uint32_t id) override;
   Status restore_tally(uint32_t id, const BackendTally& tally) override;
+  void assume_pools(const std::map<uint32_t, PoolPlan>& pools) override;
+
+  // Ring slots written so far (all pools); a whole ring is XDPLB_MAGLEV_RING_SIZE.
+  uint64_t ring_slots_written() const { return ring_slots_written_; }
 
  private:
   Datapath& dp_;
+  // The rings as this writer knows the maps hold them: assumed (as members, built when first
+  // needed), then kept up to date by each write; a ring whose write failed halfway is
+  // forgotten (its next write is whole).
+  std::map<uint32_t, PoolPlan> assumed_;
+  std::map<uint32_t, std::vector<uint32_t>> rings_;
+  uint64_t ring_slots_written_ = 0;
 };
 
 // Backend entries a change writes besides the plan. Active entries go in before the pools are

@@ -256,5 +256,61 @@ TEST_F(ServicesTest, BackupTakesOverWhenNoPrimaryCanAndHandsBack) {
   EXPECT_EQ(send(moved), "10.1.0.19:80") << "a flow on the backup keeps it";
 }
 
+// A pool's ring as the map holds it.
+std::vector<uint32_t> map_ring(Datapath& dp, uint32_t pool) {
+  std::vector<uint32_t> ring(XDPLB_MAGLEV_RING_SIZE, XDPLB_NO_BACKEND);
+  for (uint32_t i = 0; i < ring.size(); ++i) {
+    const uint32_t key = pool * XDPLB_MAGLEV_RING_SIZE + i;
+    EXPECT_EQ(bpf_map__lookup_elem(dp.skeleton()->maps.ring, &key, sizeof key, &ring[i], sizeof ring[i], 0), 0);
+  }
+  return ring;
+}
+
+// The ring a pool's member list gives, built from scratch.
+std::vector<uint32_t> ring_of_members(const BridgeState& s, const std::string& service) {
+  std::vector<MaglevBackend> members;
+  for (const auto& b : s.backends)
+    if (b.service == service && !b.backup) members.push_back({b.id, maglev_key(b), b.weight});
+  return *build_maglev_ring(members);
+}
+
+// A change writes only the ring slots that move (adding a third primary: about a third of
+// them), and the ring is then exactly the one its members give. After a change that may have
+// stopped halfway (its mark left behind, here with slots scribbled over as a crash between
+// writes could leave them), the next change writes the whole ring and mends them.
+TEST_F(ServicesTest, RingWritesOnlyTheSlotsThatMoveAndMendsAfterAnUnfinishedChange) {
+  const uint32_t web_pool = pool_of_service(service("web", 0, 8000, 8000, ProtoSet::Tcp, 80), 4);
+  const auto add = [&](uint32_t id, const char* a) {
+    return change([&](BridgeState& s, EntryChanges& e) -> Status {
+      s.backends.push_back(backend(id, "web", a, 80));
+      e.new_ids.insert(id);
+      e.put[id] = BackendEntry{addr(a), 80, true};
+      return {};
+    });
+  };
+  const auto before = map_ring(*dp, web_pool);
+  const uint64_t written_before = writer->ring_slots_written();
+  auto s = add(6, "10.1.0.13");
+  ASSERT_TRUE(s) << s.error();
+  const auto after = map_ring(*dp, web_pool);
+  EXPECT_EQ(after, ring_of_members(*s, "web")) << "the ring is not the one its members give";
+  uint64_t moved = 0;
+  for (size_t i = 0; i < after.size(); ++i) moved += after[i] != before[i];
+  EXPECT_GT(moved, XDPLB_MAGLEV_RING_SIZE / 4);
+  EXPECT_LT(moved, XDPLB_MAGLEV_RING_SIZE / 2);
+  EXPECT_EQ(writer->ring_slots_written() - written_before, moved) << "slots written that did not change";
+
+  // A change stopped halfway: slots of the web ring point at dns's backend 2.
+  for (uint32_t i = 0; i < 1000; ++i) {
+    const uint32_t key = web_pool * XDPLB_MAGLEV_RING_SIZE + i * 7, id = 2;
+    ASSERT_EQ(bpf_map__update_elem(dp->skeleton()->maps.ring, &key, sizeof key, &id, sizeof id, 0), 0);
+  }
+  ASSERT_TRUE(mark_rings_unsure(dir, "svbr0"));
+  s = add(7, "10.1.0.14");
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_EQ(map_ring(*dp, web_pool), ring_of_members(*s, "web")) << "scribbled slots left in the ring";
+  EXPECT_FALSE(rings_unsure(dir, "svbr0"));
+}
+
 }  // namespace
 }  // namespace xdplb::test

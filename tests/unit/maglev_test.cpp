@@ -1,5 +1,6 @@
 // Maglev ring: filled, weighted, minimally disrupted, deterministic, validated.
 #include "core/maglev.h"
+#include "maglev_reference.h"
 
 #include <gtest/gtest.h>
 
@@ -264,6 +265,36 @@ TEST(Maglev, RingDependsOnKeysNotOnlyIds) {
   auto a = build({{0, "web1", 1}, {1, "web2", 1}}, 1009);
   auto b = build({{0, "web3", 1}, {1, "web4", 1}}, 1009);
   EXPECT_NE(a, b);
+}
+
+// The fast build against the reference it replaced, slot for slot: equal, unequal and random
+// weights, pools up to 1000 backends, tiny and full-size rings, shuffled input order.
+TEST(Maglev, SameRingAsTheReferenceBuild) {
+  std::mt19937 rng(7);
+  std::vector<std::pair<std::vector<MaglevBackend>, uint32_t>> inputs = {
+      {pool(1), 13}, {pool(3), 13}, {pool(12), 13}, {pool(10), 1009}, {pool(100), 65537},
+      {{{0, "big", XDPLB_MAX_WEIGHT}, {1, "small", 1}}, 65537}};
+  for (uint32_t n : {2u, 50u, 1000u}) {
+    std::vector<MaglevBackend> b;
+    for (uint32_t i = 0; i < n; ++i)
+      b.push_back({i * 3 % XDPLB_MAX_BACKENDS, "10." + std::to_string(i / 250) + "." +
+                   std::to_string(i % 250) + ".11:80", 1});
+    inputs.push_back({b, 65537});
+    for (auto& x : b) x.weight = 1 + rng() % XDPLB_MAX_WEIGHT;
+    std::shuffle(b.begin(), b.end(), rng);
+    inputs.push_back({b, 65537});
+    if (n < 1000) inputs.push_back({b, n < 10 ? 1009u : 10007u});
+  }
+  for (const auto& [backends, size] : inputs) {
+    const auto want = reference::build_maglev_ring(backends, size);
+    ASSERT_EQ(want.size(), size) << "reference failed for " << backends.size() << " backends";
+    const auto got = build(backends, size);
+    ASSERT_EQ(got.size(), want.size());
+    size_t differ = 0;
+    for (size_t i = 0; i < got.size(); ++i) differ += got[i] != want[i];
+    EXPECT_EQ(differ, 0u) << backends.size() << " backends, ring " << size << ": " << differ
+                          << " slots differ from the reference build";
+  }
 }
 
 TEST(Maglev, InvalidInput) {

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 namespace xdplb {
 namespace {
@@ -28,6 +29,10 @@ struct FakeMaps final : MapWriter {
   int writes = 0;     // every call, reads too (each can fail)
   int mutations = 0;  // the calls that change a map
   int fail_at = 0;
+  // What the last transaction told the writer the pools hold (MapWriter::assume_pools).
+  std::optional<std::map<uint32_t, PoolPlan>> assumed;
+
+  void assume_pools(const std::map<uint32_t, PoolPlan>& p) override { assumed = p; }
 
   Status step(const char* what) {
     if (++writes == fail_at) return make_error(std::string("injected failure: ") + what);
@@ -248,6 +253,49 @@ TEST_F(Transaction, EveryFailingWriteLeavesMapsAndFileAsTheyWere) {
     EXPECT_EQ(m.tallies, maps.tallies) << "counters, connections or generations not put back";
     EXPECT_EQ(read_file(file), before_text) << "state saved although a write failed";
   }
+}
+
+// The pools that have members (an empty one, as the maps hold it, is absent from FakeMaps).
+std::map<uint32_t, PoolPlan> with_members(const std::map<uint32_t, PoolPlan>& pools) {
+  std::map<uint32_t, PoolPlan> out;
+  for (const auto& [id, plan] : pools)
+    if (!plan.members.empty()) out[id] = plan;
+  return out;
+}
+
+// The writer may write only the ring slots that change, so it is told what the pools hold:
+// their members as read, with the keys of the saved state — all of them, nothing else.
+TEST_F(Transaction, TellsTheWriterWhatThePoolsHold) {
+  const auto pools_before = maps.pools;
+  ASSERT_FALSE(pools_before.empty());
+  ASSERT_TRUE(run_transaction(options(maps), big_change).ok());
+  ASSERT_TRUE(maps.assumed.has_value());
+  EXPECT_EQ(with_members(*maps.assumed), pools_before);
+  EXPECT_FALSE(rings_unsure(dir.path(), "svbr0")) << "the mark outlived a committed change";
+}
+
+// A change whose writes stopped halfway (a failed write, or a crash: the mark stays behind)
+// may have left a ring that is not what its member list says; the next change assumes
+// nothing (every ring it writes is written whole), and the one after that trusts again.
+TEST_F(Transaction, AfterAChangeThatStoppedHalfwayRingsAreWrittenWhole) {
+  FakeMaps m = maps;
+  m.writes = 0;
+  m.fail_at = 12;
+  ASSERT_FALSE(run_transaction(options(m), big_change).ok());
+  EXPECT_TRUE(rings_unsure(dir.path(), "svbr0")) << "a failed change must leave the mark";
+  m.fail_at = 0;
+  ASSERT_TRUE(run_transaction(options(m), big_change).ok());
+  ASSERT_TRUE(m.assumed.has_value());
+  EXPECT_TRUE(m.assumed->empty()) << "trusted the rings after a change that stopped halfway";
+  EXPECT_FALSE(rings_unsure(dir.path(), "svbr0"));
+  const auto pools_now = m.pools;
+  ASSERT_TRUE(run_transaction(options(m), [](BridgeState&, EntryChanges&) { return Status{}; }).ok());
+  EXPECT_EQ(with_members(*m.assumed), pools_now);
+
+  // A crash leaves the mark too.
+  ASSERT_TRUE(mark_rings_unsure(dir.path(), "svbr0"));
+  ASSERT_TRUE(run_transaction(options(m), [](BridgeState&, EntryChanges&) { return Status{}; }).ok());
+  EXPECT_TRUE(m.assumed->empty());
 }
 
 TEST_F(Transaction, ANewIdAndARemovalResetTheirCounters) {
