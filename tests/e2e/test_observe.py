@@ -162,6 +162,14 @@ def test_metrics_scraped_by_prometheus(e2e):
     assert list(flows.values())[0] >= 1
     prom.stop()
 
+    # A CLI change while the daemon runs: its own counters are the CLI's, but the daemon counts
+    # the state file it loads.
+    changes = ("xdplb_state_changes_total", frozenset())
+    seen = samples(scrape(t))[changes]
+    lb("service", "add", "other", "--port", "9000", "--proto", "tcp")
+    wait_until(lambda: samples(scrape(t))[changes], 10, "the daemon counted the CLI's change",
+               ok=lambda v: v == seen + 1)
+
     print("scrape while the daemon is busy: the daemon's loop is not stalled by scrapes")
     t0 = time.monotonic()
     for _ in range(20):

@@ -107,6 +107,9 @@ TEST(Metrics, ControlCounters) {
   EXPECT_TRUE(has_line(t, "xdplb_ring_rebuilds_total 1")) << t;
   EXPECT_TRUE(has_line(t, "xdplb_ring_rebuild_seconds_total 0.002")) << t;
   EXPECT_TRUE(has_line(t, "xdplb_state_writes_total 1")) << t;
+  EXPECT_TRUE(has_line(t, "xdplb_state_changes_total 0")) << t;
+  m.state_change_seen();
+  EXPECT_TRUE(has_line(render_metrics(two_backends(), m.sample()), "xdplb_state_changes_total 1"));
 }
 
 TEST(Metrics, LabelValuesEscaped) {
@@ -227,4 +230,53 @@ TEST(Trace, RecordResolvedAgainstTheState) {
   EXPECT_TRUE(miss["service"].is_null());
   EXPECT_EQ(miss["flow"], "none");
   EXPECT_EQ(trace_text(miss), "xdp tcp 192.0.2.9:40000 -> 203.0.113.1:8000 no service pass [pass_not_service]");
+}
+
+TEST(Trace, HairpinAndSocketRecords) {
+  BridgeState st;
+  ServiceConfig web;
+  web.name = "web";
+  web.slot = 1;
+  web.scheduler = Scheduler::Maglev;
+  st.services = {web};
+  SavedBackend b;
+  b.id = 3;
+  b.service = "web";
+  b.name = "web2";
+  b.addr = *IpAddress::parse("10.0.3.12");
+  st.backends = {b};
+  struct xdplb_trace_event e;
+  std::memset(&e, 0, sizeof e);
+  e.hook = XDPLB_TRACE_TC_HAIRPIN;
+  e.key.family = XDPLB_AF_INET;
+  e.key.proto = 6;
+  e.key.src = IpAddress::parse("10.0.3.13")->to_abi();
+  e.key.dst = IpAddress::parse("10.0.3.1")->to_abi();
+  e.key.sport = htons(41000);
+  e.key.dport = htons(8000);
+  e.backend = 3;
+  e.pool = 2;
+  e.scheduler = XDPLB_SCHED_MAGLEV;
+  e.verdict = 7;  // TC_ACT_REDIRECT
+  e.reasons = (1ull << XDPLB_R_TC_HAIRPIN_NEW) | (1ull << XDPLB_R_TC_HAIRPIN_REQUEST);
+  const Json hp = trace_json(e, st);
+  EXPECT_EQ(hp["hook"], "tc_hairpin");
+  EXPECT_EQ(hp["flow"], "new") << "a hairpin flow's first packet";
+  EXPECT_EQ(trace_text(hp),
+            "tc_hairpin tcp 10.0.3.13:41000 -> 10.0.3.1:8000 service web (maglev) flow new -> web2 redirect "
+            "[tc_hairpin_new tc_hairpin_request]");
+  e.reasons = 1ull << XDPLB_R_TC_HAIRPIN_REQUEST;
+  EXPECT_EQ(trace_json(e, st)["flow"], "hit");
+
+  e.hook = XDPLB_TRACE_SOCK_CONNECT;
+  e.key.src = {};
+  e.key.sport = 0;
+  e.key.dst = IpAddress::parse("127.0.0.1")->to_abi();
+  e.verdict = 1;
+  e.reasons = 0;
+  const Json sock = trace_json(e, st);
+  EXPECT_TRUE(sock["src"].is_null()) << "connect() has no source yet";
+  EXPECT_EQ(sock["verdict"], "allow");
+  EXPECT_EQ(sock["flow"], "none");
+  EXPECT_EQ(trace_text(sock), "connect tcp host -> 127.0.0.1:8000 service web (maglev) -> web2 allow []");
 }
