@@ -99,10 +99,14 @@ __noinline int trace_emit(const struct xdplb_trace_conf *c, __u32 hook, const st
 /* trace_conf[0] if a trace is on and its lease has not run out, else NULL. */
 static __always_inline const struct xdplb_trace_conf *trace_on(void)
 {
+#ifdef XDPLB_NO_TRACE /* compiled out: for measuring the hook's cost (cmake XDPLB_BPF_CFLAGS) */
+	return NULL;
+#else
 	__u32 zero = 0;
 	struct xdplb_trace_conf *c = bpf_map_lookup_elem(&trace_conf, &zero);
 
 	return c && c->on && bpf_ktime_get_ns() < c->until_ns ? c : NULL;
+#endif
 }
 
 /* key: the packet's 5-tuple (as parsed, before any rewrite). */
