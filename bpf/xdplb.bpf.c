@@ -239,8 +239,9 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
 }
 
 /* Not a reply of an external flow: a hairpin reply, a container's request to a service
- * (hairpin, lib/hairpin.h), or traffic that is none of ours. */
-static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt)
+ * (hairpin, lib/hairpin.h), or traffic that is none of ours. *backend gets the backend of a
+ * hairpin reply (for the trace). */
+static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt, __u32 *backend)
 {
 	struct xdplb_hairpin_reverse *hrev;
 	struct xdplb_hairpin_flow *hf;
@@ -248,8 +249,10 @@ static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *
 	hrev = bpf_map_lookup_elem(&hairpin_reverse, &pkt->key);
 	if (hrev) {
 		hf = hairpin_reply_flow(&pkt->key, hrev);
-		if (hf)
+		if (hf) {
+			*backend = hf->backend;
 			return hairpin_reply(skb, pkt, hrev, hf);
+		}
 	} else {
 		/* A request to a service? xdplb_tc_hairpin looks it up and serves it. */
 		bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_HAIRPIN);
@@ -292,12 +295,12 @@ static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt, __u3
 	struct xdplb_reverse *rev = reply_reverse(&pkt->key);
 
 	if (!rev)
-		return tc_not_reverse(skb, pkt);
+		return tc_not_reverse(skb, pkt, backend);
 	*backend = rev->backend;
 	/* Only the reply of a flow that is still there is put back (never one of a connection
 	 * that ended, whose 5-tuple may now be a direct connection to the backend). */
 	if (reply_stale(&pkt->key, rev))
-		return tc_not_reverse(skb, pkt);
+		return tc_not_reverse(skb, pkt, backend);
 	return tc_reply(skb, pkt, rev);
 }
 

@@ -310,6 +310,7 @@ TEST_F(HairpinTest, TraceReportsHairpinRequestsAndTheirReplies) {
   EXPECT_EQ(ev[1].backend, kB1.id);
   EXPECT_EQ(ev[1].reasons, 1ull << XDPLB_R_TC_HAIRPIN_REQUEST) << "a known flow: no new one";
   EXPECT_EQ(ev[2].hook, XDPLB_TRACE_TC_REPLY);
+  EXPECT_EQ(ev[2].backend, kB1.id) << "the backend replying";
   EXPECT_EQ(ev[2].reasons, 1ull << XDPLB_R_TC_HAIRPIN_REPLY);
 
   EXPECT_EQ(run(from_container(Packet::tcp(kContainer, 40501, kVipNoBackend, kPort))).verdict, TC_ACT_SHOT);
