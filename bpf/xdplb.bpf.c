@@ -218,7 +218,7 @@ int xdplb_xdp(struct xdp_md *ctx)
 	struct packet pkt;
 	int verdict = xdp_main(ctx, &pkt, &note);
 
-	trace_packet(XDPLB_TRACE_XDP, &pkt, &note, verdict);
+	trace_packet(XDPLB_TRACE_XDP, &pkt.key, &note, verdict);
 	return verdict;
 }
 
@@ -239,8 +239,9 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
 }
 
 /* Not a reply of an external flow: a hairpin reply, a container's request to a service
- * (hairpin, lib/hairpin.h), or traffic that is none of ours. */
-static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt)
+ * (hairpin, lib/hairpin.h), or traffic that is none of ours. *backend gets the backend of a
+ * hairpin reply (for the trace). */
+static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt, __u32 *backend)
 {
 	struct xdplb_hairpin_reverse *hrev;
 	struct xdplb_hairpin_flow *hf;
@@ -248,8 +249,10 @@ static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *
 	hrev = bpf_map_lookup_elem(&hairpin_reverse, &pkt->key);
 	if (hrev) {
 		hf = hairpin_reply_flow(&pkt->key, hrev);
-		if (hf)
+		if (hf) {
+			*backend = hf->backend;
 			return hairpin_reply(skb, pkt, hrev, hf);
+		}
 	} else {
 		/* A request to a service? xdplb_tc_hairpin looks it up and serves it. */
 		bpf_tail_call(skb, &tc_jump, XDPLB_TC_JUMP_HAIRPIN);
@@ -294,7 +297,7 @@ static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt, __u3
 	struct xdplb_reverse *rev = reply_live(&pkt->key);
 
 	if (!rev)
-		return tc_not_reverse(skb, pkt);
+		return tc_not_reverse(skb, pkt, backend);
 	*backend = rev->backend;
 	return tc_reply(skb, pkt, rev);
 }
@@ -339,16 +342,21 @@ static __always_inline int tc_parse_fragment(struct __sk_buff *skb, struct packe
 	return parse_fragment((void *)(long)skb->data, (void *)(long)skb->data_end, pkt, fi);
 }
 
-/* A container's request to a service (lib/hairpin.h), or none of ours. */
-static __always_inline int tc_hairpin_request(struct __sk_buff *skb, struct packet *pkt)
+/* A container's request to a service (lib/hairpin.h), or none of ours. `note` gets what the
+ * trace reports. */
+static __always_inline int tc_hairpin_request(struct __sk_buff *skb, struct packet *pkt,
+					      struct trace_note *note)
 {
 	struct xdplb_service *svc = service_lookup(&pkt->key);
 
+	note->parsed = true;
 	if (!svc || pkt->ip_options) {
 		count_reason(XDPLB_R_TC_NOT_REVERSE);
 		return TC_ACT_OK;
 	}
-	return hairpin_request(skb, pkt, svc);
+	note->pool = svc->pool;
+	note->scheduler = svc->scheduler;
+	return hairpin_request(skb, pkt, svc, &note->backend);
 }
 
 /* Tail call target: a packet from the bridge that matched no reply entry: a container's
@@ -358,8 +366,9 @@ static __always_inline int tc_hairpin_request(struct __sk_buff *skb, struct pack
 SEC("tc")
 int xdplb_tc_hairpin(struct __sk_buff *skb)
 {
+	struct trace_note note = TRACE_NOTE_INIT;
 	struct packet pkt;
-	int res = tc_parse(skb, &pkt);
+	int res = tc_parse(skb, &pkt), verdict;
 
 	if (res == PARSE_FRAGMENT ||
 	    (res == PARSE_NOT_L4 && pkt.ip6 && pkt.ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT))
@@ -368,7 +377,9 @@ int xdplb_tc_hairpin(struct __sk_buff *skb)
 		count_reason(XDPLB_R_TC_NOT_REVERSE);
 		return TC_ACT_OK;
 	}
-	return tc_hairpin_request(skb, &pkt);
+	verdict = tc_hairpin_request(skb, &pkt, &note);
+	trace_packet(XDPLB_TRACE_TC_HAIRPIN, &pkt.key, &note, verdict);
+	return verdict;
 }
 
 /* Tail call target: the first fragment of a container's request: served like any request and
@@ -376,6 +387,7 @@ int xdplb_tc_hairpin(struct __sk_buff *skb)
 SEC("tc")
 int xdplb_tc_hairpin_fragment(struct __sk_buff *skb)
 {
+	struct trace_note note = TRACE_NOTE_INIT;
 	union xdplb_addr src, dst;
 	struct frag_info fi;
 	struct packet pkt;
@@ -385,9 +397,10 @@ int xdplb_tc_hairpin_fragment(struct __sk_buff *skb)
 		count_reason(XDPLB_R_TC_NOT_REVERSE);
 		return TC_ACT_OK;
 	}
-	verdict = tc_hairpin_request(skb, &pkt);
+	verdict = tc_hairpin_request(skb, &pkt, &note);
 	if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
 		frag_remember(&pkt, &fi, &src, &dst, 0);
+	trace_packet_inlined(XDPLB_TRACE_TC_HAIRPIN_FRAGMENT, &pkt.key, &note, verdict);
 	return verdict;
 }
 
@@ -396,8 +409,10 @@ int xdplb_tc_hairpin_fragment(struct __sk_buff *skb)
 SEC("tc")
 int xdplb_tc_hairpin_frag_needed(struct __sk_buff *skb)
 {
+	struct trace_note note = TRACE_NOTE_INIT;
 	struct frag_info fi;
 	struct packet pkt;
+	int verdict;
 
 	/* a whole request, or the first fragment of one (xdplb_tc_hairpin_fragment) */
 	if (tc_parse(skb, &pkt) != PARSE_OK && tc_parse_fragment(skb, &pkt, &fi) != FRAG_FIRST) {
@@ -405,20 +420,28 @@ int xdplb_tc_hairpin_frag_needed(struct __sk_buff *skb)
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
-	return hairpin_frag_needed(skb, &pkt, skb->cb[0]);
+	verdict = hairpin_frag_needed(skb, &pkt, skb->cb[0]);
+	note.parsed = true; /* the request refused; its service and backend are not kept */
+	trace_packet(XDPLB_TRACE_TC_HAIRPIN, &pkt.key, &note, verdict);
+	return verdict;
 }
 
 /* Tail call target: an ICMP/ICMPv6 packet from the bridge (lib/icmp_flow.h). */
 SEC("tc")
 int xdplb_tc_icmp(struct __sk_buff *skb)
 {
+	struct trace_note note = TRACE_NOTE_INIT;
+	struct xdplb_flow_key about;
 	struct packet pkt;
 	int verdict;
 
 	if (tc_parse(skb, &pkt) == PARSE_NOT_L4) {
-		verdict = tc_icmp_error(skb, &pkt);
-		if (verdict >= 0)
+		verdict = tc_icmp_error(skb, &pkt, &about);
+		if (verdict >= 0) {
+			note.parsed = true;
+			trace_packet_inlined(XDPLB_TRACE_TC_ICMP, &about, &note, verdict);
 			return verdict;
+		}
 	}
 	/* not about a flow of ours: the packet is unchanged */
 	count_reason(XDPLB_R_TC_NOT_REVERSE);
@@ -430,22 +453,26 @@ int xdplb_tc_icmp(struct __sk_buff *skb)
 SEC("tc")
 int xdplb_tc_fragment(struct __sk_buff *skb)
 {
+	struct trace_note note = TRACE_NOTE_INIT;
 	union xdplb_addr src, dst;
 	struct frag_info fi;
 	struct packet pkt;
-	__u32 backend;
 	int res, verdict;
 
 	res = tc_parse_fragment(skb, &pkt, &fi);
-	if (res == FRAG_LATER)
-		return tc_later_fragment(skb, &pkt, &fi);
-	if (res != FRAG_FIRST) {
+	if (res == FRAG_LATER) {
+		verdict = tc_later_fragment(skb, &pkt, &fi);
+	} else if (res == FRAG_FIRST) {
+		/* a hairpin request continues in xdplb_tc_hairpin_fragment */
+		verdict = tc_l4(skb, &pkt, &note.backend);
+		if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
+			frag_remember(&pkt, &fi, &src, &dst, 0);
+	} else {
 		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
 		return TC_ACT_OK;
 	}
-	verdict = tc_l4(skb, &pkt, &backend); /* a hairpin request continues in xdplb_tc_hairpin */
-	if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
-		frag_remember(&pkt, &fi, &src, &dst, 0);
+	note.parsed = true; /* a later fragment's key has its addresses, no ports */
+	trace_packet(XDPLB_TRACE_TC_FRAGMENT, &pkt.key, &note, verdict);
 	return verdict;
 }
 
@@ -485,6 +512,6 @@ int xdplb_tc(struct __sk_buff *skb)
 	}
 	note.parsed = true;
 	verdict = tc_l4(skb, &pkt, &note.backend);
-	trace_packet(XDPLB_TRACE_TC_REPLY, &pkt, &note, verdict);
+	trace_packet(XDPLB_TRACE_TC_REPLY, &pkt.key, &note, verdict);
 	return verdict;
 }

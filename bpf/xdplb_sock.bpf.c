@@ -26,6 +26,7 @@
 #include "lib/maps.h"
 #include "lib/select.h"
 #include "lib/sock_nat.h"
+#include "lib/trace.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -130,8 +131,28 @@ static __always_inline __u32 sock_pick(struct bpf_sock_addr *ctx, const struct x
 	return XDPLB_NO_BACKEND;
 }
 
-/* connect / sendmsg: point the socket at a backend if it dials a service. */
-static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6)
+/* The trace's record of a call to a service (lib/trace.h): its destination, no source (the
+ * kernel has not chosen it yet), the backend it now goes to or XDPLB_NO_BACKEND (it goes on to
+ * the VIP untouched). */
+static __always_inline void sock_trace(__u32 hook, const struct xdplb_service *svc,
+				       const union xdplb_addr *vip, __be16 vport, __u8 proto,
+				       __u8 family, __u32 backend)
+{
+	struct trace_note note = { .backend = backend, .pool = svc->pool,
+				   .scheduler = svc->scheduler, .parsed = true };
+	struct xdplb_flow_key key;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.dst = *vip;
+	key.dport = vport;
+	key.proto = proto;
+	key.family = family;
+	trace_packet(hook, &key, &note, SOCK_ALLOW);
+}
+
+/* connect / sendmsg: point the socket at a backend if it dials a service. hook: which one,
+ * for the trace. */
+static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6, __u32 hook)
 {
 	__u8 family = v6 ? XDPLB_AF_INET6 : XDPLB_AF_INET;
 	__be16 vport = (__be16)ctx->user_port;
@@ -161,8 +182,11 @@ static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6)
 	}
 	if (!be)
 		id = sock_pick(ctx, svc, &vip, vport, proto, family, &be);
-	if (!be)
-		return; /* no backend: the call goes to the VIP itself and fails as it would */
+	if (!be) {
+		/* no backend: the call goes to the VIP itself and fails as it would */
+		sock_trace(hook, svc, &vip, vport, proto, family, XDPLB_NO_BACKEND);
+		return;
+	}
 
 	bport = service_backend_port(svc, be);
 	sock_addr_set(ctx, v6, &be->addr, bport);
@@ -181,6 +205,7 @@ static __always_inline void sock_balance(struct bpf_sock_addr *ctx, bool v6)
 		nat->backend_id = id;
 		nat->family = family;
 	}
+	sock_trace(hook, svc, &vip, vport, proto, family, id);
 }
 
 /* recvmsg / getpeername: show the VIP where the kernel has the backend. */
@@ -204,14 +229,14 @@ static __always_inline void sock_unbalance(struct bpf_sock_addr *ctx, bool v6)
 SEC("cgroup/connect4")
 int xdplb_connect4(struct bpf_sock_addr *ctx)
 {
-	sock_balance(ctx, false);
+	sock_balance(ctx, false, XDPLB_TRACE_SOCK_CONNECT);
 	return SOCK_ALLOW;
 }
 
 SEC("cgroup/sendmsg4")
 int xdplb_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	sock_balance(ctx, false);
+	sock_balance(ctx, false, XDPLB_TRACE_SOCK_SENDMSG);
 	return SOCK_ALLOW;
 }
 
@@ -232,14 +257,14 @@ int xdplb_getpeername4(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect6")
 int xdplb_connect6(struct bpf_sock_addr *ctx)
 {
-	sock_balance(ctx, true);
+	sock_balance(ctx, true, XDPLB_TRACE_SOCK_CONNECT);
 	return SOCK_ALLOW;
 }
 
 SEC("cgroup/sendmsg6")
 int xdplb_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	sock_balance(ctx, true);
+	sock_balance(ctx, true, XDPLB_TRACE_SOCK_SENDMSG);
 	return SOCK_ALLOW;
 }
 

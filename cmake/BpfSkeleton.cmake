@@ -12,6 +12,11 @@ if(NOT XDPLB_MULTIARCH)
     OUTPUT_VARIABLE XDPLB_MULTIARCH OUTPUT_STRIP_TRAILING_WHITESPACE)
 endif()
 
+# Extra clang flags for the BPF objects: -DXDPLB_NO_TRACE compiles the trace hook out (to
+# measure what it costs with no trace running against the same build; bench/prog_cost).
+set(XDPLB_BPF_CFLAGS "" CACHE STRING "extra clang flags for the BPF objects")
+separate_arguments(XDPLB_BPF_CFLAGS_LIST UNIX_COMMAND "${XDPLB_BPF_CFLAGS}")
+
 function(xdplb_bpf_skeleton name source)
   set(obj ${CMAKE_CURRENT_BINARY_DIR}/${name}.bpf.o)
   set(skel_dir ${CMAKE_CURRENT_BINARY_DIR}/skel)
@@ -21,7 +26,7 @@ function(xdplb_bpf_skeleton name source)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CLANG_BPF} -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_x86
-            -I${PROJECT_SOURCE_DIR}/include -I${CMAKE_CURRENT_SOURCE_DIR}
+            ${XDPLB_BPF_CFLAGS_LIST} -I${PROJECT_SOURCE_DIR}/include -I${CMAKE_CURRENT_SOURCE_DIR}
             -I/usr/include/${XDPLB_MULTIARCH}
             -c ${CMAKE_CURRENT_SOURCE_DIR}/${source} -o ${obj}
     DEPENDS ${source} ${bpf_headers} ${PROJECT_SOURCE_DIR}/include/xdplb/abi.h

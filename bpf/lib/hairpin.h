@@ -188,9 +188,10 @@ static __always_inline __u32 hairpin_mtu_short(struct __sk_buff *skb, const stru
 	return fib.mtu_result;
 }
 
-/* TC: a container's request to a service. Returns the TC verdict. */
+/* TC: a container's request to a service. Returns the TC verdict; *backend gets the backend
+ * it goes to (for the trace). */
 static __always_inline int hairpin_request(struct __sk_buff *skb, const struct packet *pkt,
-					   const struct xdplb_service *svc)
+					   const struct xdplb_service *svc, __u32 *backend)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct xdplb_backend *be = NULL;
@@ -267,6 +268,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, const struct p
 		new_flow = true;
 	}
 
+	*backend = id;
 	to = be->addr;
 	/* A request too big for the way to the backend is answered as a router would, with the
 	 * VIP's "fragmentation needed" / "packet too big" (xdplb_tc_hairpin_frag_needed); the

@@ -105,9 +105,10 @@ static __always_inline int icmp_tc_target(const struct xdplb_flow_key *fk,
 }
 
 /* TC: an ICMP error from a backend or a container about one of our flows, translated (on a
- * copy, stored back) and routed on. Returns the verdict, or -1 if it is not about a flow of
- * ours. */
-static __always_inline int tc_icmp_error(struct __sk_buff *skb, const struct packet *pkt)
+ * copy, stored back) and routed on. Returns the verdict (*about: the flow's key as the error
+ * quotes it), or -1 if it is not about a flow of ours. */
+static __always_inline int tc_icmp_error(struct __sk_buff *skb, const struct packet *pkt,
+					 struct xdplb_flow_key *about)
 {
 	union {
 		struct icmp4_error v4;
@@ -142,6 +143,7 @@ static __always_inline int tc_icmp_error(struct __sk_buff *skb, const struct pac
 	} else {
 		return -1;
 	}
+	*about = fk;
 	if (bpf_skb_store_bytes(skb, pkt->l3_off, &h, size, 0)) {
 		count_reason(XDPLB_R_TC_DROP_REWRITE);
 		return TC_ACT_SHOT;

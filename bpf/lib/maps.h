@@ -202,7 +202,8 @@ struct {
 } tc_jump SEC(".maps");
 
 /* [0] -> what `xdplb trace` asks for (xdplb_trace_conf; .on = 0: no trace). Written by the
- * controller's trace command; read once per packet by XDP and TC (lib/trace.h). */
+ * controller's trace command (and its lease renewed while it runs); read once per packet by
+ * XDP and TC and once per connect/sendmsg to a service by the cgroup hooks (lib/trace.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -212,8 +213,8 @@ struct {
 } trace_conf SEC(".maps");
 
 /* [0] -> the reason counters as the trace last saw them, per CPU: the difference after a
- * packet is what was counted for it. Written by XDP and TC while a trace runs (and by the
- * trace command when it starts, copied from reasons). */
+ * packet is what was counted for it. Written by XDP, TC and the cgroup hooks while a trace
+ * runs (and by the trace command when it starts, copied from reasons). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -222,8 +223,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } trace_seen SEC(".maps");
 
-/* Traced packets (xdplb_trace_event). Written by XDP and TC while a trace runs; read by the
- * trace command. */
+/* Traced packets (xdplb_trace_event). Written by XDP, TC and the cgroup hooks while a trace
+ * runs; read by the trace command. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, XDPLB_TRACE_RING_BYTES);

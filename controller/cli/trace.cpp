@@ -1,5 +1,7 @@
 // trace: what the datapath decides for matching packets, from its trace ring buffer
-// (bpf/lib/trace.h). The trace is on only while this command runs; one at a time per bridge.
+// (bpf/lib/trace.h). The trace is on only while this command runs (it renews a lease the
+// datapath checks, so a trace killed with -9 stops within kTraceLease); one at a time per
+// bridge (a flock, which a killed process gives up at once).
 #include <bpf/libbpf.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +28,7 @@ namespace {
 struct Printer {
   const BridgeState* state;
   bool json;
+  bool printing = true;  // false: counting what an earlier trace left
   uint64_t seen = 0;
 };
 
@@ -34,9 +37,10 @@ int on_event(void* ctx, void* data, size_t size) {
   if (size < sizeof(struct xdplb_trace_event)) return 0;
   struct xdplb_trace_event e;
   std::memcpy(&e, data, sizeof e);
+  ++p->seen;
+  if (!p->printing) return 0;
   const observe::Json j = observe::trace_json(e, *p->state);
   std::cout << (p->json ? j.dump() : observe::trace_text(j)) << std::endl;
-  ++p->seen;
   return 0;
 }
 
@@ -90,11 +94,17 @@ int run_trace(const Globals& g, const TraceArgs& a) {
   std::unique_ptr<struct ring_buffer, RingDeleter> ring(
       ring_buffer__new((*dp)->trace_ring_fd(), on_event, &printer, nullptr));
   if (!ring) return fail(std::string("opening the trace ring buffer failed: ") + std::strerror(errno));
+  // Records a killed trace left behind (it stopped within its lease): dropped, and said so.
+  printer.printing = false;
   while (ring_buffer__consume(ring.get()) > 0) {
-  }  // records a killed trace left behind
+  }
+  if (printer.seen)
+    std::cerr << "dropped " << printer.seen << " records an earlier trace left in the ring" << std::endl;
   printer.seen = 0;
+  printer.printing = true;
   if (auto s = (*dp)->start_trace(filter); !s) return fail(s.error());
   if (!a.json) std::cerr << "tracing " << *bridge << " (Ctrl-C to stop)" << std::endl;
+  auto renewed = std::chrono::steady_clock::now();
 
   const auto deadline = a.timeout ? std::chrono::steady_clock::now() +
                                         std::chrono::milliseconds(static_cast<long>(*a.timeout * 1000))
@@ -106,6 +116,13 @@ int run_trace(const Globals& g, const TraceArgs& a) {
     pollfd fds[2] = {{ring_buffer__epoll_fd(ring.get()), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
     ::poll(fds, 2, 100);
     if (fds[1].revents) break;
+    if (std::chrono::steady_clock::now() - renewed >= kTraceLease / 3) {
+      if (auto s = (*dp)->renew_trace(); !s) {
+        rc = fail(s.error());
+        break;
+      }
+      renewed = std::chrono::steady_clock::now();
+    }
     if (ring_buffer__consume(ring.get()) < 0) {
       rc = fail("reading the trace ring buffer failed");
       break;

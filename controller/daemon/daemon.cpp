@@ -410,6 +410,7 @@ void Daemon::check_state_file() {
     if (!find_service(**saved, svc.name)) obs_->emit({observe::EventType::ServiceRemoved, svc.name, {}, {}, 0, {}});
   state_ = std::move(**saved);
   stamp_ = now;
+  obs_->metrics().state_change_seen();
   if (config_changed) spdlog::info("services changed; health checks now {}", describe_checks(state_));
   reconcile();
 }

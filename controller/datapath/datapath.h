@@ -119,6 +119,9 @@ struct IdleSweep {
   uint64_t uncounted = 0;  // flows (external and hairpin) taken out of their backend's count
 };
 
+// How long a trace stays on without being renewed.
+inline constexpr std::chrono::milliseconds kTraceLease{3000};
+
 // Which packets a trace reports (xdplb_trace_conf): all, or those of a client and/or a service.
 struct TraceFilter {
   std::optional<IpAddress> client;
@@ -234,9 +237,11 @@ class Datapath {
   Result<uint64_t> flow_count();  // forward entries currently in the flow table
   uint32_t flow_table_size() const;  // max entries of the flow table (set at attach)
   // Packet trace (lib/trace.h): start brings trace_seen up to the reason counters, then turns
-  // the trace on with the filter; stop turns it off. trace_ring_fd() is the ring buffer the
-  // programs write xdplb_trace_event records to.
-  Status start_trace(const TraceFilter& filter);
+  // the trace on with the filter for `lease`; renew moves the lease's end to now + lease (the
+  // trace command does it while it runs, so a killed one stops within a lease); stop turns it
+  // off. trace_ring_fd() is the ring buffer the programs write xdplb_trace_event records to.
+  Status start_trace(const TraceFilter& filter, std::chrono::milliseconds lease = kTraceLease);
+  Status renew_trace(std::chrono::milliseconds lease = kTraceLease);
   Status stop_trace();
   int trace_ring_fd() const;
   Result<uint64_t> hairpin_flow_count();  // entries of the hairpin (container -> VIP) flow table

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "datapath/datapath.h"
+#include "datapath/map_walk.h"
 #include "datapath/skeleton.h"
 #include "xdplb_bpf.skel.h"
 
@@ -21,9 +22,13 @@ Status write_conf(const struct bpf_map* map, const struct xdplb_trace_conf& conf
   return {};
 }
 
+uint64_t lease_end(std::chrono::milliseconds lease) {
+  return monotonic_ns() + uint64_t(std::chrono::nanoseconds(lease).count());
+}
+
 }  // namespace
 
-Status Datapath::start_trace(const TraceFilter& filter) {
+Status Datapath::start_trace(const TraceFilter& filter, std::chrono::milliseconds lease) {
   struct xdplb_trace_conf conf;
   std::memset(&conf, 0, sizeof conf);
   if (filter.client) {
@@ -53,6 +58,16 @@ Status Datapath::start_trace(const TraceFilter& filter) {
                                      seen.size() * sizeof seen[0], BPF_ANY); err)
     return make_error("starting the trace failed: " + errno_text(err));
   conf.on = 1;
+  conf.until_ns = lease_end(lease);
+  return write_conf(skel_->maps.trace_conf, conf);
+}
+
+Status Datapath::renew_trace(std::chrono::milliseconds lease) {
+  struct xdplb_trace_conf conf;
+  const uint32_t zero = 0;
+  if (int err = bpf_map__lookup_elem(skel_->maps.trace_conf, &zero, sizeof zero, &conf, sizeof conf, 0); err)
+    return make_error("reading the trace settings failed: " + errno_text(err));
+  conf.until_ns = lease_end(lease);
   return write_conf(skel_->maps.trace_conf, conf);
 }
 

@@ -37,6 +37,11 @@ void ControlMetrics::transaction(bool ok) {
   ++(ok ? s_.transactions : s_.transaction_errors);
 }
 
+void ControlMetrics::state_change_seen() {
+  std::lock_guard lock(mu_);
+  ++s_.state_changes;
+}
+
 void ControlMetrics::probe(uint32_t backend_id, bool ok, std::chrono::microseconds took) {
   std::lock_guard lock(mu_);
   ProbeStats& p = s_.probes[backend_id];
@@ -238,6 +243,11 @@ std::string render_metrics(const Snapshot& snap, const ControlSample& control) {
          double(control.transactions));
   single("xdplb_state_write_errors_total", "counter", "Changes of the daemon that failed (nothing saved).",
          double(control.transaction_errors));
+  // Counters are per process: a CLI command's own map writes are not the daemon's to count,
+  // but every change it saves reaches the daemon as a new state file.
+  single("xdplb_state_changes_total", "counter",
+         "Changes saved by other processes (CLI commands) that the daemon loaded from the state file.",
+         double(control.state_changes));
   single("xdplb_panics_total", "counter",
          "Times a service went into panic (too few healthy backends: health ignored for placement).",
          double(control.panics));

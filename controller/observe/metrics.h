@@ -40,6 +40,7 @@ struct ControlSample {
   double ring_rebuild_seconds = 0;
   uint64_t transactions = 0;       // changes applied and saved (each one state write)
   uint64_t transaction_errors = 0;
+  uint64_t state_changes = 0;      // state file versions written by others (CLI commands) it loaded
   std::map<uint32_t, ProbeStats> probes;  // by backend id
   uint64_t panics = 0;                    // times a service's pool went into panic
   std::map<std::string, bool> in_panic;   // by service: health ignored for placement now
@@ -52,6 +53,8 @@ class ControlMetrics {
   void map_write(const char* kind, bool ok);
   void ring_rebuilt(std::chrono::nanoseconds took);
   void transaction(bool ok);
+  // The daemon loaded a state file another process (a CLI command) wrote.
+  void state_change_seen();
   void probe(uint32_t backend_id, bool ok, std::chrono::microseconds took);
   // Panic (lb/plan.h's in_panic): how often entered since the start, and each service's now.
   void panics(uint64_t entered, std::map<std::string, bool> in_panic);

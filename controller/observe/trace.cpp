@@ -15,7 +15,28 @@ std::string endpoint_text(const union xdplb_addr& a, uint16_t port_be, uint8_t f
   return Endpoint{ip, ntohs(port_be)}.to_string();
 }
 
+struct HookInfo {
+  const char* name;
+  bool request;  // client -> service (the backend is where it goes), else a reply
+  bool socket;   // a cgroup hook: no packet, no source address yet
+};
+
+HookInfo hook_info(uint32_t hook) {
+  switch (hook) {
+    case XDPLB_TRACE_XDP: return {"xdp", true, false};
+    case XDPLB_TRACE_TC_REPLY: return {"tc_reply", false, false};
+    case XDPLB_TRACE_TC_HAIRPIN: return {"tc_hairpin", true, false};
+    case XDPLB_TRACE_TC_ICMP: return {"tc_icmp", false, false};
+    case XDPLB_TRACE_TC_FRAGMENT: return {"tc_fragment", false, false};
+    case XDPLB_TRACE_TC_HAIRPIN_FRAGMENT: return {"tc_hairpin_fragment", true, false};
+    case XDPLB_TRACE_SOCK_CONNECT: return {"connect", true, true};
+    case XDPLB_TRACE_SOCK_SENDMSG: return {"sendmsg", true, true};
+    default: return {"unknown", false, false};
+  }
+}
+
 const char* verdict_name(uint32_t hook, int32_t v) {
+  if (hook_info(hook).socket) return "allow";  // the call goes on (to the backend, or untouched)
   if (hook == XDPLB_TRACE_XDP) {
     switch (v) {
       case 1: return "drop";  // XDP_DROP
@@ -40,9 +61,10 @@ bool has(uint64_t bits, unsigned reason) { return (bits >> reason) & 1; }
 Json trace_json(const struct xdplb_trace_event& e, const BridgeState& state) {
   Json j;
   j["ts_ns"] = e.ts_ns;
-  j["hook"] = e.hook == XDPLB_TRACE_XDP ? "xdp" : "tc_reply";
+  const HookInfo hook = hook_info(e.hook);
+  j["hook"] = hook.name;
   j["proto"] = e.key.proto == 6 ? "tcp" : e.key.proto == 17 ? "udp" : std::to_string(e.key.proto);
-  j["src"] = endpoint_text(e.key.src, e.key.sport, e.key.family);
+  j["src"] = hook.socket ? Json(nullptr) : Json(endpoint_text(e.key.src, e.key.sport, e.key.family));
   j["dst"] = endpoint_text(e.key.dst, e.key.dport, e.key.family);
   const ServiceConfig* svc = nullptr;
   if (e.pool != XDPLB_NO_POOL)
@@ -57,12 +79,16 @@ Json trace_json(const struct xdplb_trace_event& e, const BridgeState& state) {
                        ? Json(name_of(static_cast<Scheduler>(e.scheduler)))
                        : Json(nullptr);
   std::string flow = "none";
-  if (e.hook == XDPLB_TRACE_XDP && e.pool != XDPLB_NO_POOL) {
+  if (hook.socket) {
+    // a socket is pointed at its backend once: no flow entry
+  } else if (hook.request && e.pool != XDPLB_NO_POOL) {
     if (has(e.reasons, XDPLB_R_FLOW_RESELECTED)) flow = "reselected";
     else if (has(e.reasons, XDPLB_R_FLOW_MIDSTREAM)) flow = "midstream";
-    else if (has(e.reasons, XDPLB_R_NEW_FLOW) || has(e.reasons, XDPLB_R_FLOW_TABLE_FULL)) flow = "new";
+    else if (has(e.reasons, XDPLB_R_NEW_FLOW) || has(e.reasons, XDPLB_R_TC_HAIRPIN_NEW) ||
+             has(e.reasons, XDPLB_R_FLOW_TABLE_FULL))
+      flow = "new";
     else if (e.backend != XDPLB_NO_BACKEND) flow = "hit";
-  } else if (e.hook == XDPLB_TRACE_TC_REPLY && e.backend != XDPLB_NO_BACKEND) {
+  } else if (!hook.request && e.backend != XDPLB_NO_BACKEND) {
     flow = "hit";  // a reply of a flow it knows
   }
   j["flow"] = flow;
@@ -77,8 +103,9 @@ Json trace_json(const struct xdplb_trace_event& e, const BridgeState& state) {
 }
 
 std::string trace_text(const Json& j) {
-  std::string line = j["hook"].get<std::string>() + " " + j["proto"].get<std::string>() + " " +
-                     j["src"].get<std::string>() + " -> " + j["dst"].get<std::string>();
+  const std::string src = j["src"].is_null() ? "host" : j["src"].get<std::string>();
+  std::string line = j["hook"].get<std::string>() + " " + j["proto"].get<std::string>() + " " + src +
+                     " -> " + j["dst"].get<std::string>();
   if (j["service"].is_null()) {
     line += " no service";
   } else {
@@ -86,7 +113,8 @@ std::string trace_text(const Json& j) {
     if (!j["scheduler"].is_null()) line += " (" + j["scheduler"].get<std::string>() + ")";
   }
   if (j["flow"] != "none") line += " flow " + j["flow"].get<std::string>();
-  if (!j["backend"].is_null()) line += (j["hook"] == "xdp" ? " -> " : " from ") + j["backend"].get<std::string>();
+  const bool reply = j["hook"] == "tc_reply" || j["hook"] == "tc_icmp" || j["hook"] == "tc_fragment";
+  if (!j["backend"].is_null()) line += (reply ? " from " : " -> ") + j["backend"].get<std::string>();
   else if (!j["backend_id"].is_null()) line += " backend id " + std::to_string(j["backend_id"].get<uint32_t>());
   line += " " + j["verdict"].get<std::string>() + " [";
   bool first = true;

@@ -12,9 +12,10 @@
 
 namespace xdplb::observe {
 
-// {"ts_ns", "hook": xdp|tc_reply, "proto", "src", "dst", "service": name|null,
+// {"ts_ns", "hook": xdp|tc_reply|tc_hairpin|tc_icmp|tc_fragment|tc_hairpin_fragment|connect|sendmsg,
+//  "proto", "src" (null for connect/sendmsg: no source yet), "dst", "service": name|null,
 //  "scheduler", "flow": new|hit|reselected|midstream|none, "backend_id", "backend": label|null,
-//  "verdict", "reasons": [names]}
+//  "verdict" (allow for connect/sendmsg), "reasons": [names]}
 Json trace_json(const struct xdplb_trace_event& e, const BridgeState& state);
 
 // "xdp tcp 10.0.1.2:40000 -> 10.0.1.1:8000 service default (maglev) flow new -> 10.0.0.11:80

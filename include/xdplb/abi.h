@@ -11,7 +11,7 @@
  * by the controller at attach): a binary that finds pins of another version does not read
  * their maps; `xdplb attach` replaces programs and maps in one step. Raise it with any change
  * to a map's key, value, type or size, or to what a program keeps in a map. */
-#define XDPLB_ABI_VERSION 2
+#define XDPLB_ABI_VERSION 3
 
 /* ---- sizes (one place each; the controller sizes its buffers from these) ---- */
 
@@ -345,9 +345,9 @@ enum xdplb_reason {
  * Off unless a trace runs: the programs read trace_conf once per packet and do nothing more
  * while .on is 0. While on, each packet's counted reasons are found by comparing the per-CPU
  * reason counters with a per-CPU copy (trace_seen), and a matching packet is written to the
- * trace_ring ring buffer as an xdplb_trace_event. Hooked: XDP on the uplinks and the TC reply
- * path (replies of external flows); not the tail-called TC programs (ICMP, fragments,
- * hairpin) nor the cgroup socket hooks. */
+ * trace_ring ring buffer as an xdplb_trace_event. Hooked: XDP on the uplinks, every TC
+ * program on the bridge (replies, hairpin requests, ICMP errors, fragments) and the cgroup
+ * connect/sendmsg hooks of host-local clients (enum xdplb_trace_hook). */
 #define XDPLB_TRACE_RING_BYTES (256 * 1024)
 #define XDPLB_TRACE_MATCH_CLIENT (1u << 0)  /* only packets from (XDP) / to (TC) .client */
 #define XDPLB_TRACE_MATCH_SERVICE (1u << 1) /* only the service of .slot (its backends on TC) */
@@ -356,9 +356,21 @@ enum xdplb_reason {
 enum xdplb_trace_hook {
 	XDPLB_TRACE_XDP = 0,      /* a packet on an uplink (client -> service) */
 	XDPLB_TRACE_TC_REPLY = 1, /* a packet on the bridge (backend -> client reply, or not ours) */
+	XDPLB_TRACE_TC_HAIRPIN = 2,   /* a container's request to a service (container -> VIP) */
+	XDPLB_TRACE_TC_ICMP = 3,      /* an ICMP error from the bridge about a flow of ours; .key
+	                               * is that flow's 5-tuple as the error quotes it */
+	XDPLB_TRACE_TC_FRAGMENT = 4,  /* a fragment from the bridge (reply, or first of a request) */
+	XDPLB_TRACE_TC_HAIRPIN_FRAGMENT = 5, /* the first fragment of a container's request */
+	XDPLB_TRACE_SOCK_CONNECT = 6, /* a host-local connect() to a service (cgroup hook); .key
+	                               * has no source (not chosen yet) */
+	XDPLB_TRACE_SOCK_SENDMSG = 7, /* a host-local unconnected UDP sendto() to a service */
+	XDPLB_TRACE_HOOK_MAX
 };
 
-/* trace_conf[0]. Written by `xdplb trace` (on at its start, off at its end). */
+/* trace_conf[0]. Written by `xdplb trace`: on at its start, off at its end, and .until_ns
+ * moved on while it runs (a lease): a trace killed before it could turn itself off stops
+ * once the lease runs out. The programs test .on first, so with no trace the lease costs
+ * nothing; while on, a packet past .until_ns is not traced. */
 struct xdplb_trace_conf {
 	__u32 on;
 	__u32 match;       /* XDPLB_TRACE_MATCH_* */
@@ -366,6 +378,7 @@ struct xdplb_trace_conf {
 	__u32 client_family; /* XDPLB_AF_INET / XDPLB_AF_INET6 */
 	__u32 slot;          /* service slot: pools 2*slot (IPv4) and 2*slot+1 (IPv6) */
 	__u64 backends[XDPLB_TRACE_BACKEND_WORDS]; /* bit id: backend id of the service (TC) */
+	__u64 until_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) the trace ends at */
 };
 
 /* One traced packet, as the program saw it before any rewrite. */

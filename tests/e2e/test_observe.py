@@ -162,6 +162,14 @@ def test_metrics_scraped_by_prometheus(e2e):
     assert list(flows.values())[0] >= 1
     prom.stop()
 
+    # A CLI change while the daemon runs: its own counters are the CLI's, but the daemon counts
+    # the state file it loads.
+    changes = ("xdplb_state_changes_total", frozenset())
+    seen = samples(scrape(t))[changes]
+    lb("service", "add", "other", "--port", "9000", "--proto", "tcp")
+    wait_until(lambda: samples(scrape(t))[changes], 10, "the daemon counted the CLI's change",
+               ok=lambda v: v == seen + 1)
+
     print("scrape while the daemon is busy: the daemon's loop is not stalled by scrapes")
     t0 = time.monotonic()
     for _ in range(20):
@@ -193,13 +201,10 @@ def test_events(e2e):
     text_ev.wait_output("following the events", 5)
 
     def events():
-        return [json.loads(line) for line in ev.output().splitlines() if line.startswith("{")]
+        return events_of(ev)
 
     def seen(type_, after="", **fields):
-        """The first event of type_ with these fields (later than time `after`)."""
-        return wait_until(lambda: [e for e in events() if e["type"] == type_ and e["time"] > after and
-                                   all(e.get(k) == v for k, v in fields.items())], 10,
-                          f"event {type_} {fields}", ok=bool)[0]
+        return first_event(ev, type_, after, **fields)
 
     wait_until(lambda: [b["health"] for b in lb.status()["backends"]], 10, "both backends up",
                ok=lambda h: h == ["up", "up"])
@@ -228,6 +233,42 @@ def test_events(e2e):
     assert ev.wait(5) != 0, "the stream ends with the daemon"
     assert any(e["type"] == "daemon_stopping" for e in events()), ev.output()[-600:] + daemon.output()[-800:]
     assert not os.path.exists(sock), "the daemon removes its socket"
+
+
+def events_of(proc):
+    """The events an `xdplb events --json` process printed so far."""
+    return [json.loads(line) for line in proc.output().splitlines() if line.startswith("{")]
+
+
+def first_event(proc, type_, after="", **fields):
+    """The first event of type_ with these fields (later than time `after`), waited for."""
+    return wait_until(lambda: [e for e in events_of(proc) if e["type"] == type_ and e["time"] > after and
+                               all(e.get(k) == v for k, v in fields.items())], 10,
+                      f"event {type_} {fields}", ok=bool)[0]
+
+
+def test_events_of_links_and_macs(e2e):
+    t, lb = start(e2e)
+    b1, b2 = t.backends
+    daemon = lb.daemon(e2e.path("daemon.log"), "--metrics", "off")
+    daemon.wait_output(f"daemon for {t.bridge}", 10)
+    ev = spawn([lb.bin, "events", "--json"], e2e.path("events.log"), ns=t.host, defer=e2e.defer, env=lb.environ)
+    ev.wait_output('"type":"subscribed"', 5)
+
+    # A MAC below every other port's on b1's port: the bridge (no MAC of its own) takes it.
+    mac = "02:00:00:00:00:01"
+    t.host.ip("link", "set", b1.host_port, "address", mac)
+    moved = first_event(ev, "bridge_mac_changed", reason=mac)
+    assert moved["bridge"] == t.bridge
+    first_event(ev, "link_changed", reason=f"{b1.host_port} changed")
+
+    # b2's port down and up again: each one a link change the daemon re-plans the ports for.
+    t.host.ip("link", "set", b2.host_port, "down")
+    down = first_event(ev, "link_changed", after=moved["time"], reason=f"{b2.host_port} changed")
+    t.host.ip("link", "set", b2.host_port, "up")
+    first_event(ev, "link_changed", after=down["time"], reason=f"{b2.host_port} changed")
+    daemon.wait_output(f"bridge {t.bridge} has a new MAC {mac}", 5)
+    assert client.http(t.client, url(t.vip)), "served after the bridge's MAC changed"
 
 
 def test_trace(e2e):

@@ -60,7 +60,7 @@ std::vector<Expect> abi_structs() {
       {"xdplb_trace_conf", BTF_KIND_STRUCT, sizeof(struct xdplb_trace_conf),
        {M(struct xdplb_trace_conf, on), M(struct xdplb_trace_conf, match), M(struct xdplb_trace_conf, client),
         M(struct xdplb_trace_conf, client_family), M(struct xdplb_trace_conf, slot),
-        M(struct xdplb_trace_conf, backends)}},
+        M(struct xdplb_trace_conf, backends), M(struct xdplb_trace_conf, until_ns)}},
       {"xdplb_trace_seen", BTF_KIND_STRUCT, sizeof(struct xdplb_trace_seen), {M(struct xdplb_trace_seen, count)}},
       {"xdplb_reverse", BTF_KIND_STRUCT, sizeof(struct xdplb_reverse),
        {M(struct xdplb_reverse, vip), M(struct xdplb_reverse, vport), M(struct xdplb_reverse, pad),

@@ -5,6 +5,7 @@
 #include "core/reasons.h"
 #include "packet6.h"
 #include "prog_run.h"
+#include "trace_reader.h"
 
 namespace xdplb::test {
 
@@ -18,6 +19,13 @@ void check_case(Datapath& dp, Prog prog, const Case& c, int tc_ifindex) {
     auto s = c.setup(dp);
     ASSERT_TRUE(s) << "setup: " << s.error();
   }
+  std::optional<TraceReader> trace;
+  if (c.trace) {
+    trace.emplace(dp);
+    ASSERT_TRUE(trace->ok());
+    trace->drain();
+    ASSERT_TRUE(dp.start_trace({}));
+  }
   auto before = dp.reason_counters();
   ASSERT_TRUE(before) << before.error();
   auto run = prog == Prog::Xdp ? run_xdp(dp.xdp_prog_fd(), c.input)
@@ -25,6 +33,16 @@ void check_case(Datapath& dp, Prog prog, const Case& c, int tc_ifindex) {
   ASSERT_TRUE(run) << run.error();
   auto after = dp.reason_counters();
   ASSERT_TRUE(after) << after.error();
+  if (c.trace) {
+    ASSERT_TRUE(dp.stop_trace());
+    const auto ev = trace->drain();
+    ASSERT_EQ(ev.size(), 1u) << "trace records written for the frame";
+    EXPECT_EQ(ev[0].hook, *c.trace) << "trace record's hook";
+    EXPECT_EQ(ev[0].verdict, c.verdict) << "trace record's verdict";
+    uint64_t bits = 0;
+    for (uint32_t r : c.reasons) bits |= 1ull << r;
+    EXPECT_EQ(ev[0].reasons, bits) << "trace record's reasons";
+  }
 
   EXPECT_EQ(run->verdict, c.verdict) << "verdict";
   std::vector<uint64_t> want(XDPLB_R_MAX, 0);

@@ -1,6 +1,8 @@
 // Table-driven packet cases (after Katran's lib/testing): each row is a description, the map
 // changes to make first, an input frame, the expected verdict, the named reasons it must
-// count (exactly these, one each), and the expected output frame.
+// count (exactly these, one each), the expected output frame, and (if set) the trace record
+// it must write: a row with `trace` runs with a trace on and must write exactly one record, of
+// that hook, with its verdict and exactly its reasons.
 #pragma once
 
 #include <functional>
@@ -20,6 +22,7 @@ struct Case {
   int verdict;
   std::vector<uint32_t> reasons;
   std::optional<Bytes> output;  // nullopt: the frame must come out untouched
+  std::optional<uint32_t> trace = std::nullopt;  // enum xdplb_trace_hook
 };
 
 enum class Prog { Xdp, Tc };

@@ -27,6 +27,7 @@
 #include "prog_run.h"
 #include "scenario.h"
 #include "test_netns.h"
+#include "trace_reader.h"
 #include "xdplb_bpf.skel.h"
 
 namespace xdplb::test {
@@ -378,9 +379,20 @@ TEST_F(Hairpin6Test, IcmpErrorsAndFragmentsOfHairpinFlowsAreTranslated) {
   Frame6 dg = request(IPPROTO_UDP, 50000);
   dg.payload.assign(3000, 'h');
   const Bytes whole = dg.bytes();
+  TraceReader trace(*dp);
+  ASSERT_TRUE(trace.ok());
+  ASSERT_TRUE(dp->start_trace({}));
   Outcome first = run(ipv6_fragment(whole, 0, 1448, true, 21));
   ASSERT_EQ(first.verdict, TC_ACT_REDIRECT);
   EXPECT_EQ(first.reasons[XDPLB_R_FRAG_FIRST], 1u);
+  ASSERT_TRUE(dp->stop_trace());
+  const auto ev = trace.drain();
+  ASSERT_EQ(ev.size(), 1u) << "the first request fragment's trace record";
+  EXPECT_EQ(ev[0].hook, XDPLB_TRACE_TC_HAIRPIN_FRAGMENT);
+  EXPECT_EQ(ev[0].verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(ev[0].backend, backend_at(first.got.dst).id) << "the backend the datagram goes to";
+  EXPECT_NE(ev[0].pool, XDPLB_NO_POOL) << "a service hit";
+  EXPECT_TRUE(ev[0].reasons & (1ull << XDPLB_R_FRAG_FIRST));
   // read6 takes ports at offset 54; in a fragment the UDP header follows the fragment header.
   first.got.sport = static_cast<uint16_t>(first.out[62] << 8 | first.out[63]);
   first.got.dport = static_cast<uint16_t>(first.out[64] << 8 | first.out[65]);

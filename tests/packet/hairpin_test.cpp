@@ -26,6 +26,7 @@
 #include "prog_run.h"
 #include "scenario.h"
 #include "test_netns.h"
+#include "trace_reader.h"
 
 namespace xdplb::test {
 namespace {
@@ -325,6 +326,56 @@ TEST_F(HairpinTest, BackendResetOfANewHairpinConnectionCountsAsRefused) {
   run(crst);
   EXPECT_EQ(refused(kB2), 0u) << "the container's own RST is no refusal";
   EXPECT_EQ(refused(kB0), 0u);
+}
+
+// The trace on the hairpin programs: each request says its service, scheduler, backend and
+// reasons; the reply comes from the reply path; a refused request (too big, no backend) too.
+TEST_F(HairpinTest, TraceReportsHairpinRequestsAndTheirReplies) {
+  TraceReader trace(*dp);
+  ASSERT_TRUE(trace.ok());
+  ASSERT_TRUE(dp->start_trace({}));
+  const Packet syn = from_container(with_sport_for(ring, Packet::tcp(kContainer, 40500, kVip, kPort), kB1.id));
+  Outcome req = run(syn);
+  ASSERT_EQ(req.verdict, TC_ACT_REDIRECT);
+  Packet ack = syn;
+  ack.tcp_flags = kTcpAck;
+  ASSERT_EQ(run(ack).verdict, TC_ACT_REDIRECT);
+  ASSERT_EQ(run(reply_to(req.out, kB1, 6)).verdict, TC_ACT_REDIRECT);
+  auto ev = trace.drain();
+  ASSERT_EQ(ev.size(), 3u) << "SYN, ACK and the reply to the container";
+  EXPECT_EQ(ev[0].hook, XDPLB_TRACE_TC_HAIRPIN);
+  EXPECT_EQ(ev[0].pool, kPool);
+  EXPECT_EQ(ev[0].scheduler, static_cast<uint32_t>(XDPLB_SCHED_MAGLEV));
+  EXPECT_EQ(ev[0].backend, kB1.id) << "the backend the request was sent to";
+  EXPECT_EQ(ev[0].verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(ev[0].reasons, (1ull << XDPLB_R_TC_HAIRPIN_NEW) | (1ull << XDPLB_R_TC_HAIRPIN_REQUEST))
+      << "exactly the reasons counted for the SYN";
+  EXPECT_EQ(ev[0].key.src.v4, IpAddress::parse(kContainer)->to_abi().v4) << "the request as it came";
+  EXPECT_EQ(ev[0].key.dport, htons(kPort));
+  EXPECT_EQ(ev[1].hook, XDPLB_TRACE_TC_HAIRPIN);
+  EXPECT_EQ(ev[1].backend, kB1.id);
+  EXPECT_EQ(ev[1].reasons, 1ull << XDPLB_R_TC_HAIRPIN_REQUEST) << "a known flow: no new one";
+  EXPECT_EQ(ev[2].hook, XDPLB_TRACE_TC_REPLY);
+  EXPECT_EQ(ev[2].backend, kB1.id) << "the backend replying";
+  EXPECT_EQ(ev[2].reasons, 1ull << XDPLB_R_TC_HAIRPIN_REPLY);
+
+  EXPECT_EQ(run(from_container(Packet::tcp(kContainer, 40501, kVipNoBackend, kPort))).verdict, TC_ACT_SHOT);
+  auto s = ns->ip("link set xdpbr0 mtu 1400");
+  ASSERT_TRUE(s) << s.error();
+  Packet big = from_container(with_sport_for(ring, Packet::udp(kContainer, 40502, kVip, kPort), kB1.id));
+  big.payload.assign(1500 - 20 - 8, 'x');
+  EXPECT_EQ(run(big).verdict, TC_ACT_REDIRECT);
+  ev = trace.drain();
+  ASSERT_EQ(ev.size(), 2u) << "the refused request and the one answered with frag-needed";
+  EXPECT_EQ(ev[0].hook, XDPLB_TRACE_TC_HAIRPIN);
+  EXPECT_EQ(ev[0].pool, kEmptyPool);
+  EXPECT_EQ(ev[0].backend, XDPLB_NO_BACKEND);
+  EXPECT_EQ(ev[0].verdict, TC_ACT_SHOT);
+  EXPECT_EQ(ev[0].reasons, 1ull << XDPLB_R_TC_HAIRPIN_NO_BACKEND);
+  EXPECT_EQ(ev[1].hook, XDPLB_TRACE_TC_HAIRPIN);
+  EXPECT_EQ(ev[1].key.sport, htons(big.sport));
+  EXPECT_TRUE(ev[1].reasons & (1ull << XDPLB_R_TC_HAIRPIN_FRAG_NEEDED)) << ev[1].reasons;
+  ASSERT_TRUE(dp->stop_trace());
 }
 
 TEST_F(HairpinTest, NoBackendIsDroppedAndOtherTrafficUntouched) {

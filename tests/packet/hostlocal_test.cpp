@@ -10,6 +10,7 @@
 // Pins under /sys/fs/bpf/v6d-hl<pid>, removed with the fixture (AttachedBridge).
 #include <gtest/gtest.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "scenario.h"
 #include "sockets.h"
 #include "test_netns.h"
+#include "trace_reader.h"
 
 namespace xdplb::test {
 namespace {
@@ -165,6 +167,45 @@ TEST_F(HostLocalTest, UdpSendtoAndConnectedUdpLandOnTheBackendAndRepliesShowTheV
       EXPECT_EQ(std::string(buf, 4), "conn");
     });
   }
+}
+
+// The trace on the socket hooks: a connect and a sendto to a service are one record each,
+// naming the service's pool, the backend chosen and the address dialled; a call to no service
+// writes nothing.
+TEST_F(HostLocalTest, TraceReportsConnectAndSendtoToAService) {
+  TraceReader trace(attached->dp());
+  ASSERT_TRUE(trace.ok());
+  trace.drain();
+  ASSERT_TRUE(attached->dp().start_trace({}));
+  in(*host, [&] {
+    UniqueFd listener = bound(AF_INET, SOCK_STREAM, kV4.backend, kBackendPort);
+    ASSERT_TRUE(listener.valid()) << std::strerror(errno);
+    UniqueFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(connect_errno(c.get(), sock_addr(AF_INET, kV4.loopback, kPort)), 0);
+    UniqueFd direct(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(connect_errno(direct.get(), sock_addr(AF_INET, kV4.backend, kBackendPort)), 0)
+        << "not a service: untouched";
+    UniqueFd server = bound(AF_INET6, SOCK_DGRAM, kV6.backend, kBackendPort);
+    ASSERT_TRUE(server.valid()) << std::strerror(errno);
+    const SockAddr vip = sock_addr(AF_INET6, kV6.loopback, kPort);
+    UniqueFd u(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(::sendto(u.get(), "ping", 4, 0, vip.get(), vip.len), 4);
+  });
+  ASSERT_TRUE(attached->dp().stop_trace());
+  const auto ev = trace.drain();
+  ASSERT_EQ(ev.size(), 2u) << "the connect and the sendto to a service, nothing else";
+  EXPECT_EQ(ev[0].hook, XDPLB_TRACE_SOCK_CONNECT);
+  EXPECT_EQ(ev[0].key.family, XDPLB_AF_INET);
+  EXPECT_EQ(ev[0].key.proto, IPPROTO_TCP);
+  EXPECT_EQ(ev[0].key.dst.v4, IpAddress::parse(kV4.loopback)->to_abi().v4) << "the address dialled";
+  EXPECT_EQ(ev[0].key.dport, htons(kPort));
+  EXPECT_EQ(ev[0].pool, 0u);
+  EXPECT_EQ(ev[0].backend, 0u) << "the backend the socket was pointed at";
+  EXPECT_EQ(ev[1].hook, XDPLB_TRACE_SOCK_SENDMSG);
+  EXPECT_EQ(ev[1].key.family, XDPLB_AF_INET6);
+  EXPECT_EQ(ev[1].key.proto, IPPROTO_UDP);
+  EXPECT_EQ(ev[1].pool, 1u);
+  EXPECT_EQ(ev[1].backend, 1u);
 }
 
 // A pool holding only IPv4 backends never serves an IPv6 socket: the call goes to ::1:8001

@@ -168,9 +168,9 @@ TEST_F(IcmpFragTest, BackendErrorsAboutRequestsLeaveFromTheVip) {
   tc_rows({
       {"IPv4 port unreachable from the backend: from the VIP, quoting the client's packet", {},
        unreach.bytes(), TC_ACT_REDIRECT, {XDPLB_R_ICMP_FROM_BACKEND, XDPLB_R_TC_REVNAT_REDIRECT},
-       unreach_out.bytes()},
+       unreach_out.bytes(), XDPLB_TRACE_TC_ICMP},
       {"IPv6 port unreachable from the backend: from the VIP", {}, unreach6.bytes(), TC_ACT_REDIRECT,
-       {XDPLB_R_ICMP_FROM_BACKEND, XDPLB_R_TC_REVNAT_REDIRECT}, unreach6_out.bytes()},
+       {XDPLB_R_ICMP_FROM_BACKEND, XDPLB_R_TC_REVNAT_REDIRECT}, unreach6_out.bytes(), XDPLB_TRACE_TC_ICMP},
       {"backend error about no flow of ours: untouched", {}, stray.bytes(), TC_ACT_OK,
        {XDPLB_R_TC_NOT_REVERSE}, {}},
   });
@@ -279,9 +279,11 @@ TEST_F(IcmpFragTest, ReplyFragmentsFollowTheFirstBackToTheClient) {
 
   tc_rows({
       {"first fragment: reverse-NATed, remembered", {}, ipv4_fragment(in, 0, 1376, true), TC_ACT_REDIRECT,
-       {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FRAG_FIRST}, ipv4_fragment(out, 0, 1376, true)},
+       {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FRAG_FIRST}, ipv4_fragment(out, 0, 1376, true),
+       XDPLB_TRACE_TC_FRAGMENT},
       {"second fragment: from the VIP", {}, ipv4_fragment(in, 1376, 1376, true), TC_ACT_REDIRECT,
-       {XDPLB_R_FRAG_LATER, XDPLB_R_TC_REVNAT_REDIRECT}, ipv4_fragment(out, 1376, 1376, true)},
+       {XDPLB_R_FRAG_LATER, XDPLB_R_TC_REVNAT_REDIRECT}, ipv4_fragment(out, 1376, 1376, true),
+       XDPLB_TRACE_TC_FRAGMENT},
       {"last fragment: from the VIP", {}, ipv4_fragment(in, 2752, 256, false), TC_ACT_REDIRECT,
        {XDPLB_R_FRAG_LATER, XDPLB_R_TC_REVNAT_REDIRECT}, ipv4_fragment(out, 2752, 256, false)},
       {"IPv6 first fragment: reverse-NATed, remembered", {}, ipv6_fragment(in6, 0, 1344, true, 9),

@@ -1,16 +1,19 @@
 // The packet trace (bpf/lib/trace.h) through BPF_PROG_TEST_RUN: off, nothing is written; on,
 // each matching packet is one record naming exactly the reasons counted for it, the service's
-// pool and scheduler, the backend and the verdict; the client and service filters hold.
+// pool and scheduler, the backend and the verdict; the client and service filters hold; a
+// trace nobody renews stops when its lease runs out.
 #include <arpa/inet.h>
-#include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 
-#include <cstring>
+#include <chrono>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "prog_run.h"
 #include "scenario.h"
+#include "trace_reader.h"
 
 using namespace xdplb;
 using namespace xdplb::test;
@@ -25,25 +28,10 @@ class TraceTest : public ::testing::Test {
     auto dp = load_scenario();
     ASSERT_TRUE(dp) << dp.error();
     dp_ = std::move(*dp);
-    ring_ = ring_buffer__new(dp_->trace_ring_fd(), &TraceTest::collect, &events_, nullptr);
-    ASSERT_NE(ring_, nullptr);
+    reader_ = std::make_unique<TraceReader>(*dp_);
+    ASSERT_TRUE(reader_->ok());
   }
-  void TearDown() override {
-    if (ring_) ring_buffer__free(ring_);
-  }
-  static int collect(void* ctx, void* data, size_t size) {
-    auto* out = static_cast<std::vector<xdplb_trace_event>*>(ctx);
-    xdplb_trace_event e;
-    EXPECT_EQ(size, sizeof e);
-    std::memcpy(&e, data, sizeof e);
-    out->push_back(e);
-    return 0;
-  }
-  std::vector<xdplb_trace_event> drain() {
-    events_.clear();
-    ring_buffer__consume(ring_);
-    return events_;
-  }
+  std::vector<xdplb_trace_event> drain() { return reader_->drain(); }
   int xdp(const Packet& p) {
     auto r = run_xdp(dp_->xdp_prog_fd(), p.bytes());
     EXPECT_TRUE(r) << r.error();
@@ -51,8 +39,7 @@ class TraceTest : public ::testing::Test {
   }
 
   std::unique_ptr<Datapath> dp_;
-  struct ring_buffer* ring_ = nullptr;
-  std::vector<xdplb_trace_event> events_;
+  std::unique_ptr<TraceReader> reader_;
 };
 
 TEST_F(TraceTest, OffWritesNothing) {
@@ -132,6 +119,19 @@ TEST_F(TraceTest, ServiceFilter) {
   auto ev = drain();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].pool, kPool);
+}
+
+TEST_F(TraceTest, StopsWhenTheLeaseRunsOut) {
+  using namespace std::chrono_literals;
+  ASSERT_TRUE(dp_->start_trace({}, 300ms));
+  xdp(Packet::tcp("192.168.1.2", 40000, kVip, kPort));
+  EXPECT_EQ(drain().size(), 1u) << "within the lease";
+  std::this_thread::sleep_for(400ms);  // nobody renews it: as if the trace was killed
+  xdp(Packet::tcp("192.168.1.2", 40001, kVip, kPort));
+  EXPECT_TRUE(drain().empty()) << "the lease ran out: the datapath must stop tracing";
+  ASSERT_TRUE(dp_->renew_trace(300ms));
+  xdp(Packet::tcp("192.168.1.2", 40002, kVip, kPort));
+  EXPECT_EQ(drain().size(), 1u) << "renewed";
 }
 
 }  // namespace

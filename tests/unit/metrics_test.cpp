@@ -107,6 +107,9 @@ TEST(Metrics, ControlCounters) {
   EXPECT_TRUE(has_line(t, "xdplb_ring_rebuilds_total 1")) << t;
   EXPECT_TRUE(has_line(t, "xdplb_ring_rebuild_seconds_total 0.002")) << t;
   EXPECT_TRUE(has_line(t, "xdplb_state_writes_total 1")) << t;
+  EXPECT_TRUE(has_line(t, "xdplb_state_changes_total 0")) << t;
+  m.state_change_seen();
+  EXPECT_TRUE(has_line(render_metrics(two_backends(), m.sample()), "xdplb_state_changes_total 1"));
 }
 
 TEST(Metrics, LabelValuesEscaped) {
@@ -181,32 +184,50 @@ TEST(Events, OneObjectWithTheSetFields) {
             R"({"time":"2025-12-01T12:00:00.123Z","bridge":"br0","type":"service_added","service":"dns"})");
 }
 
-TEST(Trace, RecordResolvedAgainstTheState) {
+namespace {
+
+// A state with service "web" (slot 1: pools 2 and 3) and its backend `name` of this id.
+BridgeState web_state(Scheduler scheduler, uint32_t id, const std::string& name, const std::string& addr) {
   BridgeState st;
   ServiceConfig web;
   web.name = "web";
-  web.slot = 1;  // pools 2 and 3
-  web.scheduler = Scheduler::RoundRobin;
+  web.slot = 1;
+  web.scheduler = scheduler;
   st.services = {web};
   SavedBackend b;
-  b.id = 7;
+  b.id = id;
   b.service = "web";
-  b.name = "web1";
-  b.addr = *IpAddress::parse("10.0.3.11");
+  b.name = name;
+  b.addr = *IpAddress::parse(addr);
   st.backends = {b};
+  return st;
+}
+
+// A TCP record of `hook` from src:sport to dst:dport for backend id of pool 2.
+struct xdplb_trace_event tcp_record(uint32_t hook, const std::string& src, uint16_t sport, const std::string& dst,
+                                    uint16_t dport, uint32_t backend, uint32_t scheduler) {
   struct xdplb_trace_event e;
   std::memset(&e, 0, sizeof e);
-  e.ts_ns = 42;
-  e.hook = XDPLB_TRACE_XDP;
+  e.hook = hook;
   e.key.family = XDPLB_AF_INET;
   e.key.proto = 6;
-  e.key.src = IpAddress::parse("192.0.2.9")->to_abi();
-  e.key.dst = IpAddress::parse("203.0.113.1")->to_abi();
-  e.key.sport = htons(40000);
-  e.key.dport = htons(8000);
-  e.backend = 7;
+  e.key.src = IpAddress::parse(src)->to_abi();
+  e.key.dst = IpAddress::parse(dst)->to_abi();
+  e.key.sport = htons(sport);
+  e.key.dport = htons(dport);
+  e.backend = backend;
   e.pool = 2;
-  e.scheduler = XDPLB_SCHED_ROUND_ROBIN;
+  e.scheduler = scheduler;
+  return e;
+}
+
+}  // namespace
+
+TEST(Trace, RecordResolvedAgainstTheState) {
+  const BridgeState st = web_state(Scheduler::RoundRobin, 7, "web1", "10.0.3.11");
+  struct xdplb_trace_event e =
+      tcp_record(XDPLB_TRACE_XDP, "192.0.2.9", 40000, "203.0.113.1", 8000, 7, XDPLB_SCHED_ROUND_ROBIN);
+  e.ts_ns = 42;
   e.verdict = 4;  // XDP_REDIRECT
   e.reasons = (1ull << XDPLB_R_NEW_FLOW) | (1ull << XDPLB_R_FWD_REDIRECT);
   const Json j = trace_json(e, st);
@@ -227,4 +248,32 @@ TEST(Trace, RecordResolvedAgainstTheState) {
   EXPECT_TRUE(miss["service"].is_null());
   EXPECT_EQ(miss["flow"], "none");
   EXPECT_EQ(trace_text(miss), "xdp tcp 192.0.2.9:40000 -> 203.0.113.1:8000 no service pass [pass_not_service]");
+}
+
+TEST(Trace, HairpinAndSocketRecords) {
+  const BridgeState st = web_state(Scheduler::Maglev, 3, "web2", "10.0.3.12");
+  struct xdplb_trace_event e =
+      tcp_record(XDPLB_TRACE_TC_HAIRPIN, "10.0.3.13", 41000, "10.0.3.1", 8000, 3, XDPLB_SCHED_MAGLEV);
+  e.verdict = 7;  // TC_ACT_REDIRECT
+  e.reasons = (1ull << XDPLB_R_TC_HAIRPIN_NEW) | (1ull << XDPLB_R_TC_HAIRPIN_REQUEST);
+  const Json hp = trace_json(e, st);
+  EXPECT_EQ(hp["hook"], "tc_hairpin");
+  EXPECT_EQ(hp["flow"], "new") << "a hairpin flow's first packet";
+  EXPECT_EQ(trace_text(hp),
+            "tc_hairpin tcp 10.0.3.13:41000 -> 10.0.3.1:8000 service web (maglev) flow new -> web2 redirect "
+            "[tc_hairpin_new tc_hairpin_request]");
+  e.reasons = 1ull << XDPLB_R_TC_HAIRPIN_REQUEST;
+  EXPECT_EQ(trace_json(e, st)["flow"], "hit");
+
+  e.hook = XDPLB_TRACE_SOCK_CONNECT;
+  e.key.src = {};
+  e.key.sport = 0;
+  e.key.dst = IpAddress::parse("127.0.0.1")->to_abi();
+  e.verdict = 1;
+  e.reasons = 0;
+  const Json sock = trace_json(e, st);
+  EXPECT_TRUE(sock["src"].is_null()) << "connect() has no source yet";
+  EXPECT_EQ(sock["verdict"], "allow");
+  EXPECT_EQ(sock["flow"], "none");
+  EXPECT_EQ(trace_text(sock), "connect tcp host -> 127.0.0.1:8000 service web (maglev) -> web2 allow []");
 }
