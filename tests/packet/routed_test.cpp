@@ -17,6 +17,7 @@
 #include "cases.h"
 #include "lb/forwarding.h"
 #include "net/link.h"
+#include "packet6.h"
 #include "prog_run.h"
 #include "scenario.h"
 #include "test_netns.h"
@@ -177,6 +178,50 @@ TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWays) {
      routed_reply(bridged, kBridged).bytes(), XDP_PASS, {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
     {"routed backend's packet of no flow: untouched", {}, stranger.bytes(), XDP_PASS,
      {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
+  });
+}
+
+// IPv6: the same both ways. xdpup0 also has fd00:1::1/64, client fd00:1::2 (02:..:c2),
+// fd00:16::/64 via router fd00:1::fe (02:..:01:fe).
+TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWaysIpv6) {
+  for (const char* cmd : {
+           "addr add fd00:1::1/64 dev xdpup0 nodad",
+           "neigh add fd00:1::2 lladdr 02:00:00:00:00:c2 dev xdpup0 nud permanent",
+           "neigh add fd00:1::fe lladdr 02:00:00:00:01:fe dev xdpup0 nud permanent",
+           "route add fd00:16::/64 via fd00:1::fe",
+       }) {
+    auto s = ns->ip(cmd);
+    ASSERT_TRUE(s) << s.error();
+  }
+  ASSERT_TRUE(ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv6.conf.all.forwarding=1"));
+  ASSERT_TRUE(serve_routed({"fd00::31", 4, "fd00:16::10", true}));
+
+  Frame6 syn;
+  syn.src = "fd00:1::2";
+  syn.dst = "fd00::31";
+  Frame6 to_backend = syn;
+  to_backend.dst = "fd00:16::10";
+  to_backend.dport = 80;
+  to_backend.eth_dst = kRouter1Mac;
+  to_backend.eth_src = kUp0Mac;
+  Frame6 reply = syn;
+  reply.src = "fd00:16::10";
+  reply.sport = 80;
+  reply.dst = syn.src;
+  reply.dport = syn.sport;
+  reply.eth_src = kRouter1Mac;
+  reply.eth_dst = kUp0Mac;
+  Frame6 to_client = reply;
+  to_client.src = "fd00::31";
+  to_client.sport = kPort;
+  to_client.eth_dst = kClientMac;
+  to_client.eth_src = kUp0Mac;
+
+  run_xdp_cases({
+    {"IPv6 SYN to a routed backend: DNAT, router's MAC, XDP_TX", {}, syn.bytes(), XDP_TX,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED}, to_backend.bytes()},
+    {"IPv6 reply on the uplink: source back to VIP:8000, client's MAC, XDP_TX", {}, reply.bytes(),
+     XDP_TX, {XDPLB_R_ROUTED_REPLY}, to_client.bytes()},
   });
 }
 
