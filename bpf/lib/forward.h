@@ -11,6 +11,21 @@
 #include "lib/parse.h"
 
 
+/* A FIB request for src -> dst, everything else zero. */
+static __always_inline void fib_request(struct bpf_fib_lookup *fib, const union xdplb_addr *src,
+					const union xdplb_addr *dst, __u8 family)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = family; /* XDPLB_AF_* == AF_* */
+	if (family == XDPLB_AF_INET6) {
+		__builtin_memcpy(fib->ipv6_src, src->v6, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
+	} else {
+		fib->ipv4_src = src->v4;
+		fib->ipv4_dst = dst->v4;
+	}
+}
+
 /* XDP: the routed paths' FIB lookup (maps.h fib_scratch), or NULL. */
 static __always_inline struct bpf_fib_lookup *fib_scratch_get(void)
 {
@@ -25,15 +40,7 @@ static __always_inline int xdp_fib(struct xdp_md *ctx, const struct packet *pkt,
 				   const union xdplb_addr *src, const union xdplb_addr *dst,
 				   struct bpf_fib_lookup *fib)
 {
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = pkt->key.family; /* XDPLB_AF_* == AF_* */
-	if (pkt->key.family == XDPLB_AF_INET6) {
-		__builtin_memcpy(fib->ipv6_src, src->v6, sizeof(fib->ipv6_src));
-		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
-	} else {
-		fib->ipv4_src = src->v4;
-		fib->ipv4_dst = dst->v4;
-	}
+	fib_request(fib, src, dst, pkt->key.family);
 	fib->ifindex = ctx->ingress_ifindex;
 	fib->tot_len = pkt->len - pkt->l3_off;
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
@@ -94,15 +101,7 @@ static __always_inline int fib_lookup_reply(struct __sk_buff *skb, const union x
 					    const union xdplb_addr *dst, __u8 family,
 					    struct bpf_fib_lookup *fib)
 {
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = family; /* XDPLB_AF_* == AF_* */
-	if (family == XDPLB_AF_INET6) {
-		__builtin_memcpy(fib->ipv6_src, src->v6, sizeof(fib->ipv6_src));
-		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
-	} else {
-		fib->ipv4_src = src->v4;
-		fib->ipv4_dst = dst->v4;
-	}
+	fib_request(fib, src, dst, family);
 	fib->ifindex = skb->ingress_ifindex;
 	/* tot_len = 0 skips the MTU check: with the real length, GSO replies get FRAG_NEEDED
 	 * and large downloads stall. */
