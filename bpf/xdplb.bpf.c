@@ -48,8 +48,8 @@ static __always_inline struct xdplb_service *service_lookup(const struct xdplb_f
 }
 
 /* A service packet: find (or place) its flow, DNAT, forward. *chosen gets the backend id. */
-static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_service *svc,
-				       __u32 *chosen)
+static __always_inline int xdp_balance(struct xdp_md *ctx, struct packet *pkt,
+				       const struct xdplb_service *svc, __u32 *chosen)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct xdplb_backend *be = NULL;
@@ -111,7 +111,7 @@ static __always_inline int xdp_balance(struct packet *pkt, const struct xdplb_se
 	dnat(pkt, be, bport);
 	count_backend(id, pkt->len, new_flow);
 	*chosen = id;
-	return xdp_forward(pkt, id, be);
+	return xdp_forward(ctx, pkt, id, be);
 }
 
 /* The service of a client packet from an uplink, or NULL. 127.0.0.1 (::1) is a service
@@ -123,7 +123,8 @@ static __always_inline struct xdplb_service *xdp_service(const struct packet *pk
 }
 
 /* XDP: a later fragment of a datagram (lib/frag.h): to where its first fragment went. */
-static __always_inline int xdp_later_fragment(struct packet *pkt, const struct frag_info *fi)
+static __always_inline int xdp_later_fragment(struct xdp_md *ctx, struct packet *pkt,
+					      const struct frag_info *fi)
 {
 	struct xdplb_frag *f = frag_lookup(pkt, fi);
 	struct xdplb_backend *be = f ? backend_usable(f->backend, pkt->key.family) : NULL;
@@ -134,7 +135,39 @@ static __always_inline int xdp_later_fragment(struct packet *pkt, const struct f
 	}
 	frag_rewrite_xdp(pkt, f);
 	count_reason(XDPLB_R_FRAG_LATER);
-	return xdp_forward(pkt, f->backend, be);
+	return xdp_forward(ctx, pkt, f->backend, be);
+}
+
+/* XDP: a packet for no service may be the reply of a routed backend (one outside the bridge,
+ * whose replies come back by the host's routes): reverse NAT and route it to the client. Costs
+ * one reverse-table lookup per non-service packet; the service path does not see it. Returns
+ * the verdict, or -1 if it is no such reply. *backend gets the replying backend's id. */
+static __always_inline int xdp_routed_reply(struct xdp_md *ctx, struct packet *pkt,
+					    __u32 *backend)
+{
+	struct xdplb_reverse *rev = reply_reverse(&pkt->key);
+	struct bpf_fib_lookup *fib;
+	struct xdplb_backend *be;
+
+	if (!rev)
+		return -1;
+	be = bpf_map_lookup_elem(&backends, &rev->backend);
+	if (!be || !(be->flags & XDPLB_BACKEND_ROUTED) || reply_stale(&pkt->key, rev))
+		return -1;
+	*backend = rev->backend;
+	fib = fib_scratch_get();
+	if (!fib || pkt->ip_options ||
+	    xdp_fib(ctx, pkt, &rev->vip, &pkt->key.dst, fib) != BPF_FIB_LKUP_RET_SUCCESS) {
+		/* the stack would send it on with the backend's address, which the client
+		 * does not know: drop it, counted */
+		count_reason(XDPLB_R_DROP_ROUTED_REPLY);
+		return XDP_DROP;
+	}
+	if (pkt->tcp && tcp_ends_flow(pkt))
+		reply_end(&pkt->key, rev, pkt);
+	revnat_xdp(pkt, rev);
+	count_reason(XDPLB_R_ROUTED_REPLY);
+	return xdp_send_routed(ctx, pkt, fib);
 }
 
 /* XDP: a client packet on an uplink. `note` gets what the trace reports. */
@@ -154,7 +187,7 @@ static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, stru
 		if (pkt->ip6 && pkt->ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT) {
 			res = PARSE_FRAGMENT;
 		} else {
-			verdict = xdp_icmp_error(pkt, data_end);
+			verdict = xdp_icmp_error(ctx, pkt, data_end);
 			if (verdict >= 0)
 				return verdict;
 		}
@@ -163,7 +196,7 @@ static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, stru
 		/* The first fragment takes the way of any packet below, and is remembered. */
 		res = parse_fragment(data, data_end, pkt, &fi);
 		if (res == FRAG_LATER)
-			return xdp_later_fragment(pkt, &fi);
+			return xdp_later_fragment(ctx, pkt, &fi);
 		if (res != FRAG_FIRST) {
 			count_reason(XDPLB_R_PASS_FRAGMENT);
 			return XDP_PASS;
@@ -191,6 +224,12 @@ static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, stru
 	note->parsed = true;
 	svc = xdp_service(pkt);
 	if (!svc) {
+		if (!first_fragment) {
+			verdict = xdp_routed_reply(ctx, pkt, &id);
+			note->backend = id;
+			if (verdict >= 0)
+				return verdict;
+		}
 		count_reason(first_fragment ? XDPLB_R_PASS_FRAGMENT : XDPLB_R_PASS_NOT_SERVICE);
 		return XDP_PASS;
 	}
@@ -202,7 +241,7 @@ static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, stru
 	}
 	note->pool = svc->pool;
 	note->scheduler = svc->scheduler;
-	verdict = xdp_balance(pkt, svc, &id);
+	verdict = xdp_balance(ctx, pkt, svc, &id);
 	note->backend = id;
 	if (first_fragment && verdict != XDP_DROP) {
 		frag_addrs_of_frame(pkt, &src, &dst);

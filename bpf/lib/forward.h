@@ -7,12 +7,79 @@
 #include <stddef.h>
 
 #include "lib/counters.h"
+#include "lib/maps.h"
 #include "lib/parse.h"
 
 
-/* XDP: pkt is already DNATed to backend id. */
-static __always_inline int xdp_forward(struct packet *pkt, __u32 id, const struct xdplb_backend *be)
+/* A FIB request for src -> dst, everything else zero. */
+static __always_inline void fib_request(struct bpf_fib_lookup *fib, const union xdplb_addr *src,
+					const union xdplb_addr *dst, __u8 family)
 {
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = family; /* XDPLB_AF_* == AF_* */
+	if (family == XDPLB_AF_INET6) {
+		__builtin_memcpy(fib->ipv6_src, src->v6, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
+	} else {
+		fib->ipv4_src = src->v4;
+		fib->ipv4_dst = dst->v4;
+	}
+}
+
+/* XDP: the routed paths' FIB lookup (maps.h fib_scratch), or NULL. */
+static __always_inline struct bpf_fib_lookup *fib_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&fib_scratch, &zero);
+}
+
+/* XDP: the FIB's way for pkt, which is to leave as src -> dst, from the uplink it came in on.
+ * tot_len is its IP length (an XDP frame is never GSO), so a too big one gets FRAG_NEEDED. */
+static __always_inline int xdp_fib(struct xdp_md *ctx, const struct packet *pkt,
+				   const union xdplb_addr *src, const union xdplb_addr *dst,
+				   struct bpf_fib_lookup *fib)
+{
+	fib_request(fib, src, dst, pkt->key.family);
+	fib->ifindex = ctx->ingress_ifindex;
+	fib->tot_len = pkt->len - pkt->l3_off;
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/* XDP: send pkt where a SUCCESS answer of the FIB said: back out of its uplink (XDP_TX) or
+ * out of another device (redirect). */
+static __always_inline int xdp_send_routed(struct xdp_md *ctx, struct packet *pkt,
+					   const struct bpf_fib_lookup *fib)
+{
+	__builtin_memcpy(pkt->eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(pkt->eth->h_source, fib->smac, ETH_ALEN);
+	if (fib->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(fib->ifindex, 0);
+}
+
+/* XDP: pkt is DNATed to a routed backend (XDPLB_BACKEND_ROUTED): through the host's routes.
+ * Any answer but SUCCESS (no neighbour yet, too big, ...) goes to the stack, which routes the
+ * DNATed packet itself (its source is the client's, so it is no martian). */
+static __always_inline int xdp_forward_routed(struct xdp_md *ctx, struct packet *pkt,
+					      const struct xdplb_backend *be)
+{
+	struct bpf_fib_lookup *fib = fib_scratch_get();
+
+	if (!fib || xdp_fib(ctx, pkt, &pkt->key.src, &be->addr, fib) != BPF_FIB_LKUP_RET_SUCCESS) {
+		count_reason(XDPLB_R_FWD_PASS);
+		return XDP_PASS;
+	}
+	count_reason(XDPLB_R_FWD_ROUTED);
+	return xdp_send_routed(ctx, pkt, fib);
+}
+
+/* XDP: pkt is already DNATed to backend id (pkt->key is still the client's 5-tuple). */
+static __always_inline int xdp_forward(struct xdp_md *ctx, struct packet *pkt, __u32 id,
+				       const struct xdplb_backend *be)
+{
+	if (be->flags & XDPLB_BACKEND_ROUTED)
+		return xdp_forward_routed(ctx, pkt, be);
 	if (be->flags & XDPLB_BACKEND_FAST_PATH) {
 		/* XDP_PASS as the fallback action: no devmap slot means the stack routes it. The
 		 * redirect happens after we return, so the MACs can still be set afterwards. */
@@ -34,15 +101,7 @@ static __always_inline int fib_lookup_reply(struct __sk_buff *skb, const union x
 					    const union xdplb_addr *dst, __u8 family,
 					    struct bpf_fib_lookup *fib)
 {
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = family; /* XDPLB_AF_* == AF_* */
-	if (family == XDPLB_AF_INET6) {
-		__builtin_memcpy(fib->ipv6_src, src->v6, sizeof(fib->ipv6_src));
-		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
-	} else {
-		fib->ipv4_src = src->v4;
-		fib->ipv4_dst = dst->v4;
-	}
+	fib_request(fib, src, dst, family);
 	fib->ifindex = skb->ingress_ifindex;
 	/* tot_len = 0 skips the MTU check: with the real length, GSO replies get FRAG_NEEDED
 	 * and large downloads stall. */

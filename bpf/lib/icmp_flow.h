@@ -39,7 +39,8 @@ static __always_inline struct xdplb_backend *icmp_xdp_target(const struct xdplb_
 
 /* XDP: an ICMP error from an uplink about one of our flows, translated and sent to the
  * flow's backend. Returns the verdict, or -1 if it is not about a flow of ours. */
-static __always_inline int xdp_icmp_error(struct packet *pkt, void *data_end)
+static __always_inline int xdp_icmp_error(struct xdp_md *ctx, struct packet *pkt,
+					  void *data_end)
 {
 	struct xdplb_flow_key fk, to;
 	struct xdplb_backend *be;
@@ -69,7 +70,7 @@ static __always_inline int xdp_icmp_error(struct packet *pkt, void *data_end)
 		return -1;
 	}
 	count_reason(XDPLB_R_ICMP_TO_BACKEND);
-	return xdp_forward(pkt, id, be);
+	return xdp_forward(ctx, pkt, id, be);
 }
 
 /* TC: `to` for the packet quoted by an error from the bridge, whose other-way key is fk;

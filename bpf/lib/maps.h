@@ -223,6 +223,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } trace_seen SEC(".maps");
 
+/* The FIB lookup of the routed paths (XDP: DNAT to a routed backend, a routed backend's reply):
+ * 64 bytes the XDP program's stack has no room for. Per CPU, so never shared; pinned like every
+ * map here (the host-local object opens them all by name). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_fib_lookup);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fib_scratch SEC(".maps");
+
 /* Traced packets (xdplb_trace_event). Written by XDP, TC and the cgroup hooks while a trace
  * runs; read by the trace command. */
 struct {

@@ -9,21 +9,25 @@
 #include "lib/csum.h"
 #include "lib/parse.h"
 
-/* XDP: the caller has parsed pkt (IPv4, no options) and picked be:new_port. */
-static __always_inline void dnat4(struct packet *pkt, const struct xdplb_backend *be,
-				  __be16 new_port)
+/* XDP: rewrite one end of pkt (IPv4, no options) to new_ip:new_port: the destination for
+ * DNAT (client -> backend), the source for the reverse NAT of a routed backend's reply. */
+static __always_inline void nat4(struct packet *pkt, bool source, __be32 new_ip, __be16 new_port)
 {
-	__be32 old_ip = pkt->ip4->daddr, new_ip = be->addr.v4;
-	__be16 old_port = pkt->key.dport;
+	__be32 *ip = source ? &pkt->ip4->saddr : &pkt->ip4->daddr;
+	__be32 old_ip = *ip;
+	__be16 old_port = source ? pkt->key.sport : pkt->key.dport;
+	__be16 *port;
 
-	pkt->ip4->daddr = new_ip;
+	*ip = new_ip;
 	csum_replace4(&pkt->ip4->check, old_ip, new_ip);
 	if (pkt->tcp) {
-		pkt->tcp->dest = new_port;
+		port = source ? &pkt->tcp->source : &pkt->tcp->dest;
+		*port = new_port;
 		csum_replace4(&pkt->tcp->check, old_ip, new_ip); /* pseudo-header */
 		csum_replace2(&pkt->tcp->check, old_port, new_port);
 	} else if (pkt->udp) {
-		pkt->udp->dest = new_port;
+		port = source ? &pkt->udp->source : &pkt->udp->dest;
+		*port = new_port;
 		if (!pkt->udp->check) /* sender chose no checksum: keep it that way */
 			return;
 		csum_replace4(&pkt->udp->check, old_ip, new_ip);
@@ -33,51 +37,63 @@ static __always_inline void dnat4(struct packet *pkt, const struct xdplb_backend
 	}
 }
 
-/* XDP: IPv6 has no header checksum; the address is part of the L4 pseudo-header, so the L4
- * checksum takes the change of each of its four words. */
-static __always_inline void dnat6(struct packet *pkt, const struct xdplb_backend *be,
-				  __be16 new_port)
+/* XDP: as nat4 for IPv6, which has no header checksum; the address is part of the L4
+ * pseudo-header, so the L4 checksum takes the change of each of its four words. */
+static __always_inline void nat6(struct packet *pkt, bool source, const union xdplb_addr *to,
+				 __be16 new_port)
 {
-	__be32 *daddr = (__be32 *)&pkt->ip6->daddr;
-	__be16 old_port = pkt->key.dport;
+	__be32 *addr = source ? (__be32 *)&pkt->ip6->saddr : (__be32 *)&pkt->ip6->daddr;
+	__be16 old_port = source ? pkt->key.sport : pkt->key.dport;
 	__sum16 *check;
 	int i;
 
 	if (pkt->tcp) {
 		check = &pkt->tcp->check;
-		pkt->tcp->dest = new_port;
+		*(source ? &pkt->tcp->source : &pkt->tcp->dest) = new_port;
 	} else if (pkt->udp) {
 		check = &pkt->udp->check;
-		pkt->udp->dest = new_port;
+		*(source ? &pkt->udp->source : &pkt->udp->dest) = new_port;
 	} else {
 		return;
 	}
-	/* A zero UDP checksum is invalid over IPv6 (RFC 8200): keep it, the backend drops it
+	/* A zero UDP checksum is invalid over IPv6 (RFC 8200): keep it, the receiver drops it
 	 * as it would without us. */
 	if (pkt->udp && !*check) {
 		for (i = 0; i < 4; i++)
-			daddr[i] = be->addr.v6[i];
+			addr[i] = to->v6[i];
 		return;
 	}
 	for (i = 0; i < 4; i++) {
-		csum_replace4(check, daddr[i], be->addr.v6[i]);
-		daddr[i] = be->addr.v6[i];
+		csum_replace4(check, addr[i], to->v6[i]);
+		addr[i] = to->v6[i];
 	}
 	csum_replace2(check, old_port, new_port);
 	if (pkt->udp && !*check)
 		*check = XDPLB_CSUM_MANGLED_0;
 }
 
-/* XDP: DNAT of either family to be:bport. Dispatch on the header pointer parse_packet set
- * (not on key.family): the verifier then knows which of ip4/ip6 is a packet pointer on each
- * branch. */
+/* XDP: one end of either family. Dispatch on the header pointer parse_packet set (not on
+ * key.family): the verifier then knows which of ip4/ip6 is a packet pointer on each branch. */
+static __always_inline void xdp_nat(struct packet *pkt, bool source, const union xdplb_addr *to,
+				    __be16 port)
+{
+	if (pkt->ip6)
+		nat6(pkt, source, to, port);
+	else if (pkt->ip4)
+		nat4(pkt, source, to->v4, port);
+}
+
+/* XDP: DNAT of either family to be:bport. */
 static __always_inline void dnat(struct packet *pkt, const struct xdplb_backend *be,
 				 __be16 bport)
 {
-	if (pkt->ip6)
-		dnat6(pkt, be, bport);
-	else if (pkt->ip4)
-		dnat4(pkt, be, bport);
+	xdp_nat(pkt, false, &be->addr, bport);
+}
+
+/* XDP: a routed backend's reply gets rev's VIP:vport back as its source. */
+static __always_inline void revnat_xdp(struct packet *pkt, const struct xdplb_reverse *rev)
+{
+	xdp_nat(pkt, true, &rev->vip, rev->vport);
 }
 
 /* TC: where the L4 checksum of pkt sits, and the flags every bpf_l4_csum_replace on it needs:

@@ -30,7 +30,7 @@ enum class ProtoSet { Tcp, Udp, Both };
 // A backend's health as the daemon's checks last saw it.
 enum class Health { Unchecked, Up, Down };
 // How the datapath reaches a backend, as last installed.
-enum class BackendPath { Unknown, Redirect, Pass, Down };
+enum class BackendPath { Unknown, Redirect, Pass, Down, Routed };
 // The daemon's active health check.
 enum class CheckType { Tcp, Http, None };
 // Where a backend comes from: an address, or a container (Auto until resolved to LXD or LXC).
@@ -69,11 +69,12 @@ struct NameTable<Health> {
 template <>
 struct NameTable<BackendPath> {
   static constexpr const char* what = "path";
-  static constexpr std::array<std::pair<BackendPath, const char*>, 4> names{
+  static constexpr std::array<std::pair<BackendPath, const char*>, 5> names{
       {{BackendPath::Unknown, ""},
        {BackendPath::Redirect, "redirect"},
        {BackendPath::Pass, "pass"},
-       {BackendPath::Down, "down"}}};
+       {BackendPath::Down, "down"},
+       {BackendPath::Routed, "routed"}}};
 };
 template <>
 struct NameTable<CheckType> {

@@ -46,6 +46,9 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
     {"flow_closed", "TCP flows ended (FIN both ways or RST), entries kept a short linger"},
     {"tc_reply_stale", "reply of an ended (or re-placed) flow: entry deleted, untouched"},
     {"tc_hairpin_frag_needed", "hairpin request too big for the way to its backend: dropped, the container told the MTU"},
+    {"fwd_routed", "DNAT to a routed backend (outside the bridge) + FIB lookup + redirect"},
+    {"routed_reply", "reply of a routed backend on an uplink: reverse NAT + FIB lookup + redirect"},
+    {"drop_routed_reply", "reply of a routed backend with no route/neighbour to the client: dropped"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

@@ -89,6 +89,7 @@ struct BackendEntry {
   uint16_t port = 0;      // host order
   bool active = true;     // may receive new and existing flows
   bool fast_path = false; // devmap redirect into ifindex (needs ifindex + MACs)
+  bool routed = false;    // outside the bridge's subnets: the host's routes (FIB) reach it
   int ifindex = 0;        // host-side veth of the backend
   Mac dmac{};             // backend MAC
   Mac smac{};             // bridge MAC

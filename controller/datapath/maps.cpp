@@ -123,7 +123,8 @@ Status Datapath::put_backend(uint32_t id, const BackendEntry& b) {
   be.addr = b.addr.to_abi();
   be.port = htons(b.port);
   be.family = abi_family(b.addr);
-  be.flags = (b.active ? XDPLB_BACKEND_ACTIVE : 0u) | (b.fast_path ? XDPLB_BACKEND_FAST_PATH : 0u);
+  be.flags = (b.active ? XDPLB_BACKEND_ACTIVE : 0u) | (b.fast_path ? XDPLB_BACKEND_FAST_PATH : 0u) |
+             (b.routed ? XDPLB_BACKEND_ROUTED : 0u);
   be.ifindex = static_cast<uint32_t>(b.ifindex);
   be.gen = old->gen;
   std::memcpy(be.dmac, b.dmac.data(), sizeof be.dmac);
@@ -165,6 +166,7 @@ Result<BackendEntry> Datapath::backend_entry(uint32_t id) {
   out.port = ntohs(be.port);
   out.active = be.flags & XDPLB_BACKEND_ACTIVE;
   out.fast_path = be.flags & XDPLB_BACKEND_FAST_PATH;
+  out.routed = be.flags & XDPLB_BACKEND_ROUTED;
   out.ifindex = static_cast<int>(be.ifindex);
   std::memcpy(out.dmac.data(), be.dmac, sizeof be.dmac);
   std::memcpy(out.smac.data(), be.smac, sizeof be.smac);

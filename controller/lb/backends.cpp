@@ -110,7 +110,9 @@ Result<ForwardingPlan> resolve_backend(const net::LinkInfo& bridge, SavedBackend
   }
   ForwardingPlan plan = plan_forwarding(bridge, req);
   plan.entry.active = active;
-  b.path = plan.entry.fast_path ? BackendPath::Redirect : BackendPath::Pass;
+  b.path = plan.entry.routed      ? BackendPath::Routed
+           : plan.entry.fast_path ? BackendPath::Redirect
+                                  : BackendPath::Pass;
   b.via = plan.via;
   b.path_reason = plan.reason;
   return plan;

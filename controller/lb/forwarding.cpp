@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/prefix.h"
 #include "net/fdb.h"
 #include "net/gro.h"
 #include "net/neighbor.h"
@@ -30,15 +31,36 @@ ForwardingPlan pass_path(ForwardingPlan plan, std::string reason) {
   return plan;
 }
 
+// A backend by address with none of the bridge's subnets holding it: routed. The bridge's
+// addresses unreadable: not routed (the pass path still reaches it through the stack).
+bool routed_backend(const net::LinkInfo& bridge, const ForwardingRequest& req) {
+  if (req.host_ifindex != 0 || req.init_pid > 0) return false;  // a container on the bridge
+  auto addrs = net::link_addresses(bridge.ifindex);
+  return addrs && outside_subnets(*addrs, req.addr);
+}
+
 }  // namespace
 
-
+bool outside_subnets(const std::vector<net::InterfaceAddress>& bridge_addresses, const IpAddress& addr) {
+  bool same_family = false;
+  for (const auto& a : bridge_addresses) {
+    if (a.address.is_v4() != addr.is_v4()) continue;
+    same_family = true;
+    if (IpPrefix::of(a.address, a.prefix_len).contains(addr)) return false;
+  }
+  return same_family;
+}
 
 ForwardingPlan plan_forwarding(const net::LinkInfo& bridge, const ForwardingRequest& req) {
   ForwardingPlan plan;
   plan.entry.addr = req.addr;
   plan.entry.port = req.port;
   plan.entry.smac = bridge.mac;
+  if (routed_backend(bridge, req)) {
+    plan.entry.routed = true;
+    plan.reason = "outside " + bridge.name + "'s subnets: routed by the host (FIB lookup per packet)";
+    return plan;
+  }
   if (req.fast_path_disabled) return pass_path(plan, "fast path disabled (--no-fast-path)");
 
   Result<Mac> mac = req.mac ? Result<Mac>(*req.mac)

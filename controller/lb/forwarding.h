@@ -6,10 +6,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/ip.h"
 #include "core/result.h"
 #include "datapath/datapath.h"
+#include "net/address.h"
 #include "net/link.h"
 
 namespace xdplb {
@@ -31,7 +33,14 @@ struct ForwardingRequest {
 };
 
 // Never fails: anything that rules out the fast path yields the pass path with its reason.
+// An address backend outside every subnet of the bridge is routed (no neighbour resolution on
+// the bridge: the datapath asks the host's FIB for each packet, and reverse-NATs its replies on
+// the uplinks).
 ForwardingPlan plan_forwarding(const net::LinkInfo& bridge, const ForwardingRequest& request);
+
+// Pure: is addr outside every subnet of the bridge (its interface addresses)? A bridge with no
+// address of addr's family has no subnet to be outside of: false.
+bool outside_subnets(const std::vector<net::InterfaceAddress>& bridge_addresses, const IpAddress& addr);
 
 
 }  // namespace xdplb

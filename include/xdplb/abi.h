@@ -107,6 +107,9 @@ struct xdplb_pool {
 /* Backend flags */
 #define XDPLB_BACKEND_ACTIVE (1u << 0)   /* may receive packets (set once programmed) */
 #define XDPLB_BACKEND_FAST_PATH (1u << 1) /* MACs known and peer has NAPI: devmap redirect */
+#define XDPLB_BACKEND_ROUTED (1u << 2)    /* outside the bridge's subnets: reached by the host's
+                                           * routes (FIB lookup + redirect), its replies come
+                                           * back on an uplink and are reverse-NATed by XDP */
 
 struct xdplb_backend {
 	union xdplb_addr addr;
@@ -338,6 +341,10 @@ enum xdplb_reason {
 	XDPLB_R_TC_HAIRPIN_FRAG_NEEDED, /* hairpin request bigger than the MTU towards its backend:
 	                                 * dropped, the container told "fragmentation needed" /
 	                                 * "packet too big" from the VIP */
+	XDPLB_R_FWD_ROUTED,     /* DNAT to a routed backend + FIB lookup + redirect (or XDP_TX) */
+	XDPLB_R_ROUTED_REPLY,   /* reply of a routed backend on an uplink: reverse NAT, FIB, redirect */
+	XDPLB_R_DROP_ROUTED_REPLY, /* reply of a routed backend with no usable route/neighbour to
+	                            * the client (or IPv4 options): dropped, never leaked untranslated */
 	XDPLB_R_MAX
 };
 

@@ -13,7 +13,7 @@ namespace {
 
 std::string reason_name(uint32_t r) { return reason_info(r).name ? reason_info(r).name : std::to_string(r); }
 
-void check_case(Datapath& dp, Prog prog, const Case& c, int tc_ifindex) {
+void check_case(Datapath& dp, Prog prog, const Case& c, int ifindex) {
   SCOPED_TRACE(c.description);
   if (c.setup) {
     auto s = c.setup(dp);
@@ -28,8 +28,8 @@ void check_case(Datapath& dp, Prog prog, const Case& c, int tc_ifindex) {
   }
   auto before = dp.reason_counters();
   ASSERT_TRUE(before) << before.error();
-  auto run = prog == Prog::Xdp ? run_xdp(dp.xdp_prog_fd(), c.input)
-                               : run_tc(dp.tc_prog_fd(), c.input, tc_ifindex);
+  auto run = prog == Prog::Xdp ? run_xdp(dp.xdp_prog_fd(), c.input, 1, ifindex)
+                               : run_tc(dp.tc_prog_fd(), c.input, ifindex);
   ASSERT_TRUE(run) << run.error();
   auto after = dp.reason_counters();
   ASSERT_TRUE(after) << after.error();
@@ -68,8 +68,8 @@ void check_case(Datapath& dp, Prog prog, const Case& c, int tc_ifindex) {
 
 }  // namespace
 
-void run_cases(Datapath& dp, Prog prog, const std::vector<Case>& cases, int tc_ifindex) {
-  for (const auto& c : cases) check_case(dp, prog, c, tc_ifindex);
+void run_cases(Datapath& dp, Prog prog, const std::vector<Case>& cases, int ifindex) {
+  for (const auto& c : cases) check_case(dp, prog, c, ifindex);
 }
 
 }  // namespace xdplb::test

@@ -29,7 +29,8 @@ enum class Prog { Xdp, Tc };
 
 // Runs the rows in order against dp (rows may depend on earlier ones, e.g. a known flow);
 // reports every mismatch with the row's description and the differing fields. A rewritten
-// output must also pass IP and L4 checksums recomputed from scratch.
-void run_cases(Datapath& dp, Prog prog, const std::vector<Case>& cases, int tc_ifindex = 0);
+// output must also pass IP and L4 checksums recomputed from scratch. ifindex: the ingress
+// device of each frame (TC: the skb's; XDP: 0 for the test run's loopback).
+void run_cases(Datapath& dp, Prog prog, const std::vector<Case>& cases, int ifindex = 0);
 
 }  // namespace xdplb::test

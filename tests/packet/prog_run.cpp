@@ -49,13 +49,19 @@ void seed_tc(const Bytes& in) {
 }
 }  // namespace
 
-Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat) {
+Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat, int ifindex) {
   seed_xdp(in);
   RunResult r;
   r.out.resize(kMaxOut);
+  struct xdp_md ctx;
+  std::memset(&ctx, 0, sizeof ctx);
+  ctx.data_end = static_cast<uint32_t>(in.size());
+  ctx.ingress_ifindex = static_cast<uint32_t>(ifindex);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
               .data_size_in = static_cast<uint32_t>(in.size()),
-              .data_size_out = static_cast<uint32_t>(r.out.size()), .repeat = static_cast<int>(repeat));
+              .data_size_out = static_cast<uint32_t>(r.out.size()), .ctx_in = ifindex ? &ctx : nullptr,
+              .ctx_size_in = ifindex ? static_cast<uint32_t>(sizeof ctx) : 0u,
+              .repeat = static_cast<int>(repeat));
   if (int err = bpf_prog_test_run_opts(prog_fd, &opts); err)
     return make_error(std::string("XDP test run failed: ") + std::strerror(-err));
   r.out.resize(opts.data_size_out);

@@ -15,7 +15,8 @@ struct RunResult {
   uint32_t ns_per_run = 0;
 };
 
-Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat = 1);
+// ifindex: the frame's ingress device in the caller's namespace (0: the test run's loopback).
+Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat = 1, int ifindex = 0);
 // ifindex: device the skb arrives on (also its ingress_ifindex), in the caller's namespace;
 // 0 = loopback.
 Result<RunResult> run_tc(int prog_fd, const Bytes& in, int ifindex = 0, uint32_t repeat = 1);

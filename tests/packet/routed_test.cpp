@@ -1,0 +1,251 @@
+// Routed backends (outside the bridge's subnets) through BPF_PROG_TEST_RUN of the XDP program:
+// DNAT then the host's FIB, and their replies, which come back on an uplink, reverse-NATed and
+// routed to the client. The frames run inside a namespace of this test whose routes and
+// neighbours make the FIB lookups deterministic:
+//   xdpup0 (MAC 02:00:00:00:01:01, 192.168.1.1/24): where frames arrive (XDP ingress)
+//     client 192.168.1.2: permanent neighbour 02:00:00:00:00:c2; 192.168.1.3: none
+//     172.16.0.0/24 via router 192.168.1.254 (02:00:00:00:01:fe)  -> out the same uplink (XDP_TX)
+//   xdpup2 (MAC 02:00:00:00:02:01, 192.168.2.1/24)
+//     172.17.0.0/24 via router 192.168.2.254 (02:00:00:00:02:fe)  -> another device (redirect)
+//   xdpbr0 (bridge, 10.1.0.1/24): the bridge whose subnet decides "routed" (plan_forwarding)
+//   172.18.0.0/24: no route
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include "cases.h"
+#include "lb/forwarding.h"
+#include "net/link.h"
+#include "packet6.h"
+#include "prog_run.h"
+#include "scenario.h"
+#include "test_netns.h"
+
+namespace xdplb::test {
+namespace {
+
+const Mac kUp0Mac{0x02, 0, 0, 0, 0x01, 0x01}, kUp2Mac{0x02, 0, 0, 0, 0x02, 0x01};
+const Mac kClientMac{0x02, 0, 0, 0, 0, 0xc2};
+const Mac kRouter1Mac{0x02, 0, 0, 0, 0x01, 0xfe}, kRouter2Mac{0x02, 0, 0, 0, 0x02, 0xfe};
+
+// One routed backend alone behind each VIP (pool = id), vip:kPort TCP and UDP.
+struct RoutedService {
+  std::string vip;
+  uint32_t id;
+  std::string backend;
+  bool routed;
+};
+const RoutedService kSameUplink{"10.0.0.31", 0, "172.16.0.10", true};
+const RoutedService kOtherDevice{"10.0.0.32", 1, "172.17.0.10", true};
+const RoutedService kNoRoute{"10.0.0.33", 2, "172.18.0.10", true};
+const RoutedService kBridged{"10.0.0.34", 3, "10.1.0.11", false};
+
+class RoutedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto n = TestNetns::create("rb");
+    ASSERT_TRUE(n) << n.error();
+    ns = std::move(*n);
+    for (const char* cmd : {
+             "link add xdpbr0 type bridge",
+             "addr add 10.1.0.1/24 dev xdpbr0",
+             "link set xdpbr0 up",
+             "link add xdpup0 address 02:00:00:00:01:01 type veth peer name xdpup1",
+             "addr add 192.168.1.1/24 dev xdpup0",
+             "link add xdpup2 address 02:00:00:00:02:01 type veth peer name xdpup3",
+             "addr add 192.168.2.1/24 dev xdpup2",
+             "link set xdpup0 up",
+             "link set xdpup1 up",
+             "link set xdpup2 up",
+             "link set xdpup3 up",
+             "neigh add 192.168.1.2 lladdr 02:00:00:00:00:c2 dev xdpup0 nud permanent",
+             "neigh add 192.168.1.254 lladdr 02:00:00:00:01:fe dev xdpup0 nud permanent",
+             "neigh add 192.168.2.254 lladdr 02:00:00:00:02:fe dev xdpup2 nud permanent",
+             "route add 172.16.0.0/24 via 192.168.1.254",
+             "route add 172.17.0.0/24 via 192.168.2.254",
+         }) {
+      auto s = ns->ip(cmd);
+      ASSERT_TRUE(s) << s.error();
+    }
+    auto s = ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv4.ip_forward=1");
+    ASSERT_TRUE(s) << s.error();
+    s = ns->run([&] { up0 = static_cast<int>(if_nametoindex("xdpup0")); });
+    ASSERT_TRUE(s) << s.error();
+    ASSERT_GT(up0, 0);
+
+    auto d = Datapath::load_unattached();
+    ASSERT_TRUE(d) << d.error();
+    dp = std::move(*d);
+    for (const auto& svc : {kSameUplink, kOtherDevice, kNoRoute, kBridged}) {
+      s = serve_routed(svc);
+      ASSERT_TRUE(s) << s.error();
+    }
+  }
+
+  // The backend as plan_forwarding (the controller's path resolution) marks it.
+  Status serve_routed(const RoutedService& svc) {
+    BackendEntry e;
+    e.addr = *IpAddress::parse(svc.backend);
+    e.port = 80;
+    e.routed = svc.routed;
+    XDPLB_TRY(dp->put_backend(svc.id, e));
+    XDPLB_TRY(dp->write_ring(svc.id, ring_of({svc.id})));
+    for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
+      XDPLB_TRY(dp->put_service({*IpAddress::parse(svc.vip), kPort, proto}, svc.id));
+    return {};
+  }
+
+  void run_xdp_cases(const std::vector<Case>& cases) {
+    auto s = ns->run([&] { run_cases(*dp, Prog::Xdp, cases, up0); });
+    ASSERT_TRUE(s) << s.error();
+  }
+
+  std::unique_ptr<TestNetns> ns;
+  std::unique_ptr<Datapath> dp;
+  int up0 = 0;
+};
+
+// p DNATed to svc's backend:80, leaving with these MACs.
+Bytes dnat_routed(Packet p, const RoutedService& svc, const Mac& dst, const Mac& src) {
+  p.dst = svc.backend;
+  p.dport = 80;
+  p.eth_dst = dst;
+  p.eth_src = src;
+  return p.bytes();
+}
+
+// svc's backend's reply to client packet p, as it arrives on the uplink from the router.
+Packet routed_reply(const Packet& p, const RoutedService& svc) {
+  Packet r = p;
+  r.src = svc.backend;
+  r.sport = 80;
+  r.dst = p.src;
+  r.dport = p.sport;
+  if (p.proto == 6) r.tcp_flags = kTcpSyn | kTcpAck;
+  r.eth_src = kRouter1Mac;
+  r.eth_dst = kUp0Mac;
+  r.payload = {'w', 'o', 'r', 'l', 'd', '!'};
+  return r;
+}
+
+// The reply as the client gets it: from VIP:kPort, out of xdpup0 to the client's MAC.
+Bytes revnat_routed(Packet r, const RoutedService& svc) {
+  r.src = svc.vip;
+  r.sport = kPort;
+  r.eth_dst = kClientMac;
+  r.eth_src = kUp0Mac;
+  return r.bytes();
+}
+
+TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWays) {
+  const Packet syn = Packet::tcp("192.168.1.2", 40000, kSameUplink.vip, kPort);
+  const Packet udp = Packet::udp("192.168.1.2", 50000, kSameUplink.vip, kPort);
+  const Packet other = Packet::tcp("192.168.1.2", 40001, kOtherDevice.vip, kPort);
+  const Packet no_route = Packet::tcp("192.168.1.2", 40002, kNoRoute.vip, kPort);
+  const Packet bridged = Packet::tcp("192.168.1.2", 40003, kBridged.vip, kPort);
+  const Packet no_neigh = Packet::tcp("192.168.1.3", 40004, kSameUplink.vip, kPort);
+  Packet stranger = routed_reply(syn, kSameUplink);
+  stranger.sport = 81;  // from the routed backend, but of no flow of ours
+  Packet ack = syn;
+  ack.tcp_flags = kTcpAck;
+
+  run_xdp_cases({
+    {"SYN to a routed backend behind the uplink's router: DNAT, router's MAC, XDP_TX", {},
+     syn.bytes(), XDP_TX, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     dnat_routed(syn, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"its SYN-ACK on the uplink: source back to VIP:8000, client's MAC, XDP_TX", {},
+     routed_reply(syn, kSameUplink).bytes(), XDP_TX, {XDPLB_R_ROUTED_REPLY},
+     revnat_routed(routed_reply(syn, kSameUplink), kSameUplink)},
+    {"the client's ACK: known flow, same way", {}, ack.bytes(), XDP_TX, {XDPLB_R_FWD_ROUTED},
+     dnat_routed(ack, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"UDP to the routed backend", {}, udp.bytes(), XDP_TX, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     dnat_routed(udp, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"UDP reply reverse-NATed", {}, routed_reply(udp, kSameUplink).bytes(), XDP_TX,
+     {XDPLB_R_ROUTED_REPLY}, revnat_routed(routed_reply(udp, kSameUplink), kSameUplink)},
+    {"routed backend behind another device: redirect there with its MACs", {}, other.bytes(),
+     XDP_REDIRECT, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     dnat_routed(other, kOtherDevice, kRouter2Mac, kUp2Mac)},
+    {"routed backend without a route: DNAT, to the stack", {}, no_route.bytes(), XDP_PASS,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_routed(no_route, kNoRoute, syn.eth_dst, syn.eth_src)},
+    {"client without a neighbour: its request still goes", {}, no_neigh.bytes(), XDP_TX,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED}, dnat_routed(no_neigh, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"reply to a client without a neighbour: dropped, never leaked untranslated", {},
+     routed_reply(no_neigh, kSameUplink).bytes(), XDP_DROP, {XDPLB_R_DROP_ROUTED_REPLY}, std::nullopt},
+    {"a bridge backend's flow (pass path)", {}, bridged.bytes(), XDP_PASS,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS}, dnat_routed(bridged, kBridged, syn.eth_dst, syn.eth_src)},
+    {"its reply seen on the uplink is not the uplink's to translate", {},
+     routed_reply(bridged, kBridged).bytes(), XDP_PASS, {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
+    {"routed backend's packet of no flow: untouched", {}, stranger.bytes(), XDP_PASS,
+     {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
+  });
+}
+
+// IPv6: the same both ways. xdpup0 also has fd00:1::1/64, client fd00:1::2 (02:..:c2),
+// fd00:16::/64 via router fd00:1::fe (02:..:01:fe).
+TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWaysIpv6) {
+  for (const char* cmd : {
+           "addr add fd00:1::1/64 dev xdpup0 nodad",
+           "neigh add fd00:1::2 lladdr 02:00:00:00:00:c2 dev xdpup0 nud permanent",
+           "neigh add fd00:1::fe lladdr 02:00:00:00:01:fe dev xdpup0 nud permanent",
+           "route add fd00:16::/64 via fd00:1::fe",
+       }) {
+    auto s = ns->ip(cmd);
+    ASSERT_TRUE(s) << s.error();
+  }
+  ASSERT_TRUE(ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv6.conf.all.forwarding=1"));
+  ASSERT_TRUE(serve_routed({"fd00::31", 4, "fd00:16::10", true}));
+
+  Frame6 syn;
+  syn.src = "fd00:1::2";
+  syn.dst = "fd00::31";
+  Frame6 to_backend = syn;
+  to_backend.dst = "fd00:16::10";
+  to_backend.dport = 80;
+  to_backend.eth_dst = kRouter1Mac;
+  to_backend.eth_src = kUp0Mac;
+  Frame6 reply = syn;
+  reply.src = "fd00:16::10";
+  reply.sport = 80;
+  reply.dst = syn.src;
+  reply.dport = syn.sport;
+  reply.eth_src = kRouter1Mac;
+  reply.eth_dst = kUp0Mac;
+  Frame6 to_client = reply;
+  to_client.src = "fd00::31";
+  to_client.sport = kPort;
+  to_client.eth_dst = kClientMac;
+  to_client.eth_src = kUp0Mac;
+
+  run_xdp_cases({
+    {"IPv6 SYN to a routed backend: DNAT, router's MAC, XDP_TX", {}, syn.bytes(), XDP_TX,
+     {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED}, to_backend.bytes()},
+    {"IPv6 reply on the uplink: source back to VIP:8000, client's MAC, XDP_TX", {}, reply.bytes(),
+     XDP_TX, {XDPLB_R_ROUTED_REPLY}, to_client.bytes()},
+  });
+}
+
+// The controller's path resolution: an address outside every subnet of the bridge is routed
+// (no neighbour resolution on the bridge); one inside is not.
+TEST_F(RoutedTest, AddressesOutsideTheBridgeSubnetsAreRouted) {
+  auto s = ns->run([&] {
+    auto bridge = net::get_link("xdpbr0");
+    ASSERT_TRUE(bridge) << bridge.error();
+    ForwardingRequest outside;
+    outside.addr = *IpAddress::parse("172.16.0.10");
+    outside.port = 80;
+    const ForwardingPlan routed = plan_forwarding(*bridge, outside);
+    EXPECT_TRUE(routed.entry.routed) << routed.reason;
+    EXPECT_FALSE(routed.entry.fast_path);
+    EXPECT_NE(routed.reason.find("routed"), std::string::npos) << routed.reason;
+
+    ForwardingRequest inside = outside;
+    inside.addr = *IpAddress::parse("10.1.0.50");
+    inside.fast_path_disabled = true;  // no 2 s wait for a neighbour that is not there
+    EXPECT_FALSE(plan_forwarding(*bridge, inside).entry.routed);
+  });
+  ASSERT_TRUE(s) << s.error();
+}
+
+}  // namespace
+}  // namespace xdplb::test
