@@ -145,14 +145,14 @@ static __always_inline int xdp_later_fragment(struct xdp_md *ctx, struct packet 
 static __always_inline int xdp_routed_reply(struct xdp_md *ctx, struct packet *pkt,
 					    __u32 *backend)
 {
-	struct xdplb_reverse *rev = reply_reverse(&pkt->key);
+	struct xdplb_reverse *rev = reply_live(&pkt->key);
 	struct bpf_fib_lookup *fib;
 	struct xdplb_backend *be;
 
 	if (!rev)
 		return -1;
 	be = bpf_map_lookup_elem(&backends, &rev->backend);
-	if (!be || !(be->flags & XDPLB_BACKEND_ROUTED) || reply_stale(&pkt->key, rev))
+	if (!be || !(be->flags & XDPLB_BACKEND_ROUTED))
 		return -1;
 	*backend = rev->backend;
 	fib = fib_scratch_get();

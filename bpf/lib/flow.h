@@ -304,7 +304,7 @@ static __always_inline bool reply_stale(const struct xdplb_flow_key *rk,
 	return true;
 }
 
-/* TC: the reverse entry of the live flow a reply belongs to (established flows first), or
+/* TC and XDP (routed replies): the reverse entry of the live flow a reply belongs to (established flows first), or
  * NULL; a stale entry met on the way is deleted. The two tables may hold one reply key each:
  * an old flow's entry XDP could not forget (its backend id was given again to the same
  * address) and a new connection's on a reused client port, whose reply must still match. */
