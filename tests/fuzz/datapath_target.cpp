@@ -92,6 +92,9 @@ Tunables fuzz_tunables() {
 //     frame can cause once the lengths are checked against the frame.
 constexpr std::string_view kUnreachable[] = {"flow_table_full", "flow_evicted", "flow_restored",
                                              "tc_drop_rewrite"};
+bool unreachable(std::string_view reason) {
+  return std::find(std::begin(kUnreachable), std::end(kUnreachable), reason) != std::end(kUnreachable);
+}
 
 std::array<uint8_t, 16> addr_bytes(const std::string& text) {
   auto a = IpAddress::parse(text);
@@ -274,11 +277,10 @@ std::string DatapathTarget::reasons_table() {
   if (!totals) return totals.error();
   std::string s;
   for (uint32_t r = 0; r < totals->size(); ++r) {
-    const std::string_view name = reason_info(r).name;
-    const bool never = std::find(std::begin(kUnreachable), std::end(kUnreachable), name) != std::end(kUnreachable);
+    const std::string name(reason_info(r).name);
     char line[96];
-    std::snprintf(line, sizeof line, "  %-26s %12llu%s\n", std::string(name).c_str(),
-                  static_cast<unsigned long long>((*totals)[r]), never ? "  (unreachable here)" : "");
+    std::snprintf(line, sizeof line, "  %-26s %12llu%s\n", name.c_str(), static_cast<unsigned long long>((*totals)[r]),
+                  unreachable(name) ? "  (unreachable here)" : "");
     s += line;
   }
   return s;
@@ -289,9 +291,8 @@ std::string DatapathTarget::reasons_missing() {
   if (!totals) return totals.error();
   std::string s;
   for (uint32_t r = 0; r < totals->size(); ++r) {
-    const std::string_view name = reason_info(r).name;
-    if (!(*totals)[r] && std::find(std::begin(kUnreachable), std::end(kUnreachable), name) == std::end(kUnreachable))
-      s += std::string(s.empty() ? "" : " ") + std::string(name);
+    if (!(*totals)[r] && !unreachable(reason_info(r).name))
+      s += std::string(s.empty() ? "" : " ") + std::string(reason_info(r).name);
   }
   return s;
 }

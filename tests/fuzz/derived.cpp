@@ -21,29 +21,29 @@ test::Mac mac_at(const Bytes& f, size_t off) {
 
 uint8_t pick(const Bytes& frame) { return frame.size() > 14 ? frame[14] % 4 : 0; }
 
+// e (test::Icmp4Error or Icmp6Error) as the error from about's receiver to its sender.
+template <class Error>
+Bytes error_back(Error e, const FrameView& v, const Bytes& about, uint8_t type, uint8_t code, uint32_t rest) {
+  e.type = type, e.code = code, e.rest = rest;
+  e.src = text(v, v.dst), e.dst = text(v, v.src);
+  e.eth_dst = mac_at(about, 6), e.eth_src = mac_at(about, 0);
+  e.quote = test::quote_of(about, 8);
+  return e.bytes();
+}
+
 }  // namespace
+
 
 std::optional<Bytes> icmp_error_about(const Bytes& about, const Bytes& frame) {
   const FrameView v = view(about);
   if (!v.well_formed) return std::nullopt;
-  const Bytes quote = test::quote_of(about, 8);
   const uint8_t k = pick(frame);
   if (v.family == 4) {
-    test::Icmp4Error e;
     static constexpr uint8_t kType[] = {3, 3, 3, 11}, kCode[] = {4, 1, 3, 0};
-    e.type = kType[k], e.code = kCode[k], e.rest = k == 0 ? 1400 : 0;
-    e.src = text(v, v.dst), e.dst = text(v, v.src);
-    e.eth_dst = mac_at(about, 6), e.eth_src = mac_at(about, 0);
-    e.quote = quote;
-    return e.bytes();
+    return error_back(test::Icmp4Error{}, v, about, kType[k], kCode[k], k == 0 ? 1400 : 0);
   }
-  test::Icmp6Error e;
   static constexpr uint8_t kType[] = {2, 1, 1, 3}, kCode[] = {0, 3, 4, 0};
-  e.type = kType[k], e.code = kCode[k], e.rest = k == 0 ? 1280 : 0;
-  e.src = text(v, v.dst), e.dst = text(v, v.src);
-  e.eth_dst = mac_at(about, 6), e.eth_src = mac_at(about, 0);
-  e.quote = quote;
-  return e.bytes();
+  return error_back(test::Icmp6Error{}, v, about, kType[k], kCode[k], k == 0 ? 1280 : 0);
 }
 
 std::optional<Fragments> fragments_of(const Bytes& whole, const Bytes& frame) {
