@@ -545,9 +545,11 @@ std::string DatapathTarget::check_later_fragment(Hook hook, const Ran& first, bo
   const FrameView fo = view(first.out), v = view(in);
   if (o.verdict == (hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT)) return "";
   // The first was translated as a fragment (not answered with an ICMP error, not dropped).
-  const bool translated = !controlled && !first.dropped && first.hook == hook && first.in != first.out &&
-                          fo.fragment && fo.proto == v.proto;
-  if (o.out == in) return translated ? "the later fragment of a translated datagram went on untranslated" + out : "";
+  // After a control frame (its backend gone) the rest may go on untranslated.
+  const bool translated = !first.dropped && first.hook == hook && first.in != first.out && fo.fragment &&
+                          fo.proto == v.proto;
+  if (o.out == in)
+    return translated && !controlled ? "the later fragment of a translated datagram went on untranslated" + out : "";
   if (!translated) return "a later fragment was rewritten, its first was not" + out;
   const FrameView ov = view(o.out);
   if (!ov.ip_csum_ok) return "the IPv4 header checksum of a translated later fragment is wrong" + out;
