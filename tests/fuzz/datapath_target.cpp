@@ -504,7 +504,9 @@ bool DatapathTarget::names_backend(const FrameView& v, const std::optional<IcmpV
 // no control frame changed the backends.
 bool DatapathTarget::must_translate_icmp(Hook hook, const Ran& about, bool controlled) const {
   const FrameView in = view(about.in), out = view(about.out);
-  if (controlled || about.dropped || about.in == about.out || !in.well_formed || !out.well_formed || in.ip_options)
+  // (translated: a reply too big for the uplink only gets DF, lib/forward.h)
+  if (controlled || about.dropped || (in.src == out.src && in.dst == out.dst) || !in.well_formed ||
+      !out.well_formed || in.ip_options)
     return false;
   if (hook == Hook::Tc) return inside(out.dst, out.family);
   const auto sender = IpAddress::from_bytes(out.family == 6 ? AF_INET6 : AF_INET, out.dst.data());
