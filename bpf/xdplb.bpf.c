@@ -126,7 +126,7 @@ static __always_inline struct xdplb_service *xdp_service(const struct packet *pk
 static __always_inline int xdp_later_fragment(struct xdp_md *ctx, struct packet *pkt,
 					      const struct frag_info *fi)
 {
-	struct xdplb_frag *f = frag_lookup(pkt, fi);
+	struct xdplb_frag *f = frag_lookup(pkt, fi, XDPLB_FRAG_FROM_UPLINK);
 	struct xdplb_backend *be = f ? backend_usable(f->backend, pkt->key.family) : NULL;
 
 	if (!be) {
@@ -245,7 +245,7 @@ static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, stru
 	note->backend = id;
 	if (first_fragment && verdict != XDP_DROP) {
 		frag_addrs_of_frame(pkt, &src, &dst);
-		frag_remember(pkt, &fi, &src, &dst, id);
+		frag_remember(pkt, &fi, XDPLB_FRAG_FROM_UPLINK, &src, &dst, id);
 	}
 	return verdict;
 }
@@ -346,7 +346,7 @@ static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt, __u3
 static __always_inline int tc_later_fragment(struct __sk_buff *skb, struct packet *pkt,
 					     const struct frag_info *fi)
 {
-	struct xdplb_frag *f = frag_lookup(pkt, fi);
+	struct xdplb_frag *f = frag_lookup(pkt, fi, XDPLB_FRAG_FROM_BRIDGE);
 	union xdplb_addr src, dst;
 	struct bpf_fib_lookup fib;
 	__u32 reason;
@@ -438,7 +438,7 @@ int xdplb_tc_hairpin_fragment(struct __sk_buff *skb)
 	}
 	verdict = tc_hairpin_request(skb, &pkt, &note);
 	if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
-		frag_remember(&pkt, &fi, &src, &dst, 0);
+		frag_remember(&pkt, &fi, XDPLB_FRAG_FROM_BRIDGE, &src, &dst, 0);
 	trace_packet_inlined(XDPLB_TRACE_TC_HAIRPIN_FRAGMENT, &pkt.key, &note, verdict);
 	return verdict;
 }
@@ -505,7 +505,7 @@ int xdplb_tc_fragment(struct __sk_buff *skb)
 		/* a hairpin request continues in xdplb_tc_hairpin_fragment */
 		verdict = tc_l4(skb, &pkt, &note.backend);
 		if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
-			frag_remember(&pkt, &fi, &src, &dst, 0);
+			frag_remember(&pkt, &fi, XDPLB_FRAG_FROM_BRIDGE, &src, &dst, 0);
 	} else {
 		count_reason(XDPLB_R_TC_PASS_FRAGMENT);
 		return TC_ACT_OK;

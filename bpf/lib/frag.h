@@ -17,7 +17,7 @@
 #include "lib/parse.h"
 
 static __always_inline void frag_key_of(const struct packet *pkt, const struct frag_info *fi,
-					struct xdplb_frag_key *k)
+					__u8 side, struct xdplb_frag_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
 	k->src = pkt->key.src;
@@ -25,17 +25,18 @@ static __always_inline void frag_key_of(const struct packet *pkt, const struct f
 	k->id = fi->id;
 	k->proto = pkt->key.proto;
 	k->family = pkt->key.family;
+	k->side = side;
 }
 
-/* The first fragment of pkt's datagram (pkt as it arrived) left as src -> dst. */
+/* The first fragment of pkt's datagram (pkt as it arrived on side) left as src -> dst. */
 static __always_inline void frag_remember(const struct packet *pkt, const struct frag_info *fi,
-					  const union xdplb_addr *src, const union xdplb_addr *dst,
+					  __u8 side, const union xdplb_addr *src, const union xdplb_addr *dst,
 					  __u32 backend)
 {
 	struct xdplb_frag_key k;
 	struct xdplb_frag f;
 
-	frag_key_of(pkt, fi, &k);
+	frag_key_of(pkt, fi, side, &k);
 	__builtin_memset(&f, 0, sizeof(f));
 	f.src = *src;
 	f.dst = *dst;
@@ -45,14 +46,14 @@ static __always_inline void frag_remember(const struct packet *pkt, const struct
 		count_reason(XDPLB_R_FRAG_FIRST);
 }
 
-/* What the first fragment of pkt's datagram became, if it was seen lately. */
+/* What the first fragment of pkt's datagram became, if it was seen lately on the same side. */
 static __always_inline struct xdplb_frag *frag_lookup(const struct packet *pkt,
-						      const struct frag_info *fi)
+						      const struct frag_info *fi, __u8 side)
 {
 	struct xdplb_frag_key k;
 	struct xdplb_frag *f;
 
-	frag_key_of(pkt, fi, &k);
+	frag_key_of(pkt, fi, side, &k);
 	f = bpf_map_lookup_elem(&frags, &k);
 	if (!f || bpf_ktime_get_ns() - f->created_ns > XDPLB_FRAG_TIMEOUT_NS)
 		return NULL;

@@ -256,7 +256,13 @@ struct xdplb_frag_key {
 	__be32 id;    /* IPv4 identification (zero-extended) or IPv6 fragment identification */
 	__u8 proto;   /* of the datagram (IPPROTO_TCP / IPPROTO_UDP) */
 	__u8 family;
-	__u8 pad[2];
+	__u8 side;    /* enum xdplb_frag_side: where the datagram came in; one side's fragments
+	               * never translate the other's */
+	__u8 pad;
+};
+enum xdplb_frag_side {
+	XDPLB_FRAG_FROM_UPLINK = 0, /* XDP */
+	XDPLB_FRAG_FROM_BRIDGE = 1, /* TC: replies and hairpin requests */
 };
 
 /* What the first fragment became: the addresses every later fragment gets. */

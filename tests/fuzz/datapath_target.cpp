@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "core/reasons.h"
+#include "derived.h"
 #include "lb/address_guard.h"
 #include "prog_run.h"
 #include "scenario.h"
@@ -70,6 +71,30 @@ struct Backend6 {
 };
 const Backend6 kBackends6[] = {{10, "fd00:2::11", {2, 0, 0, 0, 0, 0x21}},
                                {11, "fd00:2::12", {2, 0, 0, 0, 0, 0x22}}};
+// A backend with no route to it (no subnet of the namespace holds it), alone in pool 4
+// behind 10.0.0.40: a hairpin request to it finds no source address (tc_hairpin_no_source).
+constexpr uint32_t kPoolNoRoute = 4;
+const std::string kVipNoRoute = "10.0.0.40";
+const test::TestBackend kNoRoute{3, "10.9.0.13", 80, false, {0x02, 0, 0, 0, 0, 0x14}};
+// One hairpin SNAT port: a second hairpin flow to the same backend finds none
+// (tc_hairpin_no_port) while the first lives.
+Tunables fuzz_tunables() {
+  Tunables t;
+  t.hairpin_port_min = t.hairpin_port_max = XDPLB_HAIRPIN_PORT_MIN;
+  return t;
+}
+// Reasons no input can reach here, and why (README "Fuzzer"):
+//   flow_table_full: the flow tables are LRU maps, which evict instead of failing
+//     (TcTest.IdleConnectionsKeepTheirBackendThroughAFlood asserts it stays 0 under a flood
+//     of 3x the table, with every eviction counted as flow_evicted);
+//   flow_evicted, flow_restored: need a full table, and every input starts from an empty one;
+//   tc_drop_rewrite: a failed skb helper or an unfilled tail-call table, neither of which a
+//     frame can cause once the lengths are checked against the frame.
+constexpr std::string_view kUnreachable[] = {"flow_table_full", "flow_evicted", "flow_restored",
+                                             "tc_drop_rewrite"};
+bool unreachable(std::string_view reason) {
+  return std::find(std::begin(kUnreachable), std::end(kUnreachable), reason) != std::end(kUnreachable);
+}
 
 std::array<uint8_t, 16> addr_bytes(const std::string& text) {
   auto a = IpAddress::parse(text);
@@ -86,10 +111,11 @@ struct PoolSpec {
 };
 const PoolSpec kPools[] = {{test::kPool, {{0, 1}, {1, 1}, {2, 1}}},
                            {kPool6, {{10, 1}, {11, 2}}},
-                           {kPoolRr, {{1, 1}, {2, 1}}}};
+                           {kPoolRr, {{1, 1}, {2, 1}}},
+                           {kPoolNoRoute, {{kNoRoute.id, 1}}}};
 
 Status put_fuzz_backend(Datapath& dp, uint32_t id, bool active) {
-  for (const auto& b : {test::kB0, test::kB1, test::kB2})
+  for (const auto& b : {test::kB0, test::kB1, test::kB2, kNoRoute})
     if (b.id == id) return test::put_backend(dp, b, active);
   for (const auto& b : kBackends6) {
     if (b.id != id) continue;
@@ -125,11 +151,13 @@ Status write_pools(Datapath& dp, uint32_t of, bool drain) {
 Status program(Datapath& dp) {
   XDPLB_TRY(test::program_scenario(dp));
   for (const auto& b : kBackends6) XDPLB_TRY(put_fuzz_backend(dp, b.id, true));
+  XDPLB_TRY(put_fuzz_backend(dp, kNoRoute.id, true));
   for (uint32_t id : {test::kB0.id, test::kB1.id, test::kB2.id}) XDPLB_TRY(dp.reset_connections(id));
   XDPLB_TRY(write_pools(dp, XDPLB_NO_BACKEND, false));
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVip6), test::kPort, proto}, kPool6, XDPLB_SCHED_LEAST_CONN));
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipRr), test::kPort, proto}, kPoolRr, XDPLB_SCHED_ROUND_ROBIN));
+    XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipNoRoute), test::kPort, proto}, kPoolNoRoute, XDPLB_SCHED_MAGLEV));
     // port kRangePort of a range mapped onto a range: to kRangeBackendPort of pool 0's backends
     XDPLB_TRY(dp.put_service({*IpAddress::parse(test::kVip), kRangePort, proto},
                              ServiceValue{test::kPool, XDPLB_SCHED_MAGLEV, 0, kRangeBackendPort}));
@@ -140,13 +168,20 @@ Status program(Datapath& dp) {
 // A control frame: what the controller does while flows run (fuzz_input.h). Returns whether
 // it touched the rings (else only backend id's entry).
 // f[0] % 8 >= 4: the same on the backend the previous frame was sent to (prev_backend, if
-// any), so that [SYN][that backend fails][SYN again] is one short input.
+// any), so that [SYN][that backend fails][SYN again] is one short input. f[0] & 8: instead,
+// the id is given to a new backend (its generation moves on; same address).
 Result<bool> apply_control(Datapath& dp, const Bytes& f, std::optional<uint32_t> prev_backend,
                            uint32_t* touched) {
   uint32_t id = kControlIds[f[1] % std::size(kControlIds)];
   if (f[0] % 8 >= 4 && prev_backend) id = *prev_backend;
   *touched = id;
   Status st;
+  if (f[0] & 8) {
+    st = dp.take_backend_id(id);
+    if (st) st = put_fuzz_backend(dp, id, true);
+    if (!st) return make_error(st.error());
+    return false;
+  }
   switch (f[0] % 4) {
     case 0: st = put_fuzz_backend(dp, id, false); break;  // health check failed
     case 1: st = dp.delete_backend(id); break;             // backend removed
@@ -207,7 +242,7 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
   std::unique_ptr<DatapathTarget> t(new DatapathTarget());
   t->bridge_ifindex_ = static_cast<int>(if_nametoindex("gdbr0"));
   if (t->bridge_ifindex_ <= 0) return make_error("no gdbr0 after the set-up");
-  auto dp = Datapath::load_unattached();
+  auto dp = Datapath::load_unattached(fuzz_tunables());
   if (!dp) return make_error(dp.error());
   t->dp_ = std::move(*dp);
   XDPLB_TRY(program(*t->dp_));
@@ -215,10 +250,10 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
   if (!guard) return make_error(guard.error());
   t->guard_ = *guard;
 
-  for (const auto& vip : {test::kVip, test::kVipNoBackend, kVip6, kVipRr})
+  for (const auto& vip : {test::kVip, test::kVipNoBackend, kVip6, kVipRr, kVipNoRoute})
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(vip), test::kPort, proto});
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(test::kVip), kRangePort, proto});
-  for (const auto& b : {test::kB0, test::kB1, test::kB2}) {
+  for (const auto& b : {test::kB0, test::kB1, test::kB2, kNoRoute}) {
     for (uint16_t port : {b.port, kRangeBackendPort}) {
       t->backends_.insert({addr_bytes(b.addr), port});
       t->backend_id_[{addr_bytes(b.addr), port}] = b.id;
@@ -231,16 +266,34 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
     t->backend_ids_.push_back(b.id);
   }
   t->bridge_addrs_ = {addr_bytes("10.1.0.1"), addr_bytes("fd00:2::1")};
+  for (const auto& [addr, port] : t->backends_) t->backend_addrs_.insert(addr);
+  t->bridge_nets_ = {IpPrefix::of(*IpAddress::parse("10.1.0.0"), 24), IpPrefix::of(*IpAddress::parse("fd00:2::"), 64)};
   for (uint32_t r = 0; r < XDPLB_R_MAX; ++r) t->drop_reason_.push_back(is_drop_reason(reason_info(r).name));
   return t;
 }
 
-std::string DatapathTarget::reasons_reached() {
+std::string DatapathTarget::reasons_table() {
   auto totals = dp_->reason_counters();
   if (!totals) return totals.error();
   std::string s;
-  for (uint32_t r = 0; r < totals->size(); ++r)
-    if ((*totals)[r]) s += std::string(s.empty() ? "" : " ") + reason_info(r).name + "=" + std::to_string((*totals)[r]);
+  for (uint32_t r = 0; r < totals->size(); ++r) {
+    const std::string name(reason_info(r).name);
+    char line[96];
+    std::snprintf(line, sizeof line, "  %-26s %12llu%s\n", name.c_str(), static_cast<unsigned long long>((*totals)[r]),
+                  unreachable(name) ? "  (unreachable here)" : "");
+    s += line;
+  }
+  return s;
+}
+
+std::string DatapathTarget::reasons_missing() {
+  auto totals = dp_->reason_counters();
+  if (!totals) return totals.error();
+  std::string s;
+  for (uint32_t r = 0; r < totals->size(); ++r) {
+    if (!(*totals)[r] && !unreachable(reason_info(r).name))
+      s += std::string(s.empty() ? "" : " ") + std::string(reason_info(r).name);
+  }
   return s;
 }
 
@@ -316,6 +369,19 @@ std::string DatapathTarget::check_frag_needed(const FrameView& in, const Bytes& 
   return "";
 }
 
+// A reply too big for the uplink goes to the stack untranslated, IPv4 with DF set (and its
+// checksum updated), so that the stack tells the backend (lib/forward.h tc_pass_frag_needed).
+std::string DatapathTarget::check_pass_frag_needed(const FrameView& in, const Bytes& in_bytes, const FrameOutcome& o) {
+  const std::string what = "a reply too big for the uplink: ";
+  if (o.verdict != TC_ACT_OK) return what + "not passed to the stack";
+  if (o.out.size() != in_bytes.size()) return what + "length changed";
+  Bytes want = in_bytes;
+  if (in.family == 4) want[in.l3 + 6] |= 0x40, want[in.l3 + 10] = o.out[in.l3 + 10], want[in.l3 + 11] = o.out[in.l3 + 11];
+  if (o.out != want) return what + "changed beyond its DF bit";
+  if (in.ip_csum_ok && !view(o.out).ip_csum_ok) return what + "IPv4 header checksum wrong after setting DF";
+  return "";
+}
+
 bool DatapathTarget::ours(Hook hook, const FrameView& v) {
   if (!v.well_formed) return false;
   if (services_.count({v.dst, v.dport, v.proto})) return true;  // XDP: client; TC: hairpin
@@ -368,7 +434,7 @@ Status DatapathTarget::control(const FrameIn& f, const Bytes& prev_out, Report& 
   if (!rings) return make_error("control frame: " + rings.error());
   touched_backends_.insert(id);
   if (*rings) touched_rings_.insert(id);
-  rep.features.push_back(7000 + (f.bytes[0] % 8) * 8 + f.bytes[1] % std::size(kControlIds));
+  rep.features.push_back(7000 + (f.bytes[0] % 16) * 8 + f.bytes[1] % std::size(kControlIds));
   return {};
 }
 
@@ -401,6 +467,8 @@ std::string DatapathTarget::check_frame(const FrameIn& f, const FrameView& v, bo
   if (f.hook == Hook::Tc && o.reasons.size() > XDPLB_R_TC_HAIRPIN_FRAG_NEEDED &&
       o.reasons[XDPLB_R_TC_HAIRPIN_FRAG_NEEDED] && o.verdict == TC_ACT_REDIRECT)
     return check_frag_needed(v, f.bytes, o.out);
+  if (f.hook == Hook::Tc && o.reasons.size() > XDPLB_R_TC_PASS_FRAG_NEEDED && o.reasons[XDPLB_R_TC_PASS_FRAG_NEEDED])
+    return check_pass_frag_needed(v, f.bytes, o);
   if (o.out.size() != f.bytes.size())
     return "length changed from " + std::to_string(f.bytes.size()) + " to " + std::to_string(o.out.size());
   if (o.out == f.bytes) return "";
@@ -417,6 +485,81 @@ std::string DatapathTarget::check_frame(const FrameIn& f, const FrameView& v, bo
   if (long at = first_forbidden_change(v, f.bytes, o.out); at >= 0)
     return "changed byte " + std::to_string(at) + ", outside MACs/addresses/ports/checksums" + out;
   if (auto what = check_rewrite(f.hook, v, o.out); !what.empty()) return what + out;
+  return "";
+}
+
+bool DatapathTarget::inside(const std::array<uint8_t, 16>& addr, int family) const {
+  const auto a = IpAddress::from_bytes(family == 6 ? AF_INET6 : AF_INET, addr.data());
+  return std::any_of(bridge_nets_.begin(), bridge_nets_.end(), [&](const IpPrefix& p) { return p.contains(a); });
+}
+
+bool DatapathTarget::names_backend(const FrameView& v, const std::optional<IcmpView>& iv) const {
+  if (backend_addrs_.count(v.src) || backend_addrs_.count(v.dst)) return true;
+  return iv && (backend_addrs_.count(iv->inner_src) || backend_addrs_.count(iv->inner_dst));
+}
+
+// The errors the datapath translates: the receiver of a packet xdplb rewrote answers it with
+// an error, from the bridge (a backend about a request, a container about a hairpin reply)
+// or from the uplink (about a reply), about a whole TCP/UDP packet without IP options, while
+// no control frame changed the backends.
+bool DatapathTarget::must_translate_icmp(Hook hook, const Ran& about, bool controlled) const {
+  const FrameView in = view(about.in), out = view(about.out);
+  // (translated: a reply too big for the uplink only gets DF, lib/forward.h)
+  if (controlled || about.dropped || (in.src == out.src && in.dst == out.dst) || !in.well_formed ||
+      !out.well_formed || in.ip_options)
+    return false;
+  if (hook == Hook::Tc) return inside(out.dst, out.family);
+  const auto sender = IpAddress::from_bytes(out.family == 6 ? AF_INET6 : AF_INET, out.dst.data());
+  return about.hook == Hook::Tc && !inside(out.dst, out.family) &&
+         std::none_of(guard_.begin(), guard_.end(), [&](const IpPrefix& p) { return p.contains(sender); });
+}
+
+std::string DatapathTarget::check_icmp(Hook hook, const Ran& about, bool controlled, const Bytes& in,
+                                       const FrameOutcome& o) {
+  const std::string out = "\n  about: " + hex(about.in) + "\n  out:   " + hex(o.out);
+  if (o.verdict == (hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT)) return "";
+  if (o.out == in)
+    return must_translate_icmp(hook, about, controlled) ? "an ICMP error about a known flow went on untranslated" + out
+                                                        : "";
+  const FrameView ov = view(o.out), v = view(in);
+  const auto iv = icmp_view(ov, o.out), before = icmp_view(v, in);
+  if (!iv || !before) return "the translated ICMP error is no ICMP error any more" + out;
+  // Checksums are updated, not recomputed: one that was wrong (a fuzzed packet quoted) stays so.
+  if ((v.ip_csum_ok && !ov.ip_csum_ok) || (before->icmp_csum_ok && !iv->icmp_csum_ok) ||
+      (before->inner_ip_csum_ok && !iv->inner_ip_csum_ok))
+    return std::string("checksum wrong in the translated ICMP error (outer IP ") + (ov.ip_csum_ok ? "ok" : "bad") +
+           ", ICMP " + (iv->icmp_csum_ok ? "ok" : "bad") + ", quoted IP " + (iv->inner_ip_csum_ok ? "ok" : "bad") + ")" +
+           out;
+  if (hook == Hook::Tc && !inside(ov.dst, ov.family) && names_backend(ov, iv))
+    return "a translated ICMP error leaving for the uplink names a backend" + out;
+  if (!must_translate_icmp(hook, about, controlled)) return "";
+  // Translated back: the error as the other side of the packet before (as it was sent) sees it.
+  const FrameView a = view(about.in);
+  if (ov.src != a.dst || ov.dst != a.src) return "the translated error's addresses are not the flow's" + out;
+  if (iv->inner_src != a.src || iv->inner_dst != a.dst || iv->inner_sport != a.sport || iv->inner_dport != a.dport)
+    return "the translated error quotes other addresses or ports than the flow's packet" + out;
+  return "";
+}
+
+std::string DatapathTarget::check_later_fragment(Hook hook, const Ran& first, bool controlled, const Bytes& in,
+                                                 const FrameOutcome& o) {
+  const std::string out = "\n  first out: " + hex(first.out) + "\n  out:       " + hex(o.out);
+  const FrameView fo = view(first.out), v = view(in);
+  if (o.verdict == (hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT)) return "";
+  // The first was translated as a fragment (not answered with an ICMP error, not dropped).
+  // After a control frame (its backend gone) the rest may go on untranslated.
+  const bool translated = !first.dropped && first.hook == hook && first.in != first.out && fo.fragment &&
+                          fo.proto == v.proto;
+  if (o.out == in)
+    return translated && !controlled ? "the later fragment of a translated datagram went on untranslated" + out : "";
+  if (!translated) return "a later fragment was rewritten, its first was not" + out;
+  const FrameView ov = view(o.out);
+  if (!ov.ip_csum_ok) return "the IPv4 header checksum of a translated later fragment is wrong" + out;
+  if (ov.src != fo.src || ov.dst != fo.dst) return "the later fragment got other addresses than its first" + out;
+  if (long at = first_forbidden_change(v, in, o.out); at >= 0)
+    return "changed byte " + std::to_string(at) + " of a later fragment, outside MACs/addresses/checksum" + out;
+  if (hook == Hook::Tc && !inside(ov.dst, ov.family) && names_backend(ov, std::nullopt))
+    return "a translated later fragment leaving for the uplink names a backend" + out;
   return "";
 }
 
@@ -440,12 +583,30 @@ Report DatapathTarget::run(const uint8_t* data, size_t size) {
   if (auto s = reset_state(); !s) return harness(s.error());
   uint32_t prev = 0;
   Bytes prev_out;
+  bool controlled = false;        // a control frame ran in this input
+  std::optional<Ran> last;        // the frame before
+  std::optional<Ran> first_frag;  // a first fragment sent, and the rest of its datagram
+  Bytes later_frag;
   for (FrameIn& f : split_input(data, size)) {
     if (f.control) {
       if (auto s = control(f, prev_out, rep); !s) return harness(s.error());
+      controlled = true;
       continue;
     }
-    if (f.answer && !prev_out.empty()) f.bytes = answer(prev_out, std::move(f.bytes));
+    enum class Derived { None, Icmp, FirstFragment, LaterFragment } derived = Derived::None;
+    // An ICMP error is derived from the frame before; a fragment from this frame (after it
+    // became an answer: a reply cut in two) or from the first fragment sent.
+    if (f.icmp && last) {
+      if (auto e = icmp_error_about(last->out, f.bytes)) f.bytes = std::move(*e), derived = Derived::Icmp;
+    } else if (f.fragment && first_frag) {
+      f.bytes = later_frag, derived = Derived::LaterFragment;
+    } else {
+      if (f.answer && !prev_out.empty()) f.bytes = answer(prev_out, std::move(f.bytes));
+      if (auto fr = f.fragment ? fragments_of(f.bytes, f.bytes) : std::nullopt) {
+        f.bytes = std::move(fr->first), later_frag = std::move(fr->later);
+        derived = Derived::FirstFragment;
+      }
+    }
     auto broken = [&](const std::string& what) {
       rep.violation = std::string(f.hook == Hook::Xdp ? "XDP" : "TC") + ": " + what + "\n  in:  " + hex(f.bytes);
       return rep;
@@ -459,8 +620,16 @@ Report DatapathTarget::run(const uint8_t* data, size_t size) {
     if (!o) return harness(o.error());
     add_features(f.hook, *o, o->out != f.bytes, prev, rep);
     if (auto what = check_frame(f, v, known, *o); !what.empty()) return broken(what);
+    if (derived == Derived::Icmp)
+      if (auto what = check_icmp(f.hook, *last, controlled, f.bytes, *o); !what.empty()) return broken(what);
+    if (derived == Derived::LaterFragment)
+      if (auto what = check_later_fragment(f.hook, *first_frag, controlled, f.bytes, *o); !what.empty())
+        return broken(what);
     prev_out = o->out;
     const bool dropped = o->verdict == (f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT) || counted_drop(*o);
+    last = Ran{f.hook, f.bytes, o->out, dropped};
+    if (derived == Derived::FirstFragment) first_frag = last;
+    if (derived == Derived::LaterFragment) first_frag.reset();
     if (!known || dropped || !v.ip_csum_ok || !v.l4_csum_ok) continue;
     // The same frame again is a packet of a flow that now exists.
     auto what = check_again(f, *o);

@@ -9,9 +9,17 @@
 //     its MACs, addresses, ports and checksums; XDP rewrites towards a backend and never for a
 //     source in the uplink guard; TC back from a VIP or (hairpin) from the bridge address
 //     towards a backend;
-//   - every rewritten frame whose checksums verified still verifies;
+//   - every rewritten frame whose checksums verified still verifies; a reply too big for the
+//     uplink goes to the stack as it came, IPv4 with DF set;
 //   - a well-formed frame of a known flow (the same frame again) counts no drop reason, is
 //     not dropped and (XDP) goes to the same backend.
+//   - an ICMP error about the flow of the frame before (fuzz_input.h) that the datapath must
+//     translate (from a backend or container about a packet it got, from the uplink about a
+//     reply) is translated: its outer and quoted addresses and ports become the other side's
+//     of the frame before as it was sent, its ICMP, outer and quoted IPv4 checksums verify,
+//     and nothing that leaves for the uplink names a backend;
+//   - the later fragment of a datagram whose first fragment was translated gets the first's
+//     addresses (and only those, the MACs and the IPv4 checksum change), checksum verified.
 // Control frames change the backends meanwhile (inactive, deleted, out of the rings, back) as
 // the controller does; the next input starts from the programmed state again.
 // What each frame made the datapath do (reasons, verdict) comes back as features, so that
@@ -22,6 +30,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,9 +58,19 @@ class DatapathTarget {
   // Runs the input's frames in order from an empty flow state.
   Report run(const uint8_t* data, size_t size);
 
-  // Every reason the programs counted since create(), "name=count" by enum order, for the
-  // end of a run: which outcomes the inputs reached at all.
-  std::string reasons_reached();
+  // Every reason the programs counted since create(), one "name count" line each by enum
+  // order (0 for none), for the end of a run: which outcomes the inputs reached at all.
+  std::string reasons_table();
+  // The reasons the programs can count here that no input reached since create(), "" if none
+  // (kUnreachable lists those that cannot be reached, and why).
+  std::string reasons_missing();
+
+  // What a frame ran as and did, for the frames derived from it (derived.h).
+  struct Ran {
+    Hook hook = Hook::Xdp;
+    Bytes in, out;
+    bool dropped = false;
+  };
 
  private:
   DatapathTarget() = default;
@@ -66,6 +85,7 @@ class DatapathTarget {
   // A hairpin request too big for the way to its backend (lib/frag_needed.h): out must be the
   // ICMP error from the VIP it called back to its sender, quoting it. "" if so.
   std::string check_frag_needed(const FrameView& in, const Bytes& in_bytes, const Bytes& out);
+  static std::string check_pass_frag_needed(const FrameView& in, const Bytes& in_bytes, const FrameOutcome& o);
   bool ours(Hook hook, const FrameView& v);
   Status control(const FrameIn& f, const Bytes& prev_out, Report& rep);
   static void add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev, Report& rep);
@@ -75,6 +95,12 @@ class DatapathTarget {
   std::string check_rewrite(Hook hook, const FrameView& in, const Bytes& out);
   bool counted_drop(const FrameOutcome& o) const;
   Status reset_state();
+  bool inside(const std::array<uint8_t, 16>& addr, int family) const;
+  bool names_backend(const FrameView& v, const std::optional<IcmpView>& iv) const;
+  bool must_translate_icmp(Hook hook, const Ran& about, bool controlled) const;
+  std::string check_icmp(Hook hook, const Ran& about, bool controlled, const Bytes& in, const FrameOutcome& o);
+  std::string check_later_fragment(Hook hook, const Ran& first, bool controlled, const Bytes& in,
+                                   const FrameOutcome& o);
 
   std::unique_ptr<Datapath> dp_;
   int bridge_ifindex_ = 0;
@@ -83,6 +109,8 @@ class DatapathTarget {
   std::set<Endpoint> services_;
   std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> backends_;
   std::set<std::array<uint8_t, 16>> bridge_addrs_;
+  std::set<std::array<uint8_t, 16>> backend_addrs_;
+  std::vector<IpPrefix> bridge_nets_;
   std::vector<IpPrefix> guard_;  // the uplink guard as written
   std::vector<uint32_t> backend_ids_;
   std::map<std::pair<std::array<uint8_t, 16>, uint16_t>, uint32_t> backend_id_;

@@ -93,6 +93,24 @@ FrameView view(const Bytes& f) {
   return v;
 }
 
+std::optional<IcmpView> icmp_view(const FrameView& v, const Bytes& f) {
+  if (!v.ip || v.fragment || v.proto != (v.family == 6 ? 58 : 1)) return std::nullopt;
+  const size_t at = v.l3 + v.ihl, len = v.ip_len - v.ihl, in = at + 8;
+  const size_t in_ihl = v.family == 6 ? 40 : (len > 8 ? (f[in] & 0xf) * 4 : 0);
+  if (len < 8 + in_ihl + 8 || in_ihl < 20 || (f[in] >> 4) != v.family) return std::nullopt;
+  IcmpView r;
+  uint32_t acc = 0;
+  if (v.family == 6) acc = sum16(&f[v.l3 + 8], 32) + 58 + static_cast<uint32_t>(len);
+  r.icmp_csum_ok = fold(sum16(&f[at], len, acc)) == 0xffff;
+  const size_t alen = v.family == 6 ? 16 : 4, saddr = v.family == 6 ? 8 : 12;
+  r.inner_ip_csum_ok = v.family == 6 || fold(sum16(&f[in], in_ihl)) == 0xffff;
+  std::memcpy(r.inner_src.data(), &f[in + saddr], alen);
+  std::memcpy(r.inner_dst.data(), &f[in + saddr + alen], alen);
+  r.inner_sport = get16(f, in + in_ihl);
+  r.inner_dport = get16(f, in + in_ihl + 2);
+  return r;
+}
+
 Bytes answer(const Bytes& request, Bytes f) {
   const FrameView q = view(request), v = view(f);
   if (!q.well_formed || !v.well_formed || q.family != v.family || q.proto != v.proto) return f;

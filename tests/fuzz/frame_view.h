@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace xdplb::fuzz {
@@ -29,6 +30,18 @@ struct FrameView {
 };
 
 FrameView view(const Bytes& frame);
+
+// An ICMP / ICMPv6 error as the fuzzer reads it: its checksum, and the IP header and ports of
+// the packet it quotes.
+struct IcmpView {
+  bool icmp_csum_ok = false;   // over the message (ICMPv6: and its pseudo-header)
+  bool inner_ip_csum_ok = false;  // the quoted IPv4 header's checksum (IPv6: true)
+  std::array<uint8_t, 16> inner_src{}, inner_dst{};
+  uint16_t inner_sport = 0, inner_dport = 0;  // host order
+};
+// nullopt unless v (of frame) is a whole ICMP / ICMPv6 message quoting an IP header of its
+// family and 8 bytes.
+std::optional<IcmpView> icmp_view(const FrameView& v, const Bytes& frame);
 
 // Where a datapath rewrite may change a well-formed frame: the MACs, both addresses, the IPv4
 // header checksum, both ports and the L4 checksum. Returns the first other byte that differs

@@ -86,6 +86,17 @@ Packet moved(Packet p, const std::string& src, uint16_t sport, const std::string
   p.src = src, p.sport = sport, p.dst = dst, p.dport = dport;
   return p;
 }
+
+// A 3000-byte answer from kB1 to req, as it comes from the bridge and as it must leave.
+std::pair<Packet, Packet> big_reply(const Packet& req) {
+  Packet ans = moved(req, kB1.addr, 80, kClient, req.sport);
+  ans.eth_src = kB1.mac, ans.eth_dst = kBridgeMac;
+  ans.payload.assign(3000, 'a');
+  Packet out = moved(ans, kVip, kPort, kClient, req.sport);
+  out.eth_dst = kClientMac, out.eth_src = kUplinkMac;
+  return {ans, out};
+}
+
 Frame6 moved6(Frame6 f, const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport) {
   f.src = src, f.sport = sport, f.dst = dst, f.dport = dport;
   return f;
@@ -262,11 +273,7 @@ TEST_F(IcmpFragTest, ReplyFragmentsFollowTheFirstBackToTheClient) {
   req6.src = kClient6, req6.dst = kVip6, req6.next = 17;
   open_flow(req.bytes());
   open_flow(req6.bytes());
-  Packet ans = moved(req, kB1.addr, 80, kClient, req.sport);
-  ans.eth_src = kB1.mac, ans.eth_dst = kBridgeMac;
-  ans.payload.assign(3000, 'a');
-  Packet ans_out = moved(ans, kVip, kPort, kClient, req.sport);
-  ans_out.eth_dst = kClientMac, ans_out.eth_src = kUplinkMac;
+  const auto [ans, ans_out] = big_reply(req);
   const Bytes in = ans.bytes(), out = ans_out.bytes();
   Frame6 ans6 = moved6(req6, kC0.addr, 80, kClient6, req6.sport);
   ans6.eth_src = kC0.mac, ans6.eth_dst = kBridgeMac;
@@ -295,6 +302,30 @@ TEST_F(IcmpFragTest, ReplyFragmentsFollowTheFirstBackToTheClient) {
       {"later fragment of an unknown reply: untouched", {}, ipv4_fragment(stray.bytes(), 1376, 1376, true),
        TC_ACT_OK, {XDPLB_R_TC_PASS_FRAGMENT}, {}},
   });
+}
+
+// Fragments are remembered per side: a frame on the uplink with the addresses and IP id of a
+// reply's first fragment (its source a backend's: spoofed) is not translated as that reply,
+// nor a frame on the bridge with a request's as that request. Found by the fuzzer: the uplink
+// frame left as VIP -> client, towards a backend's MAC.
+TEST_F(IcmpFragTest, FragmentsOfOneSideNeverTranslateTheOther) {
+  const Packet req = with_sport_for(ring, Packet::udp(kClient, 50000, kVip, kPort), kB1.id);
+  open_flow(req.bytes());
+  const auto [ans, ans_out] = big_reply(req);
+  Packet dg = with_sport_for(ring, Packet::udp(kClient, 51000, kVip, kPort), kB1.id);
+  dg.payload.assign(3000, 'q');
+  dg.ip_id = 0x3333;
+  const Bytes in = ans.bytes(), out = ans_out.bytes(), din = dg.bytes();
+
+  tc_rows({{"reply's first fragment: reverse-NATed, remembered", {}, ipv4_fragment(in, 0, 1376, true),
+            TC_ACT_REDIRECT, {XDPLB_R_TC_REVNAT_REDIRECT, XDPLB_R_FRAG_FIRST}, ipv4_fragment(out, 0, 1376, true)}});
+  xdp_rows({{"its later fragment on the uplink: untouched", {}, ipv4_fragment(in, 1376, 1376, true), XDP_PASS,
+             {XDPLB_R_PASS_FRAGMENT}, {}},
+            {"request's first fragment: balanced, remembered", {}, ipv4_fragment(din, 0, 1480, true), XDP_PASS,
+             {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_PASS, XDPLB_R_FRAG_FIRST},
+             ipv4_fragment(dnat_expected(dg, kB1), 0, 1480, true)}});
+  tc_rows({{"its later fragment on the bridge: untouched", {}, ipv4_fragment(din, 1480, 1480, true), TC_ACT_OK,
+            {XDPLB_R_TC_PASS_FRAGMENT}, {}}});
 }
 
 }  // namespace
