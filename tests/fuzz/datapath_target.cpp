@@ -92,9 +92,16 @@ Tunables fuzz_tunables() {
 //     frame can cause once the lengths are checked against the frame.
 constexpr std::string_view kUnreachable[] = {"flow_table_full", "flow_evicted", "flow_restored",
                                              "tc_drop_rewrite"};
-bool unreachable(std::string_view reason) {
-  return std::find(std::begin(kUnreachable), std::end(kUnreachable), reason) != std::end(kUnreachable);
+// Reasons of a path this harness does not model yet: routed backends (outside the bridge's
+// subnets, reached and answered through an uplink). The invariants here assume every backend
+// sits behind the bridge (nothing towards the uplink names one); packet_routed_test's tables
+// cover every branch of that path.
+constexpr std::string_view kNotModelled[] = {"fwd_routed", "routed_reply", "drop_routed_reply"};
+bool listed(std::string_view reason, const auto& list) {
+  return std::find(std::begin(list), std::end(list), reason) != std::end(list);
 }
+bool unreachable(std::string_view reason) { return listed(reason, kUnreachable); }
+bool not_modelled(std::string_view reason) { return listed(reason, kNotModelled); }
 
 std::array<uint8_t, 16> addr_bytes(const std::string& text) {
   auto a = IpAddress::parse(text);
@@ -280,7 +287,7 @@ std::string DatapathTarget::reasons_table() {
     const std::string name(reason_info(r).name);
     char line[96];
     std::snprintf(line, sizeof line, "  %-26s %12llu%s\n", name.c_str(), static_cast<unsigned long long>((*totals)[r]),
-                  unreachable(name) ? "  (unreachable here)" : "");
+                  unreachable(name) ? "  (unreachable here)" : not_modelled(name) ? "  (not modelled: routed backends)" : "");
     s += line;
   }
   return s;
@@ -291,7 +298,7 @@ std::string DatapathTarget::reasons_missing() {
   if (!totals) return totals.error();
   std::string s;
   for (uint32_t r = 0; r < totals->size(); ++r) {
-    if (!(*totals)[r] && !unreachable(reason_info(r).name))
+    if (!(*totals)[r] && !unreachable(reason_info(r).name) && !not_modelled(reason_info(r).name))
       s += std::string(s.empty() ? "" : " ") + std::string(reason_info(r).name);
   }
   return s;
