@@ -138,35 +138,66 @@ static __always_inline int xdp_later_fragment(struct xdp_md *ctx, struct packet 
 	return xdp_forward(ctx, pkt, f->backend, be);
 }
 
+/* The (VIP, port) a routed backend's endpoint answers for (map reply_nats), for a reply rk
+ * that no reverse entry knows, or NULL: not a routed backend's endpoint. */
+static __always_inline struct xdplb_reply_nat *reply_nat_of(const struct xdplb_flow_key *rk)
+{
+	struct xdplb_service_key k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.vip = rk->src;
+	k.port = rk->sport;
+	k.proto = rk->proto;
+	k.family = rk->family;
+	return bpf_map_lookup_elem(&reply_nats, &k);
+}
+
 /* XDP: a packet for no service may be the reply of a routed backend (one outside the bridge,
- * whose replies come back by the host's routes): reverse NAT and route it to the client. Costs
- * one reverse-table lookup per non-service packet; the service path does not see it. Returns
- * the verdict, or -1 if it is no such reply. *backend gets the replying backend's id. */
+ * whose replies come back by the host's routes): reverse NAT and route it to the client. Its
+ * reverse entry says what to put back; without one (another node behind the same ECMP placed
+ * the flow, or that node is gone) the backend's endpoint does, if it serves one VIP:port
+ * (reply_nats). Costs one reverse-table lookup per non-service packet, and one reply_nats
+ * lookup when that misses; the service path does not see it. Returns the verdict, or -1 if
+ * it is no such reply. *backend gets the replying backend's id (known with an entry only). */
 static __always_inline int xdp_routed_reply(struct xdp_md *ctx, struct packet *pkt,
 					    __u32 *backend)
 {
 	struct xdplb_reverse *rev = reply_live(&pkt->key);
+	struct xdplb_reply_nat *nat = NULL;
+	const union xdplb_addr *vip;
 	struct bpf_fib_lookup *fib;
 	struct xdplb_backend *be;
+	__be16 vport;
+	int rc;
 
-	if (!rev)
-		return -1;
-	be = bpf_map_lookup_elem(&backends, &rev->backend);
-	if (!be || !(be->flags & XDPLB_BACKEND_ROUTED))
-		return -1;
-	*backend = rev->backend;
+	if (rev) {
+		be = bpf_map_lookup_elem(&backends, &rev->backend);
+		if (!be || !(be->flags & XDPLB_BACKEND_ROUTED))
+			return -1;
+		*backend = rev->backend;
+		vip = &rev->vip;
+		vport = rev->vport;
+	} else {
+		nat = reply_nat_of(&pkt->key);
+		if (!nat)
+			return -1;
+		vip = &nat->vip;
+		vport = nat->vport;
+	}
 	fib = fib_scratch_get();
-	if (!fib || pkt->ip_options ||
-	    xdp_fib(ctx, pkt, &rev->vip, &pkt->key.dst, fib) != BPF_FIB_LKUP_RET_SUCCESS) {
+	rc = fib && !pkt->ip_options ? xdp_fib(ctx, pkt, vip, &pkt->key.dst, fib) : -1;
+	if (nat && rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return -1; /* to this host itself (its health check, a host-local client): its own */
+	if ((nat && (nat->flags & XDPLB_REPLY_NAT_AMBIGUOUS)) || rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		/* the stack would send it on with the backend's address, which the client
 		 * does not know: drop it, counted */
 		count_reason(XDPLB_R_DROP_ROUTED_REPLY);
 		return XDP_DROP;
 	}
-	if (pkt->tcp && tcp_ends_flow(pkt))
+	if (rev && pkt->tcp && tcp_ends_flow(pkt))
 		reply_end(&pkt->key, rev, pkt);
-	revnat_xdp(pkt, rev);
-	count_reason(XDPLB_R_ROUTED_REPLY);
+	xdp_nat(pkt, true, vip, vport);
+	count_reason(rev ? XDPLB_R_ROUTED_REPLY : XDPLB_R_ROUTED_REPLY_STATELESS);
 	return xdp_send_routed(ctx, pkt, fib);
 }
 

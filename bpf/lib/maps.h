@@ -234,6 +234,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fib_scratch SEC(".maps");
 
+/* A routed backend's endpoint (xdplb_service_key: backend address, port, proto) -> the one
+ * VIP:port its replies are put back to when no reverse entry knows them. Written by the
+ * controller (lb/plan.h reply_nats, through the transaction); read by XDP on the uplinks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPLB_MAX_REPLY_NATS);
+	__type(key, struct xdplb_service_key);
+	__type(value, struct xdplb_reply_nat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reply_nats SEC(".maps");
+
 /* Traced packets (xdplb_trace_event). Written by XDP, TC and the cgroup hooks while a trace
  * runs; read by the trace command. */
 struct {

@@ -90,12 +90,6 @@ static __always_inline void dnat(struct packet *pkt, const struct xdplb_backend 
 	xdp_nat(pkt, false, &be->addr, bport);
 }
 
-/* XDP: a routed backend's reply gets rev's VIP:vport back as its source. */
-static __always_inline void revnat_xdp(struct packet *pkt, const struct xdplb_reverse *rev)
-{
-	xdp_nat(pkt, true, &rev->vip, rev->vport);
-}
-
 /* TC: where the L4 checksum of pkt sits, and the flags every bpf_l4_csum_replace on it needs:
  * a zero (absent) UDP checksum is left alone, never produced (BPF_F_MARK_MANGLED_0). */
 struct l4_csum {

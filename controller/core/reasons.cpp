@@ -48,7 +48,10 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
     {"tc_hairpin_frag_needed", "hairpin request too big for the way to its backend: dropped, the container told the MTU"},
     {"fwd_routed", "DNAT to a routed backend (outside the bridge) + FIB lookup + redirect"},
     {"routed_reply", "reply of a routed backend on an uplink: reverse NAT + FIB lookup + redirect"},
-    {"drop_routed_reply", "reply of a routed backend with no route/neighbour to the client: dropped"},
+    {"drop_routed_reply", "reply of a routed backend with no route/neighbour to the client (or, without a "
+                          "reverse entry, of an endpoint serving several VIP:ports): dropped"},
+    {"routed_reply_stateless", "reply of a routed backend no reverse entry knows (another node's flow): "
+                               "source put back to its one VIP:port + FIB lookup + redirect"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

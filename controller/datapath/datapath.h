@@ -84,6 +84,17 @@ struct ServiceValue {
   bool operator==(const ServiceValue&) const = default;
 };
 
+// What a routed backend's replies get as their source when no reverse entry knows them (map
+// reply_nats, keyed by the backend's endpoint as a ServiceKey: address, backend port, proto):
+// the one VIP:port the endpoint serves, or `ambiguous` (it serves several: such replies are
+// dropped).
+struct ReplyNat {
+  IpAddress vip;
+  uint16_t vport = 0;  // host order
+  bool ambiguous = false;
+  bool operator==(const ReplyNat&) const = default;
+};
+
 struct BackendEntry {
   IpAddress addr;
   uint16_t port = 0;      // host order
@@ -192,6 +203,10 @@ class Datapath {
   Status delete_service(const ServiceKey& key);
   // Every service entry the map holds.
   Result<std::map<ServiceKey, ServiceValue>> services();
+  // A routed backend's endpoint -> what its replies without a reverse entry get (reply_nats).
+  Status put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat);
+  Status delete_reply_nat(const ServiceKey& endpoint);
+  Result<std::map<ServiceKey, ReplyNat>> reply_nats();
   Status put_backend(uint32_t id, const BackendEntry& b);
   // The backend entry as the map holds it (an unused id: no address, inactive).
   Result<BackendEntry> backend_entry(uint32_t id);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "datapath/datapath.h"
+#include "datapath/map_walk.h"
 #include "datapath/skeleton.h"
 #include "xdplb_bpf.skel.h"
 
@@ -109,6 +110,39 @@ Result<std::map<ServiceKey, ServiceValue>> Datapath::services() {
     err = bpf_map__get_next_key(map, &key, &next, sizeof next);
   }
   if (err && err != -ENOENT) return make_error("walking the services failed: " + errno_text(err));
+  return out;
+}
+
+Status Datapath::put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat) {
+  auto key = service_key(endpoint);
+  if (!key) return make_error(key.error());
+  if (nat.vip.is_v6() != endpoint.vip.is_v6() || (!nat.vip.is_v4() && !nat.vip.is_v6()))
+    return make_error("a routed reply's VIP must be of its backend's family");
+  struct xdplb_reply_nat value;
+  std::memset(&value, 0, sizeof value);
+  value.vip = nat.vip.to_abi();
+  value.vport = htons(nat.vport);
+  value.flags = nat.ambiguous ? XDPLB_REPLY_NAT_AMBIGUOUS : 0;
+  return update(skel_->maps.reply_nats, *key, value, "a routed backend's reply NAT");
+}
+
+Status Datapath::delete_reply_nat(const ServiceKey& endpoint) {
+  auto key = service_key(endpoint);
+  if (!key) return make_error(key.error());
+  int err = bpf_map__delete_elem(skel_->maps.reply_nats, &*key, sizeof *key, 0);
+  if (err && err != -ENOENT) return make_error("deleting a routed backend's reply NAT failed: " + errno_text(err));
+  return {};
+}
+
+Result<std::map<ServiceKey, ReplyNat>> Datapath::reply_nats() {
+  std::map<ServiceKey, ReplyNat> out;
+  XDPLB_TRY((walk_map<struct xdplb_service_key, struct xdplb_reply_nat>(
+      skel_->maps.reply_nats, "routed reply NATs", [&](const auto& key, const auto& value) {
+        const int family = key.family == XDPLB_AF_INET6 ? AF_INET6 : AF_INET;
+        out[ServiceKey{IpAddress::from_abi(key.vip, family), ntohs(key.port), key.proto}] =
+            ReplyNat{IpAddress::from_abi(value.vip, family), ntohs(value.vport),
+                     (value.flags & XDPLB_REPLY_NAT_AMBIGUOUS) != 0};
+      })));
   return out;
 }
 

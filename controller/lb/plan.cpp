@@ -104,6 +104,28 @@ Status check_service(const BridgeState& state, const ServiceConfig& svc) {
   return {};
 }
 
+// The routed backends of svc with an address.
+std::vector<const SavedBackend*> routed_backends(const BridgeState& state, const ServiceConfig& svc) {
+  std::vector<const SavedBackend*> out;
+  for (const auto& b : state.backends)
+    if (b.service == svc.name && b.path == BackendPath::Routed && (b.addr.is_v4() || b.addr.is_v6()))
+      out.push_back(&b);
+  return out;
+}
+
+// The reply NAT of each routed backend for service entry `entry` (whose new flows go to
+// backend_port, 0: each backend's own): an endpoint that two entries claim is ambiguous.
+void add_reply_nats(MapPlan& plan, const std::vector<const SavedBackend*>& routed, const ServiceKey& entry,
+                    uint16_t backend_port) {
+  for (const SavedBackend* b : routed) {
+    if (b->addr.is_v6() != entry.vip.is_v6()) continue;
+    const ServiceKey endpoint{b->addr, backend_port ? backend_port : b->port, entry.proto};
+    const ReplyNat nat{entry.vip, entry.port, false};
+    auto [it, fresh] = plan.reply_nats.emplace(endpoint, nat);
+    if (!fresh && !(it->second.vip == nat.vip && it->second.vport == nat.vport)) it->second.ambiguous = true;
+  }
+}
+
 }  // namespace
 
 Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>& default_addresses,
@@ -114,6 +136,7 @@ Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>
     XDPLB_TRY(check_service(state, svc));
     const ServiceValue value{0, static_cast<uint32_t>(svc.scheduler),
                              svc.affinity == Affinity::Source ? XDPLB_SERVICE_AFFINITY_SOURCE : 0u};
+    const auto routed = routed_backends(state, svc);
     for (const auto& addr : service_listen(svc, default_addresses)) {
       for (uint32_t port = svc.port; port <= svc.port_last; ++port) {
         for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}}) {
@@ -130,6 +153,7 @@ Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>
           v.pool = pool_of_service(svc, addr.is_v6() ? 6 : 4);
           v.backend_port = entry_backend_port(svc, static_cast<uint16_t>(port));
           plan.services.emplace(key, v);
+          add_reply_nats(plan, routed, key, v.backend_port);
         }
       }
     }
@@ -154,6 +178,10 @@ Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>
     return make_error("the services of " + state.bridge + " would take " + std::to_string(plan.services.size()) +
                       " service entries (addresses x ports x protocols); the map holds " +
                       std::to_string(XDPLB_MAX_SERVICES) + " (XDPLB_MAX_SERVICES): use fewer ports or --listen addresses");
+  if (plan.reply_nats.size() > XDPLB_MAX_REPLY_NATS)
+    return make_error("the routed backends of " + state.bridge + " would take " + std::to_string(plan.reply_nats.size()) +
+                      " reply NAT entries (backend addresses x backend ports x protocols); the map holds " +
+                      std::to_string(XDPLB_MAX_REPLY_NATS) + " (XDPLB_MAX_REPLY_NATS)");
   for (const auto& b : state.backends)
     if (!find_service(state, b.service))
       return make_error("backend id " + std::to_string(b.id) + " belongs to service '" + b.service +

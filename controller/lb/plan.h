@@ -26,6 +26,11 @@ struct PoolPlan {
 
 struct MapPlan {
   std::map<ServiceKey, ServiceValue> services;
+  // Every routed backend's endpoint (address, the backend port of each service entry, proto)
+  // -> the VIP:port its replies get when no reverse entry knows them (another node placed
+  // the flow); ambiguous when the endpoint serves several (listen addresses of its family,
+  // a port range onto one backend port, two services).
+  std::map<ServiceKey, ReplyNat> reply_nats;
   std::map<uint32_t, PoolPlan> pools;  // every pool of every service (empty ones too)
 };
 

@@ -11,6 +11,11 @@ Status DatapathWriter::put_service(const ServiceKey& key, const ServiceValue& va
 }
 Status DatapathWriter::delete_service(const ServiceKey& key) { return dp_.delete_service(key); }
 Result<std::map<ServiceKey, ServiceValue>> DatapathWriter::read_services() { return dp_.services(); }
+Status DatapathWriter::put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat) {
+  return dp_.put_reply_nat(endpoint, nat);
+}
+Status DatapathWriter::delete_reply_nat(const ServiceKey& endpoint) { return dp_.delete_reply_nat(endpoint); }
+Result<std::map<ServiceKey, ReplyNat>> DatapathWriter::read_reply_nats() { return dp_.reply_nats(); }
 Status DatapathWriter::write_pool(uint32_t pool, const PoolPlan& plan) {
   std::vector<PoolMember> list;
   for (const auto& m : plan.members) list.push_back({m.id, m.weight});
@@ -75,12 +80,47 @@ class [[nodiscard]] UndoLog {
   std::vector<std::function<Status(MapWriter&)>> steps_;
 };
 
-// What a service entry held before: put it back, or delete it if it was not there.
-std::function<Status(MapWriter&)> restore_service(const MapPlan& before, const ServiceKey& key) {
-  auto it = before.services.find(key);
-  if (it == before.services.end()) return [key](MapWriter& m) { return m.delete_service(key); };
-  const ServiceValue old = it->second;
-  return [key, old](MapWriter& m) { return m.put_service(key, old); };
+// The writes of one keyed map of the plan (service entries, routed reply NATs).
+template <typename K, typename V>
+struct KeyedMap {
+  Status (MapWriter::*put)(const K&, const V&);
+  Status (MapWriter::*erase)(const K&);
+};
+constexpr KeyedMap<ServiceKey, ServiceValue> kServices{&MapWriter::put_service, &MapWriter::delete_service};
+constexpr KeyedMap<ServiceKey, ReplyNat> kReplyNats{&MapWriter::put_reply_nat, &MapWriter::delete_reply_nat};
+
+// What an entry held before: put it back, or delete it if it was not there.
+template <typename K, typename V>
+std::function<Status(MapWriter&)> restore_entry(KeyedMap<K, V> m, const std::map<K, V>& before, const K& key) {
+  auto it = before.find(key);
+  if (it == before.end()) return [m, key](MapWriter& w) { return (w.*m.erase)(key); };
+  const V old = it->second;
+  return [m, key, old](MapWriter& w) { return (w.*m.put)(key, old); };
+}
+
+// Entries added or changed.
+template <typename K, typename V>
+Status put_changed(MapWriter& maps, UndoLog& undo, KeyedMap<K, V> m, const std::map<K, V>& before,
+                   const std::map<K, V>& after) {
+  for (const auto& [key, value] : after) {
+    auto it = before.find(key);
+    if (it != before.end() && it->second == value) continue;
+    XDPLB_TRY((maps.*m.put)(key, value));
+    undo.add(restore_entry(m, before, key));
+  }
+  return {};
+}
+
+// Entries gone.
+template <typename K, typename V>
+Status delete_gone(MapWriter& maps, UndoLog& undo, KeyedMap<K, V> m, const std::map<K, V>& before,
+                   const std::map<K, V>& after) {
+  for (const auto& [key, value] : before) {
+    if (after.count(key)) continue;
+    XDPLB_TRY((maps.*m.erase)(key));
+    undo.add(restore_entry(m, before, key));
+  }
+  return {};
 }
 
 std::function<Status(MapWriter&)> restore_pool(const MapPlan& before, uint32_t pool) {
@@ -117,8 +157,9 @@ Status write_entry(MapWriter& maps, UndoLog& undo, uint32_t id, const std::optio
   return {};
 }
 
-// Applies old -> new: entries turning on, pools the new plan has, service entries added or
-// changed, service entries gone, pools gone, entries turning off.
+// Applies old -> new: entries turning on, pools the new plan has, routed reply NATs and
+// service entries added or changed, service entries and reply NATs gone, pools gone, entries
+// turning off.
 Status apply(MapWriter& maps, UndoLog& undo, const MapPlan& before, const MapPlan& after,
              const EntryChanges& entries) {
   for (uint32_t id : entries.new_ids)
@@ -131,17 +172,10 @@ Status apply(MapWriter& maps, UndoLog& undo, const MapPlan& before, const MapPla
     XDPLB_TRY(maps.write_pool(pool, plan));
     undo.add(restore_pool(before, pool));
   }
-  for (const auto& [key, value] : after.services) {
-    auto it = before.services.find(key);
-    if (it != before.services.end() && it->second == value) continue;
-    XDPLB_TRY(maps.put_service(key, value));
-    undo.add(restore_service(before, key));
-  }
-  for (const auto& [key, value] : before.services) {
-    if (after.services.count(key)) continue;
-    XDPLB_TRY(maps.delete_service(key));
-    undo.add(restore_service(before, key));
-  }
+  XDPLB_TRY(put_changed(maps, undo, kReplyNats, before.reply_nats, after.reply_nats));
+  XDPLB_TRY(put_changed(maps, undo, kServices, before.services, after.services));
+  XDPLB_TRY(delete_gone(maps, undo, kServices, before.services, after.services));
+  XDPLB_TRY(delete_gone(maps, undo, kReplyNats, before.reply_nats, after.reply_nats));
   for (const auto& [pool, plan] : before.pools) {
     if (after.pools.count(pool)) continue;
     XDPLB_TRY(maps.write_pool(pool, PoolPlan{}));
@@ -207,6 +241,9 @@ Result<PendingChange> stage_transaction(const TransactionOptions& opts, const Ch
   auto services = opts.maps->read_services();
   if (!services) return make_error(services.error());
   old_plan.services = std::move(*services);
+  auto reply_nats = opts.maps->read_reply_nats();
+  if (!reply_nats) return make_error(reply_nats.error());
+  old_plan.reply_nats = std::move(*reply_nats);
   if (!opts.fresh_maps) {
     std::set<uint32_t> pools;
     for (const auto& [pool, plan] : new_plan->pools) pools.insert(pool);

@@ -29,6 +29,10 @@ class MapWriter {
   // What the service map holds now (the old side of the diff: addresses may have gone since
   // the last change).
   virtual Result<std::map<ServiceKey, ServiceValue>> read_services() = 0;
+  // Routed backends' endpoints -> what their replies without a reverse entry get.
+  virtual Status put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat) = 0;
+  virtual Status delete_reply_nat(const ServiceKey& endpoint) = 0;
+  virtual Result<std::map<ServiceKey, ReplyNat>> read_reply_nats() = 0;
   // Ring (built from the members) first, then the member list.
   virtual Status write_pool(uint32_t pool, const PoolPlan& plan) = 0;
   // What the pools hold now as far as the transaction knows it (their members as read, with
@@ -58,6 +62,9 @@ class DatapathWriter final : public MapWriter {
   Status put_service(const ServiceKey& key, const ServiceValue& value) override;
   Status delete_service(const ServiceKey& key) override;
   Result<std::map<ServiceKey, ServiceValue>> read_services() override;
+  Status put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat) override;
+  Status delete_reply_nat(const ServiceKey& endpoint) override;
+  Result<std::map<ServiceKey, ReplyNat>> read_reply_nats() override;
   Status write_pool(uint32_t pool, const PoolPlan& plan) override;
   Result<std::vector<PoolMember>> read_pool(uint32_t pool) override;
   Result<BackendEntry> read_backend(uint32_t id) override;

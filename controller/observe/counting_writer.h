@@ -17,6 +17,13 @@ class CountingWriter final : public MapWriter {
   }
   Status delete_service(const ServiceKey& key) override { return count("service", inner_.delete_service(key)); }
   Result<std::map<ServiceKey, ServiceValue>> read_services() override { return inner_.read_services(); }
+  Status put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat) override {
+    return count("reply_nat", inner_.put_reply_nat(endpoint, nat));
+  }
+  Status delete_reply_nat(const ServiceKey& endpoint) override {
+    return count("reply_nat", inner_.delete_reply_nat(endpoint));
+  }
+  Result<std::map<ServiceKey, ReplyNat>> read_reply_nats() override { return inner_.read_reply_nats(); }
   Status write_pool(uint32_t pool, const PoolPlan& plan) override {
     const auto t0 = std::chrono::steady_clock::now();
     Status s = inner_.write_pool(pool, plan);

@@ -11,7 +11,7 @@
  * by the controller at attach): a binary that finds pins of another version does not read
  * their maps; `xdplb attach` replaces programs and maps in one step. Raise it with any change
  * to a map's key, value, type or size, or to what a program keeps in a map. */
-#define XDPLB_ABI_VERSION 3
+#define XDPLB_ABI_VERSION 4
 
 /* ---- sizes (one place each; the controller sizes its buffers from these) ---- */
 
@@ -223,6 +223,27 @@ struct xdplb_hairpin_reverse {
 	__u32 pad;
 };
 
+/* ---- routed replies without state: backend -> the one (VIP, port) it answers for ----
+ * Several nodes behind ECMP share one set of routed backends; a backend's reply comes back
+ * through whichever node the router picks, often not the one that placed the flow (or that
+ * node is gone). A reply with no reverse entry here is translated by the backend's endpoint
+ * alone: key xdplb_service_key of the reply's source (backend address, backend port, proto,
+ * family), value the (VIP, port) to put back. Only routed backends have entries. */
+
+/* Routed endpoints (backend address x backend port x proto) per attached bridge. */
+#define XDPLB_MAX_REPLY_NATS 8192
+/* The endpoint answers for more than one (VIP, port) (several listen addresses of the family,
+ * a port range onto one backend port, two services): the source cannot be put back without
+ * state, so such a reply is dropped (drop_routed_reply), never leaked with the backend's
+ * address. */
+#define XDPLB_REPLY_NAT_AMBIGUOUS (1u << 0)
+
+struct xdplb_reply_nat {
+	union xdplb_addr vip;
+	__be16 vport;  /* network order */
+	__u16 flags;   /* XDPLB_REPLY_NAT_* */
+};
+
 /* ---- uplink guard: sources that never arrive on an uplink ----
  * The bridge's subnets, the host's own addresses and loopback (controller/core/
  * address_policy.h). A new flow from one of them on an uplink is spoofed: it is dropped, so it
@@ -351,6 +372,9 @@ enum xdplb_reason {
 	XDPLB_R_ROUTED_REPLY,   /* reply of a routed backend on an uplink: reverse NAT, FIB, redirect */
 	XDPLB_R_DROP_ROUTED_REPLY, /* reply of a routed backend with no usable route/neighbour to
 	                            * the client (or IPv4 options): dropped, never leaked untranslated */
+	XDPLB_R_ROUTED_REPLY_STATELESS, /* reply of a routed backend that no reverse entry here
+	                                 * knows (another node placed the flow): source put back to
+	                                 * its endpoint's one VIP:port (reply_nats), FIB, redirect */
 	XDPLB_R_MAX
 };
 

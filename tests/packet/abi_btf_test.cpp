@@ -86,6 +86,8 @@ std::vector<Expect> abi_structs() {
       {"xdplb_frag", BTF_KIND_STRUCT, sizeof(struct xdplb_frag),
        {M(struct xdplb_frag, src), M(struct xdplb_frag, dst), M(struct xdplb_frag, backend),
         M(struct xdplb_frag, pad), M(struct xdplb_frag, created_ns)}},
+      {"xdplb_reply_nat", BTF_KIND_STRUCT, sizeof(struct xdplb_reply_nat),
+       {M(struct xdplb_reply_nat, vip), M(struct xdplb_reply_nat, vport), M(struct xdplb_reply_nat, flags)}},
   };
 }
 
@@ -131,6 +133,9 @@ TEST_F(AbiBtfTest, MapSizesComeFromTheAbi) {
   EXPECT_EQ(bpf_map__max_entries(skel->maps.frags), XDPLB_MAX_FRAGS);
   EXPECT_EQ(bpf_map__key_size(skel->maps.frags), sizeof(struct xdplb_frag_key));
   EXPECT_EQ(bpf_map__value_size(skel->maps.frags), sizeof(struct xdplb_frag));
+  EXPECT_EQ(bpf_map__max_entries(skel->maps.reply_nats), XDPLB_MAX_REPLY_NATS);
+  EXPECT_EQ(bpf_map__key_size(skel->maps.reply_nats), sizeof(struct xdplb_service_key));
+  EXPECT_EQ(bpf_map__value_size(skel->maps.reply_nats), sizeof(struct xdplb_reply_nat));
   EXPECT_EQ(bpf_map__key_size(skel->maps.flows), sizeof(struct xdplb_flow_key));
   EXPECT_EQ(bpf_map__value_size(skel->maps.reverse), sizeof(struct xdplb_reverse));
   EXPECT_EQ(bpf_map__value_size(skel->maps.backend_stats), sizeof(struct xdplb_backend_stats));

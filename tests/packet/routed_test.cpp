@@ -181,6 +181,54 @@ TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWays) {
   });
 }
 
+// Several nodes behind ECMP share the routed backends: a reply may reach a node that has no
+// reverse entry for it (another node placed the flow, or that node is gone). The backend's
+// endpoint then says what to put back (reply_nats, as the controller's plan writes it), and
+// a mid-flow client packet of an unknown flow is placed by the ring, not reset.
+TEST_F(RoutedTest, RepliesOfFlowsPlacedElsewhereAreTranslatedWithoutState) {
+  const IpAddress backend = *IpAddress::parse(kSameUplink.backend);
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
+    auto s = dp->put_reply_nat({backend, 80, proto}, {*IpAddress::parse(kSameUplink.vip), kPort, false});
+    ASSERT_TRUE(s) << s.error();
+  }
+  // kOtherDevice's backend serves two VIP:ports: no single source to put back.
+  auto s = dp->put_reply_nat({*IpAddress::parse(kOtherDevice.backend), 80, IPPROTO_TCP},
+                             {*IpAddress::parse(kOtherDevice.vip), kPort, true});
+  ASSERT_TRUE(s) << s.error();
+
+  Packet elsewhere = Packet::tcp("192.168.1.2", 41000, kSameUplink.vip, kPort);
+  elsewhere.tcp_flags = kTcpAck;  // of a connection another node opened
+  Packet reply = routed_reply(elsewhere, kSameUplink);
+  reply.tcp_flags = kTcpAck;
+  const Packet udp = Packet::udp("192.168.1.2", 51000, kSameUplink.vip, kPort);
+  const Packet ambiguous = routed_reply(Packet::tcp("192.168.1.2", 41001, kOtherDevice.vip, kPort), kOtherDevice);
+  const Packet no_neigh = routed_reply(Packet::tcp("192.168.1.3", 41002, kSameUplink.vip, kPort), kSameUplink);
+  Packet stranger = reply;
+  stranger.sport = 81;  // an endpoint of the backend that serves nothing
+  Packet to_host = reply;  // the host's own connection to the backend (its health check)
+  to_host.dst = "192.168.1.1";
+
+  run_xdp_cases({
+    {"reply of a flow this node never saw: source back to the endpoint's VIP:8000, XDP_TX", {},
+     reply.bytes(), XDP_TX, {XDPLB_R_ROUTED_REPLY_STATELESS}, revnat_routed(reply, kSameUplink)},
+    {"UDP reply without an entry: the same", {}, routed_reply(udp, kSameUplink).bytes(), XDP_TX,
+     {XDPLB_R_ROUTED_REPLY_STATELESS}, revnat_routed(routed_reply(udp, kSameUplink), kSameUplink)},
+    {"endpoint serving several VIP:ports: dropped, never leaked with the backend's address", {},
+     ambiguous.bytes(), XDP_DROP, {XDPLB_R_DROP_ROUTED_REPLY}, std::nullopt},
+    {"stateless reply to a client without a neighbour: dropped", {}, no_neigh.bytes(), XDP_DROP,
+     {XDPLB_R_DROP_ROUTED_REPLY}, std::nullopt},
+    {"a port of the backend no service uses: untouched", {}, stranger.bytes(), XDP_PASS,
+     {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
+    {"the backend answering the host itself: untouched, to the host's own socket", {}, to_host.bytes(),
+     XDP_PASS, {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
+    {"mid-flow client packet of that flow: placed by the ring onto the routed backend", {},
+     elsewhere.bytes(), XDP_TX, {XDPLB_R_FLOW_MIDSTREAM, XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     dnat_routed(elsewhere, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"its next reply now has this node's reverse entry", {}, reply.bytes(), XDP_TX,
+     {XDPLB_R_ROUTED_REPLY}, revnat_routed(reply, kSameUplink)},
+  });
+}
+
 // IPv6: the same both ways. xdpup0 also has fd00:1::1/64, client fd00:1::2 (02:..:c2),
 // fd00:16::/64 via router fd00:1::fe (02:..:01:fe).
 TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWaysIpv6) {
@@ -217,11 +265,20 @@ TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWaysIpv6) {
   to_client.eth_dst = kClientMac;
   to_client.eth_src = kUp0Mac;
 
+  ASSERT_TRUE(dp->put_reply_nat({*IpAddress::parse("fd00:16::10"), 80, IPPROTO_TCP},
+                                {*IpAddress::parse("fd00::31"), kPort, false}));
+  Frame6 elsewhere_reply = reply;  // of a flow another node placed
+  elsewhere_reply.dport = 41000;
+  Frame6 elsewhere_to_client = to_client;
+  elsewhere_to_client.dport = 41000;
+
   run_xdp_cases({
     {"IPv6 SYN to a routed backend: DNAT, router's MAC, XDP_TX", {}, syn.bytes(), XDP_TX,
      {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED}, to_backend.bytes()},
     {"IPv6 reply on the uplink: source back to VIP:8000, client's MAC, XDP_TX", {}, reply.bytes(),
      XDP_TX, {XDPLB_R_ROUTED_REPLY}, to_client.bytes()},
+    {"IPv6 reply of a flow this node never saw: by the endpoint's one VIP:8000", {},
+     elsewhere_reply.bytes(), XDP_TX, {XDPLB_R_ROUTED_REPLY_STATELESS}, elsewhere_to_client.bytes()},
   });
 }
 

@@ -281,5 +281,60 @@ TEST(Affinity, OneClientOneSlotAndClientsSpreadByWeight) {
   }
 }
 
+// A routed backend's replies without a reverse entry (another node's flow) get the one
+// VIP:port its endpoint serves; an endpoint serving several is marked ambiguous (dropped by the
+// datapath), and bridge backends get nothing (their replies come through TC on the bridge).
+SavedBackend routed(uint32_t id, const char* service, const char* address) {
+  SavedBackend b = backend(id, service, address);
+  b.path = BackendPath::Routed;
+  return b;
+}
+
+TEST(Plan, RoutedBackendsGetTheirServicesVipAsReplyNat) {
+  BridgeState s = two_services();
+  s.services[0].listen = {addr("198.51.100.80"), addr("2001:db8::80")};
+  s.backends.push_back(routed(4, "web", "172.16.0.10"));
+  s.backends.push_back(routed(5, "web", "fd00:16::10"));
+  auto plan = plan_maps(s, kDefaults);
+  ASSERT_TRUE(plan.ok()) << plan.error();
+  ASSERT_EQ(plan->reply_nats.size(), 2u) << "one per routed endpoint and protocol; bridge backends none";
+  EXPECT_EQ(plan->reply_nats.at({addr("172.16.0.10"), 80, IPPROTO_TCP}), (ReplyNat{addr("198.51.100.80"), 8000, false}))
+      << "IPv4 backend: the IPv4 listen address only";
+  EXPECT_EQ(plan->reply_nats.at({addr("fd00:16::10"), 80, IPPROTO_TCP}), (ReplyNat{addr("2001:db8::80"), 8000, false}));
+}
+
+TEST(Plan, ReplyNatOfAnEndpointServingSeveralVipsIsAmbiguous) {
+  const ServiceKey endpoint{addr("172.16.0.10"), 80, IPPROTO_TCP};
+  BridgeState s = two_services();
+  s.backends.push_back(routed(4, "web", "172.16.0.10"));
+  auto defaults = plan_maps(s, kDefaults);  // web answers on 192.0.2.1 and 10.0.3.1
+  ASSERT_TRUE(defaults.ok()) << defaults.error();
+  EXPECT_TRUE(defaults->reply_nats.at(endpoint).ambiguous) << "two IPv4 addresses";
+
+  s.services[0].listen = {addr("198.51.100.80")};
+  s.services[0].port_last = 8009;  // ten ports onto backend port 80
+  auto range = plan_maps(s, kDefaults);
+  ASSERT_TRUE(range.ok()) << range.error();
+  EXPECT_TRUE(range->reply_nats.at(endpoint).ambiguous) << "a port range onto one backend port";
+
+  s.services[0].backend_port = 9000;
+  s.services[0].backend_port_last = 9009;  // port + i -> 9000 + i: one VIP:port per backend port
+  auto mapped = plan_maps(s, kDefaults);
+  ASSERT_TRUE(mapped.ok()) << mapped.error();
+  EXPECT_EQ(mapped->reply_nats.size(), 10u);
+  EXPECT_EQ(mapped->reply_nats.at({addr("172.16.0.10"), 9003, IPPROTO_TCP}),
+            (ReplyNat{addr("198.51.100.80"), 8003, false}));
+
+  BridgeState two = two_services();
+  two.services[0].listen = {addr("198.51.100.80")};
+  two.services[1].listen = {addr("198.51.100.53")};
+  two.services[1].protos = ProtoSet::Tcp;
+  two.backends.push_back(routed(4, "web", "172.16.0.10"));
+  two.backends.push_back(routed(5, "dns", "172.16.0.10"));
+  auto shared = plan_maps(two, kDefaults);
+  ASSERT_TRUE(shared.ok()) << shared.error();
+  EXPECT_TRUE(shared->reply_nats.at(endpoint).ambiguous) << "one endpoint, two services";
+}
+
 }  // namespace
 }  // namespace xdplb

@@ -23,6 +23,7 @@ IpAddress addr(const char* text) { return *IpAddress::parse(text); }
 // The maps as plain values; write number `fail_at` (counting from 1) fails once.
 struct FakeMaps final : MapWriter {
   std::map<ServiceKey, ServiceValue> services;
+  std::map<ServiceKey, ReplyNat> reply_nats;
   std::map<uint32_t, PoolPlan> pools;
   std::map<uint32_t, BackendEntry> backends;
   std::map<uint32_t, BackendTally> tallies;  // as the datapath resets them
@@ -53,6 +54,22 @@ struct FakeMaps final : MapWriter {
   Result<std::map<ServiceKey, ServiceValue>> read_services() override {
     XDPLB_TRY(step("read_services"));
     return services;
+  }
+  Status put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat) override {
+    XDPLB_TRY(step("put_reply_nat"));
+    ++mutations;
+    reply_nats[endpoint] = nat;
+    return {};
+  }
+  Status delete_reply_nat(const ServiceKey& endpoint) override {
+    XDPLB_TRY(step("delete_reply_nat"));
+    ++mutations;
+    reply_nats.erase(endpoint);
+    return {};
+  }
+  Result<std::map<ServiceKey, ReplyNat>> read_reply_nats() override {
+    XDPLB_TRY(step("read_reply_nats"));
+    return reply_nats;
   }
   Status write_pool(uint32_t pool, const PoolPlan& plan) override {
     XDPLB_TRY(step("write_pool"));
@@ -114,7 +131,7 @@ struct FakeMaps final : MapWriter {
         if (e.active) out[id] = {e.addr, e.port};
       return out;
     };
-    return services == o.services && pools == o.pools && active(*this) == active(o);
+    return services == o.services && reply_nats == o.reply_nats && pools == o.pools && active(*this) == active(o);
   }
 };
 
