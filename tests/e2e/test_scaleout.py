@@ -82,26 +82,33 @@ SERVICE_YAML = """      - name: {name}
 
 
 class Node:
-    def __init__(self, e2e, router, k):
+    """Node k: its uplink to the router (10.NET.k.2), a bridge, BIRD and an xdplb daemon. With
+    `shared` (the addresses of backends behind the router) its services use those, routed;
+    else each node has its own two backends behind its bridge."""
+
+    def __init__(self, e2e, router, k, net=NET, shared=None, xdp_mode=None):
         self.k = k
+        self.net = net
         self.dir = e2e.path(f"n{k}")
         os.makedirs(self.dir)
         self.ns = e2e.netns(f"n{k}")
-        self.ip = f"10.{NET}.{k}.2"
+        self.ip = f"10.{net}.{k}.2"
+        self.gateway = f"10.{net}.{k}.1"
         veth(e2e.defer, f"n{k}", router, "uplink0", self.ns)
-        router.addr_add(f"n{k}", f"10.{NET}.{k}.1/24")
+        router.addr_add(f"n{k}", f"10.{net}.{k}.1/24")
         self.ns.addr_add("uplink0", f"{self.ip}/24")
-        self.ns.ip("route", "add", "default", "via", f"10.{NET}.{k}.1")
-        for vip in (WEB_VIP, API_VIP):
+        self.ns.ip("route", "add", "default", "via", self.gateway)
+        vips = (f"10.{net}.200.1",) if shared else (WEB_VIP, API_VIP)
+        for vip in vips:
             self.ns.addr_add("lo", f"{vip}/32")
         self.ns.sysctl("net.ipv4.ip_forward", 1)
         for fam in ("iptables", "ip6tables"):
             self.ns.sysctl(f"net.bridge.bridge-nf-call-{fam}", 0, check=False)
         self.ns.ip("link", "add", "br0", "type", "bridge")
-        self.ns.addr_add("br0", f"10.{NET}.50.1/24")
+        self.ns.addr_add("br0", f"10.{net}.50.1/24")
         self.ns.ip("link", "set", "br0", "up")
         self.servers = {}
-        for j, addr in enumerate(BACKENDS, 1):
+        for j, addr in enumerate([] if shared else BACKENDS, 1):
             b = e2e.netns(f"n{k}b{j}")
             veth(e2e.defer, f"b{j}h", self.ns, "eth0", b)
             self.ns.ip("link", "set", f"b{j}h", "master", "br0", "up")
@@ -120,10 +127,16 @@ class Node:
                                XDPLB_STATE_DIR=self.lb.state_dir)
         e2e.lbs.append(self.lb)
         self.conf = os.path.join(self.dir, "node.yaml")
-        services = "".join(SERVICE_YAML.format(name=n, port=p, bport=bp, vip=v, b1=BACKENDS[0], b2=BACKENDS[1])
-                           for n, p, bp, v in (("web", 8000, 80, WEB_VIP), ("api", 8001, 81, API_VIP)))
+        if shared:
+            services = SERVICE_YAML.format(name="web", port=8000, bport=80, vip=vips[0], b1=shared[0], b2=shared[1])
+        else:
+            services = "".join(SERVICE_YAML.format(name=n, port=p, bport=bp, vip=v, b1=BACKENDS[0], b2=BACKENDS[1])
+                               for n, p, bp, v in (("web", 8000, 80, WEB_VIP), ("api", 8001, 81, API_VIP)))
+        text = NODE_YAML.format(net=net, k=k, dir=self.dir, services=services)
+        if xdp_mode:
+            text = text.replace("    uplinks: [uplink0]\n", f"    uplinks: [uplink0]\n    xdp_mode: {xdp_mode}\n")
         with open(self.conf, "w") as f:
-            f.write(NODE_YAML.format(net=NET, k=k, dir=self.dir, services=services))
+            f.write(text)
         with open(os.path.join(self.dir, "bird.conf"), "w") as f:
             f.write(f'log "{self.dir}/bird.log" all;\ninclude "{self.dir}/xdplb.conf";\n')
         self.daemon = None
@@ -279,3 +292,133 @@ def test_three_nodes_behind_ecmp(e2e):
     wait_until(lambda: nexthops(router, WEB_VIP), 5, "node 3's routes gone with its link",
                ok=lambda hops: hops == [nodes[1].ip], interval=0.01)
     print(f"node 3's uplink down: its routes gone at the router after {(time.monotonic() - t4) * 1000:.0f} ms")
+
+
+SHARED_NET = 173
+
+
+def router_with_nodes(e2e, net, **node_kw):
+    """The router (BIRD, ECMP with an L4 hash), a client behind it and three nodes peering
+    with it; returns (router, client, nodes) once all three announce their VIPs."""
+    router = e2e.netns("rt")
+    # Before its links exist, so each one takes these: a node's link that goes down leaves
+    # every multipath route through it (routes_with_linkdown ignored); the nodes' DNATed
+    # requests (the client's source from a node's link) are forwarded.
+    for key, value in (("ip_forward", 1), ("fib_multipath_hash_policy", 1), ("conf.all.rp_filter", 0),
+                       ("conf.default.rp_filter", 0), ("conf.all.ignore_routes_with_linkdown", 1),
+                       ("conf.default.ignore_routes_with_linkdown", 1)):
+        router.sysctl(f"net.ipv4.{key}", value)
+    cl = e2e.netns("cl")
+    veth(e2e.defer, "cli", router, "eth0", cl)
+    router.addr_add("cli", f"10.{net}.100.1/24")
+    cl.addr_add("eth0", f"10.{net}.100.2/24")
+    cl.ip("route", "add", "default", "via", f"10.{net}.100.1")
+    cl.run("ethtool", "-K", "eth0", "tx", "off")  # full checksums, like wire traffic
+    nodes = [Node(e2e, router, k, net=net, **node_kw) for k in (1, 2, 3)]
+    rdir = e2e.path("router")
+    os.makedirs(rdir)
+    with open(os.path.join(rdir, "bird.conf"), "w") as f:
+        f.write(ROUTER_CONF.format(net=net, log=f"{rdir}/bird.log",
+                                   peers="".join(ROUTER_PEER.format(net=net, k=k) for k in (1, 2, 3))))
+    router.spawn(["bird", "-f", "-c", f"{rdir}/bird.conf", "-s", f"{rdir}/bird.ctl", "-P", f"{rdir}/bird.pid"],
+                 f"{rdir}/bird.out", e2e.defer)
+    return router, cl, nodes
+
+
+def test_shared_backends_zero_broken_at_node_loss(e2e):
+    """Three nodes share two routed backends behind the router; the backends' replies to the
+    client go back through any node (the router spreads them by ECMP of their own 5-tuple, so
+    mostly not through the node that placed the flow): translated there without state
+    (routed_reply_stateless). A node lost under held connections (uplink down, datapath
+    detached) breaks none of them: ECMP moves its flows to the others, which place them by
+    the same ring onto the same backend. NET = 173.
+
+        backends {P}-sb1 10.N.61.2, {P}-sb2 10.N.62.2 ── router: from 10.N.60.0/22 to the
+        clients -> ECMP over the three nodes (table 173); everything else as routed
+    """
+    net = SHARED_NET
+    shared = [f"10.{net}.61.2", f"10.{net}.62.2"]
+    vip = f"10.{net}.200.1"
+    # Generic XDP: in native mode on these veth uplinks the router's forwarded replies do not
+    # reach the program (as in test_routed.py).
+    router, cl, nodes = router_with_nodes(e2e, net, shared=shared, xdp_mode="generic")
+    for j, addr in enumerate(shared, 1):
+        b = e2e.netns(f"sb{j}")
+        veth(e2e.defer, f"sb{j}", router, "eth0", b)
+        router.addr_add(f"sb{j}", f"10.{net}.6{j}.1/24")
+        b.addr_add("eth0", f"{addr}/24")
+        b.ip("route", "add", "default", "via", f"10.{net}.6{j}.1")
+        b.run("ethtool", "-K", "eth0", "tx", "off")
+        b.spawn(["/usr/bin/python3", PEER, "serve", f"sb{j}", "80"], e2e.path(f"sb{j}.log"), e2e.defer)
+    # DNAT without SNAT: what the backends send the clients goes through a node (any node).
+    router.ip("rule", "add", "from", f"10.{net}.60.0/22", "to", f"10.{net}.100.0/24", "lookup", "173")
+    router.ip("route", "add", f"10.{net}.100.0/24", "table", "173",
+              *[w for n in nodes for w in ("nexthop", "via", n.ip, "dev", f"n{n.k}")])
+
+    for n in nodes:
+        n.start()
+    all3 = [n.ip for n in nodes]
+    t_start = time.monotonic()
+    wait_until(lambda: nexthops(router, vip), 30, f"ECMP over all three nodes for {vip}", ok=lambda h: h == all3)
+    print(f"all three nodes announce after {time.monotonic() - t_start:.1f} s")
+    sums = [n.checksums()[0] for n in nodes]
+    assert sums[0] == sums[1] == sums[2], f"same backends, same rings on every node: {sums}"
+    for n in nodes:
+        assert [n.lb.backend(a)["path"] for a in shared] == ["routed", "routed"]
+
+    def reasons(n, name):
+        return n.lb.status()["reasons"].get(name, 0)
+
+    load = cl.spawn(["/usr/bin/python3", PEER, "clients", vip, "8000", str(HELD), str(SECONDS)],
+                    e2e.path("clients.log"), e2e.defer)
+    load.wait_output("started", 10)
+    time.sleep(6)
+
+    # Node 2 is lost: its uplink goes (the router's BIRD drops the session, its kernel every
+    # route through that link), then its datapath.
+    before = {n.k: reasons(n, "flow_midstream") for n in nodes}
+    lost_at = time.time()
+    t0 = time.monotonic()
+    nodes[1].ns.ip("link", "set", "uplink0", "down")
+    wait_until(lambda: nexthops(router, vip), 5, "node 2's withdrawal",
+               ok=lambda hops: hops == [nodes[0].ip, nodes[2].ip], interval=0.01)
+    withdraw_ms = (time.monotonic() - t0) * 1000
+    withdrawn_at = time.time()
+    nodes[1].lb("detach", "br0")
+    print(f"node 2 lost: withdrawn at the router after {withdraw_ms:.0f} ms")
+    time.sleep(6)
+    moved_out = sum(reasons(n, "flow_midstream") - before[n.k] for n in (nodes[0], nodes[2]))
+
+    # Node 2 back: attached while its link is still down (so no reply reaches it before its
+    # datapath is there), then the link.
+    nodes[1].daemon.stop()
+    back_at = time.time()
+    nodes[1].start()
+    nodes[1].ns.ip("link", "set", "uplink0", "up")
+    nodes[1].ns.ip("route", "replace", "default", "via", nodes[1].gateway)
+    t1 = time.monotonic()
+    wait_until(lambda: nexthops(router, vip), 15, "node 2 back in the ECMP set", ok=lambda h: h == all3,
+               interval=0.05)
+    announced_at = time.time()
+    print(f"node 2 back: announced {(time.monotonic() - t1) * 1000:.0f} ms after its link came up")
+
+    load.wait(timeout=SECONDS + 30)
+    result = json.loads(load.output().strip().splitlines()[-1])
+    held, new = result["held"], result["new"]
+    assert len(held) == HELD
+    broken = [h for h in held if h["broken"]]
+    stateless = {n.k: reasons(n, "routed_reply_stateless") for n in nodes}
+    moved_back = reasons(nodes[1], "flow_midstream")
+    dropped = {n.k: reasons(n, "drop_routed_reply") for n in nodes}
+    print(f"held connections {HELD}: broken {len(broken)}; moved node at the loss ~{moved_out} "
+          f"({moved_out / HELD:.0%}), back to node 2 ~{moved_back}")
+    print(f"replies translated without state per node: {stateless}; dropped: {dropped}")
+    print(f"new connections {new['total']}: failed {len(new['failures'])}: {new['failures']}")
+    assert not broken, f"held connections broken: {broken}"
+    assert all(h["seen"] for h in held), "every held connection got answers"
+    assert moved_out > 0, "node 2 held some of the connections (moved at its loss)"
+    assert all(stateless[k] > 0 for k in (1, 3)), f"replies of flows placed elsewhere: {stateless}"
+    windows = [(lost_at, withdrawn_at + 1.0), (back_at, announced_at + 1.0)]
+    late = [f for f in new["failures"] if not any(a <= f["at"] <= b for a, b in windows)]
+    assert not late, f"new connections failed away from a change of the ECMP set: {late}"
+    assert new["total"] > 200, new["total"]

@@ -272,6 +272,44 @@ TEST_F(Transaction, EveryFailingWriteLeavesMapsAndFileAsTheyWere) {
   }
 }
 
+// A routed backend's reply NAT goes in with the change that adds it (and is taken back when a
+// later write fails), and leaves with the backend.
+TEST_F(Transaction, RoutedBackendsReplyNatsAreWrittenAndRolledBack) {
+  const ServiceKey endpoint{addr("172.16.0.10"), 80, IPPROTO_TCP};
+  const auto add_routed = [](BridgeState& s, EntryChanges& e) -> Status {
+    s.services[0].listen = {addr("192.0.2.1")};
+    SavedBackend b = backend(4, "web", "172.16.0.10");
+    b.path = BackendPath::Routed;
+    s.backends.push_back(b);
+    e.new_ids.insert(4);
+    e.put[4] = entry("172.16.0.10");
+    return {};
+  };
+  FakeMaps dry = maps;
+  dry.writes = 0;
+  ASSERT_TRUE(run_transaction(options(dry), add_routed).ok());
+  EXPECT_EQ(dry.reply_nats, (std::map<ServiceKey, ReplyNat>{{endpoint, {addr("192.0.2.1"), 8000, false}}}));
+  const int total = dry.writes;
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << before_text;
+  for (int k = 1; k <= total; ++k) {
+    SCOPED_TRACE("failing write " + std::to_string(k) + " of " + std::to_string(total));
+    FakeMaps m = maps;
+    m.writes = 0;
+    m.fail_at = k;
+    ASSERT_FALSE(run_transaction(options(m), add_routed).ok());
+    EXPECT_TRUE(m.same_maps(maps)) << "maps not rolled back";
+  }
+  ASSERT_TRUE(run_transaction(options(maps), add_routed).ok());
+  ASSERT_EQ(maps.reply_nats.size(), 1u);
+  auto gone = run_transaction(options(maps), [](BridgeState& s, EntryChanges& e) -> Status {
+    std::erase_if(s.backends, [](const SavedBackend& b) { return b.id == 4; });
+    e.remove.insert(4);
+    return {};
+  });
+  ASSERT_TRUE(gone.ok()) << gone.error();
+  EXPECT_TRUE(maps.reply_nats.empty()) << "the removed backend's reply NAT stayed";
+}
+
 // The pools that have members (an empty one, as the maps hold it, is absent from FakeMaps).
 std::map<uint32_t, PoolPlan> with_members(const std::map<uint32_t, PoolPlan>& pools) {
   std::map<uint32_t, PoolPlan> out;
