@@ -34,17 +34,24 @@ static __always_inline bool is_loopback(const struct xdplb_flow_key *key)
 	return (bpf_ntohl(key->dst.v4) >> 24) == 127;
 }
 
-/* The service a packet is for (its destination VIP:port/proto), or NULL. */
-static __always_inline struct xdplb_service *service_lookup(const struct xdplb_flow_key *key)
+/* map's entry for the endpoint (addr, port) with key's protocol and family, or NULL. */
+static __always_inline void *endpoint_lookup(void *map, const struct xdplb_flow_key *key,
+					     const union xdplb_addr *addr, __be16 port)
 {
 	struct xdplb_service_key skey;
 
 	__builtin_memset(&skey, 0, sizeof(skey));
-	skey.vip = key->dst;
-	skey.port = key->dport;
+	skey.vip = *addr;
+	skey.port = port;
 	skey.proto = key->proto;
 	skey.family = key->family;
-	return bpf_map_lookup_elem(&services, &skey);
+	return bpf_map_lookup_elem(map, &skey);
+}
+
+/* The service a packet is for (its destination VIP:port/proto), or NULL. */
+static __always_inline struct xdplb_service *service_lookup(const struct xdplb_flow_key *key)
+{
+	return endpoint_lookup(&services, key, &key->dst, key->dport);
 }
 
 /* A service packet: find (or place) its flow, DNAT, forward. *chosen gets the backend id. */
@@ -142,14 +149,7 @@ static __always_inline int xdp_later_fragment(struct xdp_md *ctx, struct packet 
  * that no reverse entry knows, or NULL: not a routed backend's endpoint. */
 static __always_inline struct xdplb_reply_nat *reply_nat_of(const struct xdplb_flow_key *rk)
 {
-	struct xdplb_service_key k;
-
-	__builtin_memset(&k, 0, sizeof(k));
-	k.vip = rk->src;
-	k.port = rk->sport;
-	k.proto = rk->proto;
-	k.family = rk->family;
-	return bpf_map_lookup_elem(&reply_nats, &k);
+	return endpoint_lookup(&reply_nats, rk, &rk->src, rk->sport);
 }
 
 /* XDP: a packet for no service may be the reply of a routed backend (one outside the bridge,

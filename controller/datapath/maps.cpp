@@ -37,6 +37,16 @@ Result<struct xdplb_service_key> service_key(const ServiceKey& k) {
   return key;
 }
 
+// Deletes the entry of an endpoint key (a service's VIP, a routed backend's address); one
+// that is not there is no error.
+Status erase_endpoint(const struct bpf_map* map, const ServiceKey& k, const char* what) {
+  auto key = service_key(k);
+  if (!key) return make_error(key.error());
+  int err = bpf_map__delete_elem(map, &*key, sizeof *key, 0);
+  if (err && err != -ENOENT) return make_error(std::string("deleting ") + what + " failed: " + errno_text(err));
+  return {};
+}
+
 // The entry of backend id as the datapath has it (all zero for an id never used).
 Result<struct xdplb_backend> read_backend(const struct bpf_map* map, uint32_t id) {
   struct xdplb_backend be;
@@ -86,13 +96,7 @@ Status Datapath::set_scheduler(uint32_t pool, uint32_t scheduler) {
   return {};
 }
 
-Status Datapath::delete_service(const ServiceKey& k) {
-  auto key = service_key(k);
-  if (!key) return make_error(key.error());
-  int err = bpf_map__delete_elem(skel_->maps.services, &*key, sizeof *key, 0);
-  if (err && err != -ENOENT) return make_error("deleting a service failed: " + errno_text(err));
-  return {};
-}
+Status Datapath::delete_service(const ServiceKey& k) { return erase_endpoint(skel_->maps.services, k, "a service"); }
 
 Result<std::map<ServiceKey, ServiceValue>> Datapath::services() {
   const struct bpf_map* map = skel_->maps.services;
@@ -127,11 +131,7 @@ Status Datapath::put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat) 
 }
 
 Status Datapath::delete_reply_nat(const ServiceKey& endpoint) {
-  auto key = service_key(endpoint);
-  if (!key) return make_error(key.error());
-  int err = bpf_map__delete_elem(skel_->maps.reply_nats, &*key, sizeof *key, 0);
-  if (err && err != -ENOENT) return make_error("deleting a routed backend's reply NAT failed: " + errno_text(err));
-  return {};
+  return erase_endpoint(skel_->maps.reply_nats, endpoint, "a routed backend's reply NAT");
 }
 
 Result<std::map<ServiceKey, ReplyNat>> Datapath::reply_nats() {
