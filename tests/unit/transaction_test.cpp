@@ -39,38 +39,38 @@ struct FakeMaps final : MapWriter {
     if (++writes == fail_at) return make_error(std::string("injected failure: ") + what);
     return {};
   }
+  // A keyed map's put, delete and read, each one step.
+  template <typename V>
+  Status put_in(std::map<ServiceKey, V>& map, const char* what, const ServiceKey& key, const V& value) {
+    XDPLB_TRY(step(what));
+    ++mutations;
+    map[key] = value;
+    return {};
+  }
+  template <typename V>
+  Status erase_in(std::map<ServiceKey, V>& map, const char* what, const ServiceKey& key) {
+    XDPLB_TRY(step(what));
+    ++mutations;
+    map.erase(key);
+    return {};
+  }
+  template <typename V>
+  Result<std::map<ServiceKey, V>> read_in(const std::map<ServiceKey, V>& map, const char* what) {
+    XDPLB_TRY(step(what));
+    return map;
+  }
   Status put_service(const ServiceKey& key, const ServiceValue& value) override {
-    XDPLB_TRY(step("put_service"));
-    ++mutations;
-    services[key] = value;
-    return {};
+    return put_in(services, "put_service", key, value);
   }
-  Status delete_service(const ServiceKey& key) override {
-    XDPLB_TRY(step("delete_service"));
-    ++mutations;
-    services.erase(key);
-    return {};
-  }
-  Result<std::map<ServiceKey, ServiceValue>> read_services() override {
-    XDPLB_TRY(step("read_services"));
-    return services;
-  }
+  Status delete_service(const ServiceKey& key) override { return erase_in(services, "delete_service", key); }
+  Result<std::map<ServiceKey, ServiceValue>> read_services() override { return read_in(services, "read_services"); }
   Status put_reply_nat(const ServiceKey& endpoint, const ReplyNat& nat) override {
-    XDPLB_TRY(step("put_reply_nat"));
-    ++mutations;
-    reply_nats[endpoint] = nat;
-    return {};
+    return put_in(reply_nats, "put_reply_nat", endpoint, nat);
   }
   Status delete_reply_nat(const ServiceKey& endpoint) override {
-    XDPLB_TRY(step("delete_reply_nat"));
-    ++mutations;
-    reply_nats.erase(endpoint);
-    return {};
+    return erase_in(reply_nats, "delete_reply_nat", endpoint);
   }
-  Result<std::map<ServiceKey, ReplyNat>> read_reply_nats() override {
-    XDPLB_TRY(step("read_reply_nats"));
-    return reply_nats;
-  }
+  Result<std::map<ServiceKey, ReplyNat>> read_reply_nats() override { return read_in(reply_nats, "read_reply_nats"); }
   Status write_pool(uint32_t pool, const PoolPlan& plan) override {
     XDPLB_TRY(step("write_pool"));
     ++mutations;
