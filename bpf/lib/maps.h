@@ -28,9 +28,11 @@ struct {
 } backends SEC(".maps");
 
 /* The Maglev rings of all pools back to back: slot pool * RING_SIZE + i -> backend id or
- * XDPLB_NO_BACKEND. Written by the controller (write_ring); read by XDP for new flows. */
+ * XDPLB_NO_BACKEND. Written by the controller (write_ring: plain stores through an mmap of the
+ * map, only the slots that move); read by XDP for new flows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, XDPLB_MAX_POOLS * XDPLB_MAGLEV_RING_SIZE);
 	__type(key, __u32);
 	__type(value, __u32);

@@ -25,6 +25,7 @@
 #include "core/prefix.h"
 #include "core/result.h"
 #include "core/xdp_mode.h"
+#include "datapath/map_mapping.h"
 
 struct xdplb_bpf;  // generated skeleton (xdplb_bpf.skel.h)
 
@@ -200,8 +201,9 @@ class Datapath {
   // Write a pool's Maglev ring (size XDPLB_MAGLEV_RING_SIZE; XDPLB_NO_BACKEND = empty slot).
   Status write_ring(uint32_t pool, const std::vector<uint32_t>& ring);
   // The same, but with `before` (what the map holds now, same size) only the slots that
-  // differ are written: each slot costs 0.15-0.3 us in the kernel, so a whole ring takes
-  // 10-20 ms. Returns how many slots were written.
+  // differ are written. The ring is mmapped: a slot is one aligned 4-byte store (the datapath
+  // reads a slot with one load), no syscall per slot. Fails only before the first slot (the
+  // ring cannot be mapped), never halfway. Returns how many slots were written.
   Result<uint32_t> write_ring_changes(uint32_t pool, const std::vector<uint32_t>& ring,
                                       const std::vector<uint32_t>* before);
   // Write a pool's member list (at most XDPLB_MAX_POOL_MEMBERS), in the order given.
@@ -257,9 +259,9 @@ class Datapath {
   Datapath() = default;
   // backend_conns, mmapped on first use so the controller can decrement atomically.
   Result<int64_t*> connection_counters();
-  void unmap_connection_counters();
   struct ::xdplb_bpf* skel_ = nullptr;
-  int64_t* conns_ = nullptr;
+  MapMapping conns_;  // backend_conns
+  MapMapping ring_;   // the Maglev rings, mapped on the first ring write
 };
 
 }  // namespace xdplb

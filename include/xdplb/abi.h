@@ -11,7 +11,7 @@
  * by the controller at attach): a binary that finds pins of another version does not read
  * their maps; `xdplb attach` replaces programs and maps in one step. Raise it with any change
  * to a map's key, value, type or size, or to what a program keeps in a map. */
-#define XDPLB_ABI_VERSION 3
+#define XDPLB_ABI_VERSION 4
 
 /* ---- sizes (one place each; the controller sizes its buffers from these) ---- */
 
@@ -25,7 +25,8 @@
 #define XDPLB_MAX_SERVICES 8192
 /* Backend pools per attached bridge: one per service and address family (IPv4, IPv6), so a
  * bridge holds XDPLB_MAX_POOLS / 2 services. Each pool has its own Maglev ring of
- * XDPLB_MAGLEV_RING_SIZE 4-byte slots (256 KiB), so the rings take 8 MiB per bridge. */
+ * XDPLB_MAGLEV_RING_SIZE 4-byte slots, which the kernel's array keeps 8 bytes apart (512 KiB),
+ * so the rings take 16 MiB per bridge. */
 #define XDPLB_MAX_POOLS 32
 /* Services per attached bridge (each takes two pools). */
 #define XDPLB_MAX_SERVICE_OBJECTS (XDPLB_MAX_POOLS / 2)
