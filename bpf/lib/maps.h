@@ -108,7 +108,9 @@ struct {
 /* The reverse entries of TCP flows that have sent only their SYN (same key and value as
  * reverse); XDP moves an entry to reverse at the client's next packet. A SYN flood's answered
  * SYNs churn this table only, so the reverse entries of established connections are not
- * evicted in their place. Written by XDP, read by TC. */
+ * evicted in their place. An entry waits here one round trip, so the table is a share of the
+ * flow table (max_entries set at load: syn_table_entries, XDPLB_SYN_TABLE_SHARE). Written by XDP,
+ * read by TC. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XDPLB_MAX_FLOWS);

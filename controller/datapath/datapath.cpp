@@ -17,7 +17,7 @@ const char* to_string(XdpMode m) {
 
 Datapath::~Datapath() {
   // The mappings go before the skeleton closes the maps' fds.
-  ring_.reset();
+  for (auto& r : rings_) r.reset();
   conns_.reset();
   xdplb_bpf__destroy(skel_);
 }

@@ -49,10 +49,20 @@ struct Tunables {
   uint16_t hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
   // Entries of the flow table and of its reverse table (XDPLB_MIN_FLOWS..kMaxFlowTable).
   uint32_t flow_table_size = XDPLB_MAX_FLOWS;
+  // Entries of reverse_new (SYN-only flows' reverse entries); 0: syn_table_entries' share of
+  // the flow table.
+  uint32_t syn_table_size = 0;
   // How long a TCP flow's entries outlive its end (FIN both ways or RST).
   uint64_t flow_linger_ns = XDPLB_FLOW_LINGER_NS;
 };
 inline constexpr uint32_t kMaxFlowTable = 1u << 24;
+// reverse_new's size for t: syn_table_size, or 1/XDPLB_SYN_TABLE_SHARE of the flow table, at
+// least XDPLB_MIN_FLOWS.
+inline uint32_t syn_table_entries(const Tunables& t) {
+  if (t.syn_table_size) return t.syn_table_size;
+  const uint32_t share = t.flow_table_size / XDPLB_SYN_TABLE_SHARE;
+  return share < XDPLB_MIN_FLOWS ? XDPLB_MIN_FLOWS : share;
+}
 
 struct AttachSpec {
   std::string pin_dir;  // e.g. /sys/fs/bpf/xdplb/lxdbr0 (created; must not exist yet)
@@ -261,7 +271,8 @@ class Datapath {
   Result<int64_t*> connection_counters();
   struct ::xdplb_bpf* skel_ = nullptr;
   MapMapping conns_;  // backend_conns
-  MapMapping ring_;   // the Maglev rings, mapped on the first ring write
+  // The pages of each pool's Maglev ring, mapped at the pool's first ring write.
+  std::array<MapMapping, XDPLB_MAX_POOLS> rings_;
 };
 
 }  // namespace xdplb

@@ -21,18 +21,19 @@ Result<uint32_t> Datapath::write_ring_changes(uint32_t pool, const std::vector<u
   if (ring.size() != XDPLB_MAGLEV_RING_SIZE || (before && before->size() != ring.size()))
     return make_error("ring has " + std::to_string(ring.size()) + " slots, expected " +
                       std::to_string(XDPLB_MAGLEV_RING_SIZE));
-  if (!ring_.mapped()) {
-    auto m = MapMapping::of(skel_->maps.ring, "Maglev rings");
-    if (!m) return make_error("writing the ring of pool " + std::to_string(pool) + ": " + m.error());
-    ring_ = std::move(*m);
-  }
   const size_t first = static_cast<size_t>(pool) * XDPLB_MAGLEV_RING_SIZE;
+  MapMapping& window = rings_[pool];
+  if (!window.mapped()) {
+    auto m = MapMapping::of(skel_->maps.ring, "Maglev ring", first, XDPLB_MAGLEV_RING_SIZE);
+    if (!m) return make_error("writing the ring of pool " + std::to_string(pool) + ": " + m.error());
+    window = std::move(*m);
+  }
   uint32_t written = 0;
   for (uint32_t i = 0; i < ring.size(); ++i) {
     if (before && (*before)[i] == ring[i]) continue;
     // Release: the backend entries written before the ring are seen before the slot naming
     // them (a plain store on x86).
-    __atomic_store_n(ring_.at<uint32_t>(first + i), ring[i], __ATOMIC_RELEASE);
+    __atomic_store_n(window.at<uint32_t>(first + i), ring[i], __ATOMIC_RELEASE);
     ++written;
   }
   return written;

@@ -36,6 +36,11 @@
  * --flow-table N` sets another size, at least XDPLB_MIN_FLOWS. */
 #define XDPLB_MAX_FLOWS 262144
 #define XDPLB_MIN_FLOWS 256
+/* reverse_new (the reverse entries of TCP flows that have sent only their SYN; an entry waits
+ * there one round trip, then moves to reverse) holds 1/XDPLB_SYN_TABLE_SHARE of the flow table,
+ * at least XDPLB_MIN_FLOWS: under a SYN flood of R SYN/s an answered SYN's entry lasts
+ * entries/R (1 M flows: 131072 entries, 131 ms at 1 M SYN/s). */
+#define XDPLB_SYN_TABLE_SHARE 8
 /* A TCP flow that ended (FIN both ways, or an RST) keeps its entries this long, so its last
  * ACKs and retransmissions still find them (a short TIME_WAIT); then they are gone: replies no
  * longer matched, a hairpin port free again. Set at load (rodata flow_linger_ns). */
