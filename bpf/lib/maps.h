@@ -28,9 +28,11 @@ struct {
 } backends SEC(".maps");
 
 /* The Maglev rings of all pools back to back: slot pool * RING_SIZE + i -> backend id or
- * XDPLB_NO_BACKEND. Written by the controller (write_ring); read by XDP for new flows. */
+ * XDPLB_NO_BACKEND. Written by the controller (write_ring: plain stores through an mmap of the
+ * map, only the slots that move); read by XDP for new flows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, XDPLB_MAX_POOLS * XDPLB_MAGLEV_RING_SIZE);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -106,7 +108,9 @@ struct {
 /* The reverse entries of TCP flows that have sent only their SYN (same key and value as
  * reverse); XDP moves an entry to reverse at the client's next packet. A SYN flood's answered
  * SYNs churn this table only, so the reverse entries of established connections are not
- * evicted in their place. Written by XDP, read by TC. */
+ * evicted in their place. An entry waits here one round trip, so the table is a share of the
+ * flow table (max_entries set at load: syn_table_entries, XDPLB_SYN_TABLE_SHARE). Written by XDP,
+ * read by TC. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XDPLB_MAX_FLOWS);

@@ -144,8 +144,14 @@ Status apply_tunables(struct ::xdplb_bpf* skel, const Tunables& t) {
   skel->rodata->hairpin_port_max = t.hairpin_port_max;
   skel->rodata->flow_table_size = t.flow_table_size;
   skel->rodata->flow_linger_ns = t.flow_linger_ns;
-  for (struct bpf_map* map : {skel->maps.flows, skel->maps.reverse, skel->maps.reverse_new})
-    if (int err = bpf_map__set_max_entries(map, t.flow_table_size); err)
+  const uint32_t syn_table = syn_table_entries(t);
+  if (syn_table < XDPLB_MIN_FLOWS || syn_table > t.flow_table_size)
+    return make_error("SYN table size " + std::to_string(syn_table) + " is out of range (" +
+                      std::to_string(XDPLB_MIN_FLOWS) + ".." + std::to_string(t.flow_table_size) + ", the flow table's)");
+  const std::pair<struct bpf_map*, uint32_t> sizes[] = {
+      {skel->maps.flows, t.flow_table_size}, {skel->maps.reverse, t.flow_table_size}, {skel->maps.reverse_new, syn_table}};
+  for (const auto& [map, entries] : sizes)
+    if (int err = bpf_map__set_max_entries(map, entries); err)
       return make_error(std::string("sizing map ") + bpf_map__name(map) + " failed: " + errno_text(err));
   return {};
 }

@@ -2,9 +2,6 @@
 // that went idle. The datapath changes the counters with atomic adds in place, so a
 // read-modify-write through the map syscalls could lose its updates; the array is mmapped
 // instead and the controller's decrements are atomic too.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <netinet/in.h>
 
 #include "datapath/datapath.h"
@@ -15,12 +12,6 @@
 namespace xdplb {
 
 namespace {
-
-size_t conns_map_bytes() {
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const size_t bytes = sizeof(int64_t) * XDPLB_MAX_BACKENDS;
-  return (bytes + page - 1) / page * page;
-}
 
 // Uncounts the idle counted entries of one flow map (external or hairpin flows; both values
 // carry backend, flags and last_seen_ns). Each entry is read again just before it is written,
@@ -53,19 +44,12 @@ Status sweep(const struct bpf_map* map, const char* what, uint64_t tcp_idle, uin
 }  // namespace
 
 Result<int64_t*> Datapath::connection_counters() {
-  if (conns_) return conns_;
-  void* p = ::mmap(nullptr, conns_map_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED,
-                   bpf_map__fd(skel_->maps.backend_conns), 0);
-  if (p == MAP_FAILED)
-    return make_error("mapping the connection counters failed: " + errno_text(-errno) +
-                      " (a datapath attached by an older xdplb: detach and attach again)");
-  conns_ = static_cast<int64_t*>(p);
-  return conns_;
-}
-
-void Datapath::unmap_connection_counters() {
-  if (conns_) ::munmap(conns_, conns_map_bytes());
-  conns_ = nullptr;
+  if (!conns_.mapped()) {
+    auto m = MapMapping::of(skel_->maps.backend_conns, "connection counters");
+    if (!m) return make_error(m.error());
+    conns_ = std::move(*m);
+  }
+  return conns_.at<int64_t>(0);
 }
 
 Result<int64_t> Datapath::active_connections(uint32_t id) {

@@ -16,7 +16,9 @@ const char* to_string(XdpMode m) {
 }
 
 Datapath::~Datapath() {
-  unmap_connection_counters();
+  // The mappings go before the skeleton closes the maps' fds.
+  for (auto& r : rings_) r.reset();
+  conns_.reset();
   xdplb_bpf__destroy(skel_);
 }
 

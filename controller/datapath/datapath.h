@@ -25,6 +25,7 @@
 #include "core/prefix.h"
 #include "core/result.h"
 #include "core/xdp_mode.h"
+#include "datapath/map_mapping.h"
 
 struct xdplb_bpf;  // generated skeleton (xdplb_bpf.skel.h)
 
@@ -48,10 +49,20 @@ struct Tunables {
   uint16_t hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
   // Entries of the flow table and of its reverse table (XDPLB_MIN_FLOWS..kMaxFlowTable).
   uint32_t flow_table_size = XDPLB_MAX_FLOWS;
+  // Entries of reverse_new (SYN-only flows' reverse entries); 0: syn_table_entries' share of
+  // the flow table.
+  uint32_t syn_table_size = 0;
   // How long a TCP flow's entries outlive its end (FIN both ways or RST).
   uint64_t flow_linger_ns = XDPLB_FLOW_LINGER_NS;
 };
 inline constexpr uint32_t kMaxFlowTable = 1u << 24;
+// reverse_new's size for t: syn_table_size, or 1/XDPLB_SYN_TABLE_SHARE of the flow table, at
+// least XDPLB_MIN_FLOWS.
+inline uint32_t syn_table_entries(const Tunables& t) {
+  if (t.syn_table_size) return t.syn_table_size;
+  const uint32_t share = t.flow_table_size / XDPLB_SYN_TABLE_SHARE;
+  return share < XDPLB_MIN_FLOWS ? XDPLB_MIN_FLOWS : share;
+}
 
 struct AttachSpec {
   std::string pin_dir;  // e.g. /sys/fs/bpf/xdplb/lxdbr0 (created; must not exist yet)
@@ -215,8 +226,9 @@ class Datapath {
   // Write a pool's Maglev ring (size XDPLB_MAGLEV_RING_SIZE; XDPLB_NO_BACKEND = empty slot).
   Status write_ring(uint32_t pool, const std::vector<uint32_t>& ring);
   // The same, but with `before` (what the map holds now, same size) only the slots that
-  // differ are written: each slot costs 0.15-0.3 us in the kernel, so a whole ring takes
-  // 10-20 ms. Returns how many slots were written.
+  // differ are written. The ring is mmapped: a slot is one aligned 4-byte store (the datapath
+  // reads a slot with one load), no syscall per slot. Fails only before the first slot (the
+  // ring cannot be mapped), never halfway. Returns how many slots were written.
   Result<uint32_t> write_ring_changes(uint32_t pool, const std::vector<uint32_t>& ring,
                                       const std::vector<uint32_t>* before);
   // Write a pool's member list (at most XDPLB_MAX_POOL_MEMBERS), in the order given.
@@ -272,9 +284,10 @@ class Datapath {
   Datapath() = default;
   // backend_conns, mmapped on first use so the controller can decrement atomically.
   Result<int64_t*> connection_counters();
-  void unmap_connection_counters();
   struct ::xdplb_bpf* skel_ = nullptr;
-  int64_t* conns_ = nullptr;
+  MapMapping conns_;  // backend_conns
+  // The pages of each pool's Maglev ring, mapped at the pool's first ring write.
+  std::array<MapMapping, XDPLB_MAX_POOLS> rings_;
 };
 
 }  // namespace xdplb

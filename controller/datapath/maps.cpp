@@ -225,44 +225,6 @@ Status Datapath::delete_backend(uint32_t id) {
   return {};
 }
 
-Status Datapath::write_ring(uint32_t pool, const std::vector<uint32_t>& ring) {
-  auto written = write_ring_changes(pool, ring, nullptr);
-  if (!written) return make_error(written.error());
-  return {};
-}
-
-Result<uint32_t> Datapath::write_ring_changes(uint32_t pool, const std::vector<uint32_t>& ring,
-                                              const std::vector<uint32_t>* before) {
-  if (pool >= XDPLB_MAX_POOLS) return make_error("pool " + std::to_string(pool) + " out of range");
-  if (ring.size() != XDPLB_MAGLEV_RING_SIZE || (before && before->size() != ring.size()))
-    return make_error("ring has " + std::to_string(ring.size()) + " slots, expected " +
-                      std::to_string(XDPLB_MAGLEV_RING_SIZE));
-  std::vector<uint32_t> keys, values;
-  keys.reserve(ring.size());
-  values.reserve(ring.size());
-  for (uint32_t i = 0; i < ring.size(); ++i) {
-    if (before && (*before)[i] == ring[i]) continue;
-    keys.push_back(pool * XDPLB_MAGLEV_RING_SIZE + i);
-    values.push_back(ring[i]);
-  }
-  const auto written = static_cast<uint32_t>(keys.size());
-  if (keys.empty()) return written;
-  const int fd = bpf_map__fd(skel_->maps.ring);
-  // One syscall for all the slots; element by element only if the kernel cannot batch.
-  uint32_t count = written;
-  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
-  int err = bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts);
-  if (err == 0 && count == written) return written;
-  if (err && err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
-    return make_error("writing the ring of pool " + std::to_string(pool) + " failed: " + errno_text(err));
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (int e = bpf_map_update_elem(fd, &keys[i], &values[i], BPF_ANY); e)
-      return make_error("writing ring slot " + std::to_string(keys[i] - pool * XDPLB_MAGLEV_RING_SIZE) +
-                        " failed: " + errno_text(e));
-  }
-  return written;
-}
-
 Status Datapath::write_pool_members(uint32_t pool, const std::vector<PoolMember>& members) {
   if (pool >= XDPLB_MAX_POOLS) return make_error("pool " + std::to_string(pool) + " out of range");
   if (members.size() > XDPLB_MAX_POOL_MEMBERS)

@@ -28,7 +28,8 @@ Status reuse_pinned_map(struct bpf_map* map, const std::string& path) {
     if (int err = bpf_map__set_max_entries(map, info.max_entries); err)
       return make_error("sizing " + path + " failed: " + errno_text(err));
   if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-      info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map))
+      info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map) ||
+      (info.map_flags & BPF_F_MMAPABLE) != (bpf_map__map_flags(map) & BPF_F_MMAPABLE))
     return make_error("pinned map " + path + " does not match this build of xdplb (detach and attach again)");
   if (int err = bpf_map__reuse_fd(map, fd.get()); err)
     return make_error("reusing " + path + " failed: " + errno_text(err));

@@ -25,7 +25,8 @@
 #define XDPLB_MAX_SERVICES 8192
 /* Backend pools per attached bridge: one per service and address family (IPv4, IPv6), so a
  * bridge holds XDPLB_MAX_POOLS / 2 services. Each pool has its own Maglev ring of
- * XDPLB_MAGLEV_RING_SIZE 4-byte slots (256 KiB), so the rings take 8 MiB per bridge. */
+ * XDPLB_MAGLEV_RING_SIZE 4-byte slots, which the kernel's array keeps 8 bytes apart (512 KiB),
+ * so the rings take 16 MiB per bridge. */
 #define XDPLB_MAX_POOLS 32
 /* Services per attached bridge (each takes two pools). */
 #define XDPLB_MAX_SERVICE_OBJECTS (XDPLB_MAX_POOLS / 2)
@@ -35,6 +36,11 @@
  * --flow-table N` sets another size, at least XDPLB_MIN_FLOWS. */
 #define XDPLB_MAX_FLOWS 262144
 #define XDPLB_MIN_FLOWS 256
+/* reverse_new (the reverse entries of TCP flows that have sent only their SYN; an entry waits
+ * there one round trip, then moves to reverse) holds 1/XDPLB_SYN_TABLE_SHARE of the flow table,
+ * at least XDPLB_MIN_FLOWS: under a SYN flood of R SYN/s an answered SYN's entry lasts
+ * entries/R (1 M flows: 131072 entries, 131 ms at 1 M SYN/s). */
+#define XDPLB_SYN_TABLE_SHARE 8
 /* A TCP flow that ended (FIN both ways, or an RST) keeps its entries this long, so its last
  * ACKs and retransmissions still find them (a short TIME_WAIT); then they are gone: replies no
  * longer matched, a hairpin port free again. Set at load (rodata flow_linger_ns). */

@@ -63,18 +63,24 @@ run_control() {
   measure_add_latency
 }
 
-# Bytes per flow: memlock of the pinned flows and reverse maps (bpftool) over their entries,
+# Bytes per flow: memlock of every pinned table a flow takes entries in (flows, reverse, and
+# reverse_new for the SYN-only ones, a share of the others' size) over the flow table's entries,
 # scaled to 1 M flows; conntrack's per-entry cost from the nf_conntrack slab.
 run_memory() {
-  local pins flows_pin reverse_pin
+  local pins pin name total=0 entries=0 mem
   xdplb_up || { xdplb_down; return 0; }
   pins=$XDPLB_PIN_ROOT/$BRIDGE
-  flows_pin=$(find "$pins" -maxdepth 3 -name flows | head -1)
-  reverse_pin=$(find "$pins" -maxdepth 3 -name reverse | head -1)
   {
     echo '{'
-    if [ -n "$flows_pin" ]; then echo "\"flows\": $(bpftool -j map show pinned "$flows_pin"),"; fi
-    if [ -n "$reverse_pin" ]; then echo "\"reverse\": $(bpftool -j map show pinned "$reverse_pin"),"; fi
+    for name in flows reverse reverse_new; do
+      pin=$(find "$pins" -maxdepth 3 -name "$name" | head -1)
+      [ -n "$pin" ] || continue
+      mem=$(bpftool -j map show pinned "$pin")
+      echo "\"$name\": $mem,"
+      total=$((total + $(jq .bytes_memlock <<<"$mem")))
+      [ "$name" = flows ] && entries=$(jq .max_entries <<<"$mem")
+    done
+    echo "\"flow_tables\": {\"maps\": [\"flows\", \"reverse\", \"reverse_new\"], \"bytes_memlock\": $total, \"flow_table_entries\": $entries},"
     echo "\"conntrack_slab\": $(awk '$1 == "nf_conntrack" { printf "{\"objsize\": %d, \"objperslab\": %d, \"pagesperslab\": %d}", $4, $5, $6; f = 1 } END { if (!f) printf "null" }' /proc/slabinfo)"
     echo '}'
   } >"$RAW/memory.json"

@@ -65,9 +65,11 @@ summarize() {
           per_entry: (.bytes_memlock / .max_entries)} else null end),
         reverse_map: (.reverse // null | if . then {max_entries, bytes_key, bytes_value, bytes_memlock,
           per_entry: (.bytes_memlock / .max_entries)} else null end),
+        flow_tables: (.flow_tables // null),
         conntrack_slab: .conntrack_slab
-      } | .per_flow_bytes = (if .flows_map and .reverse_map
-            then .flows_map.per_entry + .reverse_map.per_entry else null end)
+      } | .per_flow_bytes = (if .flow_tables and .flow_tables.flow_table_entries > 0
+            then .flow_tables.bytes_memlock / .flow_tables.flow_table_entries
+            elif .flows_map and .reverse_map then .flows_map.per_entry + .reverse_map.per_entry else null end)
         | .one_million_flows_mib = (if .per_flow_bytes then .per_flow_bytes * 1e6 / 1048576 else null end)
         | .conntrack_one_million_mib = (if .conntrack_slab then .conntrack_slab.objsize * 1e6 / 1048576 else null end)
       end),
@@ -225,7 +227,7 @@ markdown() {
       "|---|---|---|---|",
       "| xdplb flows (forward) | \($m.flows_map.bytes_key // "–") + \($m.flows_map.bytes_value // "–") | \($m.flows_map.per_entry | f(0)) B | |",
       "| xdplb reverse | \($m.reverse_map.bytes_key // "–") + \($m.reverse_map.bytes_value // "–") | \($m.reverse_map.per_entry | f(0)) B | |",
-      "| xdplb per flow (both) | | \($m.per_flow_bytes | f(0)) B | \($m.one_million_flows_mib | f(0)) MiB |",
+      "| xdplb per flow (every flow table: \(($m.flow_tables.maps // ["flows", "reverse"]) | join(", "))) | | \($m.per_flow_bytes | f(0)) B | \($m.one_million_flows_mib | f(0)) MiB |",
       "| conntrack (nf_conntrack slab object) | | \($m.conntrack_slab.objsize // "–") B | \($m.conntrack_one_million_mib | f(0)) MiB |",
       "",
       "xdplb figures: `bpftool map show` memlock of the pinned maps over max_entries (LRU hash maps are preallocated: the memory is taken at attach for all \($m.flows_map.max_entries // "–") entries, used or not). conntrack: object size from /proc/slabinfo, allocated per connection (plus NAT extension and hash-bucket overhead not counted here)."

@@ -312,5 +312,27 @@ TEST_F(ServicesTest, RingWritesOnlyTheSlotsThatMoveAndMendsAfterAnUnfinishedChan
   EXPECT_FALSE(rings_unsure(dir, "svbr0"));
 }
 
+// The rings are written with plain stores through a mapping of the map (no syscall per slot):
+// the map must be mmapable, and what a mapping shows is what the map holds, slot for slot, after
+// a change (the datapath reads the same memory). Without BPF_F_MMAPABLE the mapping fails.
+TEST_F(ServicesTest, RingIsMappedAndAChangeIsSeenThroughTheMap) {
+  auto mapping = MapMapping::of(dp->skeleton()->maps.ring, "Maglev rings");
+  ASSERT_TRUE(mapping) << mapping.error();
+  const uint32_t web_pool = pool_of_service(service("web", 0, 8000, 8000, ProtoSet::Tcp, 80), 4);
+  auto s = change([&](BridgeState& st, EntryChanges& e) -> Status {
+    st.backends.push_back(backend(6, "web", "10.1.0.13", 80));
+    e.new_ids.insert(6);
+    e.put[6] = BackendEntry{addr("10.1.0.13"), 80, true};
+    return {};
+  });
+  ASSERT_TRUE(s) << s.error();
+  const auto want = ring_of_members(*s, "web");
+  EXPECT_EQ(map_ring(*dp, web_pool), want) << "the map does not hold the ring its members give";
+  std::vector<uint32_t> mapped(XDPLB_MAGLEV_RING_SIZE);
+  for (uint32_t i = 0; i < XDPLB_MAGLEV_RING_SIZE; ++i)
+    mapped[i] = *mapping->at<uint32_t>(size_t{web_pool} * XDPLB_MAGLEV_RING_SIZE + i);
+  EXPECT_EQ(mapped, want) << "the mapping shows other slots than the map holds";
+}
+
 }  // namespace
 }  // namespace xdplb::test
