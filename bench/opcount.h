@@ -41,6 +41,8 @@ static __always_inline void xdplb_opc(__u32 kind)
 #define bpf_skb_load_bytes(...) XDPLB_OPC_WRAP(XDPLB_OPC_BYTES, bpf_skb_load_bytes(__VA_ARGS__))
 #define bpf_skb_store_bytes(...) XDPLB_OPC_WRAP(XDPLB_OPC_BYTES, bpf_skb_store_bytes(__VA_ARGS__))
 #define bpf_ktime_get_ns(...) XDPLB_OPC_WRAP(XDPLB_OPC_KTIME, bpf_ktime_get_ns(__VA_ARGS__))
+#define bpf_ktime_get_coarse_ns(...) \
+	XDPLB_OPC_WRAP(XDPLB_OPC_KTIME, bpf_ktime_get_coarse_ns(__VA_ARGS__))
 #define bpf_tail_call(...) XDPLB_OPC_WRAP(XDPLB_OPC_TAIL, bpf_tail_call(__VA_ARGS__))
 #define bpf_ringbuf_reserve(...) XDPLB_OPC_WRAP(XDPLB_OPC_OTHER, bpf_ringbuf_reserve(__VA_ARGS__))
 #define bpf_ringbuf_submit(...) XDPLB_OPC_WRAP(XDPLB_OPC_OTHER, bpf_ringbuf_submit(__VA_ARGS__))

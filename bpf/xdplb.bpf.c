@@ -58,7 +58,7 @@ static __always_inline struct xdplb_service *service_lookup(const struct xdplb_f
 static __always_inline int xdp_balance(struct xdp_md *ctx, struct packet *pkt,
 				       const struct xdplb_service *svc, __u32 *chosen)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = flow_clock();
 	struct xdplb_backend *be = NULL;
 	struct xdplb_flow *flow;
 	bool new_flow = false, by_hash = false, replace = false;

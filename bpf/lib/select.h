@@ -119,16 +119,17 @@ static __always_inline __u32 round_robin_pick(__u32 pool, __u8 family, struct xd
 	return XDPLB_NO_BACKEND;
 }
 
-/* State of a scan over a pool's members (bpf_loop callbacks). */
+/* State of a scan over a pool's members (bpf_loop callbacks). The pool's entry is looked up
+ * once, at scan_begin, not once per member. */
 struct member_scan {
-	__u32 pool;
+	struct xdplb_pool *p; /* NULL: no such pool */
 	__u32 count;
 	__u32 start; /* first member visited; the scan wraps around */
 	__u32 family;
 	__u32 want; /* pool_has: the id looked for */
 	__u32 best; /* least-conn: best id so far, or XDPLB_NO_BACKEND */
 	__u32 best_weight;
-	__u32 pad;
+	__u32 usable_only; /* least-conn: skip members that may not take the flow */
 	__s64 best_conns;
 };
 
@@ -138,7 +139,7 @@ static __always_inline __u32 scan_begin(struct member_scan *s, __u32 pool, __u8 
 	struct xdplb_pool *p = bpf_map_lookup_elem(&pools, &pool);
 
 	__builtin_memset(s, 0, sizeof(*s));
-	s->pool = pool;
+	s->p = p;
 	s->family = family;
 	s->want = XDPLB_NO_BACKEND;
 	s->best = XDPLB_NO_BACKEND;
@@ -151,7 +152,7 @@ static __always_inline __u32 scan_begin(struct member_scan *s, __u32 pool, __u8 
  * shortened it meanwhile: the slots past its end are zeroed, not members). */
 static __always_inline struct xdplb_pool_member *scan_member(__u32 i, struct member_scan *s)
 {
-	struct xdplb_pool *p = bpf_map_lookup_elem(&pools, &s->pool);
+	struct xdplb_pool *p = s->p;
 	__u32 idx = s->start + i;
 
 	if (!p)
@@ -166,19 +167,26 @@ static __always_inline struct xdplb_pool_member *scan_member(__u32 i, struct mem
 	return &p->members[idx];
 }
 
-static long least_conn_visit(__u32 i, void *ctx)
+/* Members one least-conn callback visits: each callback's return costs a return thunk on CPUs
+ * with return-stack mitigations (SRSO here), so the scan takes them in chunks. */
+#define XDPLB_LEAST_CONN_CHUNK 8
+
+/* Least-conn: member i of the scan weighed against the best so far; false past the list. */
+static __always_inline bool least_conn_member(__u32 i, struct member_scan *s)
 {
-	struct member_scan *s = ctx;
-	struct xdplb_pool_member *m = scan_member(i, s);
+	struct xdplb_pool_member *m;
 	__s64 conns, lhs, rhs;
 	__u32 id, weight;
 
+	if (i >= s->count)
+		return false;
+	m = scan_member(i, s);
 	if (!m)
-		return 1;
+		return false;
 	id = m->backend;
 	weight = m->weight ? m->weight : 1;
-	if (!backend_usable(id, (__u8)s->family))
-		return 0;
+	if (s->usable_only && !backend_usable(id, (__u8)s->family))
+		return true;
 	conns = conns_of(id);
 	/* conns / weight < best_conns / best_weight, without division; on a tie the larger
 	 * weight wins (a backend in slow start loses ties), else the first from the start. */
@@ -189,17 +197,42 @@ static long least_conn_visit(__u32 i, void *ctx)
 		s->best_conns = conns;
 		s->best_weight = weight;
 	}
+	return true;
+}
+
+static long least_conn_visit(__u32 chunk, void *ctx)
+{
+	struct member_scan *s = ctx;
+	__u32 k;
+
+#pragma unroll
+	for (k = 0; k < XDPLB_LEAST_CONN_CHUNK; k++)
+		if (!least_conn_member(chunk * XDPLB_LEAST_CONN_CHUNK + k, s))
+			return 1;
 	return 0;
 }
 
 static __always_inline __u32 least_conn_pick(__u32 pool, __u8 family, struct xdplb_backend **out)
 {
 	struct member_scan s;
+	__u32 chunks;
 
 	if (!scan_begin(&s, pool, family))
 		return XDPLB_NO_BACKEND;
 	s.start = pool_turn(pool) % s.count;
-	bpf_loop(s.count, least_conn_visit, &s, 0);
+	chunks = (s.count + XDPLB_LEAST_CONN_CHUNK - 1) / XDPLB_LEAST_CONN_CHUNK;
+	/* First over the counts alone (the member list holds usable backends but for a moment
+	 * while the controller turns one off): if the least loaded member is usable it is also
+	 * the least loaded usable one. Only if it is not, scan again, skipping the unusable. */
+	bpf_loop(chunks, least_conn_visit, &s, 0);
+	*out = backend_usable(s.best, family);
+	if (*out)
+		return s.best;
+	s.usable_only = 1;
+	s.best = XDPLB_NO_BACKEND;
+	s.best_weight = 1;
+	s.best_conns = 0;
+	bpf_loop(chunks, least_conn_visit, &s, 0);
 	*out = backend_usable(s.best, family);
 	return *out ? s.best : XDPLB_NO_BACKEND;
 }

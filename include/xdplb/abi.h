@@ -169,7 +169,8 @@ struct xdplb_flow_key {
 struct xdplb_flow {
 	__u32 backend; /* backend id */
 	__u32 flags;   /* XDPLB_FLOW_* */
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet (of the close once CLOSED) */
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() of the last packet, at most once a second
+	                     * (bpf_ktime_get_ns() of the close once CLOSED) */
 	__u32 gen;     /* xdplb_backend.gen of the backend when the flow was placed */
 	__be16 bport;  /* the backend port the flow is DNATed to (its service entry's
 	                * backend_port, else the backend's port), fixed at placement */

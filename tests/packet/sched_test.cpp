@@ -126,6 +126,20 @@ TEST_F(SchedTest, LeastConnTiesGoToTheLargerWeight) {
   EXPECT_EQ(send(syn(40001)), 0) << "1/5 against 0/1: b0 has fewer per weight";
 }
 
+
+// The scan reads the counts alone first; a member that may not take flows (here: turned off
+// while still listed) has the fewest connections every time, so every pick needs the second
+// scan, which skips it. The picks stay those of the least-loaded usable members.
+TEST_F(SchedTest, LeastConnSkipsAnInactiveMemberWithTheFewestConnections) {
+  use(XDPLB_SCHED_LEAST_CONN);
+  ASSERT_TRUE(put_backend(*dp, kB1, /*active=*/false));
+  std::vector<int> got;
+  for (uint16_t i = 0; i < 4; ++i) got.push_back(send(syn(40000 + i)));
+  EXPECT_EQ(got, (std::vector<int>{0, 2, 2, 0})) << "ties take turns between b0 and b2";
+  EXPECT_EQ(conns(kB0), 2);
+  EXPECT_EQ(conns(kB1), 0);
+  EXPECT_EQ(conns(kB2), 2);
+}
 TEST_F(SchedTest, ConnectionCountsGoUpOnceAndDownOnce) {
   const Packet s0 = with_sport_for(ring, syn(40000), kB1.id);
   EXPECT_EQ(send(s0), 1);
