@@ -15,7 +15,7 @@ check() { # check "description" cmd...
 }
 jq_true() { jq -e "$1" "$OUT/report.json" >/dev/null 2>&1; }
 
-timeout 280 bash "$REPO/scripts/bench.sh" --quick --build "$BUILD" --out "$OUT" \
+timeout 480 bash "$REPO/scripts/bench.sh" --quick --build "$BUILD" --out "$OUT" \
   --compare "$REPO/bench/fixtures/report-1930.json"
 rc=$?
 check "bench.sh --quick exits 0 (got $rc)" [ "$rc" -eq 0 ]
@@ -30,7 +30,7 @@ check "HTTP: 6 setups x 2 modes with req/s > 0 and latencies" \
   jq_true '[.http.results[] | select(.rps.median > 0 and .p99_ms.median > 0)] | length == 12'
 check "HTTP: p99 like with like (1 backend vs direct, 2 vs nft DNAT)" \
   jq_true '.http.p99_ratio.keepalive["xdplb_1/direct"].median > 0 and .http.p99_ratio.close["xdplb/nft_dnat"].median > 0'
-check "HTTP: retransmit counters recorded" jq_true '[.http.runs[] | select(.client_syn_retrans != null)] | length == (.http.runs | length)'
+check "HTTP: retransmit counters recorded" jq_true '(.http.runs | length) as $n | [.http.runs[] | select(.client_syn_retrans != null)] | length == $n and $n > 0'
 check "--compare wrote the change against the fixture, row by row" \
   grep -qE '^\| known flow, DNAT \+ MACs \+ redirect \(BPF_PROG_TEST_RUN\) \| ns/pkt \| [0-9]' "$OUT/compare.md"
 check "program cost table parsed" jq_true '.prog_cost.known_flow_ns > 0'
@@ -45,6 +45,11 @@ check "goals listed" jq_true '.goals | length == 6'
 check "report.md has the packet-rate table with numbers" grep -qE '^\| xdplb_redirect \| [0-9]' "$OUT/report.md"
 check "xdplb top printed one snapshot with a TOTAL row" grep -q '^TOTAL' "$OUT/raw/top.txt"
 check "charts written" test -s "$OUT/packet_rate.png" -a -s "$OUT/http.png"
-check "nothing left behind: no xbn namespaces" bash -c '! ip netns list | grep -q "^xbn-"'
+PREFIX=${BT_PREFIX:-xbn}
+check "nothing left behind: no $PREFIX namespaces" bash -c "! ip netns list | grep -q '^$PREFIX-'"
+PIN_ROOT=$(jq -r '.meta.pin_root // empty' "$OUT/report.json")
+check "nothing left behind: the run's pin root ($PIN_ROOT) is gone" bash -c "[ -n '$PIN_ROOT' ] && [ ! -e '$PIN_ROOT' ]"
+no_process_of() { [ -n "$1" ] && ! pgrep -f "$1" >/dev/null; }
+check "nothing left behind: no process of the run's temp dir (nginx)" no_process_of "$(jq -r '.meta.tmp_dir // empty' "$OUT/report.json")"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

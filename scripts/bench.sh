@@ -117,6 +117,7 @@ cat >"$RAW/meta.json" <<JSON
  "git": $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null | jq -R . || echo null),
  "generator_cpu": $GEN_CPU, "server_cpu": $SRV_CPU,
  "packet_rate_seconds": $PR_SECONDS, "http_seconds": $HTTP_SECONDS, "many_flows": $PR_FLOWS,
+ "pin_root": "$XDPLB_PIN_ROOT", "tmp_dir": "$BT_TMP",
  "loadavg_start": $(cut -d' ' -f1 /proc/loadavg)}
 JSON
 
