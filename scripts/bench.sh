@@ -4,6 +4,7 @@
 # charts.
 #   sudo bash scripts/bench.sh [--quick] [--out DIR] [--build DIR] [--rounds N]
 #                              [--only prog,pktrate,http,control,memory] [--compare OLD.json]
+#                              [--http-setups direct,xdplb_1,xdplb,nft_dnat,tutorial,direct_xdp_attached]
 #   bash scripts/bench.sh --compare OLD.json --against NEW.json   compare two reports, no run
 #   bash scripts/bench.sh --table REPORT.json      print the README performance table of a report
 # Phases: program cost (xdplb_prog_cost), packet rate (live-frames generator into the uplink:
@@ -28,7 +29,8 @@ ONLY="prog,pktrate,http,control,memory"
 COMPARE=""
 AGAINST=""
 TABLE=""
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+HTTP_ONLY=""
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --compare) COMPARE=$2; shift ;;
+    --http-setups) HTTP_ONLY=$2; shift ;;
     --against) AGAINST=$2; shift ;;
     --table) TABLE=$2; shift ;;
     -h|--help) usage; exit 0 ;;

@@ -16,6 +16,9 @@
 # counters (raw/status-http-*.json), to tell where a tail comes from.
 
 HTTP_SETUPS=(direct xdplb_1 xdplb nft_dnat tutorial direct_xdp_attached)
+if [ -n "${HTTP_ONLY:-}" ]; then  # bench.sh --http-setups a,b: a subset, in this order
+  read -r -a HTTP_SETUPS <<<"$(for x in "${HTTP_SETUPS[@]}"; do [[ ",$HTTP_ONLY," == *",$x,"* ]] && printf '%s ' "$x"; done)"
+fi
 HTTP_MODES=(keepalive close)
 WRK_CONNECTIONS=50
 

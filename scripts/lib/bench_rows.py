@@ -85,11 +85,11 @@ PKT_SCENARIOS = [
 ]
 TRAFFIC = [("udp_1", "UDP 1 flow"), ("udp_many", "UDP many flows"), ("tcp_syn_many", "TCP SYN many flows")]
 HTTP_SETUPS = [
-    ("xdplb", "xdplb, 2 backends", "direct"),
-    ("xdplb_1", "xdplb, 1 backend", "direct"),
-    ("nft_dnat", "nft DNAT over the same 2 backends", "direct"),
-    ("tutorial", "nft DNAT + nginx least_conn proxy", "direct"),
-    ("direct_xdp_attached", "direct with xdplb attached", "direct"),
+    ("xdplb", "xdplb, 2 backends"),
+    ("xdplb_1", "xdplb, 1 backend"),
+    ("nft_dnat", "nft DNAT over the same 2 backends"),
+    ("tutorial", "nft DNAT + nginx least_conn proxy"),
+    ("direct_xdp_attached", "direct with xdplb attached"),
 ]
 MODES = [("keepalive", "keep-alive"), ("close", "one request per connection")]
 HTTP_GOALS = {("xdplb", "close"): "≥ 0.95", ("xdplb_1", "close"): "≥ 0.95",
@@ -144,7 +144,7 @@ def http_rows(r):
     out = []
     for m, mlabel in MODES:
         direct = _find(res, setup="direct", mode=m)
-        for s, slabel, _ in HTTP_SETUPS:
+        for s, slabel in HTTP_SETUPS:
             row = _find(res, setup=s, mode=m)
             if row is None:
                 continue
