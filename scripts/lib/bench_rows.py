@@ -116,20 +116,26 @@ def prog_rows(r):
     return out
 
 
+def against_baseline(res, ratios, groups, group_key, items, item_key, base):
+    """(group, its label, item, its label, row, the group's baseline row, the report's ratio)
+    for every row of a results list that the report has, group by group."""
+    for g, glabel in groups:
+        b = _find(res, **{group_key: g, item_key: base})
+        for i, ilabel in items:
+            row = _find(res, **{group_key: g, item_key: i})
+            if row is not None:
+                yield g, glabel, i, ilabel, row, b or {}, Stat.of(ratios.get(g, {}).get(i))
+
+
 def pktrate_rows(r):
     pr = r.get("packet_rate") or {}
     res, ratios = pr.get("results") or [], pr.get("ratio_vs_nft_dnat") or {}
     out = []
-    for t, tlabel in TRAFFIC:
-        nft = _find(res, scenario="nft_dnat", traffic=t)
-        for s, slabel in PKT_SCENARIOS:
-            row = _find(res, scenario=s, traffic=t)
-            if row is None:
-                continue
-            goal = "≥ 6×" if (s, t) == ("xdplb_redirect_xdpsink", "udp_many") else ""
-            out.append(Row(f"pktrate/{s}/{t}", f"{slabel}, {tlabel}", "Mpps", True, Stat.of(row.get("mpps")),
-                           "nft DNAT", Stat.of(nft and nft.get("mpps")), Stat.of(ratios.get(t, {}).get(s)),
-                           goal=goal))
+    for t, tlabel, s, slabel, row, nft, ratio in against_baseline(res, ratios, TRAFFIC, "traffic", PKT_SCENARIOS,
+                                                                   "scenario", "nft_dnat"):
+        goal = "≥ 6×" if (s, t) == ("xdplb_redirect_xdpsink", "udp_many") else ""
+        out.append(Row(f"pktrate/{s}/{t}", f"{slabel}, {tlabel}", "Mpps", True, Stat.of(row.get("mpps")),
+                       "nft DNAT", Stat.of(nft.get("mpps")), ratio, goal=goal))
     for q in pr.get("two_queues") or []:
         out.append(Row(f"pktrate2q/{q['scenario']}/{q['traffic']}",
                        f"{q['label']}, two RX queues, generator on 2 CPUs", "Mpps", True,
@@ -142,16 +148,12 @@ def http_rows(r):
     h = r.get("http") or {}
     res, ratios = h.get("results") or [], h.get("ratio_vs_direct") or {}
     out = []
+    for m, mlabel, s, slabel, row, direct, ratio in against_baseline(res, ratios, MODES, "mode", HTTP_SETUPS,
+                                                                      "setup", "direct"):
+        out.append(Row(f"http/{s}/{m}", f"HTTP {mlabel}: {slabel}", "req/s", True, Stat.of(row.get("rps")),
+                       "direct to one backend", Stat.of(direct.get("rps")), ratio, goal=HTTP_GOALS.get((s, m), "")))
+    p99 = h.get("p99_ratio") or {}
     for m, mlabel in MODES:
-        direct = _find(res, setup="direct", mode=m)
-        for s, slabel in HTTP_SETUPS:
-            row = _find(res, setup=s, mode=m)
-            if row is None:
-                continue
-            out.append(Row(f"http/{s}/{m}", f"HTTP {mlabel}: {slabel}", "req/s", True, Stat.of(row.get("rps")),
-                           "direct to one backend", Stat.of(direct and direct.get("rps")),
-                           Stat.of(ratios.get(m, {}).get(s)), goal=HTTP_GOALS.get((s, m), "")))
-        p99 = h.get("p99_ratio") or {}
         for s, base, label in P99_PAIRS:
             row, b = _find(res, setup=s, mode=m), _find(res, setup=base, mode=m)
             if row is None or b is None:
