@@ -117,9 +117,12 @@ pr_measure() {
   before=$(count)
   q_before=$(uplink_queue_xdp)
   s_before=$(net_rx_softirqs)
+  # Each generator in a session of its own (setsid): with sched_autogroup on (Debian's default)
+  # the scheduler shares CPU time between sessions first, so two generators of one session
+  # would split one session's share on a busy machine and could never show a second CPU.
   for i in "${!cpus[@]}"; do
     outs+=("$BT_TMP/pktgen.$i.json")
-    in_ns "$CLI_NS" taskset -c "${cpus[$i]}" timeout $((${PR_SECONDS%.*} + 30)) "$PKTGEN" \
+    in_ns "$CLI_NS" setsid -w taskset -c "${cpus[$i]}" timeout $((${PR_SECONDS%.*} + 30)) "$PKTGEN" \
       --dev eth0 --dst-mac "$UPLINK_MAC" --src "$CLIENT_IP" --dst "$dst" --dport "$dport" \
       --proto "$proto" --flows "$flows" --seconds "$PR_SECONDS" >"${outs[$i]}" &
     pids+=($!)
