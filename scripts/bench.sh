@@ -13,8 +13,8 @@
 # backends / nft DNAT / DNAT + nginx least_conn proxy), control plane (Maglev ring build,
 # backend add -> first packet, flows moved) and memory (flow entry vs conntrack).
 # Scenarios are interleaved (A B C A B C ...) and reported as median and min-max of the rounds,
-# with ratios against a baseline from the same run. Every duration is bounded: a full run takes
-# about 15 minutes, --quick about 3.
+# with ratios against a baseline from the same run. Every duration is bounded: a full run took
+# about 16 minutes at a load average of 8-10 here, --quick about 6.
 # --compare OLD.json: after the run (or against --against NEW.json) print every row's change
 # against an earlier report.json, absolute and as ratio against its same-run baseline, and flag
 # REGRESSION where the two runs' min-max ranges of the ratio (of the figure, for rows without a
