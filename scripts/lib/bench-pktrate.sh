@@ -12,9 +12,14 @@
 #                   no skb is ever built: the load balancer's own ceiling (a real backend needs
 #                   the skb; the other scenarios pay for it)
 # Traffic kinds: udp_1 (one flow), udp_many and tcp_syn_many (PR_FLOWS source ports).
+# Two RX queues: the PR_2Q_SCENARIOS also run udp_many with a generator on each CPU (the uplink
+# has two RX queues; a frame sent on CPU c lands in queue c), right after the one-generator
+# run of the same round: the row is that rate as x the one-queue rate, with each queue's XDP
+# packets and each CPU's NET_RX softirqs recorded to show both CPUs did the work.
 
 PR_SCENARIOS=(xdplb_redirect xdplb_pass nft_dnat routing xdp_drop xdplb_redirect_xdpsink)
 PR_TRAFFIC=(udp_1 udp_many tcp_syn_many)
+PR_2Q_SCENARIOS=(xdplb_redirect xdplb_redirect_xdpsink)
 
 ethtool_stat() { in_ns "$1" ethtool -S "$2" | awk -v k="$3:" '$1 == k { print $2; exit }'; }
 backends_received() { bt_sink_count; }
@@ -36,11 +41,13 @@ table ip xbn_bench {
 NFT
 }
 
-xdplb_up() { # xdplb_up [--no-fast-path]; fails (logged in raw/xdplb.log) if xdplb does
+# xdplb_up [--no-fast-path]: attach with backends 1..XDPLB_UP_BACKENDS (default all); fails
+# (logged in raw/xdplb.log) if xdplb does.
+xdplb_up() {
   local k
   xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 8000 --backend-port 80 >>"$RAW/xdplb.log" 2>&1 ||
     { log "  xdplb attach failed: $(tail -1 "$RAW/xdplb.log")"; return 1; }
-  for k in $(seq 1 "$BT_BACKENDS"); do
+  for k in $(seq 1 "${XDPLB_UP_BACKENDS:-$BT_BACKENDS}"); do
     xdplb backend add "$(backend_ip "$k")" "$@" >>"$RAW/xdplb.log" 2>&1 ||
       { log "  xdplb backend add failed: $(tail -1 "$RAW/xdplb.log")"; return 1; }
   done
@@ -84,9 +91,20 @@ pr_teardown() {
   esac
 }
 
-# pr_measure SCENARIO TRAFFIC ROUND: one generator run; appends a JSON line to pktrate.jsonl.
+# XDP packets of each uplink RX queue, as a JSON array.
+uplink_queue_xdp() {
+  in_ns "$HOST_NS" ethtool -S "$UPLINK" |
+    awk '$1 ~ /^rx_queue_[0-9]+_xdp_packets:$/ { printf "%s%s", (n++ ? "," : "["), $2 } END { print "]" }'
+}
+# NET_RX softirqs of each CPU so far, as a JSON array.
+net_rx_softirqs() { awk '$1 == "NET_RX:" { $1 = ""; gsub(/^ +/, ""); gsub(/ +/, ","); print "[" $0 "]" }' /proc/softirqs; }
+
+# pr_measure SCENARIO TRAFFIC ROUND [GENERATORS]: one run of the generator (on CPU GEN_CPU, or
+# with GENERATORS=2 one on each of CPUs 0 and 1); appends a JSON line to pktrate.jsonl.
 pr_measure() {
-  local scen=$1 traffic=$2 round=$3 dst=$VIP dport=8000 proto=udp flows=1 before after gen
+  local scen=$1 traffic=$2 round=$3 gens=${4:-1} dst=$VIP dport=8000 proto=udp flows=1 before after gen
+  local q_before s_before cpus=("$GEN_CPU") cpu pids=() outs=() i
+  [ "$gens" = 2 ] && cpus=(0 1)
   [ "$scen" = routing ] && { dst=$(backend_ip 1); dport=80; }
   case $traffic in
     udp_many) flows=$PR_FLOWS ;;
@@ -97,17 +115,33 @@ pr_measure() {
     else backends_received; fi
   }
   before=$(count)
-  gen=$(in_ns "$CLI_NS" taskset -c "$GEN_CPU" timeout $((${PR_SECONDS%.*} + 30)) "$PKTGEN" \
-    --dev eth0 --dst-mac "$UPLINK_MAC" --src "$CLIENT_IP" --dst "$dst" --dport "$dport" \
-    --proto "$proto" --flows "$flows" --seconds "$PR_SECONDS")
+  q_before=$(uplink_queue_xdp)
+  s_before=$(net_rx_softirqs)
+  # Each generator in a session of its own (setsid): with sched_autogroup on (Debian's default)
+  # the scheduler shares CPU time between sessions first, so two generators of one session
+  # would split one session's share on a busy machine and could never show a second CPU.
+  for i in "${!cpus[@]}"; do
+    outs+=("$BT_TMP/pktgen.$i.json")
+    in_ns "$CLI_NS" setsid -w taskset -c "${cpus[$i]}" timeout $((${PR_SECONDS%.*} + 30)) "$PKTGEN" \
+      --dev eth0 --dst-mac "$UPLINK_MAC" --src "$CLIENT_IP" --dst "$dst" --dport "$dport" \
+      --proto "$proto" --flows "$flows" --seconds "$PR_SECONDS" >"${outs[$i]}" &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || true; done
   sleep 0.05  # let the last batch drain through the queues
   after=$(count)
+  # Several generators: packets sent add up, the run lasts as long as the longest one.
+  gen=$(jq -s '{sent: (map(.sent) | add), seconds: (map(.seconds) | max)} | .mpps = (.sent / .seconds / 1e6)' "${outs[@]}")
   jq -c --arg s "$scen" --arg t "$traffic" --argjson r "$round" --argjson d $((after - before)) \
-    '{scenario: $s, traffic: $t, round: $r, sent: .sent, delivered: $d, seconds: .seconds,
+    --argjson g "$gens" --argjson q0 "$q_before" --argjson q1 "$(uplink_queue_xdp)" \
+    --argjson s0 "$s_before" --argjson s1 "$(net_rx_softirqs)" \
+    '{scenario: $s, traffic: $t, round: $r, generators: $g, sent: .sent, delivered: $d, seconds: .seconds,
       sent_mpps: .mpps, mpps: ($d / .seconds / 1e6),
-      loss: (if .sent > 0 then ([1 - $d / .sent, 0] | max) else null end)}' <<<"$gen" \
+      loss: (if .sent > 0 then ([1 - $d / .sent, 0] | max) else null end),
+      queue_xdp_packets: [range($q1 | length) | $q1[.] - ($q0[.] // 0)],
+      cpu_net_rx_softirqs: [range($s1 | length) | $s1[.] - ($s0[.] // 0)]}' <<<"$gen" \
     >>"$RAW/pktrate.jsonl"
-  log "  $scen $traffic r$round: $(jq -r 'select(.round == '"$round"' and .scenario == "'"$scen"'" and .traffic == "'"$traffic"'") | "\(.mpps * 1000 | round / 1000) Mpps delivered, loss \(.loss * 1000 | round / 10)%"' "$RAW/pktrate.jsonl" | tail -1)"
+  log "  $scen $traffic r$round${4:+ ($gens generators)}: $(tail -1 "$RAW/pktrate.jsonl" | jq -r '"\(.mpps * 1000 | round / 1000) Mpps delivered, loss \(.loss * 1000 | round / 10)%, XDP packets per RX queue \(.queue_xdp_packets)"')"
 }
 
 run_pktrate() {
@@ -119,6 +153,9 @@ run_pktrate() {
     for scen in "${PR_SCENARIOS[@]}"; do
       if pr_setup "$scen"; then
         for traffic in "${PR_TRAFFIC[@]}"; do pr_measure "$scen" "$traffic" "$round"; done
+        if [[ " ${PR_2Q_SCENARIOS[*]} " == *" $scen "* ]] && [ "$NCPU" -ge 2 ]; then
+          pr_measure "$scen" udp_many "$round" 2
+        fi
       else
         for traffic in "${PR_TRAFFIC[@]}"; do
           jq -nc --arg s "$scen" --arg t "$traffic" --argjson r "$round" \

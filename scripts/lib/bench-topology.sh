@@ -4,6 +4,7 @@
 # names and addresses, plus a proxy namespace and NAPI on every veth.
 #
 #   client ns xbn-cli: eth0 10.231.1.2 ──veth── host ns xbn-host: uplink xbn-up 10.231.1.1 (VIP)
+#   every veth with 2 RX + 2 TX queues on both ends; RPS off on the uplink
 #     (wrk, packet generator)                    bridge xbn-br 10.231.0.1/24
 #                                                 ports xbn-bKh ──veth── eth0 @ xbn-bK 10.231.0.1K
 #                                                 port  xbn-proxyh ──veth── eth0 @ xbn-proxy 10.231.0.100
@@ -19,7 +20,8 @@ BT_BACKENDS=0
 # topology.py ARGS...: the shared topology's command line, with this topology's options.
 bt_topology_cli() {
   /usr/bin/python3 -B "$(dirname "${BASH_SOURCE[0]}")/../../tests/e2e/topology.py" "$@" \
-    --prefix "$BT_PREFIX" --net "$BT_NET" --backends "$BT_BACKENDS" --extra proxy:100 --napi
+    --prefix "$BT_PREFIX" --net "$BT_NET" --backends "$BT_BACKENDS" --extra proxy:100 --napi \
+    --queues 2
 }
 # HOST_NS CLI_NS UPLINK BRIDGE VIP CLIENT_IP BRIDGE_IP PROXY_NS PROXY_IP BACKEND_NS BACKEND_IP
 eval "$(bt_topology_cli names)"
@@ -77,6 +79,13 @@ bt_topology() {
   bt_topology_cli down  # leftover of a killed run
   eval "$(bt_topology_cli up)"
   in_ns "$HOST_NS" sysctl -qw net.ipv4.ip_forward=1
+  # Two RX queues on the uplink, RPS off: a veth puts a frame sent on CPU c into RX queue
+  # c % queues and runs that queue's NAPI on c, so one generator CPU uses one queue (the
+  # one-queue rows) and a generator on each CPU uses both (the two-queue row).
+  local q
+  for q in 0 1; do
+    ip netns exec "$HOST_NS" sh -c "echo 0 >/sys/class/net/$UPLINK/queues/rx-$q/rps_cpus"
+  done
   # Direct and load-balanced connections reuse source ports: avoid TIME_WAIT stalls.
   in_ns "$CLI_NS" sysctl -qw net.ipv4.ip_local_port_range="10000 60999"
   # Static neighbours and bridge FDB entries: at millions of packets/s nothing should wait on

@@ -10,6 +10,7 @@ same namespaces with the same names and addresses as the tests, from this one im
 options: --backends K  --ipv6  --root-host (uplink in the root namespace: HOST_NS is "")
          --no-bridge (no bridge, no backends)  --extra NAME:HOSTPART (another namespace on the
          bridge, e.g. px:100)  --napi (GRO on the uplink and the container-side veths)
+         --queues N (RX and TX queues on both ends of the uplink and port veths)
 Printed: HOST_NS CLI_NS UPLINK BRIDGE VIP CLIENT_IP BRIDGE_IP [VIP6 CLIENT_IP6 BRIDGE_IP6],
 BACKEND_NS=(...) BACKEND_IP=(...) (backend K at index K-1), and NAME_NS / NAME_IP per extra.
 """
@@ -28,7 +29,7 @@ def plan(a):
         name, _, part = e.partition(":")
         extras[name] = int(part)
     return Topology(a.prefix, a.backends, net=a.net, ipv6=a.ipv6, host_ns=not a.root_host,
-                    bridge=not a.no_bridge, extras=extras, napi=a.napi)
+                    bridge=not a.no_bridge, extras=extras, napi=a.napi, queues=a.queues)
 
 
 def names(t):
@@ -67,6 +68,7 @@ def main():
     ap.add_argument("--no-bridge", action="store_true")
     ap.add_argument("--extra", action="append", default=[])
     ap.add_argument("--napi", action="store_true")
+    ap.add_argument("--queues", type=int, default=1, choices=range(1, 9))
     a = ap.parse_args()
     t = plan(a)
     if a.command == "up":

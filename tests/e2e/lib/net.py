@@ -53,12 +53,13 @@ class Netns:
 ROOT = Netns(None)
 
 
-def veth(defer, a, a_ns, b, b_ns):
-    """A veth pair a@a_ns <-> b@b_ns (both up). A link in the root namespace is deleted by
-    defer; links inside test namespaces go with them."""
+def veth(defer, a, a_ns, b, b_ns, queues=1):
+    """A veth pair a@a_ns <-> b@b_ns (both up), each end with `queues` RX and TX queues. A link
+    in the root namespace is deleted by defer; links inside test namespaces go with them."""
     def where(ns):
         return ["netns", ns.name] if ns.name else []
-    run(["ip", "link", "add", a, *where(a_ns), "type", "veth", "peer", "name", b, *where(b_ns)])
+    q = ["numrxqueues", str(queues), "numtxqueues", str(queues)] if queues > 1 else []
+    run(["ip", "link", "add", a, *where(a_ns), *q, "type", "veth", "peer", "name", b, *where(b_ns), *q])
     for name, ns in ((a, a_ns), (b, b_ns)):
         if ns.name is None:
             defer(run, ["ip", "link", "del", name], check=False)

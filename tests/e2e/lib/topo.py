@@ -9,7 +9,9 @@ With ipv6=True also fd42:N:1::1 (VIP), fd42:N:1::2 (client), fd42:N::1 (bridge),
 and no backends (container tests and the demo: LXD or LXC bring the bridge, 10.N.0.1/24,
 fd42:N::1/64). extras={"px": 100} adds more namespaces on the bridge like backends
 ({P}-px at 10.N.0.100, port {P}-pxh); napi=True turns GRO on at the uplink and at the
-container side of every port (NAPI, which XDP redirects into a veth need).
+container side of every port (NAPI, which XDP redirects into a veth need); queues=N gives
+both ends of the uplink and of every port veth N RX and TX queues (the benchmark's two-queue
+row: a frame a veth receives on CPU c goes to its queue c % N).
 
 Topology(...) only names things (pure); build(defer) creates them, defer removes them.
 `python3 tests/e2e/topology.py` is the command-line face for shell scripts.
@@ -43,8 +45,9 @@ class Backend:
 
 class Topology:
     def __init__(self, prefix, backends, net=81, ipv6=False, host_ns=True, bridge=True,
-                 extras=None, napi=False):
+                 extras=None, napi=False, queues=1):
         self.prefix, self.net, self.ipv6, self.napi = prefix, net, ipv6, napi
+        self.queues = queues
         self.has_bridge = bridge
         self.vip = f"10.{net}.1.1"
         self.client_ip = f"10.{net}.1.2"
@@ -82,7 +85,7 @@ class Topology:
 
     def _client_link(self, defer):
         h, c = self.host, self.client
-        veth(defer, self.uplink, h, "eth0", c)
+        veth(defer, self.uplink, h, "eth0", c, queues=self.queues)
         h.addr_add(self.uplink, f"{self.vip}/24")
         c.addr_add("eth0", f"{self.client_ip}/24")
         c.ip("route", "add", "default", "via", self.vip)
@@ -100,7 +103,7 @@ class Topology:
 
     def _port(self, defer, b):
         Netns.create(b.ns.name, defer)
-        veth(defer, b.host_port, self.host, "eth0", b.ns)
+        veth(defer, b.host_port, self.host, "eth0", b.ns, queues=self.queues)
         self.host.ip("link", "set", b.host_port, "master", self.bridge, "up")
         b.ns.addr_add("eth0", f"{b.ip}/24")
         b.ns.ip("route", "add", "default", "via", self.bridge_ip)
