@@ -154,10 +154,12 @@ Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>
     return make_error("the services of " + state.bridge + " would take " + std::to_string(plan.services.size()) +
                       " service entries (addresses x ports x protocols); the map holds " +
                       std::to_string(XDPLB_MAX_SERVICES) + " (XDPLB_MAX_SERVICES): use fewer ports or --listen addresses");
-  for (const auto& b : state.backends)
+  for (const auto& b : state.backends) {
     if (!find_service(state, b.service))
       return make_error("backend id " + std::to_string(b.id) + " belongs to service '" + b.service +
                         "', which " + state.bridge + " does not have");
+    if (b.path == BackendPath::Routed) plan.settings |= XDPLB_SETTING_ROUTED_REPLIES;
+  }
   return plan;
 }
 

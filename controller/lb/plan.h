@@ -27,6 +27,9 @@ struct PoolPlan {
 struct MapPlan {
   std::map<ServiceKey, ServiceValue> services;
   std::map<uint32_t, PoolPlan> pools;  // every pool of every service (empty ones too)
+  // XDPLB_SETTING_* flags: ROUTED_REPLIES while the state has a routed backend (of any
+  // health: its flows' replies still come back on an uplink).
+  uint32_t settings = 0;
 };
 
 // The weight a backend gets in the ring and member list; empty: its saved weight (the

@@ -11,7 +11,7 @@
  * by the controller at attach): a binary that finds pins of another version does not read
  * their maps; `xdplb attach` replaces programs and maps in one step. Raise it with any change
  * to a map's key, value, type or size, or to what a program keeps in a map. */
-#define XDPLB_ABI_VERSION 3
+#define XDPLB_ABI_VERSION 4
 
 /* ---- sizes (one place each; the controller sizes its buffers from these) ---- */
 
@@ -122,6 +122,18 @@ struct xdplb_backend {
 	__u8 smac[6];      /* the bridge's MAC: source of redirected frames */
 	__u32 gen;         /* bumped by the controller each time the id is given to a new backend;
 	                    * a flow placed under another generation is re-placed */
+};
+
+/* ---- settings: what the whole bridge's datapath does or skips ---- */
+
+/* Settings flags */
+#define XDPLB_SETTING_ROUTED_REPLIES (1u << 0) /* the bridge has a routed backend: a packet for no
+                                                * service on an uplink may be its reply (reverse
+                                                * table looked up); without it that is skipped */
+
+struct xdplb_settings {
+	__u32 flags; /* XDPLB_SETTING_* */
+	__u32 pad;
 };
 
 /* Per-CPU counters per backend, summed by the controller. */
