@@ -152,13 +152,25 @@ static __always_inline struct xdplb_reply_nat *reply_nat_of(const struct xdplb_f
 	return endpoint_lookup(&reply_nats, rk, &rk->src, rk->sport);
 }
 
+/* XDP: whether a packet for no service may be a routed backend's reply: only while the bridge
+ * has a routed backend (XDPLB_SETTING_ROUTED_REPLIES), so without one a non-service packet pays
+ * an inlined array lookup instead of the reverse-table lookups. */
+static __always_inline bool routed_replies_on(void)
+{
+	__u32 zero = 0;
+	struct xdplb_settings *s = bpf_map_lookup_elem(&settings, &zero);
+
+	return s && (s->flags & XDPLB_SETTING_ROUTED_REPLIES);
+}
+
 /* XDP: a packet for no service may be the reply of a routed backend (one outside the bridge,
  * whose replies come back by the host's routes): reverse NAT and route it to the client. Its
  * reverse entry says what to put back; without one (another node behind the same ECMP placed
  * the flow, or that node is gone) the backend's endpoint does, if it serves one VIP:port
- * (reply_nats). Costs one reverse-table lookup per non-service packet, and one reply_nats
- * lookup when that misses; the service path does not see it. Returns the verdict, or -1 if
- * it is no such reply. *backend gets the replying backend's id (known with an entry only). */
+ * (reply_nats). Costs one reverse-table lookup per non-service packet while
+ * routed_replies_on(), and one reply_nats lookup when that misses; the service path does not
+ * see it. Returns the verdict, or -1 if it is no such reply. *backend gets the replying
+ * backend's id (known with an entry only). */
 static __always_inline int xdp_routed_reply(struct xdp_md *ctx, struct packet *pkt,
 					    __u32 *backend)
 {
@@ -255,7 +267,7 @@ static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, stru
 	note->parsed = true;
 	svc = xdp_service(pkt);
 	if (!svc) {
-		if (!first_fragment) {
+		if (!first_fragment && routed_replies_on()) {
 			verdict = xdp_routed_reply(ctx, pkt, &id);
 			note->backend = id;
 			if (verdict >= 0)

@@ -227,6 +227,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } trace_seen SEC(".maps");
 
+/* [0] -> the bridge's settings (xdplb_settings). Written by the controller's transactions
+ * (lb/plan.cpp: routed replies on while the bridge has a routed backend); read by XDP for each
+ * packet for no service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdplb_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} settings SEC(".maps");
+
 /* The FIB lookup of the routed paths (XDP: DNAT to a routed backend, a routed backend's reply):
  * 64 bytes the XDP program's stack has no room for. Per CPU, so never shared; pinned like every
  * map here (the host-local object opens them all by name). */

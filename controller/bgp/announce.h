@@ -1,5 +1,7 @@
 // What a node announces, as values: the VIP routes of its services that can serve, and the
-// BIRD 2 config include that announces them to the neighbours. Pure (unit-tested without BIRD).
+// BIRD 2 config includes that announce them to the neighbours: the node's (config.include), and
+// one per bridge beside it, so each bridge's daemon announces its VIPs without touching another
+// bridge's. Pure (unit-tested without BIRD).
 #pragma once
 
 #include <string>
@@ -24,9 +26,20 @@ struct VipRoute {
 // Nothing while `datapath_attached` is false. Sorted, without repeats.
 std::vector<VipRoute> vip_routes(const BridgeState& state, const BgpConfig& config, bool datapath_attached = true);
 
-// The include for BIRD 2: router id (if set), a device protocol, one static protocol per
-// family holding the routes (blackhole: BIRD exports them, nothing here installs them), and one
-// BGP session per neighbour exporting only those routes and importing nothing.
-std::string bird_include(const BgpConfig& config, const std::vector<VipRoute>& routes);
+// The node's include (config.include) for BIRD 2: router id (if set), a device protocol, every
+// bridge's include (bridge_include_dir), and one BGP session per neighbour exporting only the
+// bridges' routes and importing nothing. The same for every bridge of the node.
+std::string bird_include(const BgpConfig& config);
+
+// Where the bridges' includes are: config.include without its ".conf", plus ".d"
+// (/etc/bird/xdplb.conf -> /etc/bird/xdplb.d).
+std::string bridge_include_dir(const BgpConfig& config);
+// <bridge_include_dir>/<bridge>.conf.
+std::string bridge_include_path(const BgpConfig& config, const std::string& bridge);
+
+// A bridge's include: one static protocol per family (xdplb_v4_<bridge>, xdplb_v6_<bridge>;
+// characters a BIRD name cannot hold become '_') holding its routes (blackhole: BIRD exports
+// them, nothing here installs them). Empty protocols when nothing is announced.
+std::string bird_bridge_include(const std::string& bridge, const std::vector<VipRoute>& routes);
 
 }  // namespace xdplb::bgp

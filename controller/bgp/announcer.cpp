@@ -49,7 +49,11 @@ void Announcer::update(const BridgeState& state, Clock::time_point now) {
 void Announcer::tell(const std::vector<VipRoute>& routes, Clock::time_point now) {
   if (told_ && *told_ == routes) return;
   if (now < retry_at_) return;
-  if (auto st = bird_apply(config_->bird_socket, config_->include, bird_include(*config_, routes)); !st) {
+  // The bridge's routes first: the node's include reads every bridge's file.
+  const std::vector<IncludeFile> files = {
+      {bridge_include_path(*config_, bridge_), bird_bridge_include(bridge_, routes)},
+      {config_->include, bird_include(*config_)}};
+  if (auto st = bird_apply(config_->bird_socket, files); !st) {
     spdlog::error("bgp: {}; trying again in {} ms", st.error(), kRetry.count());
     told_.reset();
     retry_at_ = now + kRetry;

@@ -1,6 +1,6 @@
-// The daemon's BGP executor: on each turn it asks announce.h what this node should announce
-// and, when that differs from what BIRD was last told, rewrites the include and has BIRD
-// reload it. A failure (BIRD not running, a bad include) is logged and tried again later.
+// The daemon's BGP executor (one per bridge): on each turn it asks announce.h what this bridge
+// should announce and, when that differs from what BIRD was last told, rewrites the bridge's
+// include and the node's and has BIRD reload them. A failure (BIRD not running, a bad include) is logged and tried again later.
 #pragma once
 
 #include <chrono>
@@ -19,7 +19,8 @@ class Announcer {
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds kRetry{1000};
 
-  Announcer(std::string state_dir, std::string pin_dir) : state_dir_(std::move(state_dir)), pin_dir_(std::move(pin_dir)) {}
+  Announcer(std::string state_dir, std::string pin_dir, std::string bridge)
+      : state_dir_(std::move(state_dir)), pin_dir_(std::move(pin_dir)), bridge_(std::move(bridge)) {}
 
   // Reads <state dir>/bgp.json when it changed, then brings BIRD in line with `state`.
   void update(const BridgeState& state, Clock::time_point now);
@@ -28,11 +29,10 @@ class Announcer {
 
  private:
   void tell(const std::vector<VipRoute>& routes, Clock::time_point now);
-  std::string state_dir_, pin_dir_;
+  std::string state_dir_, pin_dir_, bridge_;
   std::optional<BgpConfig> config_;
   std::string config_stamp_;  // bgp.json's mtime and size as last read
   std::optional<std::vector<VipRoute>> told_;  // what BIRD holds (nullopt: unknown)
-  std::optional<std::string> told_include_;
   Clock::time_point retry_at_{};
 };
 

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "core/atomic_file.h"
 #include "core/fd.h"
@@ -72,10 +73,17 @@ Result<std::string> bird_command(const std::string& socket_path, const std::stri
   return text;
 }
 
-Status bird_apply(const std::string& socket_path, const std::string& include, const std::string& text) {
-  XDPLB_TRY(write_file_atomic(include, text, 0644));
+Status bird_apply(const std::string& socket_path, const std::vector<IncludeFile>& files) {
+  std::string written;
+  for (const auto& f : files) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(f.path).parent_path(), ec);
+    if (ec) return make_error("cannot make the directory of " + f.path + ": " + ec.message());
+    XDPLB_TRY(write_file_atomic(f.path, f.text, 0644));
+    written += (written.empty() ? "" : ", ") + f.path;
+  }
   auto r = bird_command(socket_path, "configure");
-  if (!r) return make_error(r.error() + " (" + include + " is written; BIRD has not read it)");
+  if (!r) return make_error(r.error() + " (" + written + " written; BIRD has not read them)");
   return {};
 }
 

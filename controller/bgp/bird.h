@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -14,7 +15,13 @@ namespace xdplb::bgp {
 Result<std::string> bird_command(const std::string& socket_path, const std::string& command,
                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
 
-// Writes `text` to `include` (atomically) and asks BIRD to re-read its config.
-Status bird_apply(const std::string& socket_path, const std::string& include, const std::string& text);
+struct IncludeFile {
+  std::string path;
+  std::string text;
+};
+
+// Writes each file (atomically, in order, making its directory) and asks BIRD to re-read its
+// config.
+Status bird_apply(const std::string& socket_path, const std::vector<IncludeFile>& files);
 
 }  // namespace xdplb::bgp

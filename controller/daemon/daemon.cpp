@@ -112,7 +112,7 @@ class Daemon {
   Daemon(DaemonOptions o, std::unique_ptr<Datapath> dp, net::LinkInfo bridge, Prober prober,
          std::unique_ptr<Worker> worker, std::unique_ptr<observe::Observer> obs)
       : opts_(std::move(o)), dp_(std::move(dp)), bridge_(std::move(bridge)), prober_(std::move(prober)),
-        obs_(std::move(obs)), announcer_(opts_.state_dir, opts_.pin_dir), worker_(std::move(worker)) {}
+        obs_(std::move(obs)), announcer_(opts_.state_dir, opts_.pin_dir, opts_.bridge), worker_(std::move(worker)) {}
 
   Status start();
   Status loop(const std::atomic<bool>* stop);

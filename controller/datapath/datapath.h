@@ -260,6 +260,11 @@ class Datapath {
   Status set_uplink_guard(const std::vector<IpPrefix>& prefixes);
   Result<std::vector<IpPrefix>> uplink_guard();
 
+  // The bridge's settings: XDPLB_SETTING_* flags (abi.h xdplb_settings), written by the
+  // transactions (lb/plan.h MapPlan::settings).
+  Result<uint32_t> settings();
+  Status set_settings(uint32_t flags);
+
   Result<std::vector<uint64_t>> reason_counters();  // indexed by enum xdplb_reason
   Result<BackendCounters> backend_counters(uint32_t id);
   Result<uint64_t> flow_count();  // forward entries currently in the flow table

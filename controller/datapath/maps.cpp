@@ -352,4 +352,19 @@ Result<uint64_t> Datapath::hairpin_flow_count() {
 
 uint32_t Datapath::hairpin_table_size() const { return bpf_map__max_entries(skel_->maps.hairpin_flows); }
 
+Result<uint32_t> Datapath::settings() {
+  const uint32_t zero = 0;
+  struct xdplb_settings v;
+  if (int err = bpf_map__lookup_elem(skel_->maps.settings, &zero, sizeof zero, &v, sizeof v, 0); err)
+    return make_error("reading the datapath settings failed: " + errno_text(err));
+  return v.flags;
+}
+
+Status Datapath::set_settings(uint32_t flags) {
+  struct xdplb_settings v;
+  std::memset(&v, 0, sizeof v);
+  v.flags = flags;
+  return update(skel_->maps.settings, uint32_t{0}, v, "the datapath settings");
+}
+
 }  // namespace xdplb

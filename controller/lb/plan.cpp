@@ -182,10 +182,12 @@ Result<MapPlan> plan_maps(const BridgeState& state, const std::vector<IpAddress>
     return make_error("the routed backends of " + state.bridge + " would take " + std::to_string(plan.reply_nats.size()) +
                       " reply NAT entries (backend addresses x backend ports x protocols); the map holds " +
                       std::to_string(XDPLB_MAX_REPLY_NATS) + " (XDPLB_MAX_REPLY_NATS)");
-  for (const auto& b : state.backends)
+  for (const auto& b : state.backends) {
     if (!find_service(state, b.service))
       return make_error("backend id " + std::to_string(b.id) + " belongs to service '" + b.service +
                         "', which " + state.bridge + " does not have");
+    if (b.path == BackendPath::Routed) plan.settings |= XDPLB_SETTING_ROUTED_REPLIES;
+  }
   return plan;
 }
 

@@ -32,6 +32,9 @@ struct MapPlan {
   // a port range onto one backend port, two services).
   std::map<ServiceKey, ReplyNat> reply_nats;
   std::map<uint32_t, PoolPlan> pools;  // every pool of every service (empty ones too)
+  // XDPLB_SETTING_* flags: ROUTED_REPLIES while the state has a routed backend (of any
+  // health: its flows' replies still come back on an uplink).
+  uint32_t settings = 0;
 };
 
 // The weight a backend gets in the ring and member list; empty: its saved weight (the

@@ -50,6 +50,8 @@ Status DatapathWriter::delete_backend(uint32_t id) { return dp_.delete_backend(i
 Status DatapathWriter::take_backend_id(uint32_t id) { return dp_.take_backend_id(id); }
 Result<BackendTally> DatapathWriter::read_tally(uint32_t id) { return dp_.backend_tally(id); }
 Status DatapathWriter::restore_tally(uint32_t id, const BackendTally& t) { return dp_.restore_backend_tally(id, t); }
+Result<uint32_t> DatapathWriter::read_settings() { return dp_.settings(); }
+Status DatapathWriter::put_settings(uint32_t flags) { return dp_.set_settings(flags); }
 
 namespace {
 
@@ -157,11 +159,21 @@ Status write_entry(MapWriter& maps, UndoLog& undo, uint32_t id, const std::optio
   return {};
 }
 
-// Applies old -> new: entries turning on, pools the new plan has, routed reply NATs and
-// service entries added or changed, service entries and reply NATs gone, pools gone, entries
-// turning off.
+// Settings flags become `flags`, put back on rollback.
+Status write_settings(MapWriter& maps, UndoLog& undo, uint32_t before, uint32_t flags) {
+  XDPLB_TRY(maps.put_settings(flags));
+  undo.add([before](MapWriter& m) { return m.put_settings(before); });
+  return {};
+}
+
+// Applies old -> new: settings turning on, entries turning on, pools the new plan has, routed
+// reply NATs and service entries added or changed, service entries and reply NATs gone, pools
+// gone, entries turning off, settings turning off (a flag is on before the first packet that
+// needs it, off after the last).
 Status apply(MapWriter& maps, UndoLog& undo, const MapPlan& before, const MapPlan& after,
              const EntryChanges& entries) {
+  const uint32_t both = before.settings | after.settings;
+  if (both != before.settings) XDPLB_TRY(write_settings(maps, undo, before.settings, both));
   for (uint32_t id : entries.new_ids)
     XDPLB_TRY(resetting(maps, undo, id, [&] { return maps.take_backend_id(id); }));
   for (const auto& [id, e] : entries.put)
@@ -185,6 +197,7 @@ Status apply(MapWriter& maps, UndoLog& undo, const MapPlan& before, const MapPla
     if (!e.active) XDPLB_TRY(write_entry(maps, undo, id, e));
   for (uint32_t id : entries.remove)
     if (!entries.put.count(id)) XDPLB_TRY(write_entry(maps, undo, id, std::nullopt));
+  if (after.settings != both) XDPLB_TRY(write_settings(maps, undo, both, after.settings));
   return {};
 }
 
@@ -244,6 +257,9 @@ Result<PendingChange> stage_transaction(const TransactionOptions& opts, const Ch
   auto reply_nats = opts.maps->read_reply_nats();
   if (!reply_nats) return make_error(reply_nats.error());
   old_plan.reply_nats = std::move(*reply_nats);
+  auto settings = opts.maps->read_settings();
+  if (!settings) return make_error(settings.error());
+  old_plan.settings = *settings;
   if (!opts.fresh_maps) {
     std::set<uint32_t> pools;
     for (const auto& [pool, plan] : new_plan->pools) pools.insert(pool);

@@ -53,6 +53,9 @@ class MapWriter {
   // before either and written back when the transaction rolls back.
   virtual Result<BackendTally> read_tally(uint32_t id) = 0;
   virtual Status restore_tally(uint32_t id, const BackendTally& tally) = 0;
+  // The bridge's settings (XDPLB_SETTING_* flags, MapPlan::settings).
+  virtual Result<uint32_t> read_settings() = 0;
+  virtual Status put_settings(uint32_t flags) = 0;
 };
 
 // The real maps.
@@ -73,6 +76,8 @@ class DatapathWriter final : public MapWriter {
   Status take_backend_id(uint32_t id) override;
   Result<BackendTally> read_tally(uint32_t id) override;
   Status restore_tally(uint32_t id, const BackendTally& tally) override;
+  Result<uint32_t> read_settings() override;
+  Status put_settings(uint32_t flags) override;
   void assume_pools(const std::map<uint32_t, PoolPlan>& pools) override;
 
   // Ring slots written so far (all pools); a whole ring is XDPLB_MAGLEV_RING_SIZE.

@@ -41,6 +41,8 @@ class CountingWriter final : public MapWriter {
   Status restore_tally(uint32_t id, const BackendTally& tally) override {
     return count("backend", inner_.restore_tally(id, tally));
   }
+  Result<uint32_t> read_settings() override { return inner_.read_settings(); }
+  Status put_settings(uint32_t flags) override { return count("settings", inner_.put_settings(flags)); }
 
  private:
   Status count(const char* kind, Status s) {

@@ -229,7 +229,7 @@ std::string render_metrics(const Snapshot& snap, const ControlSample& control) {
   single("xdplb_hairpin_table_size", "gauge", "Entries the hairpin flow table holds at most.", snap.hairpin_table_size);
 
   e.family("xdplb_map_writes_total", "counter", "BPF map writes of the daemon's changes, by map kind.");
-  for (const char* kind : {"service", "pool", "backend", "reply_nat"}) {
+  for (const char* kind : {"service", "pool", "backend", "reply_nat", "settings"}) {
     auto it = control.map_writes.find(kind);
     e.sample("xdplb_map_writes_total", label("kind", kind), double(it == control.map_writes.end() ? 0 : it->second));
   }

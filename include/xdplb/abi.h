@@ -130,6 +130,18 @@ struct xdplb_backend {
 	                    * a flow placed under another generation is re-placed */
 };
 
+/* ---- settings: what the whole bridge's datapath does or skips ---- */
+
+/* Settings flags */
+#define XDPLB_SETTING_ROUTED_REPLIES (1u << 0) /* the bridge has a routed backend: a packet for no
+                                                * service on an uplink may be its reply (reverse
+                                                * table looked up); without it that is skipped */
+
+struct xdplb_settings {
+	__u32 flags; /* XDPLB_SETTING_* */
+	__u32 pad;
+};
+
 /* Per-CPU counters per backend, summed by the controller. */
 struct xdplb_backend_stats {
 	__u64 packets;

@@ -54,6 +54,9 @@ constexpr const char* kNetnsSetup[] = {
     "ip link set gdup0 up",
     "ip link set gdup1 up",
     "ip neigh add 192.168.1.2 lladdr 02:00:00:00:00:c2 dev gdup0 nud permanent",
+    // the routed backend's network behind the uplink's router (client 192.168.1.3: no neighbour)
+    "ip neigh add 192.168.1.254 lladdr 02:00:00:00:01:fe dev gdup0 nud permanent",
+    "ip route add 172.16.0.0/24 via 192.168.1.254",
     "ip neigh add fd00:1::2 lladdr 02:00:00:00:00:c2 dev gdup0 nud permanent",
     "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
 };
@@ -76,6 +79,12 @@ const Backend6 kBackends6[] = {{10, "fd00:2::11", {2, 0, 0, 0, 0, 0x21}},
 constexpr uint32_t kPoolNoRoute = 4;
 const std::string kVipNoRoute = "10.0.0.40";
 const test::TestBackend kNoRoute{3, "10.9.0.13", 80, false, {0x02, 0, 0, 0, 0, 0x14}};
+// A routed backend (outside the bridge's subnets: reached through the uplink's router), alone in
+// pool 5 behind 10.0.0.50; the settings say the bridge has one (routed replies looked up).
+constexpr uint32_t kPoolRouted = 5;
+const std::string kVipRouted = "10.0.0.50";
+const test::TestBackend kRouted{4, "172.16.0.10", 80, false, {0x02, 0, 0, 0, 0x01, 0xfe}};
+const test::Mac kUplinkMac{0x02, 0, 0, 0, 0x01, 0x01}, kRouterMac{0x02, 0, 0, 0, 0x01, 0xfe};
 // One hairpin SNAT port: a second hairpin flow to the same backend finds none
 // (tc_hairpin_no_port) while the first lives.
 Tunables fuzz_tunables() {
@@ -89,20 +98,15 @@ Tunables fuzz_tunables() {
 //     of 3x the table, with every eviction counted as flow_evicted);
 //   flow_evicted, flow_restored: need a full table, and every input starts from an empty one;
 //   tc_drop_rewrite: a failed skb helper or an unfilled tail-call table, neither of which a
-//     frame can cause once the lengths are checked against the frame.
+//     frame can cause once the lengths are checked against the frame;
+//   routed_reply_stateless: the harness writes no reply_nats entry (a routed backend shared by
+//     several nodes); packet_routed_test's tables cover that branch.
 constexpr std::string_view kUnreachable[] = {"flow_table_full", "flow_evicted", "flow_restored",
-                                             "tc_drop_rewrite"};
-// Reasons of a path this harness does not model yet: routed backends (outside the bridge's
-// subnets, reached and answered through an uplink). The invariants here assume every backend
-// sits behind the bridge (nothing towards the uplink names one); packet_routed_test's tables
-// cover every branch of that path.
-constexpr std::string_view kNotModelled[] = {"fwd_routed", "routed_reply", "drop_routed_reply",
-                                             "routed_reply_stateless"};
+                                             "tc_drop_rewrite", "routed_reply_stateless"};
 bool listed(std::string_view reason, const auto& list) {
   return std::find(std::begin(list), std::end(list), reason) != std::end(list);
 }
 bool unreachable(std::string_view reason) { return listed(reason, kUnreachable); }
-bool not_modelled(std::string_view reason) { return listed(reason, kNotModelled); }
 
 std::array<uint8_t, 16> addr_bytes(const std::string& text) {
   auto a = IpAddress::parse(text);
@@ -120,11 +124,20 @@ struct PoolSpec {
 const PoolSpec kPools[] = {{test::kPool, {{0, 1}, {1, 1}, {2, 1}}},
                            {kPool6, {{10, 1}, {11, 2}}},
                            {kPoolRr, {{1, 1}, {2, 1}}},
-                           {kPoolNoRoute, {{kNoRoute.id, 1}}}};
+                           {kPoolNoRoute, {{kNoRoute.id, 1}}},
+                           {kPoolRouted, {{kRouted.id, 1}}}};
 
 Status put_fuzz_backend(Datapath& dp, uint32_t id, bool active) {
   for (const auto& b : {test::kB0, test::kB1, test::kB2, kNoRoute})
     if (b.id == id) return test::put_backend(dp, b, active);
+  if (id == kRouted.id) {
+    BackendEntry e;
+    e.addr = *IpAddress::parse(kRouted.addr);
+    e.port = kRouted.port;
+    e.active = active;
+    e.routed = true;
+    return dp.put_backend(id, e);
+  }
   for (const auto& b : kBackends6) {
     if (b.id != id) continue;
     BackendEntry e;
@@ -160,12 +173,15 @@ Status program(Datapath& dp) {
   XDPLB_TRY(test::program_scenario(dp));
   for (const auto& b : kBackends6) XDPLB_TRY(put_fuzz_backend(dp, b.id, true));
   XDPLB_TRY(put_fuzz_backend(dp, kNoRoute.id, true));
+  XDPLB_TRY(put_fuzz_backend(dp, kRouted.id, true));
+  XDPLB_TRY(dp.set_settings(XDPLB_SETTING_ROUTED_REPLIES));
   for (uint32_t id : {test::kB0.id, test::kB1.id, test::kB2.id}) XDPLB_TRY(dp.reset_connections(id));
   XDPLB_TRY(write_pools(dp, XDPLB_NO_BACKEND, false));
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVip6), test::kPort, proto}, kPool6, XDPLB_SCHED_LEAST_CONN));
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipRr), test::kPort, proto}, kPoolRr, XDPLB_SCHED_ROUND_ROBIN));
     XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipNoRoute), test::kPort, proto}, kPoolNoRoute, XDPLB_SCHED_MAGLEV));
+    XDPLB_TRY(dp.put_service({*IpAddress::parse(kVipRouted), test::kPort, proto}, kPoolRouted, XDPLB_SCHED_MAGLEV));
     // port kRangePort of a range mapped onto a range: to kRangeBackendPort of pool 0's backends
     XDPLB_TRY(dp.put_service({*IpAddress::parse(test::kVip), kRangePort, proto},
                              ServiceValue{test::kPool, XDPLB_SCHED_MAGLEV, 0, kRangeBackendPort}));
@@ -258,10 +274,11 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
   if (!guard) return make_error(guard.error());
   t->guard_ = *guard;
 
-  for (const auto& vip : {test::kVip, test::kVipNoBackend, kVip6, kVipRr, kVipNoRoute})
+  for (const auto& vip : {test::kVip, test::kVipNoBackend, kVip6, kVipRr, kVipNoRoute, kVipRouted})
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(vip), test::kPort, proto});
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) t->services_.insert({addr_bytes(test::kVip), kRangePort, proto});
-  for (const auto& b : {test::kB0, test::kB1, test::kB2, kNoRoute}) {
+  t->routed_addrs_ = {addr_bytes(kRouted.addr)};
+  for (const auto& b : {test::kB0, test::kB1, test::kB2, kNoRoute, kRouted}) {
     for (uint16_t port : {b.port, kRangeBackendPort}) {
       t->backends_.insert({addr_bytes(b.addr), port});
       t->backend_id_[{addr_bytes(b.addr), port}] = b.id;
@@ -288,7 +305,7 @@ std::string DatapathTarget::reasons_table() {
     const std::string name(reason_info(r).name);
     char line[96];
     std::snprintf(line, sizeof line, "  %-26s %12llu%s\n", name.c_str(), static_cast<unsigned long long>((*totals)[r]),
-                  unreachable(name) ? "  (unreachable here)" : not_modelled(name) ? "  (not modelled: routed backends)" : "");
+                  unreachable(name) ? "  (unreachable here)" : "");
     s += line;
   }
   return s;
@@ -299,7 +316,7 @@ std::string DatapathTarget::reasons_missing() {
   if (!totals) return totals.error();
   std::string s;
   for (uint32_t r = 0; r < totals->size(); ++r) {
-    if (!(*totals)[r] && !unreachable(reason_info(r).name) && !not_modelled(reason_info(r).name))
+    if (!(*totals)[r] && !unreachable(reason_info(r).name))
       s += std::string(s.empty() ? "" : " ") + std::string(reason_info(r).name);
   }
   return s;
@@ -393,15 +410,47 @@ std::string DatapathTarget::check_pass_frag_needed(const FrameView& in, const By
 bool DatapathTarget::ours(Hook hook, const FrameView& v) {
   if (!v.well_formed) return false;
   if (services_.count({v.dst, v.dport, v.proto})) return true;  // XDP: client; TC: hairpin
-  if (hook == Hook::Xdp) return false;
   auto key = key_of(v);
   auto* skel = dp_->skeleton();
   struct xdplb_reverse rev;
   struct xdplb_hairpin_reverse hrev;
+  if (hook == Hook::Xdp) return routed_reply_of_flow(v);
   // A TCP flow's reverse entry waits in reverse_new until the client's packet after its SYN.
   return !bpf_map__lookup_elem(skel->maps.reverse, &key, sizeof key, &rev, sizeof rev, 0) ||
          !bpf_map__lookup_elem(skel->maps.reverse_new, &key, sizeof key, &rev, sizeof rev, 0) ||
          !bpf_map__lookup_elem(skel->maps.hairpin_reverse, &key, sizeof key, &hrev, sizeof hrev, 0);
+}
+
+// A routed backend's reply (on an uplink) of a flow the tables hold.
+bool DatapathTarget::routed_reply_of_flow(const FrameView& v) {
+  if (!v.well_formed || !routed_addrs_.count(v.src)) return false;
+  auto key = key_of(v);
+  struct xdplb_reverse rev;
+  auto* skel = dp_->skeleton();
+  return !bpf_map__lookup_elem(skel->maps.reverse, &key, sizeof key, &rev, sizeof rev, 0) ||
+         !bpf_map__lookup_elem(skel->maps.reverse_new, &key, sizeof key, &rev, sizeof rev, 0);
+}
+
+// The routed paths: a request DNATed to a routed backend leaves by the FIB to the uplink's
+// router (its MACs, redirected to the uplink); a routed backend's reply of a live flow is
+// translated (from the VIP, to the client's MAC) or dropped, never passed on as it came.
+std::string DatapathTarget::check_routed(const Bytes& in, bool reply_of_flow, bool controlled,
+                                         const FrameOutcome& o) {
+  const FrameView ov = view(o.out);
+  auto counted = [&](uint32_t r) { return o.reasons.size() > r && o.reasons[r] > 0; };
+  if (counted(XDPLB_R_FWD_ROUTED)) {
+    if (o.verdict != XDP_REDIRECT && o.verdict != XDP_TX) return "a routed request did not leave by the FIB";
+    if (!std::equal(kRouterMac.begin(), kRouterMac.end(), o.out.begin()) ||
+        !std::equal(kUplinkMac.begin(), kUplinkMac.end(), o.out.begin() + 6))
+      return "a routed request left without the next hop's MACs";
+    if (!ov.well_formed || !routed_addrs_.count(ov.dst)) return "a routed request left towards no routed backend";
+  }
+  if (counted(XDPLB_R_ROUTED_REPLY) && (!ov.well_formed || !services_.count({ov.src, ov.sport, ov.proto})))
+    return "a translated routed reply does not come from a VIP";
+  if (counted(XDPLB_R_DROP_ROUTED_REPLY) && o.verdict != XDP_DROP) return "drop_routed_reply counted, not dropped";
+  if (reply_of_flow && !controlled && o.verdict != XDP_DROP && o.out == in)
+    return "a routed backend's reply of a live flow went on untranslated";
+  return "";
 }
 
 std::string DatapathTarget::check_rewrite(Hook hook, const FrameView& in, const Bytes& out) {
@@ -415,7 +464,9 @@ std::string DatapathTarget::check_rewrite(Hook hook, const FrameView& in, const 
     const auto src = IpAddress::from_bytes(in.family == 6 ? AF_INET6 : AF_INET, in.src.data());
     for (const auto& p : guard_)
       if (p.contains(src)) return "XDP served a source of the uplink guard (" + p.to_string() + ")";
-    return to_backend ? "" : "XDP rewrote a frame towards something that is not a backend";
+    const bool routed_reply = routed_addrs_.count(in.src) && services_.count({o.src, o.sport, o.proto});
+    return to_backend || routed_reply ? "" : "XDP rewrote a frame towards something that is not a backend "
+                                             "nor a routed backend's reply from the VIP";
   }
   const bool from_vip = services_.count({o.src, o.sport, o.proto}) > 0;
   const bool hairpin_request = to_backend && bridge_addrs_.count(o.src) > 0;
@@ -466,7 +517,8 @@ std::string DatapathTarget::check_frame(const FrameIn& f, const FrameView& v, bo
                                         const FrameOutcome& o) {
   const int drop = f.hook == Hook::Xdp ? XDP_DROP : TC_ACT_SHOT;
   const bool verdict_ok = f.hook == Hook::Xdp
-                              ? (o.verdict == XDP_PASS || o.verdict == XDP_DROP || o.verdict == XDP_REDIRECT)
+                              ? (o.verdict == XDP_PASS || o.verdict == XDP_DROP || o.verdict == XDP_REDIRECT ||
+                                 o.verdict == XDP_TX)
                               : (o.verdict == TC_ACT_OK || o.verdict == TC_ACT_SHOT || o.verdict == TC_ACT_REDIRECT);
   if (!verdict_ok) return "verdict " + std::to_string(o.verdict) + " outside the expected set";
   if (std::none_of(o.reasons.begin(), o.reasons.end(), [](uint64_t n) { return n; }))
@@ -621,6 +673,7 @@ Report DatapathTarget::run(const uint8_t* data, size_t size) {
     };
     const FrameView v = view(f.bytes);
     const bool known = ours(f.hook, v);
+    const bool routed_reply = f.hook == Hook::Xdp && routed_reply_of_flow(v);
     auto o = run_frame(f.hook, f.bytes);
     // The kernel refuses skbs shorter than the IP header their ethertype announces (EINVAL):
     // such a frame never reaches TC on a real device either.
@@ -628,6 +681,8 @@ Report DatapathTarget::run(const uint8_t* data, size_t size) {
     if (!o) return harness(o.error());
     add_features(f.hook, *o, o->out != f.bytes, prev, rep);
     if (auto what = check_frame(f, v, known, *o); !what.empty()) return broken(what);
+    if (f.hook == Hook::Xdp)
+      if (auto what = check_routed(f.bytes, routed_reply, controlled, *o); !what.empty()) return broken(what);
     if (derived == Derived::Icmp)
       if (auto what = check_icmp(f.hook, *last, controlled, f.bytes, *o); !what.empty()) return broken(what);
     if (derived == Derived::LaterFragment)

@@ -19,7 +19,10 @@
 //     of the frame before as it was sent, its ICMP, outer and quoted IPv4 checksums verify,
 //     and nothing that leaves for the uplink names a backend;
 //   - the later fragment of a datagram whose first fragment was translated gets the first's
-//     addresses (and only those, the MACs and the IPv4 checksum change), checksum verified.
+//     addresses (and only those, the MACs and the IPv4 checksum change), checksum verified;
+//   - routed backends (outside the bridge, behind the uplink's router): a request DNATed to one
+//     leaves by the FIB with the next hop's MACs; its reply of a live flow is translated (from
+//     the VIP) or dropped (drop_routed_reply), never passed on as it came.
 // Control frames change the backends meanwhile (inactive, deleted, out of the rings, back) as
 // the controller does; the next input starts from the programmed state again.
 // What each frame made the datapath do (reasons, verdict) comes back as features, so that
@@ -87,6 +90,8 @@ class DatapathTarget {
   std::string check_frag_needed(const FrameView& in, const Bytes& in_bytes, const Bytes& out);
   static std::string check_pass_frag_needed(const FrameView& in, const Bytes& in_bytes, const FrameOutcome& o);
   bool ours(Hook hook, const FrameView& v);
+  bool routed_reply_of_flow(const FrameView& v);
+  std::string check_routed(const Bytes& in, bool reply_of_flow, bool controlled, const FrameOutcome& o);
   Status control(const FrameIn& f, const Bytes& prev_out, Report& rep);
   static void add_features(Hook hook, const FrameOutcome& o, bool rewritten, uint32_t& prev, Report& rep);
   // The invariants on one run ("" when they hold), and on the same frame run again.
@@ -110,6 +115,7 @@ class DatapathTarget {
   std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> backends_;
   std::set<std::array<uint8_t, 16>> bridge_addrs_;
   std::set<std::array<uint8_t, 16>> backend_addrs_;
+  std::set<std::array<uint8_t, 16>> routed_addrs_;  // the routed backends'
   std::vector<IpPrefix> bridge_nets_;
   std::vector<IpPrefix> guard_;  // the uplink guard as written
   std::vector<uint32_t> backend_ids_;

@@ -1,8 +1,9 @@
 // The fuzzer's input format, shared by the harness and the packet tests that write the seed
 // corpus: a sequence of frames, each [hook: 1 byte][length: 2 bytes, big endian][frame], so
-// one input can open a flow through XDP and answer it through TC. Bit 1 of a TC frame's hook
-// byte makes it an answer: the harness puts the previous frame's rewritten addresses and ports
-// into it, swapped (a hairpin reply needs the random SNAT port, which no mutation guesses).
+// one input can open a flow through XDP and answer it through TC. Bit 1 of the hook byte makes
+// a frame an answer: the harness puts the previous frame's rewritten addresses and ports into
+// it, swapped (a hairpin reply needs the random SNAT port, which no mutation guesses; a routed
+// backend's reply comes back through XDP).
 // Bit 2 makes a frame the ICMP error about the previous frame's output that its receiver
 // sends back (derived.h); bit 3 cuts a well-formed frame's datagram in two fragments and
 // sends the first, and makes the next frame with bit 3 the second (the rest of the datagram).
@@ -22,7 +23,7 @@ enum class Hook : uint8_t { Xdp = 0, Tc = 1 };
 struct FrameIn {
   Hook hook = Hook::Xdp;
   std::vector<uint8_t> bytes;
-  bool answer = false;   // TC only: answers the previous frame's output (see above)
+  bool answer = false;   // answers the previous frame's output (see above)
   bool control = false;  // not a frame: bytes[0] = what to do, bytes[1] = to which backend
   bool icmp = false;     // the ICMP error about the previous frame's output
   bool fragment = false; // the first fragment of this datagram, or the rest of the previous one
@@ -41,7 +42,7 @@ inline std::vector<FrameIn> split_input(const uint8_t* data, size_t size) {
   while (pos + 3 <= size && frames.size() < kMaxFrames) {
     FrameIn f;
     f.hook = (data[pos] & 1) ? Hook::Tc : Hook::Xdp;
-    f.answer = f.hook == Hook::Tc && (data[pos] & 2);  // (a control frame ignores both)
+    f.answer = data[pos] & 2;  // (a control frame ignores both)
     f.control = (data[pos] & 0xf0) == 0xc0;
     f.icmp = !f.control && (data[pos] & 4);
     f.fragment = !f.control && (data[pos] & 8);

@@ -3,7 +3,8 @@
 // and hairpin, both directions, both families), the fragments of a request, a reply and a
 // hairpin request, a hairpin request towards a backend with no route (tc_hairpin_no_source)
 // two hairpin flows to one backend with one SNAT port (tc_hairpin_no_port), a reply after its
-// backend's id was reused and a reply bigger than the uplink's MTU. The addresses
+// backend's id was reused, a reply bigger than the uplink's MTU and a routed backend's
+// request and reply (one to a client without a neighbour). The addresses
 // are the harness's (datapath_target.cpp). Part of the seed corpus (CMakeLists.txt).
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +96,13 @@ int main() {
   inputs.push_back({frame(Hook::Xdp, syn), removed, frame(Hook::Tc, syn, true)});
   const test::Bytes big = v4(17, "192.168.1.2", 40000, test::kVip, 1500, false);
   inputs.push_back({frame(Hook::Xdp, v4(17, "192.168.1.2", 40000, test::kVip, 5, false)), frame(Hook::Tc, big, true)});
+
+  // the routed backend behind 10.0.0.50: a request and its reply (fwd_routed, routed_reply),
+  // and the same from a client without a neighbour (its reply: drop_routed_reply)
+  for (const char* client : {"192.168.1.2", "192.168.1.3"}) {
+    const test::Bytes req = v4(6, client, 40000, "10.0.0.50", 5, false);
+    inputs.push_back({frame(Hook::Xdp, req), frame(Hook::Xdp, req, true)});
+  }
 
   for (size_t i = 0; i < inputs.size(); ++i) {
     const test::Bytes in = fuzz::encode_input(inputs[i]);

@@ -1,6 +1,7 @@
 // The BIRD adapter (bgp/bird.h) against a real BIRD 2, run in a network namespace of its own
-// (`unshare --net`): the include is written and read (its routes show in BIRD), BIRD's error
-// on a bad include comes back as an error, and a socket where no BIRD listens says so.
+// (`unshare --net`): the node's include and two bridges' includes are written and read (each
+// bridge's routes show in BIRD, one withdraws while the other's stay), BIRD's error on a bad
+// include comes back as an error, and a socket where no BIRD listens says so.
 #include "bgp/bird.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -49,32 +51,54 @@ class Bird {
   pid_t pid_ = -1;
 };
 
-TEST(Bird, IncludeWrittenAndReadBadIncludeRefusedNoBird) {
+// `show route` of BIRD, or the error.
+std::string routes_of(const Bird& bird) {
+  auto r = bird_command(bird.sock(), "show route");
+  return r ? *r : "(show route failed: " + r.error() + ")";
+}
+
+TEST(Bird, TwoBridgesAnnounceIndependentlyBadIncludeRefusedNoBird) {
   if (::access("/usr/sbin/bird", X_OK) != 0) GTEST_SKIP() << "bird2 is not installed (scripts/install-deps.sh)";
   test::TempDir dir;
   BgpConfig c;
   c.asn = 65001;
-  Bird bird(dir, bird_include(c, {}));
+  c.include = dir.sub("xdplb.conf");
+  c.neighbors = {{*IpAddress::parse("192.0.2.254"), 65000}};  // never comes up: no such peer here
+  // The directory as bird_apply makes it, no bridge's file in it yet: the node's include's
+  // pattern matches none (BIRD refuses a pattern whose directory is missing).
+  std::filesystem::create_directories(bridge_include_dir(c));
+  Bird bird(dir, bird_include(c));
   ASSERT_TRUE(bird.running());
   ASSERT_TRUE(bird_command(bird.sock(), "show status").ok()) << "BIRD did not come up";
 
-  const std::string include = dir.sub("xdplb.conf");
-  auto ok = bird_apply(bird.sock(), include, bird_include(c, {{*IpAddress::parse("192.0.2.10"), "web"}}));
-  ASSERT_TRUE(ok.ok()) << ok.error();
-  auto routes = bird_command(bird.sock(), "show route");
-  ASSERT_TRUE(routes.ok()) << routes.error();
-  EXPECT_NE(routes->find("192.0.2.10/32"), std::string::npos) << *routes;
+  // What each bridge's daemon does (bgp/announcer.cpp): its own file, then the node's.
+  auto announce = [&](const std::string& bridge, const std::vector<VipRoute>& routes) {
+    return bird_apply(bird.sock(), {{bridge_include_path(c, bridge), bird_bridge_include(bridge, routes)},
+                                    {c.include, bird_include(c)}});
+  };
+  const VipRoute a{*IpAddress::parse("192.0.2.10"), "web"}, b{*IpAddress::parse("192.0.2.20"), "api"};
+  auto s = announce("nrbr-a", {a});
+  ASSERT_TRUE(s.ok()) << s.error();
+  s = announce("nrbr-b", {b});
+  ASSERT_TRUE(s.ok()) << s.error();
+  std::string routes = routes_of(bird);
+  EXPECT_NE(routes.find("192.0.2.10/32"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("192.0.2.20/32"), std::string::npos) << routes;
+  auto proto = bird_command(bird.sock(), "show protocols");
+  ASSERT_TRUE(proto.ok()) << proto.error();
+  EXPECT_NE(proto->find("xdplb_v4_nrbr_a"), std::string::npos) << *proto;
+  EXPECT_NE(proto->find("xdplb_v4_nrbr_b"), std::string::npos) << *proto;
 
-  auto withdrawn = bird_apply(bird.sock(), include, bird_include(c, {}));
-  ASSERT_TRUE(withdrawn.ok()) << withdrawn.error();
-  routes = bird_command(bird.sock(), "show route");
-  ASSERT_TRUE(routes.ok()) << routes.error();
-  EXPECT_EQ(routes->find("192.0.2.10/32"), std::string::npos) << *routes;
+  s = announce("nrbr-a", {});  // bridge a withdraws; b's route stays
+  ASSERT_TRUE(s.ok()) << s.error();
+  routes = routes_of(bird);
+  EXPECT_EQ(routes.find("192.0.2.10/32"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("192.0.2.20/32"), std::string::npos) << routes;
 
-  auto bad = bird_apply(bird.sock(), include, "protocol static {\n  ipv4;\n  route nonsense;\n}\n");
+  auto bad = bird_apply(bird.sock(), {{bridge_include_path(c, "nrbr-a"), "protocol static {\n  ipv4;\n  route nonsense;\n}\n"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().find("configure failed"), std::string::npos) << bad.error();
-  EXPECT_NE(bad.error().find("xdplb.conf"), std::string::npos) << "BIRD's message names the file: " << bad.error();
+  EXPECT_NE(bad.error().find("nrbr-a.conf"), std::string::npos) << "BIRD's message names the file: " << bad.error();
 
   auto none = bird_command(dir.sub("nobody.ctl"), "configure");
   ASSERT_FALSE(none.ok());

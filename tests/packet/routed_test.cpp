@@ -81,6 +81,9 @@ class RoutedTest : public ::testing::Test {
       s = serve_routed(svc);
       ASSERT_TRUE(s) << s.error();
     }
+    // What the controller's plan sets while the bridge has a routed backend (lb/plan.cpp).
+    s = dp->set_settings(XDPLB_SETTING_ROUTED_REPLIES);
+    ASSERT_TRUE(s) << s.error();
   }
 
   // The backend as plan_forwarding (the controller's path resolution) marks it.
@@ -226,6 +229,23 @@ TEST_F(RoutedTest, RepliesOfFlowsPlacedElsewhereAreTranslatedWithoutState) {
      dnat_routed(elsewhere, kSameUplink, kRouter1Mac, kUp0Mac)},
     {"its next reply now has this node's reverse entry", {}, reply.bytes(), XDP_TX,
      {XDPLB_R_ROUTED_REPLY}, revnat_routed(reply, kSameUplink)},
+  });
+}
+
+// The routed-reply check runs only while the settings say the bridge has a routed backend:
+// without the flag a routed backend's reply (of a live flow) is passed untouched, the reverse
+// table not asked; with it, the same frame is translated.
+TEST_F(RoutedTest, TheRoutedReplyCheckRunsOnlyWithItsSetting) {
+  const Packet syn = Packet::tcp("192.168.1.2", 40010, kSameUplink.vip, kPort);
+  const Packet reply = routed_reply(syn, kSameUplink);
+  auto settings = [](uint32_t flags) { return [flags](Datapath& d) { return d.set_settings(flags); }; };
+  run_xdp_cases({
+    {"SYN to a routed backend", {}, syn.bytes(), XDP_TX, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     dnat_routed(syn, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"no routed-replies setting: its reply is not looked up, passed untouched", settings(0),
+     reply.bytes(), XDP_PASS, {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
+    {"with the setting: the same reply translated", settings(XDPLB_SETTING_ROUTED_REPLIES),
+     reply.bytes(), XDP_TX, {XDPLB_R_ROUTED_REPLY}, revnat_routed(reply, kSameUplink)},
   });
 }
 

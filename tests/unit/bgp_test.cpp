@@ -1,5 +1,5 @@
 // BGP: which VIPs a node announces (health, drain, per-service switch, no datapath), the BIRD
-// include that announces them, and the `bgp:` config section (YAML and bgp.json).
+// includes that announce them (the node's sessions, each bridge's routes), and the `bgp:` config section (YAML and bgp.json).
 #include <gtest/gtest.h>
 
 #include "saved_backend.h"
@@ -76,23 +76,35 @@ TEST(VipRoutes, PerServiceSwitchAndNoDatapath) {
   EXPECT_EQ(vips(vip_routes(node(), config(), /*datapath_attached=*/false)), V{});
 }
 
-TEST(BirdInclude, RoutesAndOneSessionPerNeighbour) {
+TEST(BirdInclude, TheNodesSessionsExportEveryBridgesRoutes) {
   auto c = config();
+  c.include = "/etc/bird/xdplb.conf";
   c.neighbors.push_back({addr("fd00::1"), 65000});
-  const std::vector<VipRoute> routes = {{addr("192.0.2.10"), "web"}, {addr("2001:db8::10"), "web"}};
-  EXPECT_EQ(bird_include(c, routes),
-            "# Written by xdplb: the VIPs this node announces. Do not edit; xdplb rewrites it.\n"
+  EXPECT_EQ(bird_include(c),
+            "# Written by xdplb: this node's BGP sessions; each bridge's VIPs are in /etc/bird/xdplb.d. "
+            "Do not edit; xdplb rewrites it.\n"
             "router id 10.9.0.2;\n"
             "protocol device xdplb_device {\n}\n"
-            "protocol static xdplb_vips4 {\n  ipv4;\n  route 192.0.2.10/32 blackhole;  # service web\n}\n"
-            "protocol static xdplb_vips6 {\n  ipv6;\n  route 2001:db8::10/128 blackhole;  # service web\n}\n"
+            "include \"/etc/bird/xdplb.d/*.conf\";\n"
             "protocol bgp xdplb_peer1 {\n  local as 65001;\n  neighbor 10.9.0.1 as 65000;\n"
-            "  ipv4 {\n    import none;\n    export where proto = \"xdplb_vips4\";\n  };\n}\n"
+            "  ipv4 {\n    import none;\n    export where proto ~ \"xdplb_v4_*\";\n  };\n}\n"
             "protocol bgp xdplb_peer2 {\n  local as 65001;\n  neighbor fd00::1 as 65000;\n"
-            "  ipv6 {\n    import none;\n    export where proto = \"xdplb_vips6\";\n  };\n}\n");
+            "  ipv6 {\n    import none;\n    export where proto ~ \"xdplb_v6_*\";\n  };\n}\n");
+  EXPECT_EQ(bridge_include_dir(c), "/etc/bird/xdplb.d");
+  EXPECT_EQ(bridge_include_path(c, "lxdbr0"), "/etc/bird/xdplb.d/lxdbr0.conf");
+  c.include = "/run/bird/vips";  // no .conf to strip
+  EXPECT_EQ(bridge_include_path(c, "br1"), "/run/bird/vips.d/br1.conf");
+}
+
+TEST(BirdInclude, EachBridgeHasItsOwnStaticProtocols) {
+  const std::vector<VipRoute> routes = {{addr("192.0.2.10"), "web"}, {addr("2001:db8::10"), "web"}};
+  EXPECT_EQ(bird_bridge_include("lxd-br.0", routes),
+            "# Written by xdplb: the VIPs bridge lxd-br.0 announces. Do not edit; xdplb rewrites it.\n"
+            "protocol static xdplb_v4_lxd_br_0 {\n  ipv4;\n  route 192.0.2.10/32 blackhole;  # service web\n}\n"
+            "protocol static xdplb_v6_lxd_br_0 {\n  ipv6;\n  route 2001:db8::10/128 blackhole;  # service web\n}\n");
   // Withdrawn: the static protocols stay, empty (BIRD withdraws their routes, sessions stay up).
-  const std::string none = bird_include(config(), {});
-  EXPECT_NE(none.find("protocol static xdplb_vips4 {\n  ipv4;\n}\n"), std::string::npos) << none;
+  const std::string none = bird_bridge_include("br1", {});
+  EXPECT_NE(none.find("protocol static xdplb_v4_br1 {\n  ipv4;\n}\n"), std::string::npos) << none;
   EXPECT_EQ(none.find("route "), std::string::npos) << none;
 }
 

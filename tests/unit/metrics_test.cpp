@@ -99,10 +99,12 @@ TEST(Metrics, ControlCounters) {
   ControlMetrics m;
   m.map_write("pool", true);
   m.map_write("pool", false);
+  m.map_write("settings", true);
   m.ring_rebuilt(std::chrono::milliseconds(2));
   m.transaction(true);
   const std::string t = render_metrics(two_backends(), m.sample());
   EXPECT_TRUE(has_line(t, R"(xdplb_map_writes_total{kind="pool"} 2)")) << t;
+  EXPECT_TRUE(has_line(t, R"(xdplb_map_writes_total{kind="settings"} 1)")) << t;
   EXPECT_TRUE(has_line(t, "xdplb_map_write_errors_total 1")) << t;
   EXPECT_TRUE(has_line(t, "xdplb_ring_rebuilds_total 1")) << t;
   EXPECT_TRUE(has_line(t, "xdplb_ring_rebuild_seconds_total 0.002")) << t;

@@ -27,6 +27,7 @@ struct FakeMaps final : MapWriter {
   std::map<uint32_t, PoolPlan> pools;
   std::map<uint32_t, BackendEntry> backends;
   std::map<uint32_t, BackendTally> tallies;  // as the datapath resets them
+  uint32_t settings = 0;
   int writes = 0;     // every call, reads too (each can fail)
   int mutations = 0;  // the calls that change a map
   int fail_at = 0;
@@ -121,6 +122,16 @@ struct FakeMaps final : MapWriter {
     tallies[id] = t;
     return {};
   }
+  Result<uint32_t> read_settings() override {
+    XDPLB_TRY(step("read_settings"));
+    return settings;
+  }
+  Status put_settings(uint32_t flags) override {
+    XDPLB_TRY(step("put_settings"));
+    ++mutations;
+    settings = flags;
+    return {};
+  }
 
   // What the datapath acts on: service entries, pools, and the active backend entries. (An
   // inactive entry may keep its address, as the real map does after delete_backend.)
@@ -131,7 +142,8 @@ struct FakeMaps final : MapWriter {
         if (e.active) out[id] = {e.addr, e.port};
       return out;
     };
-    return services == o.services && reply_nats == o.reply_nats && pools == o.pools && active(*this) == active(o);
+    return services == o.services && reply_nats == o.reply_nats && pools == o.pools && active(*this) == active(o) &&
+           settings == o.settings;
   }
 };
 
@@ -197,10 +209,12 @@ class Transaction : public ::testing::Test {
     return t;
   }
 
-  // A change that touches every kind of write: a new backend (reset, put, pool), one gone
-  // (pool, delete), a scheduler change (service entries) and a service's port (add + delete).
+  // A change that touches every kind of write: a new backend (reset, put, pool; routed, so
+  // the settings turn routed replies on), one gone (pool, delete), a scheduler change
+  // (service entries) and a service's port (add + delete).
   static Status big_change(BridgeState& s, EntryChanges& e) {
     s.backends.push_back(backend(3, "web", "10.0.3.13"));
+    s.backends.back().path = BackendPath::Routed;
     e.new_ids.insert(3);
     e.put[3] = entry("10.0.3.13");
     std::erase_if(s.backends, [](const SavedBackend& b) { return b.id == 1; });
@@ -252,9 +266,28 @@ TEST_F(Transaction, AppliesAChangeAndSavesIt) {
   EXPECT_EQ(maps.pools.at(0).members[1].id, 3u);
   EXPECT_FALSE(maps.backends.at(1).active);
   EXPECT_TRUE(maps.backends.at(3).active);
+  EXPECT_EQ(maps.settings, uint32_t{XDPLB_SETTING_ROUTED_REPLIES}) << "a routed backend came";
   auto saved = load_state(dir.path(), "svbr0");
   ASSERT_TRUE(saved.ok() && saved->has_value());
   EXPECT_EQ(**saved, *s);
+}
+
+TEST_F(Transaction, RoutedRepliesAreOnWhileARoutedBackendIsThere) {
+  EXPECT_EQ(maps.settings, 0u) << "no routed backend: the uplinks skip the routed-reply check";
+  ASSERT_TRUE(run_transaction(options(maps), big_change).ok());
+  ASSERT_EQ(maps.settings, uint32_t{XDPLB_SETTING_ROUTED_REPLIES});
+  // Drained or failing health, it still has flows whose replies come back on an uplink.
+  ASSERT_TRUE(run_transaction(options(maps), [](BridgeState& s, EntryChanges&) -> Status {
+                s.backends.back().drained = true;
+                return {};
+              }).ok());
+  EXPECT_EQ(maps.settings, uint32_t{XDPLB_SETTING_ROUTED_REPLIES});
+  ASSERT_TRUE(run_transaction(options(maps), [](BridgeState& s, EntryChanges& e) -> Status {
+                std::erase_if(s.backends, [](const SavedBackend& b) { return b.id == 3; });
+                e.remove.insert(3);
+                return {};
+              }).ok());
+  EXPECT_EQ(maps.settings, 0u) << "the last routed backend left";
 }
 
 TEST_F(Transaction, AChangeThatLeavesTheStateWritesTheMapsOnly) {
