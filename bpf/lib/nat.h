@@ -205,8 +205,8 @@ static __always_inline int tc_rewrite_ports(struct __sk_buff *skb, const struct 
 }
 
 /* TC: rewrite source and destination at once (hairpin: DNAT to the backend + SNAT to the
- * bridge address, and back on replies). Offsets only: the helpers invalidate packet pointers. Returns 0 or a negative
- * error of a helper. */
+ * bridge address, and back on replies). Offsets only: the helpers invalidate packet pointers.
+ * Returns 0 or a negative error of a helper. */
 static __always_inline int tc_rewrite4(struct __sk_buff *skb, const struct packet *pkt,
 				       __be32 saddr, __be16 sport, __be32 daddr, __be16 dport)
 {
