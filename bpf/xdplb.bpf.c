@@ -359,13 +359,10 @@ static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
 		return tc_pass_frag_needed(skb, pkt);
 	if (tcp_ends_flow(pkt))
 		reply_end(&pkt->key, rev, pkt);
-	if (pkt->key.family == XDPLB_AF_INET6 ? revnat6(skb, pkt, rev) : revnat4(skb, pkt, rev)) {
-		count_reason(XDPLB_R_TC_DROP_REWRITE);
-		return TC_ACT_SHOT;
-	}
+	revnat_tc(skb, pkt, rev);
 	/* From here on the source is a local address: the stack would drop it as a martian, so
 	 * every outcome is a redirect or a drop, never TC_ACT_OK. */
-	rc = tc_redirect_routed(skb, rc, &fib, &reason);
+	rc = tc_redirect_routed(skb, rc, &fib, pkt->eth, &reason);
 	count_reason(reason);
 	return rc;
 }
@@ -409,7 +406,7 @@ static __always_inline int tc_later_fragment(struct __sk_buff *skb, struct packe
 		return TC_ACT_SHOT;
 	}
 	count_reason(XDPLB_R_FRAG_LATER);
-	rc = tc_redirect_routed(skb, rc, &fib, &reason);
+	rc = tc_redirect_routed(skb, rc, &fib, NULL, &reason);
 	count_reason(reason);
 	return rc;
 }

@@ -33,3 +33,23 @@ static __always_inline void csum_replace2(__sum16 *check, __be16 from, __be16 to
 	sum += to;
 	*check = (__sum16)~csum_fold32(sum);
 }
+
+/* The change of one's complement sum when from is replaced by to (~m + m'), unfolded: several
+ * of them add up before one update of a checksum (csum_add_delta). */
+static __always_inline __u32 csum_delta4(__be32 from, __be32 to)
+{
+	__u32 nfrom = ~from;
+
+	return (nfrom & 0xffff) + (nfrom >> 16) + (to & 0xffff) + (to >> 16);
+}
+
+static __always_inline __u32 csum_delta2(__be16 from, __be16 to)
+{
+	return (__u32)(__u16)~from + to;
+}
+
+/* A full checksum (the complement of the sum) takes an unfolded change: HC' = ~(~HC + delta). */
+static __always_inline void csum_add_delta(__sum16 *check, __u32 delta)
+{
+	*check = (__sum16)~csum_fold32((__u32)(__u16)~*check + delta);
+}

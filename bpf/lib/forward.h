@@ -109,15 +109,21 @@ static __always_inline int fib_lookup_reply(struct __sk_buff *skb, const union x
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
 
-/* TC: send a rewritten packet where the FIB said (rc, fib); never back to the stack.
- * *reason gets the outcome (XDPLB_R_TC_REVNAT_REDIRECT / _NEIGH / _DROP_NO_ROUTE /
- * _DROP_REWRITE) for the caller to count as it sees fit. */
+/* TC: send a rewritten packet where the FIB said (rc, fib); never back to the stack. The
+ * MACs go through eth, the frame's Ethernet header, where its packet pointers are still valid,
+ * or else through bpf_skb_store_bytes (eth NULL). *reason gets the outcome
+ * (XDPLB_R_TC_REVNAT_REDIRECT / _NEIGH / _DROP_NO_ROUTE / _DROP_REWRITE) for the caller to
+ * count as it sees fit. */
 static __always_inline int tc_redirect_routed(struct __sk_buff *skb, int rc,
-					      const struct bpf_fib_lookup *fib, __u32 *reason)
+					      const struct bpf_fib_lookup *fib, struct ethhdr *eth,
+					      __u32 *reason)
 {
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_dest), fib->dmac, ETH_ALEN, 0) ||
-		    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_source), fib->smac, ETH_ALEN, 0)) {
+		if (eth) {
+			__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+			__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+		} else if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_dest), fib->dmac, ETH_ALEN, 0) ||
+			   bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_source), fib->smac, ETH_ALEN, 0)) {
 			*reason = XDPLB_R_TC_DROP_REWRITE;
 			return TC_ACT_SHOT;
 		}
@@ -140,7 +146,7 @@ static __always_inline int tc_route_redirect(struct __sk_buff *skb, const union 
 	struct bpf_fib_lookup fib;
 	int rc = fib_lookup_reply(skb, src, dst, family, &fib);
 
-	return tc_redirect_routed(skb, rc, &fib, reason);
+	return tc_redirect_routed(skb, rc, &fib, NULL, reason);
 }
 
 /* TC: would pkt not fit an egress device of this MTU? A GSO packet by its segments: gso_size

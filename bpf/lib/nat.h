@@ -1,6 +1,7 @@
 /* Address rewrites. XDP: DNAT client -> VIP:vport into client -> backend:bport with the
- * incremental checksums of csum.h. TC: reverse NAT of the reply's source back to VIP:vport with
- * the skb checksum helpers, which also keep CHECKSUM_PARTIAL/COMPLETE skbs consistent. */
+ * incremental checksums of csum.h. TC: reverse NAT of a reply's source back to VIP:vport the
+ * same way, by the skb's checksum state (revnat_tc); the two-way rewrites of hairpin traffic
+ * with the skb checksum helpers, which also keep CHECKSUM_PARTIAL/COMPLETE skbs consistent. */
 #pragma once
 
 #include <linux/pkt_cls.h>
@@ -8,6 +9,7 @@
 
 #include "lib/csum.h"
 #include "lib/parse.h"
+#include "lib/skb_csum.h"
 
 /* XDP: rewrite one end of pkt (IPv4, no options) to new_ip:new_port: the destination for
  * DNAT (client -> backend), the source for the reverse NAT of a routed backend's reply. */
@@ -124,54 +126,57 @@ static __always_inline int l4_csum_replace_addr6(struct __sk_buff *skb, struct l
 	return err;
 }
 
-/* TC, IPv6: put rev's VIP:vport back as the source of a reply. */
-static __always_inline int revnat6(struct __sk_buff *skb, const struct packet *pkt,
-				   const struct xdplb_reverse *rev)
+/* TC: add a rewrite's change into the L4 checksum at check, in the packet: pseudo is the
+ * change of the pseudo-header (addresses), l4 that of the L4 header itself (ports). What the
+ * field holds depends on the skb's checksum state (lib/skb_csum.h): CHECKSUM_PARTIAL's folded
+ * pseudo-header sum takes the pseudo-header change only, not complemented (the L4 header is
+ * summed when the packet leaves); every other state's full checksum takes both. A zero UDP
+ * checksum (none was computed) stays zero; a computed zero is sent as 0xffff. This is what
+ * bpf_l4_csum_replace does with BPF_F_PSEUDO_HDR and BPF_F_MARK_MANGLED_0, without a call. */
+static __always_inline void tc_l4_csum_add(__sum16 *check, bool udp, __u32 ip_summed, __u32 pseudo,
+					   __u32 l4)
 {
-	__be16 old_port = pkt->key.sport, new_port = rev->vport;
-	__u32 l4_off = pkt->l4_off;
-	struct l4_csum c = l4_csum_of(pkt);
-	int err;
-
-	err = l4_csum_replace_addr6(skb, c, pkt->key.src.v6, rev->vip.v6);
-	if (!err)
-		err =
-		    bpf_l4_csum_replace(skb, c.off, old_port, new_port, c.flags | sizeof(new_port));
-	if (!err)
-		err = bpf_skb_store_bytes(skb, pkt->l3_off + offsetof(struct ipv6hdr, saddr),
-					  rev->vip.v6, sizeof(rev->vip.v6), 0);
-	if (!err)
-		err = bpf_skb_store_bytes(skb, l4_off, &new_port, sizeof(new_port), 0);
-	return err;
+	if (udp && !*check)
+		return;
+	if (ip_summed == XDPLB_CHECKSUM_PARTIAL)
+		*check = (__sum16)csum_fold32((__u32)(__u16)*check + pseudo);
+	else
+		csum_add_delta(check, pseudo + l4);
+	if (udp && !*check)
+		*check = XDPLB_CSUM_MANGLED_0;
 }
 
-/* TC: put rev's VIP:vport back as the source of a reply. Offsets only: the helpers
- * invalidate packet pointers. Returns 0 or a negative error of a helper. */
-static __always_inline int revnat4(struct __sk_buff *skb, const struct packet *pkt,
-				   const struct xdplb_reverse *rev)
+/* TC: put rev's VIP:vport back as the source of a reply, written straight into the packet
+ * through pkt's header pointers (valid: no helper that moves packet data runs between the
+ * parse and this). The checksum changes are summed and each checksum is updated once: IPv4's
+ * header checksum takes the address change, the L4 checksum address + port (tc_l4_csum_add).
+ * CHECKSUM_COMPLETE: skb->csum sums the packet from the IP header on; an IPv4 rewrite changes
+ * that sum by minus the address change (the header checksum takes the address back, the L4
+ * checksum takes address and port back), an IPv6 one not at all (no header checksum). */
+static __always_inline void revnat_tc(struct __sk_buff *skb, struct packet *pkt,
+				      const struct xdplb_reverse *rev)
 {
-	__be32 old_ip = pkt->key.src.v4, new_ip = rev->vip.v4;
-	__be16 old_port = pkt->key.sport, new_port = rev->vport;
-	__u32 ip_off = pkt->l3_off, l4_off = pkt->l4_off;
-	struct l4_csum c = l4_csum_of(pkt);
-	__u32 csum_off = c.off, mangled = c.flags;
-	int err;
+	__u32 ip_summed = skb_ip_summed(skb), pseudo = 0, i;
+	__u32 l4 = csum_delta2(pkt->key.sport, rev->vport);
 
-	err = bpf_l4_csum_replace(skb, csum_off, old_ip, new_ip,
-				  BPF_F_PSEUDO_HDR | mangled | sizeof(new_ip));
-	if (!err)
-		err = bpf_l4_csum_replace(skb, csum_off, old_port, new_port,
-					  mangled | sizeof(new_port));
-	if (!err)
-		err = bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check), old_ip,
-					  new_ip, sizeof(new_ip));
-	if (!err)
-		err = bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, saddr), &new_ip,
-					  sizeof(new_ip), 0);
-	/* source port sits at offset 0 of both TCP and UDP */
-	if (!err)
-		err = bpf_skb_store_bytes(skb, l4_off, &new_port, sizeof(new_port), 0);
-	return err;
+	if (pkt->ip6) {
+		for (i = 0; i < 4; i++)
+			pseudo += csum_delta4(pkt->key.src.v6[i], rev->vip.v6[i]);
+		__builtin_memcpy(&pkt->ip6->saddr, rev->vip.v6, sizeof(rev->vip.v6));
+	} else if (pkt->ip4) {
+		pseudo = csum_delta4(pkt->key.src.v4, rev->vip.v4);
+		pkt->ip4->saddr = rev->vip.v4;
+		csum_add_delta(&pkt->ip4->check, pseudo);
+		if (ip_summed == XDPLB_CHECKSUM_COMPLETE)
+			bpf_csum_update(skb, csum_delta4(rev->vip.v4, pkt->key.src.v4));
+	}
+	if (pkt->tcp) {
+		pkt->tcp->source = rev->vport;
+		tc_l4_csum_add(&pkt->tcp->check, false, ip_summed, pseudo, l4);
+	} else if (pkt->udp) {
+		pkt->udp->source = rev->vport;
+		tc_l4_csum_add(&pkt->udp->check, true, ip_summed, pseudo, l4);
+	}
 }
 
 /* TC: the ports half of a two-way rewrite (tc_rewrite4/6): checksum, then both ports, which
@@ -194,8 +199,8 @@ static __always_inline int tc_rewrite_ports(struct __sk_buff *skb, const struct 
 }
 
 /* TC: rewrite source and destination at once (hairpin: DNAT to the backend + SNAT to the
- * bridge address, and back on replies). Offsets only, as revnat4. Returns 0 or a negative
- * error of a helper. */
+ * bridge address, and back on replies). Offsets only: the helpers invalidate packet pointers.
+ * Returns 0 or a negative error of a helper. */
 static __always_inline int tc_rewrite4(struct __sk_buff *skb, const struct packet *pkt,
 				       __be32 saddr, __be16 sport, __be32 daddr, __be16 dport)
 {

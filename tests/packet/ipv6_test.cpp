@@ -208,17 +208,22 @@ TEST_F(Ipv6Test, RepliesAreReverseNatedAndRoutedOverIpv6) {
     rep.dst = kClient6;
     rep.dport = req.sport;
     rep.payload = {'w', 'o', 'r', 'l', 'd'};
-    Result<RunResult> r = make_error("not run");
-    ASSERT_TRUE(ns->run([&] { r = run_tc(dp->tc_prog_fd(), rep.bytes(), bridge_ifindex); }));
-    ASSERT_TRUE(r) << r.error();
-    EXPECT_EQ(r->verdict, TC_ACT_REDIRECT);
-    Read6 got = read6(r->out);
-    EXPECT_EQ(got.src, kVip6) << "reply source not put back to the VIP";
-    EXPECT_EQ(got.sport, kPort);
-    EXPECT_EQ(got.dst, kClient6);
-    EXPECT_TRUE(got.csum_ok) << "L4 checksum wrong after the IPv6 reverse NAT";
-    EXPECT_EQ(mac_text(got.eth_dst), mac_text(kClientMac)) << "FIB neighbour MAC not set";
-    EXPECT_EQ(mac_text(got.eth_src), mac_text(kUplinkMac));
+    // Also as an skb with CHECKSUM_COMPLETE: the run fails with EBADMSG unless skb->csum
+    // still sums the rewritten packet (an IPv6 rewrite leaves that sum as it was).
+    for (uint32_t flags : {0u, static_cast<uint32_t>(BPF_F_TEST_SKB_CHECKSUM_COMPLETE)}) {
+      SCOPED_TRACE(flags ? "CHECKSUM_COMPLETE" : "CHECKSUM_NONE");
+      Result<RunResult> r = make_error("not run");
+      ASSERT_TRUE(ns->run([&] { r = run_tc(dp->tc_prog_fd(), rep.bytes(), bridge_ifindex, 1, flags); }));
+      ASSERT_TRUE(r) << r.error();
+      EXPECT_EQ(r->verdict, TC_ACT_REDIRECT);
+      Read6 got = read6(r->out);
+      EXPECT_EQ(got.src, kVip6) << "reply source not put back to the VIP";
+      EXPECT_EQ(got.sport, kPort);
+      EXPECT_EQ(got.dst, kClient6);
+      EXPECT_TRUE(got.csum_ok) << "L4 checksum wrong after the IPv6 reverse NAT";
+      EXPECT_EQ(mac_text(got.eth_dst), mac_text(kClientMac)) << "FIB neighbour MAC not set";
+      EXPECT_EQ(mac_text(got.eth_src), mac_text(kUplinkMac));
+    }
   }
 }
 

@@ -70,7 +70,7 @@ Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat, int ifi
   return r;
 }
 
-Result<RunResult> run_tc(int prog_fd, const Bytes& in, int ifindex, uint32_t repeat) {
+Result<RunResult> run_tc(int prog_fd, const Bytes& in, int ifindex, uint32_t repeat, uint32_t flags) {
   seed_tc(in);
   RunResult r;
   r.out.resize(kMaxOut);
@@ -81,7 +81,7 @@ Result<RunResult> run_tc(int prog_fd, const Bytes& in, int ifindex, uint32_t rep
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
               .data_size_in = static_cast<uint32_t>(in.size()),
               .data_size_out = static_cast<uint32_t>(r.out.size()), .ctx_in = &ctx,
-              .ctx_size_in = sizeof ctx, .repeat = static_cast<int>(repeat));
+              .ctx_size_in = sizeof ctx, .repeat = static_cast<int>(repeat), .flags = flags);
   if (int err = bpf_prog_test_run_opts(prog_fd, &opts); err)
     return make_error(std::string("TC test run failed: ") + std::strerror(-err));
   r.out.resize(opts.data_size_out);

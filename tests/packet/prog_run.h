@@ -18,7 +18,8 @@ struct RunResult {
 // ifindex: the frame's ingress device in the caller's namespace (0: the test run's loopback).
 Result<RunResult> run_xdp(int prog_fd, const Bytes& in, uint32_t repeat = 1, int ifindex = 0);
 // ifindex: device the skb arrives on (also its ingress_ifindex), in the caller's namespace;
-// 0 = loopback.
-Result<RunResult> run_tc(int prog_fd, const Bytes& in, int ifindex = 0, uint32_t repeat = 1);
+// 0 = loopback. flags: BPF_F_TEST_* (BPF_F_TEST_SKB_CHECKSUM_COMPLETE: the skb arrives with
+// CHECKSUM_COMPLETE, and the run fails with EBADMSG unless skb->csum still sums the packet).
+Result<RunResult> run_tc(int prog_fd, const Bytes& in, int ifindex = 0, uint32_t repeat = 1, uint32_t flags = 0);
 
 }  // namespace xdplb::test

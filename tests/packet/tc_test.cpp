@@ -147,6 +147,26 @@ TEST_F(TcTest, RepliesAreReverseNatedAndRedirected) {
   });
 }
 
+// A reply whose skb arrives with CHECKSUM_COMPLETE (a receiving NIC's sum of the packet from
+// the IP header on) leaves with skb->csum still right: the test run fails with EBADMSG
+// otherwise. TCP and UDP, the packet rewritten as in any other state.
+TEST_F(TcTest, RepliesKeepACompleteChecksumOfTheSkbRight) {
+  const Packet tcp = with_sport_for(ring, Packet::tcp("192.168.1.2", 40100, kVip, kPort), kB1.id);
+  const Packet udp = with_sport_for(ring, Packet::udp("192.168.1.2", 50100, kVip, kPort), kB2.id);
+  open_flow(tcp);
+  open_flow(udp);
+  for (const Packet& reply : {reply_to(tcp, kB1), reply_to(udp, kB2)}) {
+    SCOPED_TRACE(reply.proto == 6 ? "TCP" : "UDP");
+    Result<RunResult> r = make_error("not run");
+    ASSERT_TRUE(ns->run([&] {
+      r = run_tc(dp->tc_prog_fd(), reply.bytes(), bridge_ifindex, 1, BPF_F_TEST_SKB_CHECKSUM_COMPLETE);
+    }));
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->verdict, TC_ACT_REDIRECT);
+    EXPECT_EQ(r->out, revnat_expected(reply, true));
+  }
+}
+
 TEST_F(TcTest, OtherTrafficIsUntouched) {
   const Packet tcp = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
   open_flow(tcp);
