@@ -212,16 +212,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } trace_conf SEC(".maps");
 
-/* [0] -> the reason counters as the trace last saw them, per CPU: the difference after a
- * packet is what was counted for it. Written by XDP, TC and the cgroup hooks while a trace
- * runs (and by the trace command when it starts, copied from reasons). */
+/* [0] -> per CPU, bit r: reason r (enum xdplb_reason) was counted since the trace last took
+ * the word: the reasons of the packet being handled. Written by count_reason (always: an OR is
+ * cheaper than asking whether a trace runs); taken and cleared by each packet's trace call
+ * while a trace runs (lib/trace.h); cleared by the trace command when it starts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct xdplb_trace_seen);
+	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} trace_seen SEC(".maps");
+} trace_reasons SEC(".maps");
 
 /* The FIB lookup of the routed paths (XDP: DNAT to a routed backend, a routed backend's reply):
  * 64 bytes the XDP program's stack has no room for. Per CPU, so never shared; pinned like every
