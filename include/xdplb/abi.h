@@ -399,7 +399,7 @@ struct xdplb_trace_conf {
 	__u32 client_family; /* XDPLB_AF_INET / XDPLB_AF_INET6 */
 	__u32 slot;          /* service slot: pools 2*slot (IPv4) and 2*slot+1 (IPv6) */
 	__u64 backends[XDPLB_TRACE_BACKEND_WORDS]; /* bit id: backend id of the service (TC) */
-	__u64 until_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) the trace ends at */
+	__u64 until_ns;      /* CLOCK_MONOTONIC the trace ends at (the programs read it coarse) */
 };
 
 /* One traced packet, as the program saw it before any rewrite. */
