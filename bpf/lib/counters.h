@@ -12,10 +12,10 @@ static __always_inline void trace_note_reason(__u32 reason)
 {
 #ifndef XDPLB_NO_TRACE
 	__u32 zero = 0;
-	__u64 *bits = bpf_map_lookup_elem(&trace_reasons, &zero);
+	struct xdplb_trace_cpu *t = bpf_map_lookup_elem(&trace_reasons, &zero);
 
-	if (bits)
-		*bits |= 1ull << (reason & 63);
+	if (t)
+		t->reasons |= 1ull << (reason & 63);
 #endif
 }
 

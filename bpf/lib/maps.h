@@ -212,15 +212,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } trace_conf SEC(".maps");
 
-/* [0] -> per CPU, bit r: reason r (enum xdplb_reason) was counted since the trace last took
- * the word: the reasons of the packet being handled. Written by count_reason (always: an OR is
- * cheaper than asking whether a trace runs); taken and cleared by each packet's trace call
- * while a trace runs (lib/trace.h); cleared by the trace command when it starts. */
+/* [0] -> per CPU (xdplb_trace_cpu): .reasons, bit r: reason r (enum xdplb_reason) was counted
+ * since the trace last took them: the reasons of the packet being handled; .lease_jiffies, the
+ * tick this CPU last found the trace's lease running. .reasons written by count_reason (always:
+ * an OR is cheaper than asking whether a trace runs), taken and cleared by each packet's trace
+ * call while a trace runs (lib/trace.h); both cleared by the trace command when it starts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct xdplb_trace_cpu);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } trace_reasons SEC(".maps");
 

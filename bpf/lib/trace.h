@@ -71,12 +71,13 @@ static __always_inline bool trace_matches(const struct xdplb_trace_conf *c, __u3
 static __always_inline __u64 trace_take_reasons(void)
 {
 	__u32 zero = 0;
-	__u64 *bits = bpf_map_lookup_elem(&trace_reasons, &zero), taken;
+	struct xdplb_trace_cpu *t = bpf_map_lookup_elem(&trace_reasons, &zero);
+	__u64 taken;
 
-	if (!bits)
+	if (!t)
 		return 0;
-	taken = *bits;
-	*bits = 0;
+	taken = t->reasons;
+	t->reasons = 0;
 	return taken;
 }
 
@@ -125,9 +126,24 @@ static __always_inline const struct xdplb_trace_conf *trace_on(void)
 #else
 	__u32 zero = 0;
 	struct xdplb_trace_conf *c = bpf_map_lookup_elem(&trace_conf, &zero);
+	struct xdplb_trace_cpu *t;
+	__u64 tick;
 
-	/* the coarse clock (one tick behind at most; a lease is seconds): no clock source read */
-	return c && c->on && bpf_ktime_get_coarse_ns() < c->until_ns ? c : NULL;
+	if (!c || !c->on)
+		return NULL;
+	/* The lease is checked once per tick per CPU (jiffies: an inlined load), on the coarse
+	 * clock (a tick behind at most; a lease is seconds): a clock read per packet was most of
+	 * what a trace cost a packet it did not match. */
+	t = bpf_map_lookup_elem(&trace_reasons, &zero);
+	if (!t)
+		return NULL;
+	tick = bpf_jiffies64();
+	if (t->lease_jiffies != tick) {
+		if (bpf_ktime_get_coarse_ns() >= c->until_ns)
+			return NULL;
+		t->lease_jiffies = tick;
+	}
+	return c;
 #endif
 }
 

@@ -46,7 +46,7 @@ Status Datapath::start_trace(const TraceFilter& filter, std::chrono::millisecond
   // Without this the first traced packet on each CPU would carry every reason noted since
   // attach. (Packets between this and `on` add a few bits to their CPU's next one.)
   const int cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
-  const std::vector<uint64_t> none(static_cast<size_t>(cpus), 0);
+  const std::vector<struct xdplb_trace_cpu> none(static_cast<size_t>(cpus), xdplb_trace_cpu{0, 0});
   const uint32_t zero = 0;
   if (int err = bpf_map__update_elem(skel_->maps.trace_reasons, &zero, sizeof zero, none.data(),
                                      none.size() * sizeof none[0], BPF_ANY); err)

@@ -416,6 +416,13 @@ struct xdplb_trace_event {
 };
 #define XDPLB_NO_POOL 0xffffffffu
 
+/* trace_reasons[0], per CPU. */
+struct xdplb_trace_cpu {
+	__u64 reasons;       /* bit r: reason r counted since the last packet took them */
+	__u64 lease_jiffies; /* jiffies at which this CPU last found the lease running: the clock
+	                      * is read once per tick, not per packet (0: not yet) */
+};
+
 /* xdplb_trace_event travels in a ring buffer, which has no BTF type: both compilers check its
  * layout here instead of tests/packet/abi_btf_test.cpp. */
 #ifdef __cplusplus

@@ -61,6 +61,8 @@ std::vector<Expect> abi_structs() {
        {M(struct xdplb_trace_conf, on), M(struct xdplb_trace_conf, match), M(struct xdplb_trace_conf, client),
         M(struct xdplb_trace_conf, client_family), M(struct xdplb_trace_conf, slot),
         M(struct xdplb_trace_conf, backends), M(struct xdplb_trace_conf, until_ns)}},
+      {"xdplb_trace_cpu", BTF_KIND_STRUCT, sizeof(struct xdplb_trace_cpu),
+       {M(struct xdplb_trace_cpu, reasons), M(struct xdplb_trace_cpu, lease_jiffies)}},
       {"xdplb_reverse", BTF_KIND_STRUCT, sizeof(struct xdplb_reverse),
        {M(struct xdplb_reverse, vip), M(struct xdplb_reverse, vport), M(struct xdplb_reverse, pad),
         M(struct xdplb_reverse, backend), M(struct xdplb_reverse, gen),
@@ -134,7 +136,7 @@ TEST_F(AbiBtfTest, MapSizesComeFromTheAbi) {
   EXPECT_EQ(bpf_map__value_size(skel->maps.reverse), sizeof(struct xdplb_reverse));
   EXPECT_EQ(bpf_map__value_size(skel->maps.backend_stats), sizeof(struct xdplb_backend_stats));
   EXPECT_EQ(bpf_map__value_size(skel->maps.trace_conf), sizeof(struct xdplb_trace_conf));
-  EXPECT_EQ(bpf_map__value_size(skel->maps.trace_reasons), sizeof(uint64_t));
+  EXPECT_EQ(bpf_map__value_size(skel->maps.trace_reasons), sizeof(struct xdplb_trace_cpu));
   EXPECT_EQ(bpf_map__max_entries(skel->maps.trace_ring), static_cast<unsigned>(XDPLB_TRACE_RING_BYTES));
 }
 
