@@ -34,6 +34,11 @@ class TraceTest : public ::testing::Test {
     ASSERT_TRUE(reader_->ok());
   }
   std::vector<xdplb_trace_event> drain() { return reader_->drain(); }
+  void trace_client(const std::string& addr) {
+    TraceFilter f;
+    f.client = *IpAddress::parse(addr);
+    ASSERT_TRUE(dp_->start_trace(f));
+  }
   int xdp(const Packet& p) { return xdp(p.bytes()); }
   int xdp(const Bytes& frame) {
     auto r = run_xdp(dp_->xdp_prog_fd(), frame);
@@ -98,9 +103,7 @@ TEST_F(TraceTest, DropHasItsReason) {
 }
 
 TEST_F(TraceTest, ClientFilter) {
-  TraceFilter f;
-  f.client = *IpAddress::parse("192.168.1.3");
-  ASSERT_TRUE(dp_->start_trace(f));
+  trace_client("192.168.1.3");
   xdp(Packet::tcp("192.168.1.2", 40000, kVip, kPort));  // another client: not written
   xdp(Packet::tcp("192.168.1.3", 40000, kVipNoBackend, kPort));
   auto ev = drain();
@@ -150,9 +153,7 @@ TEST_F(TraceTest, IcmpErrorFromTheUplink) {
   err.src = "192.168.1.254", err.dst = kVip;
   err.quote = quote_of(reply.bytes());
 
-  TraceFilter f;
-  f.client = *IpAddress::parse("192.168.1.2");
-  ASSERT_TRUE(dp_->start_trace(f));
+  trace_client("192.168.1.2");
   EXPECT_EQ(xdp(err.bytes()), XDP_PASS);
   auto ev = drain();
   ASSERT_EQ(ev.size(), 1u) << "the error about the client's flow is the client's";
@@ -204,9 +205,7 @@ TEST_F(TraceTest, LaterFragmentsFromTheUplink) {
 // Reasons counted for a packet the filter does not match are not the next matching one's:
 // every packet takes its own reasons, traced or not.
 TEST_F(TraceTest, UnmatchedPacketsLeaveNoReasons) {
-  TraceFilter f;
-  f.client = *IpAddress::parse("192.168.1.3");
-  ASSERT_TRUE(dp_->start_trace(f));
+  trace_client("192.168.1.3");
   for (uint16_t port = 40000; port < 40005; ++port)
     xdp(Packet::tcp("192.168.1.2", port, kVipNoBackend, kPort));  // drop_no_backend, not traced
   xdp(Packet::tcp("192.168.1.3", 40000, "10.9.9.9", kPort));
