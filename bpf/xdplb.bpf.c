@@ -129,9 +129,10 @@ static __always_inline struct xdplb_service *xdp_service(const struct packet *pk
 	return is_loopback(&pkt->key) ? NULL : service_lookup(&pkt->key);
 }
 
-/* XDP: a later fragment of a datagram (lib/frag.h): to where its first fragment went. */
+/* XDP: a later fragment of a datagram (lib/frag.h): to where its first fragment went.
+ * *backend gets that backend's id (for the trace). */
 static __always_inline int xdp_later_fragment(struct xdp_md *ctx, struct packet *pkt,
-					      const struct frag_info *fi)
+					      const struct frag_info *fi, __u32 *backend)
 {
 	struct xdplb_frag *f = frag_lookup(pkt, fi, XDPLB_FRAG_FROM_UPLINK);
 	struct xdplb_backend *be = f ? backend_usable(f->backend, pkt->key.family) : NULL;
@@ -140,6 +141,7 @@ static __always_inline int xdp_later_fragment(struct xdp_md *ctx, struct packet 
 		count_reason(XDPLB_R_PASS_FRAGMENT);
 		return XDP_PASS;
 	}
+	*backend = f->backend;
 	frag_rewrite_xdp(pkt, f);
 	count_reason(XDPLB_R_FRAG_LATER);
 	return xdp_forward(ctx, pkt, f->backend, be);
@@ -213,8 +215,10 @@ static __always_inline int xdp_routed_reply(struct xdp_md *ctx, struct packet *p
 	return xdp_send_routed(ctx, pkt, fib);
 }
 
-/* XDP: a client packet on an uplink. `note` gets what the trace reports. */
-static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, struct trace_note *note)
+/* XDP: a client packet on an uplink. `note` gets what the trace reports; *hook which kind of
+ * packet it was (a whole one or first fragment, an ICMP error, a later fragment). */
+static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, struct trace_note *note,
+				    __u32 *hook)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -230,16 +234,22 @@ static __always_inline int xdp_main(struct xdp_md *ctx, struct packet *pkt, stru
 		if (pkt->ip6 && pkt->ip6->nexthdr == XDPLB_NEXTHDR_FRAGMENT) {
 			res = PARSE_FRAGMENT;
 		} else {
-			verdict = xdp_icmp_error(ctx, pkt, data_end);
-			if (verdict >= 0)
+			verdict = xdp_icmp_error(ctx, pkt, data_end, &note->backend);
+			if (verdict >= 0) {
+				note->parsed = true;
+				*hook = XDPLB_TRACE_XDP_ICMP;
 				return verdict;
+			}
 		}
 	}
 	if (res == PARSE_FRAGMENT) {
 		/* The first fragment takes the way of any packet below, and is remembered. */
 		res = parse_fragment(data, data_end, pkt, &fi);
-		if (res == FRAG_LATER)
-			return xdp_later_fragment(ctx, pkt, &fi);
+		if (res == FRAG_LATER) {
+			note->parsed = true; /* addresses and protocol, no ports */
+			*hook = XDPLB_TRACE_XDP_FRAGMENT;
+			return xdp_later_fragment(ctx, pkt, &fi, &note->backend);
+		}
 		if (res != FRAG_FIRST) {
 			count_reason(XDPLB_R_PASS_FRAGMENT);
 			return XDP_PASS;
@@ -297,10 +307,11 @@ SEC("xdp")
 int xdplb_xdp(struct xdp_md *ctx)
 {
 	struct trace_note note = TRACE_NOTE_INIT;
+	__u32 hook = XDPLB_TRACE_XDP;
 	struct packet pkt;
-	int verdict = xdp_main(ctx, &pkt, &note);
+	int verdict = xdp_main(ctx, &pkt, &note, &hook);
 
-	trace_packet(XDPLB_TRACE_XDP, &pkt.key, &note, verdict);
+	trace_packet(hook, &pkt.key, &note, verdict);
 	return verdict;
 }
 
@@ -321,9 +332,10 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct packet *pkt)
 }
 
 /* Not a reply of an external flow: a hairpin reply, a container's request to a service
- * (hairpin, lib/hairpin.h), or traffic that is none of ours. *backend gets the backend of a
- * hairpin reply (for the trace). */
-static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt, __u32 *backend)
+ * (hairpin, lib/hairpin.h), or traffic that is none of ours. `note` gets a hairpin reply's
+ * backend and client (for the trace). */
+static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *pkt,
+					  struct trace_note *note)
 {
 	struct xdplb_hairpin_reverse *hrev;
 	struct xdplb_hairpin_flow *hf;
@@ -332,7 +344,9 @@ static __always_inline int tc_not_reverse(struct __sk_buff *skb, struct packet *
 	if (hrev) {
 		hf = hairpin_reply_flow(&pkt->key, hrev);
 		if (hf) {
-			*backend = hf->backend;
+			note->backend = hf->backend;
+			note->client = hrev->client;
+			note->has_client = true;
 			return hairpin_reply(skb, pkt, hrev, hf);
 		}
 	} else {
@@ -368,16 +382,16 @@ static __always_inline int tc_reply(struct __sk_buff *skb, struct packet *pkt,
 }
 
 /* TC: a TCP/UDP packet from the bridge (whole, or the first fragment of a datagram).
- * *backend gets the id of the backend replying (for the trace). */
-static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt, __u32 *backend)
+ * `note` gets the backend replying (for the trace). */
+static __always_inline int tc_l4(struct __sk_buff *skb, struct packet *pkt, struct trace_note *note)
 {
 	/* Only the reply of a flow that is still there is put back (never one of a connection
 	 * that ended, whose 5-tuple may now be a direct connection to the backend). */
 	struct xdplb_reverse *rev = reply_live(&pkt->key);
 
 	if (!rev)
-		return tc_not_reverse(skb, pkt, backend);
-	*backend = rev->backend;
+		return tc_not_reverse(skb, pkt, note);
+	note->backend = rev->backend;
 	return tc_reply(skb, pkt, rev);
 }
 
@@ -543,7 +557,7 @@ int xdplb_tc_fragment(struct __sk_buff *skb)
 		verdict = tc_later_fragment(skb, &pkt, &fi);
 	} else if (res == FRAG_FIRST) {
 		/* a hairpin request continues in xdplb_tc_hairpin_fragment */
-		verdict = tc_l4(skb, &pkt, &note.backend);
+		verdict = tc_l4(skb, &pkt, &note);
 		if (verdict == TC_ACT_REDIRECT && !frag_addrs_of_skb(skb, &pkt, &src, &dst))
 			frag_remember(&pkt, &fi, XDPLB_FRAG_FROM_BRIDGE, &src, &dst, 0);
 	} else {
@@ -590,7 +604,7 @@ int xdplb_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	note.parsed = true;
-	verdict = tc_l4(skb, &pkt, &note.backend);
+	verdict = tc_l4(skb, &pkt, &note);
 	trace_packet(XDPLB_TRACE_TC_REPLY, &pkt.key, &note, verdict);
 	return verdict;
 }

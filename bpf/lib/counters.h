@@ -6,12 +6,26 @@
 
 #include "lib/maps.h"
 
+/* For the packet trace (lib/trace.h): reason was counted for the packet being handled. One
+ * inlined per-CPU array lookup and an OR, whether or not a trace runs. */
+static __always_inline void trace_note_reason(__u32 reason)
+{
+#ifndef XDPLB_NO_TRACE
+	__u32 zero = 0;
+	struct xdplb_trace_cpu *t = bpf_map_lookup_elem(&trace_reasons, &zero);
+
+	if (t)
+		t->reasons |= 1ull << (reason & 63);
+#endif
+}
+
 static __always_inline void count_reason(__u32 reason)
 {
 	__u64 *c = bpf_map_lookup_elem(&reasons, &reason);
 
 	if (c)
 		*c += 1;
+	trace_note_reason(reason);
 }
 
 /* Passive health: backend id answered a new connection's SYN with an RST. */

@@ -38,13 +38,15 @@ static __always_inline struct xdplb_backend *icmp_xdp_target(const struct xdplb_
 }
 
 /* XDP: an ICMP error from an uplink about one of our flows, translated and sent to the
- * flow's backend. Returns the verdict, or -1 if it is not about a flow of ours. */
+ * flow's backend. Returns the verdict, or -1 if it is not about a flow of ours. For the trace,
+ * then: pkt->key is that flow's key (client -> VIP), *backend its backend. */
 static __always_inline int xdp_icmp_error(struct xdp_md *ctx, struct packet *pkt,
-					  void *data_end)
+					  void *data_end, __u32 *backend)
 {
 	struct xdplb_flow_key fk, to;
 	struct xdplb_backend *be;
 	__u32 id = 0;
+	int verdict;
 
 	if (pkt->ip4) {
 		struct icmp4_error *h = (void *)pkt->ip4;
@@ -70,7 +72,10 @@ static __always_inline int xdp_icmp_error(struct xdp_md *ctx, struct packet *pkt
 		return -1;
 	}
 	count_reason(XDPLB_R_ICMP_TO_BACKEND);
-	return xdp_forward(ctx, pkt, id, be);
+	verdict = xdp_forward(ctx, pkt, id, be); /* routes by the error's own source */
+	pkt->key = fk;
+	*backend = id;
+	return verdict;
 }
 
 /* TC: `to` for the packet quoted by an error from the bridge, whose other-way key is fk;

@@ -216,16 +216,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } trace_conf SEC(".maps");
 
-/* [0] -> the reason counters as the trace last saw them, per CPU: the difference after a
- * packet is what was counted for it. Written by XDP, TC and the cgroup hooks while a trace
- * runs (and by the trace command when it starts, copied from reasons). */
+/* [0] -> per CPU (xdplb_trace_cpu): .reasons, bit r: reason r (enum xdplb_reason) was counted
+ * since the trace last took them: the reasons of the packet being handled; .lease_jiffies, the
+ * tick this CPU last found the trace's lease running. .reasons written by count_reason (always:
+ * an OR is cheaper than asking whether a trace runs), taken and cleared by each packet's trace
+ * call while a trace runs (lib/trace.h); both cleared by the trace command when it starts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct xdplb_trace_seen);
+	__type(value, struct xdplb_trace_cpu);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} trace_seen SEC(".maps");
+} trace_reasons SEC(".maps");
 
 /* [0] -> the bridge's settings (xdplb_settings). Written by the controller's transactions
  * (lb/plan.cpp: routed replies on while the bridge has a routed backend); read by XDP for each

@@ -19,6 +19,7 @@
 #include "core/fd.h"
 #include "core/state.h"
 #include "datapath/datapath.h"
+#include "net/address.h"
 #include "observe/trace.h"
 
 namespace xdplb::cli {
@@ -58,6 +59,11 @@ int run_trace(const Globals& g, const TraceArgs& a) {
     auto c = IpAddress::parse(*a.client);
     if (!c) return fail("--client: " + c.error());
     filter.client = *c;
+    auto local = net::all_local_addresses();
+    if (!local) return fail(local.error());
+    std::vector<IpAddress> addrs;
+    for (const auto& a : *local) addrs.push_back(a.address);
+    filter.client_is_host = observe::trace_client_is_host(*c, addrs);
   }
   auto bridge = choose_bridge(g, a.bridge);
   if (!bridge) return fail(bridge.error());

@@ -150,6 +150,7 @@ struct TraceFilter {
   std::optional<IpAddress> client;
   std::optional<uint32_t> service_slot;  // ServiceConfig::slot
   std::vector<uint32_t> service_backends;  // its backend ids (replies are matched by backend)
+  bool client_is_host = false;  // the client is this host: its host-local calls match too
 };
 
 // Makes sure /sys/fs/bpf is a bpf filesystem (pins live there), mounting one if it is not.
@@ -269,7 +270,7 @@ class Datapath {
   Result<BackendCounters> backend_counters(uint32_t id);
   Result<uint64_t> flow_count();  // forward entries currently in the flow table
   uint32_t flow_table_size() const;  // max entries of the flow table (set at attach)
-  // Packet trace (lib/trace.h): start brings trace_seen up to the reason counters, then turns
+  // Packet trace (lib/trace.h): start clears the per-CPU reasons noted so far, then turns
   // the trace on with the filter for `lease`; renew moves the lease's end to now + lease (the
   // trace command does it while it runs, so a killed one stops within a lease); stop turns it
   // off. trace_ring_fd() is the ring buffer the programs write xdplb_trace_event records to.

@@ -1,5 +1,5 @@
-// The packet trace's maps: trace_conf (on/off and the filter), trace_seen (per-CPU copy of the
-// reason counters the programs diff against), trace_ring (the events).
+// The packet trace's maps: trace_conf (on/off and the filter), trace_reasons (per CPU, the
+// reasons noted for the packet being handled), trace_ring (the events).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -35,6 +35,7 @@ Status Datapath::start_trace(const TraceFilter& filter, std::chrono::millisecond
     conf.match |= XDPLB_TRACE_MATCH_CLIENT;
     conf.client = filter.client->to_abi();
     conf.client_family = filter.client->is_v6() ? XDPLB_AF_INET6 : XDPLB_AF_INET;
+    if (filter.client_is_host) conf.match |= XDPLB_TRACE_MATCH_HOST;
   }
   if (filter.service_slot) {
     conf.match |= XDPLB_TRACE_MATCH_SERVICE;
@@ -42,20 +43,13 @@ Status Datapath::start_trace(const TraceFilter& filter, std::chrono::millisecond
     for (uint32_t id : filter.service_backends)
       if (id < XDPLB_MAX_BACKENDS) conf.backends[id / 64] |= 1ull << (id % 64);
   }
-  // Without this copy the first traced packet on each CPU would carry every reason counted
-  // since attach. (Packets between this copy and `on` add a few bits to their CPU's next one.)
+  // Without this the first traced packet on each CPU would carry every reason noted since
+  // attach. (Packets between this and `on` add a few bits to their CPU's next one.)
   const int cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
-  std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus));
-  std::vector<struct xdplb_trace_seen> seen(static_cast<size_t>(cpus));
-  for (uint32_t r = 0; r < XDPLB_R_MAX; ++r) {
-    if (int err = bpf_map__lookup_elem(skel_->maps.reasons, &r, sizeof r, per_cpu.data(),
-                                       per_cpu.size() * sizeof per_cpu[0], 0); err)
-      return make_error("reading reason counters failed: " + errno_text(err));
-    for (size_t cpu = 0; cpu < seen.size(); ++cpu) seen[cpu].count[r] = per_cpu[cpu];
-  }
+  const std::vector<struct xdplb_trace_cpu> none(static_cast<size_t>(cpus), xdplb_trace_cpu{0, 0});
   const uint32_t zero = 0;
-  if (int err = bpf_map__update_elem(skel_->maps.trace_seen, &zero, sizeof zero, seen.data(),
-                                     seen.size() * sizeof seen[0], BPF_ANY); err)
+  if (int err = bpf_map__update_elem(skel_->maps.trace_reasons, &zero, sizeof zero, none.data(),
+                                     none.size() * sizeof none[0], BPF_ANY); err)
     return make_error("starting the trace failed: " + errno_text(err));
   conf.on = 1;
   conf.until_ns = lease_end(lease);

@@ -31,13 +31,15 @@ HookInfo hook_info(uint32_t hook) {
     case XDPLB_TRACE_TC_HAIRPIN_FRAGMENT: return {"tc_hairpin_fragment", true, false};
     case XDPLB_TRACE_SOCK_CONNECT: return {"connect", true, true};
     case XDPLB_TRACE_SOCK_SENDMSG: return {"sendmsg", true, true};
+    case XDPLB_TRACE_XDP_ICMP: return {"xdp_icmp", true, false};
+    case XDPLB_TRACE_XDP_FRAGMENT: return {"xdp_fragment", true, false};
     default: return {"unknown", false, false};
   }
 }
 
 const char* verdict_name(uint32_t hook, int32_t v) {
   if (hook_info(hook).socket) return "allow";  // the call goes on (to the backend, or untouched)
-  if (hook == XDPLB_TRACE_XDP) {
+  if (hook == XDPLB_TRACE_XDP || hook == XDPLB_TRACE_XDP_ICMP || hook == XDPLB_TRACE_XDP_FRAGMENT) {
     switch (v) {
       case 1: return "drop";  // XDP_DROP
       case 2: return "pass";
@@ -88,8 +90,8 @@ Json trace_json(const struct xdplb_trace_event& e, const BridgeState& state) {
              has(e.reasons, XDPLB_R_FLOW_TABLE_FULL))
       flow = "new";
     else if (e.backend != XDPLB_NO_BACKEND) flow = "hit";
-  } else if (!hook.request && e.backend != XDPLB_NO_BACKEND) {
-    flow = "hit";  // a reply of a flow it knows
+  } else if (e.backend != XDPLB_NO_BACKEND) {
+    flow = "hit";  // a reply, an ICMP error or a later fragment of a flow it knows
   }
   j["flow"] = flow;
   j["backend_id"] = e.backend == XDPLB_NO_BACKEND ? Json(nullptr) : Json(e.backend);
@@ -100,6 +102,16 @@ Json trace_json(const struct xdplb_trace_event& e, const BridgeState& state) {
     if (has(e.reasons, r)) reasons.push_back(reason_info(r).name);
   j["reasons"] = reasons;
   return j;
+}
+
+bool trace_client_is_host(const IpAddress& client, const std::vector<IpAddress>& local) {
+  IpAddress v6_loopback{AF_INET6, {}};
+  v6_loopback.bytes[15] = 1;
+  const bool loopback = client.is_v4() ? client.bytes[0] == 127 : client == v6_loopback;
+  if (loopback) return true;
+  for (const auto& a : local)
+    if (a == client) return true;
+  return false;
 }
 
 std::string trace_text(const Json& j) {

@@ -399,14 +399,19 @@ enum xdplb_reason {
 
 /* ---- trace: what the datapath decided for matching packets (`xdplb trace`) ----
  * Off unless a trace runs: the programs read trace_conf once per packet and do nothing more
- * while .on is 0. While on, each packet's counted reasons are found by comparing the per-CPU
- * reason counters with a per-CPU copy (trace_seen), and a matching packet is written to the
- * trace_ring ring buffer as an xdplb_trace_event. Hooked: XDP on the uplinks, every TC
+ * while .on is 0. count_reason notes each reason it counts as a bit in a per-CPU word
+ * (trace_reasons); while a trace is on, each packet takes (and clears) that word after its
+ * filter test, and a matching packet is written to the trace_ring ring buffer as an
+ * xdplb_trace_event. Hooked: XDP on the uplinks (and its ICMP errors and later fragments), every TC
  * program on the bridge (replies, hairpin requests, ICMP errors, fragments) and the cgroup
  * connect/sendmsg hooks of host-local clients (enum xdplb_trace_hook). */
 #define XDPLB_TRACE_RING_BYTES (256 * 1024)
-#define XDPLB_TRACE_MATCH_CLIENT (1u << 0)  /* only packets from (XDP) / to (TC) .client */
+#define XDPLB_TRACE_MATCH_CLIENT (1u << 0)  /* only packets of .client: from it (requests), to it
+                                             * (replies; a hairpin reply: to it before its
+                                             * reverse NAT put the caller back) */
 #define XDPLB_TRACE_MATCH_SERVICE (1u << 1) /* only the service of .slot (its backends on TC) */
+#define XDPLB_TRACE_MATCH_HOST (1u << 2)    /* with _CLIENT: .client is the host itself (loopback
+                                             * or the bridge's address): host-local calls match */
 #define XDPLB_TRACE_BACKEND_WORDS (XDPLB_MAX_BACKENDS / 64)
 
 enum xdplb_trace_hook {
@@ -420,6 +425,9 @@ enum xdplb_trace_hook {
 	XDPLB_TRACE_SOCK_CONNECT = 6, /* a host-local connect() to a service (cgroup hook); .key
 	                               * has no source (not chosen yet) */
 	XDPLB_TRACE_SOCK_SENDMSG = 7, /* a host-local unconnected UDP sendto() to a service */
+	XDPLB_TRACE_XDP_ICMP = 8,     /* an ICMP error from an uplink about a flow of ours; .key is
+	                               * that flow's 5-tuple (client -> VIP) */
+	XDPLB_TRACE_XDP_FRAGMENT = 9, /* a later fragment from an uplink (addresses, no ports) */
 	XDPLB_TRACE_HOOK_MAX
 };
 
@@ -434,7 +442,7 @@ struct xdplb_trace_conf {
 	__u32 client_family; /* XDPLB_AF_INET / XDPLB_AF_INET6 */
 	__u32 slot;          /* service slot: pools 2*slot (IPv4) and 2*slot+1 (IPv6) */
 	__u64 backends[XDPLB_TRACE_BACKEND_WORDS]; /* bit id: backend id of the service (TC) */
-	__u64 until_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) the trace ends at */
+	__u64 until_ns;      /* CLOCK_MONOTONIC the trace ends at (the programs read it coarse) */
 };
 
 /* One traced packet, as the program saw it before any rewrite. */
@@ -451,9 +459,11 @@ struct xdplb_trace_event {
 };
 #define XDPLB_NO_POOL 0xffffffffu
 
-/* trace_seen[0], per CPU: the reason counters as the trace last saw them. */
-struct xdplb_trace_seen {
-	__u64 count[XDPLB_R_MAX];
+/* trace_reasons[0], per CPU. */
+struct xdplb_trace_cpu {
+	__u64 reasons;       /* bit r: reason r counted since the last packet took them */
+	__u64 lease_jiffies; /* jiffies at which this CPU last found the lease running: the clock
+	                      * is read once per tick, not per packet (0: not yet) */
 };
 
 /* xdplb_trace_event travels in a ring buffer, which has no BTF type: both compilers check its

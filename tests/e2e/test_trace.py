@@ -1,7 +1,9 @@
 """`xdplb trace` beyond XDP and the reply path: a container calling the service (TC hairpin
 program: DNAT + SNAT) and a host process calling 127.0.0.1 (cgroup connect hook) are traced
-with their service and backend; and a trace killed with -9 stops within its lease (the
-datapath checks it), leaves nothing in the ring after that and does not block the next one."""
+with their service and backend; `--client` finds a container's hairpin replies (addressed to
+the bridge's SNAT address) and, naming the host, its host-local calls; and a trace killed with
+-9 stops within its lease (the datapath checks it), leaves nothing in the ring after that and
+does not block the next one."""
 import json
 import time
 
@@ -60,6 +62,43 @@ def test_trace_hairpin_and_host_local(e2e):
     assert conn[0]["src"] is None and conn[0]["dst"] == "127.0.0.1:8000", conn[0]
     assert conn[0]["service"] == "default" and conn[0]["backend"] == host_backend, conn[0]
     assert conn[0]["verdict"] == "allow"
+
+
+def test_trace_client_finds_hairpin_replies_and_host_local_calls(e2e):
+    t, lb = start(e2e)
+    b1 = t.backends[0]
+
+    def trace(client, log):
+        return spawn([lb.bin, "trace", "--client", client, "--json", "--timeout", 20], e2e.path(log), ns=t.host,
+                     defer=e2e.defer, env=lb.environ)
+
+    tr = trace(b1.ip, "container.log")
+    time.sleep(1)
+    hairpin_backend = served_by(t, client.http(b1.ns, url(t.bridge_ip)))
+    assert client.http(t.host, "http://127.0.0.1:8000/")  # the host's call, not the container's
+    wait_until(lambda: records(tr), 10, "the container's request and the replies to it",
+               ok=lambda ev: {"tc_hairpin", "tc_reply"} <= {e["hook"] for e in ev})
+    time.sleep(0.5)
+    tr.stop()
+    ev = records(tr)
+    replies = [e for e in ev if e["hook"] == "tc_reply"]
+    assert replies[0]["src"] == hairpin_backend, replies[0]
+    for e in replies:  # as seen on the bridge: to the SNAT address, not to the container
+        assert e["dst"].startswith(t.bridge_ip + ":") and e["backend"] == hairpin_backend, e
+        assert e["service"] == "default" and e["flow"] == "hit", e
+    assert all(e["src"].startswith(b1.ip + ":") for e in ev if e["hook"] == "tc_hairpin"), ev
+    assert not [e for e in ev if e["hook"] == "connect"], "a host-local call is not the container's"
+
+    tr = trace("127.0.0.1", "host.log")
+    time.sleep(1)
+    host_backend = served_by(t, client.http(t.host, "http://127.0.0.1:8000/"))
+    assert client.http(b1.ns, url(t.bridge_ip))  # the container's call, not the host's
+    wait_until(lambda: records(tr), 10, "the host's connect", ok=lambda ev: "connect" in {e["hook"] for e in ev})
+    time.sleep(0.5)
+    tr.stop()
+    ev = records(tr)
+    assert [e["hook"] for e in ev] == ["connect"], ev
+    assert ev[0]["backend"] == host_backend and ev[0]["service"] == "default", ev[0]
 
 
 def test_trace_killed_stops_within_its_lease(e2e):

@@ -63,7 +63,8 @@ std::vector<Expect> abi_structs() {
         M(struct xdplb_trace_conf, backends), M(struct xdplb_trace_conf, until_ns)}},
       {"xdplb_settings", BTF_KIND_STRUCT, sizeof(struct xdplb_settings),
        {M(struct xdplb_settings, flags), M(struct xdplb_settings, pad)}},
-      {"xdplb_trace_seen", BTF_KIND_STRUCT, sizeof(struct xdplb_trace_seen), {M(struct xdplb_trace_seen, count)}},
+      {"xdplb_trace_cpu", BTF_KIND_STRUCT, sizeof(struct xdplb_trace_cpu),
+       {M(struct xdplb_trace_cpu, reasons), M(struct xdplb_trace_cpu, lease_jiffies)}},
       {"xdplb_reverse", BTF_KIND_STRUCT, sizeof(struct xdplb_reverse),
        {M(struct xdplb_reverse, vip), M(struct xdplb_reverse, vport), M(struct xdplb_reverse, pad),
         M(struct xdplb_reverse, backend), M(struct xdplb_reverse, gen),
@@ -142,8 +143,8 @@ TEST_F(AbiBtfTest, MapSizesComeFromTheAbi) {
   EXPECT_EQ(bpf_map__value_size(skel->maps.reverse), sizeof(struct xdplb_reverse));
   EXPECT_EQ(bpf_map__value_size(skel->maps.backend_stats), sizeof(struct xdplb_backend_stats));
   EXPECT_EQ(bpf_map__value_size(skel->maps.trace_conf), sizeof(struct xdplb_trace_conf));
-  EXPECT_EQ(bpf_map__value_size(skel->maps.trace_seen), sizeof(struct xdplb_trace_seen));
   EXPECT_EQ(bpf_map__value_size(skel->maps.settings), sizeof(struct xdplb_settings));
+  EXPECT_EQ(bpf_map__value_size(skel->maps.trace_reasons), sizeof(struct xdplb_trace_cpu));
   EXPECT_EQ(bpf_map__max_entries(skel->maps.trace_ring), static_cast<unsigned>(XDPLB_TRACE_RING_BYTES));
 }
 

@@ -1,7 +1,8 @@
 // The packet trace (bpf/lib/trace.h) through BPF_PROG_TEST_RUN: off, nothing is written; on,
 // each matching packet is one record naming exactly the reasons counted for it, the service's
 // pool and scheduler, the backend and the verdict; the client and service filters hold; a
-// trace nobody renews stops when its lease runs out.
+// trace nobody renews stops when its lease runs out; ICMP errors and later fragments from an
+// uplink are traced with the flow they belong to.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "frames.h"
 #include "prog_run.h"
 #include "scenario.h"
 #include "trace_reader.h"
@@ -32,8 +34,14 @@ class TraceTest : public ::testing::Test {
     ASSERT_TRUE(reader_->ok());
   }
   std::vector<xdplb_trace_event> drain() { return reader_->drain(); }
-  int xdp(const Packet& p) {
-    auto r = run_xdp(dp_->xdp_prog_fd(), p.bytes());
+  void trace_client(const std::string& addr) {
+    TraceFilter f;
+    f.client = *IpAddress::parse(addr);
+    ASSERT_TRUE(dp_->start_trace(f));
+  }
+  int xdp(const Packet& p) { return xdp(p.bytes()); }
+  int xdp(const Bytes& frame) {
+    auto r = run_xdp(dp_->xdp_prog_fd(), frame);
     EXPECT_TRUE(r) << r.error();
     return r ? r->verdict : -1;
   }
@@ -95,9 +103,7 @@ TEST_F(TraceTest, DropHasItsReason) {
 }
 
 TEST_F(TraceTest, ClientFilter) {
-  TraceFilter f;
-  f.client = *IpAddress::parse("192.168.1.3");
-  ASSERT_TRUE(dp_->start_trace(f));
+  trace_client("192.168.1.3");
   xdp(Packet::tcp("192.168.1.2", 40000, kVip, kPort));  // another client: not written
   xdp(Packet::tcp("192.168.1.3", 40000, kVipNoBackend, kPort));
   auto ev = drain();
@@ -132,6 +138,80 @@ TEST_F(TraceTest, StopsWhenTheLeaseRunsOut) {
   ASSERT_TRUE(dp_->renew_trace(300ms));
   xdp(Packet::tcp("192.168.1.2", 40002, kVip, kPort));
   EXPECT_EQ(drain().size(), 1u) << "renewed";
+}
+
+// A router's "fragmentation needed" about the reply of the flow opened by req (VIP -> client):
+// XDP sends it to the flow's backend; the trace names that flow (client -> VIP), the backend
+// and what was counted, and the client filter finds it by the flow's client.
+TEST_F(TraceTest, IcmpErrorFromTheUplink) {
+  const std::vector<uint32_t> ring = ring_of({kB0.id, kB1.id, kB2.id});
+  const Packet req = with_sport_for(ring, Packet::tcp("192.168.1.2", 40000, kVip, kPort), kB1.id);
+  ASSERT_EQ(xdp(req), XDP_PASS);
+  Packet reply = req;
+  reply.src = kVip, reply.sport = kPort, reply.dst = req.src, reply.dport = req.sport;
+  Icmp4Error err;
+  err.src = "192.168.1.254", err.dst = kVip;
+  err.quote = quote_of(reply.bytes());
+
+  trace_client("192.168.1.2");
+  EXPECT_EQ(xdp(err.bytes()), XDP_PASS);
+  auto ev = drain();
+  ASSERT_EQ(ev.size(), 1u) << "the error about the client's flow is the client's";
+  EXPECT_EQ(ev[0].hook, XDPLB_TRACE_XDP_ICMP);
+  EXPECT_EQ(ev[0].verdict, XDP_PASS);
+  EXPECT_EQ(ev[0].backend, kB1.id) << "the flow's backend";
+  EXPECT_EQ(ev[0].reasons, bit(XDPLB_R_ICMP_TO_BACKEND) | bit(XDPLB_R_FWD_PASS));
+  EXPECT_EQ(ev[0].key.src.v4, IpAddress::parse("192.168.1.2")->to_abi().v4) << "the flow's client";
+  EXPECT_EQ(ev[0].key.dst.v4, IpAddress::parse(kVip)->to_abi().v4);
+  EXPECT_EQ(ev[0].key.sport, htons(40000));
+  EXPECT_EQ(ev[0].key.dport, htons(kPort));
+  EXPECT_EQ(ev[0].key.proto, IPPROTO_TCP);
+}
+
+// The later fragments of a datagram from an uplink follow the first to its backend: each is
+// one record with its addresses (no ports), that backend and its reasons.
+TEST_F(TraceTest, LaterFragmentsFromTheUplink) {
+  const std::vector<uint32_t> ring = ring_of({kB0.id, kB1.id, kB2.id});
+  Packet dg = with_sport_for(ring, Packet::udp("192.168.1.2", 50000, kVip, kPort), kB1.id);
+  dg.payload.assign(3000, 'q');
+  const Bytes whole = dg.bytes();
+  ASSERT_TRUE(dp_->start_trace({}));
+  EXPECT_EQ(xdp(ipv4_fragment(whole, 0, 1480, true)), XDP_PASS);
+  EXPECT_EQ(xdp(ipv4_fragment(whole, 1480, 1480, true)), XDP_PASS);
+  EXPECT_EQ(xdp(ipv4_fragment(whole, 2960, 48, false)), XDP_PASS);
+  auto ev = drain();
+  ASSERT_EQ(ev.size(), 3u) << "the first fragment and both later ones";
+  EXPECT_EQ(ev[0].hook, XDPLB_TRACE_XDP);
+  EXPECT_EQ(ev[0].reasons, bit(XDPLB_R_NEW_FLOW) | bit(XDPLB_R_FWD_PASS) | bit(XDPLB_R_FRAG_FIRST));
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(ev[i].hook, XDPLB_TRACE_XDP_FRAGMENT) << i;
+    EXPECT_EQ(ev[i].backend, kB1.id) << "where the first fragment went";
+    EXPECT_EQ(ev[i].verdict, XDP_PASS);
+    EXPECT_EQ(ev[i].reasons, bit(XDPLB_R_FRAG_LATER) | bit(XDPLB_R_FWD_PASS)) << i;
+    EXPECT_EQ(ev[i].key.src.v4, IpAddress::parse("192.168.1.2")->to_abi().v4);
+    EXPECT_EQ(ev[i].key.dst.v4, IpAddress::parse(kVip)->to_abi().v4);
+    EXPECT_EQ(ev[i].key.proto, IPPROTO_UDP);
+  }
+  Packet stray = dg;
+  stray.ip_id = 0x7777;
+  EXPECT_EQ(xdp(ipv4_fragment(stray.bytes(), 1480, 1480, true)), XDP_PASS);
+  ev = drain();
+  ASSERT_EQ(ev.size(), 1u) << "a later fragment of no datagram of ours is traced too";
+  EXPECT_EQ(ev[0].hook, XDPLB_TRACE_XDP_FRAGMENT);
+  EXPECT_EQ(ev[0].backend, XDPLB_NO_BACKEND);
+  EXPECT_EQ(ev[0].reasons, bit(XDPLB_R_PASS_FRAGMENT));
+}
+
+// Reasons counted for a packet the filter does not match are not the next matching one's:
+// every packet takes its own reasons, traced or not.
+TEST_F(TraceTest, UnmatchedPacketsLeaveNoReasons) {
+  trace_client("192.168.1.3");
+  for (uint16_t port = 40000; port < 40005; ++port)
+    xdp(Packet::tcp("192.168.1.2", port, kVipNoBackend, kPort));  // drop_no_backend, not traced
+  xdp(Packet::tcp("192.168.1.3", 40000, "10.9.9.9", kPort));
+  auto ev = drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].reasons, bit(XDPLB_R_PASS_NOT_SERVICE));
 }
 
 }  // namespace

@@ -279,3 +279,30 @@ TEST(Trace, HairpinAndSocketRecords) {
   EXPECT_EQ(sock["flow"], "none");
   EXPECT_EQ(trace_text(sock), "connect tcp host -> 127.0.0.1:8000 service web (maglev) -> web2 allow []");
 }
+
+TEST(Trace, IcmpErrorAndLaterFragmentFromTheUplink) {
+  const BridgeState st = web_state(Scheduler::Maglev, 3, "web1", "10.0.3.11");
+  struct xdplb_trace_event e =
+      tcp_record(XDPLB_TRACE_XDP_ICMP, "192.0.2.9", 40000, "203.0.113.1", 8000, 3, XDPLB_SCHED_MAGLEV);
+  e.pool = XDPLB_NO_POOL;  // the error is found by its flow, not by the service
+  e.verdict = 2;           // XDP_PASS
+  const Json j = trace_json(e, st);
+  EXPECT_EQ(j["hook"], "xdp_icmp");
+  EXPECT_EQ(j["verdict"], "pass");
+  EXPECT_EQ(j["flow"], "hit") << "an error about a flow it knows";
+  EXPECT_EQ(j["service"], "web") << "the service of the flow's backend";
+  e.hook = XDPLB_TRACE_XDP_FRAGMENT;
+  EXPECT_EQ(trace_json(e, st)["hook"], "xdp_fragment");
+}
+
+TEST(Trace, ClientIsTheHost) {
+  const std::vector<IpAddress> local = {*IpAddress::parse("10.0.3.1"), *IpAddress::parse("fd42::1")};
+  EXPECT_TRUE(trace_client_is_host(*IpAddress::parse("127.0.0.1"), local));
+  EXPECT_TRUE(trace_client_is_host(*IpAddress::parse("127.1.2.3"), local));
+  EXPECT_TRUE(trace_client_is_host(*IpAddress::parse("::1"), local));
+  EXPECT_TRUE(trace_client_is_host(*IpAddress::parse("10.0.3.1"), local)) << "the bridge's address";
+  EXPECT_TRUE(trace_client_is_host(*IpAddress::parse("fd42::1"), local));
+  EXPECT_FALSE(trace_client_is_host(*IpAddress::parse("10.0.3.11"), local)) << "a container";
+  EXPECT_FALSE(trace_client_is_host(*IpAddress::parse("::2"), local));
+  EXPECT_FALSE(trace_client_is_host(*IpAddress::parse("128.0.0.1"), local));
+}
