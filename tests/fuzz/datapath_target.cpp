@@ -443,7 +443,9 @@ std::string DatapathTarget::check_routed(const Bytes& in, bool reply_of_flow, bo
     if (!std::equal(kRouterMac.begin(), kRouterMac.end(), o.out.begin()) ||
         !std::equal(kUplinkMac.begin(), kUplinkMac.end(), o.out.begin() + 6))
       return "a routed request left without the next hop's MACs";
-    if (!ov.well_formed || !routed_addrs_.count(ov.dst)) return "a routed request left towards no routed backend";
+    // ov.ip, not well_formed: a first fragment goes the same way, and a view reads no ports of
+    // a fragment (the fuzzer found that on CI).
+    if (!ov.ip || !routed_addrs_.count(ov.dst)) return "a routed request left towards no routed backend";
   }
   if (counted(XDPLB_R_ROUTED_REPLY) && (!ov.well_formed || !services_.count({ov.src, ov.sport, ov.proto})))
     return "a translated routed reply does not come from a VIP";
