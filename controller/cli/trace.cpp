@@ -31,6 +31,7 @@ struct Printer {
   bool json;
   bool printing = true;  // false: counting what an earlier trace left
   uint64_t seen = 0;
+  uint64_t limit = 0;  // --count, 0: none
 };
 
 int on_event(void* ctx, void* data, size_t size) {
@@ -38,6 +39,8 @@ int on_event(void* ctx, void* data, size_t size) {
   if (size < sizeof(struct xdplb_trace_event)) return 0;
   struct xdplb_trace_event e;
   std::memcpy(&e, data, sizeof e);
+  // One consume hands over every record the ring holds: stop printing at --count within it.
+  if (p->printing && p->limit && p->seen >= p->limit) return 0;
   ++p->seen;
   if (!p->printing) return 0;
   const observe::Json j = observe::trace_json(e, *p->state);
@@ -108,6 +111,7 @@ int run_trace(const Globals& g, const TraceArgs& a) {
     std::cerr << "dropped " << printer.seen << " records an earlier trace left in the ring" << std::endl;
   printer.seen = 0;
   printer.printing = true;
+  printer.limit = a.count ? static_cast<uint64_t>(*a.count) : 0;
   if (auto s = (*dp)->start_trace(filter); !s) return fail(s.error());
   if (!a.json) std::cerr << "tracing " << *bridge << " (Ctrl-C to stop)" << std::endl;
   auto renewed = std::chrono::steady_clock::now();
@@ -135,6 +139,11 @@ int run_trace(const Globals& g, const TraceArgs& a) {
     }
   }
   if (auto s = (*dp)->stop_trace(); !s) return fail(s.error());
+  // Records written between --count and the stop are this trace's own: taken out of the ring
+  // unprinted, so the next trace does not report them as left by a killed one.
+  printer.printing = false;
+  while (ring_buffer__consume(ring.get()) > 0) {
+  }
   return rc;
 }
 

@@ -291,6 +291,7 @@ Result<std::unique_ptr<DatapathTarget>> DatapathTarget::create() {
     t->backend_ids_.push_back(b.id);
   }
   t->bridge_addrs_ = {addr_bytes("10.1.0.1"), addr_bytes("fd00:2::1")};
+  t->uplink_addrs_ = {addr_bytes("192.168.1.1"), addr_bytes("fd00:1::1")};
   for (const auto& [addr, port] : t->backends_) t->backend_addrs_.insert(addr);
   t->bridge_nets_ = {IpPrefix::of(*IpAddress::parse("10.1.0.0"), 24), IpPrefix::of(*IpAddress::parse("fd00:2::"), 64)};
   for (uint32_t r = 0; r < XDPLB_R_MAX; ++r) t->drop_reason_.push_back(is_drop_reason(reason_info(r).name));
@@ -471,7 +472,9 @@ std::string DatapathTarget::check_rewrite(Hook hook, const FrameView& in, const 
                                              "nor a routed backend's reply from the VIP";
   }
   const bool from_vip = services_.count({o.src, o.sport, o.proto}) > 0;
-  const bool hairpin_request = to_backend && bridge_addrs_.count(o.src) > 0;
+  // A hairpin request to a routed backend leaves by the uplink, from the uplink's address.
+  const bool hairpin_request = to_backend && (bridge_addrs_.count(o.src) > 0 ||
+                                              (routed_addrs_.count(o.dst) > 0 && uplink_addrs_.count(o.src) > 0));
   return from_vip || hairpin_request ? ""
                                      : "TC rewrote a frame to neither a reply from a VIP nor a "
                                        "hairpin request from the bridge to a backend";
@@ -556,7 +559,8 @@ bool DatapathTarget::inside(const std::array<uint8_t, 16>& addr, int family) con
 }
 
 bool DatapathTarget::names_backend(const FrameView& v, const std::optional<IcmpView>& iv) const {
-  if (backend_addrs_.count(v.src) || backend_addrs_.count(v.dst)) return true;
+  // A routed backend is reached through the uplink: a (hairpin) request may leave towards it.
+  if (backend_addrs_.count(v.src) || (backend_addrs_.count(v.dst) && !routed_addrs_.count(v.dst))) return true;
   return iv && (backend_addrs_.count(iv->inner_src) || backend_addrs_.count(iv->inner_dst));
 }
 

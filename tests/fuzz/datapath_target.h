@@ -114,6 +114,7 @@ class DatapathTarget {
   std::set<Endpoint> services_;
   std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> backends_;
   std::set<std::array<uint8_t, 16>> bridge_addrs_;
+  std::set<std::array<uint8_t, 16>> uplink_addrs_;  // the uplink's own (a hairpin SNAT source towards a routed backend)
   std::set<std::array<uint8_t, 16>> backend_addrs_;
   std::set<std::array<uint8_t, 16>> routed_addrs_;  // the routed backends'
   std::vector<IpPrefix> bridge_nets_;
