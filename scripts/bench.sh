@@ -70,7 +70,7 @@ if [ "$QUICK" = 1 ]; then
 else
   PR_SECONDS=3; HTTP_SECONDS=8; ROUNDS=${ROUNDS:-3}; PR_FLOWS=10000; MAGLEV_RUNS=9; ADD_TRIES=5
 fi
-# Two vCPUs here: the load generator on one, servers on the other (DESIGN.md: pin them apart).
+# Two vCPUs here: the load generator on one, servers on the other (pinned apart: sharing one CPU halves both).
 NCPU=$(nproc)
 GEN_CPU=0
 SRV_CPU=$((NCPU > 1 ? 1 : 0))

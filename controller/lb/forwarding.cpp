@@ -88,8 +88,9 @@ ForwardingPlan plan_forwarding(const net::LinkInfo& bridge, const ForwardingRequ
   auto gro = net::get_gro(*ns, veth->peer_ifindex);
   if (!gro) return pass_path(plan, "cannot read GRO behind " + veth->name + ": " + gro.error());
   if (!*gro) {
-    // The container side needs NAPI for devmap redirects into the veth (DESIGN.md); GRO on
-    // gives it without an XDP program there (which would make the veth copy every skb).
+    // The container side needs NAPI for devmap redirects into the veth (without it they
+    // are dropped); GRO on gives it without an XDP program there (which would make the veth
+    // copy every skb).
     auto set = net::set_gro(*ns, veth->peer_ifindex, true);
     if (!set) return pass_path(plan, "cannot turn GRO on behind " + veth->name + ": " + set.error());
     plan.reason = "turned GRO on behind " + veth->name + " (NAPI for the redirect)";
