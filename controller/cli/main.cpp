@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
   c_daemon->add_flag("--metrics-public", daemon.metrics_public,
                      "allow --metrics on a non-loopback address (metrics name every backend and its traffic)");
   c_daemon->add_flag("--withdraw-on-stop", daemon.withdraw_on_stop,
-                     "with bgp: in the config, withdraw this node's VIP routes when the daemon stops");
+                     "with bgp: in the config, withdraw this node's VIP and return routes when the daemon stops "
+                     "(it exits once BIRD exports none of them, plus bgp: withdraw_hold_ms)");
   c_daemon->add_option("--drain-timeout", daemon.drain_timeout,
                        "seconds a drained backend's open connections may last before they are cut (default 300)");
 
