@@ -60,13 +60,21 @@ std::string routes_of(const Bird& bird) {
   return r ? *r : "(show route failed: " + r.error() + ")";
 }
 
-TEST(Bird, TwoBridgesAnnounceIndependentlyBadIncludeRefusedNoBird) {
-  if (::access("/usr/sbin/bird", X_OK) != 0) GTEST_SKIP() << "bird2 is not installed (scripts/install-deps.sh)";
-  test::TempDir dir;
+// A node's bgp: section for the BIRD that Bird starts in `dir`, with one neighbour that never
+// comes up (no such peer here).
+BgpConfig node_config(const test::TempDir& dir) {
   BgpConfig c;
   c.asn = 65001;
   c.include = dir.sub("xdplb.conf");
-  c.neighbors = {{*IpAddress::parse("192.0.2.254"), 65000}};  // never comes up: no such peer here
+  c.bird_socket = dir.sub("bird.ctl");
+  c.neighbors = {{*IpAddress::parse("192.0.2.254"), 65000}};
+  return c;
+}
+
+TEST(Bird, TwoBridgesAnnounceIndependentlyBadIncludeRefusedNoBird) {
+  if (::access("/usr/sbin/bird", X_OK) != 0) GTEST_SKIP() << "bird2 is not installed (scripts/install-deps.sh)";
+  test::TempDir dir;
+  BgpConfig c = node_config(dir);
   // The directory as bird_apply makes it, no bridge's file in it yet: the node's include's
   // pattern matches none (BIRD refuses a pattern whose directory is missing).
   std::filesystem::create_directories(bridge_include_dir(c));
@@ -111,12 +119,8 @@ TEST(Bird, TwoBridgesAnnounceIndependentlyBadIncludeRefusedNoBird) {
 TEST(Bird, ReturnRoutesShownAndWithdrawn) {
   if (::access("/usr/sbin/bird", X_OK) != 0) GTEST_SKIP() << "bird2 is not installed (scripts/install-deps.sh)";
   test::TempDir dir;
-  BgpConfig c;
-  c.asn = 65001;
-  c.include = dir.sub("xdplb.conf");
-  c.bird_socket = dir.sub("bird.ctl");
-  c.neighbors = {{*IpAddress::parse("192.0.2.254"), 65000},                // VIPs only
-                 {*IpAddress::parse("192.0.2.253"), 65100, false, true}};  // return routes only
+  BgpConfig c = node_config(dir);                                   // a neighbour for the VIPs
+  c.neighbors.push_back({*IpAddress::parse("192.0.2.253"), 65100, false, true});  // and one for return routes
   c.return_routes = {*parse_prefix("198.51.100.0/24")};
   c.withdraw_hold = std::chrono::milliseconds(300);
   std::filesystem::create_directories(bridge_include_dir(c));
