@@ -4,10 +4,13 @@
 // bgp.json, prefixes and their families checked).
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "saved_backend.h"
 
 #include "bgp/announce.h"
 #include "bgp/store.h"
+#include "bgp/withdraw.h"
 #include "config/yaml_config.h"
 #include "temp_dir.h"
 
@@ -267,6 +270,20 @@ TEST(ReturnRoutes, BirdsExportListingReadByProtocol) {
   EXPECT_TRUE(lists_route_of(shown, bridge_protocols("br10")));
   EXPECT_FALSE(lists_route_of(shown, bridge_protocols("br1"))) << "br1 is not br10";
   EXPECT_FALSE(lists_route_of("Table master4:\n", bridge_protocols("br0")));
+}
+
+TEST(ReturnRoutes, DetachsMarkHoldsTheDaemonOffWhileItsProcessLives) {
+  test::TempDir dir;
+  EXPECT_FALSE(withdrawing(dir.path(), "br0"));
+  {
+    const WithdrawingMark mark(dir.path(), "br0");
+    EXPECT_TRUE(withdrawing(dir.path(), "br0"));
+    EXPECT_FALSE(withdrawing(dir.path(), "br1")) << "another bridge's daemon announces on";
+  }
+  EXPECT_FALSE(withdrawing(dir.path(), "br0")) << "removed with the mark";
+  // A mark left by a process that is gone (a detach killed halfway) holds nothing off.
+  std::ofstream(withdrawing_file(dir.path(), "br0")) << "999999999\n";
+  EXPECT_FALSE(withdrawing(dir.path(), "br0"));
 }
 
 TEST(BgpStore, SavedLoadedRemoved) {
