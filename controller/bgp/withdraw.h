@@ -17,10 +17,10 @@ namespace xdplb::bgp {
 inline constexpr std::chrono::milliseconds kWithdrawBound{3000};  // for BIRD to stop exporting
 
 struct Withdrawal {
-  bool was_exported = false;            // something of the bridge's was exported before
+  bool was_exported = false;                // something of the bridge's was exported before
   std::chrono::milliseconds unexported{0};  // from the include's rewrite until BIRD exports none
-  std::chrono::milliseconds held{0};    // the hold after that (none if nothing was exported)
-  bool timed_out = false;               // BIRD still exported something after kWithdrawBound
+  std::chrono::milliseconds held{0};        // the hold after that (none if nothing was exported)
+  bool timed_out = false;                   // BIRD still exported something after kWithdrawBound
 };
 
 // Withdraws everything `bridge` announces and waits as above (bounded: kWithdrawBound plus the

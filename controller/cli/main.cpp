@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable));
 
   DetachArgs detach;
-  auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins");
+  auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins (with bgp:, its routes are withdrawn first)");
   c_detach->add_option("bridge", detach.bridge, "the attached bridge")->required();
   c_detach->add_flag("--forget", detach.forget, "also drop the saved backends");
 
