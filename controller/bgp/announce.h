@@ -1,7 +1,7 @@
-// What a node announces, as values: the VIP routes of its services that can serve, and the
-// BIRD 2 config includes that announce them to the neighbours: the node's (config.include), and
-// one per bridge beside it, so each bridge's daemon announces its VIPs without touching another
-// bridge's. Pure (unit-tested without BIRD).
+// What a node announces, as values: the VIP routes of its services that can serve, the return
+// routes while its datapath is attached, and the BIRD 2 config includes that announce them to
+// the neighbours: the node's (config.include), and one per bridge beside it, so each bridge's
+// daemon announces its routes without touching another bridge's. Pure (unit-tested without BIRD).
 #pragma once
 
 #include <string>
@@ -26,9 +26,22 @@ struct VipRoute {
 // Nothing while `datapath_attached` is false. Sorted, without repeats.
 std::vector<VipRoute> vip_routes(const BridgeState& state, const BgpConfig& config, bool datapath_attached = true);
 
+// Everything a bridge announces: its VIPs (vip_routes) and, while its datapath is attached,
+// the node's return routes (config.return_routes), whatever its backends' health: the replies
+// of flows already placed still need this node's translation when no backend takes new ones,
+// and stateless reply translation is the datapath's, not a service's.
+struct Announcement {
+  std::vector<VipRoute> vips;
+  std::vector<Prefix> returns;
+  bool empty() const { return vips.empty() && returns.empty(); }
+  bool operator==(const Announcement&) const = default;
+};
+Announcement announcement(const BridgeState& state, const BgpConfig& config, bool datapath_attached);
+
 // The node's include (config.include) for BIRD 2: router id (if set), a device protocol, every
 // bridge's include (bridge_include_dir), and one BGP session per neighbour exporting only the
-// bridges' routes and importing nothing. The same for every bridge of the node.
+// bridges' routes it takes (Neighbor::vips, ::return_routes) and importing nothing. The same for
+// every bridge of the node.
 std::string bird_include(const BgpConfig& config);
 
 // Where the bridges' includes are: config.include without its ".conf", plus ".d"
@@ -37,9 +50,19 @@ std::string bridge_include_dir(const BgpConfig& config);
 // <bridge_include_dir>/<bridge>.conf.
 std::string bridge_include_path(const BgpConfig& config, const std::string& bridge);
 
-// A bridge's include: one static protocol per family (xdplb_v4_<bridge>, xdplb_v6_<bridge>;
-// characters a BIRD name cannot hold become '_') holding its routes (blackhole: BIRD exports
-// them, nothing here installs them). Empty protocols when nothing is announced.
-std::string bird_bridge_include(const std::string& bridge, const std::vector<VipRoute>& routes);
+// A bridge's include: static protocols per family for its VIPs (xdplb_v4_<bridge>,
+// xdplb_v6_<bridge>) and its return routes (xdplb_rt4_<bridge>, xdplb_rt6_<bridge>; characters
+// a BIRD name cannot hold become '_'), holding the routes as blackholes: BIRD exports them, and
+// nothing installs them here as long as this BIRD's kernel protocol (if any) exports none of
+// them (a return route 0.0.0.0/0 installed here would cut the node off). Empty protocols when
+// nothing is announced.
+std::string bird_bridge_include(const std::string& bridge, const Announcement& routes);
+
+// The names of the static protocols above, and of the node's BGP sessions (xdplb_peer<N>).
+std::vector<std::string> bridge_protocols(const std::string& bridge);
+std::vector<std::string> peer_protocols(const BgpConfig& config);
+// Whether BIRD's answer to `show route export PEER` lists a route of one of `protocols`
+// (a route line names its protocol as "[NAME " or "[NAME]").
+bool lists_route_of(const std::string& show_route, const std::vector<std::string>& protocols);
 
 }  // namespace xdplb::bgp

@@ -6,6 +6,7 @@
 
 #include "bgp/bird.h"
 #include "bgp/store.h"
+#include "bgp/withdraw.h"
 #include "datapath/datapath.h"
 
 namespace xdplb::bgp {
@@ -19,9 +20,10 @@ std::string stamp(const std::string& path) {
          std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size);
 }
 
-std::string list(const std::vector<VipRoute>& routes) {
+std::string list(const Announcement& routes) {
   std::string out;
-  for (const auto& r : routes) out += (out.empty() ? "" : ", ") + r.vip.to_string() + " (" + r.service + ")";
+  for (const auto& r : routes.vips) out += (out.empty() ? "" : ", ") + r.vip.to_string() + " (" + r.service + ")";
+  for (const auto& p : routes.returns) out += (out.empty() ? "" : ", ") + p.to_string() + " (return route)";
   return out.empty() ? "nothing" : out;
 }
 
@@ -43,10 +45,11 @@ void Announcer::update(const BridgeState& state, Clock::time_point now) {
     }
   }
   if (!config_) return;
-  tell(vip_routes(state, *config_, Datapath::is_attached(pin_dir_)), now);
+  const bool attached = Datapath::is_attached(pin_dir_) && !withdrawing(state_dir_, bridge_);
+  tell(announcement(state, *config_, attached), now);
 }
 
-void Announcer::tell(const std::vector<VipRoute>& routes, Clock::time_point now) {
+void Announcer::tell(const Announcement& routes, Clock::time_point now) {
   if (told_ && *told_ == routes) return;
   if (now < retry_at_) return;
   // The bridge's routes first: the node's include reads every bridge's file.
@@ -66,8 +69,16 @@ void Announcer::tell(const std::vector<VipRoute>& routes, Clock::time_point now)
 void Announcer::withdraw_all() {
   if (!config_) return;
   told_.reset();
-  retry_at_ = {};
-  tell({}, Clock::now());
+  auto w = withdraw_bridge(*config_, bridge_);
+  if (!w) {
+    spdlog::error("bgp: withdrawing: {}", w.error());
+    return;
+  }
+  told_ = Announcement{};
+  if (!w->was_exported) spdlog::info("bgp: withdrawn (nothing was exported)");
+  else
+    spdlog::info("bgp: withdrawn: BIRD stopped exporting after {} ms{}, then held {} ms for the peers",
+                 w->unexported.count(), w->timed_out ? " (gave up waiting)" : "", w->held.count());
 }
 
 }  // namespace xdplb::bgp

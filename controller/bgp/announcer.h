@@ -1,6 +1,8 @@
 // The daemon's BGP executor (one per bridge): on each turn it asks announce.h what this bridge
-// should announce and, when that differs from what BIRD was last told, rewrites the bridge's
-// include and the node's and has BIRD reload them. A failure (BIRD not running, a bad include) is logged and tried again later.
+// should announce (nothing while its datapath is not attached or `xdplb detach` is withdrawing
+// it, bgp/withdraw.h) and, when that differs from what BIRD was last told, rewrites the
+// bridge's include and the node's and has BIRD reload them. A failure (BIRD not running, a bad
+// include) is logged and tried again later.
 #pragma once
 
 #include <chrono>
@@ -24,15 +26,16 @@ class Announcer {
 
   // Reads <state dir>/bgp.json when it changed, then brings BIRD in line with `state`.
   void update(const BridgeState& state, Clock::time_point now);
-  // Withdraws every route (the daemon stops with --withdraw-on-stop).
+  // Withdraws every route and waits until BIRD exports none of them, then the hold
+  // (withdraw.h): the daemon stops with --withdraw-on-stop.
   void withdraw_all();
 
  private:
-  void tell(const std::vector<VipRoute>& routes, Clock::time_point now);
+  void tell(const Announcement& routes, Clock::time_point now);
   std::string state_dir_, pin_dir_, bridge_;
   std::optional<BgpConfig> config_;
   std::string config_stamp_;  // bgp.json's mtime and size as last read
-  std::optional<std::vector<VipRoute>> told_;  // what BIRD holds (nullopt: unknown)
+  std::optional<Announcement> told_;  // what BIRD holds (nullopt: unknown)
   Clock::time_point retry_at_{};
 };
 

@@ -1,5 +1,6 @@
 #include "bgp/store.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -15,13 +16,22 @@ std::string bgp_file(const std::string& state_dir) { return state_dir + "/bgp.js
 
 nlohmann::json to_json(const BgpConfig& c) {
   nlohmann::json neighbors = nlohmann::json::array();
-  for (const auto& n : c.neighbors) neighbors.push_back({{"address", n.address.to_string()}, {"asn", n.asn}});
+  for (const auto& n : c.neighbors) {
+    nlohmann::json exports = nlohmann::json::array();
+    if (n.vips) exports.push_back("vips");
+    if (n.return_routes) exports.push_back("return_routes");
+    neighbors.push_back({{"address", n.address.to_string()}, {"asn", n.asn}, {"exports", exports}});
+  }
+  nlohmann::json returns = nlohmann::json::array();
+  for (const auto& p : c.return_routes) returns.push_back(p.to_string());
   return {{"asn", c.asn},
           {"router_id", c.router_id.family ? c.router_id.to_string() : ""},
           {"neighbors", neighbors},
           {"bird_socket", c.bird_socket},
           {"include", c.include},
-          {"announce", c.announce}};
+          {"announce", c.announce},
+          {"return_routes", returns},
+          {"withdraw_hold_ms", c.withdraw_hold.count()}};
 }
 
 Result<BgpConfig> from_json(const nlohmann::json& j, const std::string& origin) {
@@ -36,11 +46,25 @@ Result<BgpConfig> from_json(const nlohmann::json& j, const std::string& origin) 
     for (const auto& n : j.at("neighbors")) {
       auto a = IpAddress::parse(n.at("address").get<std::string>());
       if (!a) return make_error(origin + ": neighbor: " + a.error());
-      c.neighbors.push_back({*a, n.at("asn").get<uint32_t>()});
+      Neighbor neighbor{*a, n.at("asn").get<uint32_t>()};
+      if (n.contains("exports")) {  // absent in files from before return routes: the VIPs only
+        const auto exports = n.at("exports").get<std::vector<std::string>>();
+        auto has = [&](const char* what) { return std::find(exports.begin(), exports.end(), what) != exports.end(); };
+        neighbor.vips = has("vips");
+        neighbor.return_routes = has("return_routes");
+      }
+      c.neighbors.push_back(neighbor);
     }
     c.bird_socket = j.value("bird_socket", std::string(kDefaultBirdSocket));
     c.include = j.value("include", std::string(kDefaultInclude));
     c.announce = j.value("announce", std::map<std::string, bool>());
+    for (const auto& text : j.value("return_routes", std::vector<std::string>())) {
+      auto p = parse_prefix(text);
+      if (!p) return make_error(origin + ": return_routes: " + p.error());
+      c.return_routes.push_back(*p);
+    }
+    c.withdraw_hold = std::chrono::milliseconds(j.value("withdraw_hold_ms", kDefaultWithdrawHold.count()));
+    if (auto st = check_bgp(c); !st) return make_error(origin + ": " + st.error());
     return c;
   } catch (const nlohmann::json::exception& e) {
     return make_error(origin + ": " + e.what() + " (write it again with `xdplb apply`)");

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <iostream>
 
+#include "bgp/announce.h"
+#include "bgp/store.h"
+#include "bgp/withdraw.h"
 #include "cli/commands.h"
 #include "cli/upgrade.h"
 #include "datapath/meta.h"
@@ -205,6 +208,32 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   return 0;
 }
 
+namespace {
+
+// Before the datapath goes: the bridge's VIPs and return routes withdrawn and the peers given
+// time (bgp/withdraw.h), so that no reply still comes here to be forwarded untranslated. Only
+// when BGP is configured and this bridge has an include (something announced it); when BIRD
+// cannot be asked, a warning and the detach goes on.
+void withdraw_before_detach(const Globals& g, const std::string& bridge) {
+  auto config = bgp::load_bgp(g.state_dir());
+  if (!config) {
+    std::cerr << "xdplb: warning: " << config.error() << ": detaching without withdrawing\n";
+    return;
+  }
+  if (!*config || ::access(bgp::bridge_include_path(**config, bridge).c_str(), F_OK) != 0) return;
+  auto w = bgp::withdraw_bridge(**config, bridge);
+  if (!w) {
+    std::cerr << "xdplb: warning: bgp: " << w.error() << ": detaching without waiting for the withdrawal\n";
+    return;
+  }
+  if (!w->was_exported) return;
+  std::cout << "withdrew " << bridge << "'s routes: BIRD stopped exporting them after " << w->unexported.count()
+            << " ms" << (w->timed_out ? " (gave up waiting)" : "") << ", then held " << w->held.count()
+            << " ms for the peers\n";
+}
+
+}  // namespace
+
 int run_detach(const Globals& g, const DetachArgs& a) {
   if (auto s = check_interface_name(a.bridge); !s) return fail("bridge: " + s.error());
   if (auto s = require_root("detach"); !s) return fail(s.error());
@@ -213,7 +242,11 @@ int run_detach(const Globals& g, const DetachArgs& a) {
   const std::string pin_dir = g.pin_dir(a.bridge);
   if (!Datapath::is_attached(pin_dir))
     return fail(a.bridge + " is not attached (no pins in " + pin_dir + ")");
-  if (auto s = Datapath::detach(pin_dir); !s) return fail("detach " + a.bridge + ": " + s.error());
+  {
+    const bgp::WithdrawingMark mark(g.state_dir(), a.bridge);  // the daemon announces nothing meanwhile
+    withdraw_before_detach(g, a.bridge);
+    if (auto s = Datapath::detach(pin_dir); !s) return fail("detach " + a.bridge + ": " + s.error());
+  }
   std::cout << "detached " << a.bridge << ": programs, links, maps and counters removed\n";
   ::rmdir(g.pin_root().c_str());  // the pin root too, once no bridge is left in it
   if (a.forget) {

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable));
 
   DetachArgs detach;
-  auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins");
+  auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins (with bgp:, its routes are withdrawn first)");
   c_detach->add_option("bridge", detach.bridge, "the attached bridge")->required();
   c_detach->add_flag("--forget", detach.forget, "also drop the saved backends");
 
@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
   c_daemon->add_flag("--metrics-public", daemon.metrics_public,
                      "allow --metrics on a non-loopback address (metrics name every backend and its traffic)");
   c_daemon->add_flag("--withdraw-on-stop", daemon.withdraw_on_stop,
-                     "with bgp: in the config, withdraw this node's VIP routes when the daemon stops");
+                     "with bgp: in the config, withdraw this node's VIP and return routes when the daemon stops "
+                     "(it exits once BIRD exports none of them, plus bgp: withdraw_hold_ms)");
   c_daemon->add_option("--drain-timeout", daemon.drain_timeout,
                        "seconds a drained backend's open connections may last before they are cut (default 300)");
 

@@ -85,11 +85,14 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   if (!bgp_config) return make_error(bgp_config.error());
   if (*bgp_config) {
     // What this node's daemon announces for this state (it does so while it runs).
-    json routes = json::array();
-    for (const auto& r : bgp::vip_routes(state, **bgp_config))
-      routes.push_back({{"vip", r.vip.to_string()}, {"service", r.service}});
+    // status reads an attached datapath: the return routes are announced with it.
+    const auto a = bgp::announcement(state, **bgp_config, /*datapath_attached=*/true);
+    json routes = json::array(), returns = json::array();
+    for (const auto& r : a.vips) routes.push_back({{"vip", r.vip.to_string()}, {"service", r.service}});
+    for (const auto& p : a.returns) returns.push_back(p.to_string());
     out["bgp"] = bgp::to_json(**bgp_config);
     out["bgp"]["announced"] = routes;
+    out["bgp"]["announced_return_routes"] = returns;
   }
   out["host_local"] = host_local;
   out["flows"] = snap->flows;
@@ -175,14 +178,22 @@ void print_status(const json& s) {
   }
   if (s.contains("bgp")) {
     const auto& b = s["bgp"];
-    std::string peers, vips;
-    for (const auto& n : b["neighbors"])
-      peers += (peers.empty() ? "" : ", ") + n["address"].get<std::string>() + " AS " + std::to_string(n["asn"].get<uint32_t>());
+    std::string peers, vips, returns;
+    for (const auto& n : b["neighbors"]) {
+      std::string exports;
+      for (const auto& e : n["exports"]) exports += (exports.empty() ? "" : "+") + e.get<std::string>();
+      peers += (peers.empty() ? "" : ", ") + n["address"].get<std::string>() + " AS " +
+               std::to_string(n["asn"].get<uint32_t>()) + " (" + exports + ")";
+    }
     for (const auto& r : b["announced"])
       vips += (vips.empty() ? "" : ", ") + r["vip"].get<std::string>() + " (" + r["service"].get<std::string>() + ")";
+    for (const auto& p : b["announced_return_routes"]) returns += (returns.empty() ? "" : ", ") + p.get<std::string>();
     std::printf("  bgp      AS %u, neighbours %s, BIRD at %s\n", b["asn"].get<uint32_t>(), peers.c_str(),
                 b["bird_socket"].get<std::string>().c_str());
     std::printf("           announces %s (while the daemon runs)\n", vips.empty() ? "nothing" : vips.c_str());
+    if (!returns.empty())
+      std::printf("           return routes %s (while attached; withdrawn %lld ms before a detach)\n", returns.c_str(),
+                  static_cast<long long>(b["withdraw_hold_ms"].get<int64_t>()));
   }
   std::printf("  flows    %llu in the flow table of %u\n", (unsigned long long)s["flows"].get<uint64_t>(),
               s["flow_table_size"].get<unsigned>());

@@ -244,9 +244,11 @@ BridgeSpec read_bridge(const Reader& r, const YAML::Node& n) {
   return b;
 }
 
-// bgp: asn, router_id, neighbors (- address, asn), bird_socket, include, announce {SERVICE: bool}.
+// bgp: asn, router_id, neighbors (- address, asn, exports [vips, return_routes]), bird_socket,
+// include, announce {SERVICE: bool}, return_routes [PREFIX], withdraw_hold_ms.
 bgp::BgpConfig read_bgp(const Reader& r, const YAML::Node& n) {
-  r.keys(n, "bgp", {"asn", "router_id", "neighbors", "bird_socket", "include", "announce"});
+  r.keys(n, "bgp", {"asn", "router_id", "neighbors", "bird_socket", "include", "announce", "return_routes",
+                    "withdraw_hold_ms"});
   bgp::BgpConfig c;
   const auto asn = n["asn"];
   if (!asn) r.fail(n, "bgp needs this node's AS: write asn: 65001");
@@ -259,10 +261,19 @@ bgp::BgpConfig read_bgp(const Reader& r, const YAML::Node& n) {
   if (!neighbors || !neighbors.IsSequence() || neighbors.size() == 0)
     r.fail(neighbors ? neighbors : n, "bgp: neighbors: give a list of '- address: ADDR' with asn: AS");
   for (const auto& item : neighbors) {
-    r.keys(item, "a BGP neighbour", {"address", "asn"});
+    r.keys(item, "a BGP neighbour", {"address", "asn", "exports"});
     if (!item["address"] || !item["asn"]) r.fail(item, "a BGP neighbour needs address: and asn:");
-    c.neighbors.push_back({r.checked(item["address"], "address", IpAddress::parse(r.scalar(item["address"], "address"))),
-                           r.number(item["asn"], "asn", 1, 4294967295u)});
+    bgp::Neighbor nb{r.checked(item["address"], "address", IpAddress::parse(r.scalar(item["address"], "address"))),
+                     r.number(item["asn"], "asn", 1, 4294967295u)};
+    if (auto v = item["exports"]) {
+      nb.vips = false;
+      for (const auto& what : r.strings(v, "exports")) {
+        if (what == "vips") nb.vips = true;
+        else if (what == "return_routes") nb.return_routes = true;
+        else r.fail(v, "exports: '" + what + "' is not vips or return_routes; write exports: [vips, return_routes]");
+      }
+    }
+    c.neighbors.push_back(nb);
   }
   if (auto v = n["bird_socket"]) c.bird_socket = r.scalar(v, "bird_socket");
   if (auto v = n["include"]) c.include = r.scalar(v, "include");
@@ -273,6 +284,11 @@ bgp::BgpConfig read_bgp(const Reader& r, const YAML::Node& n) {
       c.announce[name] = r.boolean(kv.second, "announce: " + name);
     }
   }
+  if (auto v = n["return_routes"])
+    for (const auto& text : r.strings(v, "return_routes"))
+      c.return_routes.push_back(r.checked(v, "bgp: return_routes", bgp::parse_prefix(text)));
+  if (auto v = n["withdraw_hold_ms"]) c.withdraw_hold = std::chrono::milliseconds(r.number(v, "withdraw_hold_ms", 0, 60000));
+  if (auto st = bgp::check_bgp(c); !st) r.fail(n, st.error());
   return c;
 }
 
@@ -320,13 +336,24 @@ std::string config_to_yaml(const ConfigFile& config) {
     o << "bgp:\n  asn: " << c.asn << "\n";
     if (c.router_id.family) o << "  router_id: " << quoted(c.router_id.to_string()) << "\n";
     o << "  neighbors:\n";
-    for (const auto& n : c.neighbors) o << "    - address: " << quoted(n.address.to_string()) << "\n      asn: " << n.asn << "\n";
+    for (const auto& n : c.neighbors) {
+      o << "    - address: " << quoted(n.address.to_string()) << "\n      asn: " << n.asn << "\n";
+      if (!n.vips || n.return_routes)
+        o << "      exports: [" << (n.vips ? "vips" : "") << (n.vips && n.return_routes ? ", " : "")
+          << (n.return_routes ? "return_routes" : "") << "]\n";
+    }
     if (c.bird_socket != bgp::kDefaultBirdSocket) o << "  bird_socket: " << quoted(c.bird_socket) << "\n";
     if (c.include != bgp::kDefaultInclude) o << "  include: " << quoted(c.include) << "\n";
     if (!c.announce.empty()) {
       o << "  announce:\n";
       for (const auto& [name, on] : c.announce) o << "    " << name << ": " << (on ? "true" : "false") << "\n";
     }
+    if (!c.return_routes.empty()) {
+      o << "  return_routes: [";
+      for (size_t i = 0; i < c.return_routes.size(); ++i) o << (i ? ", " : "") << quoted(c.return_routes[i].to_string());
+      o << "]\n";
+    }
+    if (c.withdraw_hold != bgp::kDefaultWithdrawHold) o << "  withdraw_hold_ms: " << c.withdraw_hold.count() << "\n";
   }
   if (config.bridges.empty()) return o.str() + "bridges: []\n";
   o << "bridges:\n";

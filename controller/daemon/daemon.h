@@ -47,7 +47,8 @@ struct DaemonOptions {
   bool events = true;
   // A drained backend's connections that are still open after this long are cut (entry off).
   std::chrono::milliseconds drain_timeout{300000};
-  // On SIGTERM/SIGINT/SIGHUP, withdraw this node's BGP routes before exiting (bgp/): the
+  // On SIGTERM/SIGINT/SIGHUP, withdraw this node's BGP routes (VIPs, return routes) before
+  // exiting, waiting until BIRD exports none of them plus the hold (bgp/withdraw.h): the
   // router stops sending flows here. Without it they stay announced (the datapath forwards on).
   bool withdraw_on_stop = false;
   // Where the event loop and the worker stamp their heartbeats (the watchdog reads them), if

@@ -16,12 +16,16 @@ withdrawal on node loss, the time it takes, new connections afterwards, the shar
 connections that moved node (and so broke), re-announcement, a per-node withdrawal on health —
 and asserts that nothing breaks outside the moments the router's ECMP set changes.
 test_shared_backends_zero_broken_at_node_loss (NET 173) gives the nodes one shared set of
-routed backends instead: there no held connection may break.
+routed backends instead: there no held connection may break, whether the node is lost by a
+detach with its link up (its VIP and return routes withdrawn before its datapath goes) or by
+its uplink going down.
 """
 import json
 import os
 import re
 import time
+
+import pytest
 
 from lib import cmd
 from lib.net import Netns, veth
@@ -40,10 +44,27 @@ ROUTER_CONF = """router id 10.{net}.100.1;
 log "{log}" all;
 protocol device {{ scan time 1; }}
 protocol kernel {{
-  ipv4 {{ export all; }};
+  ipv4 {{ export filter {{ if net ~ [ 10.{net}.100.0/24 ] then reject; accept; }}; }};
   merge paths on;
 }}
-{peers}
+{returns}{peers}
+"""
+# The nodes' return routes (the clients' prefix, announced by each attached node): from the
+# routes learned into master4, a pipe into table 173 (the backends' policy table), whose
+# kernel protocol installs them as one ECMP route; not into the main table, whose connected
+# route to the clients stays.
+ROUTER_RETURNS = """ipv4 table t173;
+protocol pipe p173 {{
+  table master4;
+  peer table t173;
+  export filter {{ if net ~ [ 10.{net}.100.0/24 ] then accept; reject; }};
+  import none;
+}}
+protocol kernel k173 {{
+  ipv4 {{ table t173; export all; }};
+  kernel table 173;
+  merge paths on;
+}}
 """
 ROUTER_PEER = """protocol bgp n{k} {{
   local 10.{net}.{k}.1 as 65000;
@@ -61,9 +82,9 @@ NODE_YAML = """bgp:
   neighbors:
     - address: "10.{net}.{k}.1"
       asn: 65000
-  bird_socket: "{dir}/bird.ctl"
+{exports}  bird_socket: "{dir}/bird.ctl"
   include: "{dir}/xdplb.conf"
-bridges:
+{returns}bridges:
   - name: br0
     uplinks: [uplink0]
     host_local: false
@@ -89,7 +110,7 @@ class Node:
     `shared` (the addresses of backends behind the router) its services use those, routed;
     else each node has its own two backends behind its bridge."""
 
-    def __init__(self, e2e, router, k, net=NET, shared=None, xdp_mode=None):
+    def __init__(self, e2e, router, k, net=NET, shared=None, xdp_mode=None, return_routes=False):
         self.k = k
         self.net = net
         self.dir = e2e.path(f"n{k}")
@@ -135,7 +156,11 @@ class Node:
         else:
             services = "".join(SERVICE_YAML.format(name=n, port=p, bport=bp, vip=v, b1=BACKENDS[0], b2=BACKENDS[1])
                                for n, p, bp, v in (("web", 8000, 80, WEB_VIP), ("api", 8001, 81, API_VIP)))
-        text = NODE_YAML.format(net=net, k=k, dir=self.dir, services=services)
+        # With return_routes, the node also announces the clients' prefix as the way back for
+        # the backends' replies (to the one router, which faces both).
+        text = NODE_YAML.format(net=net, k=k, dir=self.dir, services=services,
+                                exports="      exports: [vips, return_routes]\n" if return_routes else "",
+                                returns=f'  return_routes: ["10.{net}.100.0/24"]\n' if return_routes else "")
         if xdp_mode:
             text = text.replace("    uplinks: [uplink0]\n", f"    uplinks: [uplink0]\n    xdp_mode: {xdp_mode}\n")
         with open(self.conf, "w") as f:
@@ -171,6 +196,13 @@ def nexthops(router, vip):
     return sorted(set(re.findall(r"via (\S+)", out)))
 
 
+def return_hops(router, net):
+    """The node addresses the router's route back to the clients goes through in the backends'
+    policy table 173 (empty: none)."""
+    out = router.ip("route", "show", "table", "173", f"10.{net}.100.0/24").out
+    return sorted(set(re.findall(r"via (\S+)", out)))
+
+
 def node_of(name):
     return name.split("b")[0]  # "n2b1" -> "n2"
 
@@ -178,7 +210,8 @@ def node_of(name):
 def router_with_nodes(e2e, net, **node_kw):
     """The router (BIRD, ECMP with an L4 hash), a client behind it and three nodes peering
     with it; returns (router, client, nodes) with the router's BIRD running and the nodes not
-    started."""
+    started. With return_routes=True the router's BIRD installs the nodes' return routes into
+    table 173."""
     router = e2e.netns("rt")
     # Before its links exist, so each one takes these: a node's link that goes down leaves
     # every multipath route through it (routes_with_linkdown ignored); the nodes' DNATed
@@ -198,6 +231,7 @@ def router_with_nodes(e2e, net, **node_kw):
     os.makedirs(rdir)
     with open(os.path.join(rdir, "bird.conf"), "w") as f:
         f.write(ROUTER_CONF.format(net=net, log=f"{rdir}/bird.log",
+                                   returns=ROUTER_RETURNS.format(net=net) if node_kw.get("return_routes") else "",
                                    peers="".join(ROUTER_PEER.format(net=net, k=k) for k in (1, 2, 3))))
     router.spawn(["bird", "-f", "-c", f"{rdir}/bird.conf", "-s", f"{rdir}/bird.ctl", "-P", f"{rdir}/bird.pid"],
                  f"{rdir}/bird.out", e2e.defer)
@@ -232,15 +266,16 @@ def test_three_nodes_behind_ecmp(e2e):
     load.wait_output("started", 10)
     time.sleep(6)
 
-    # Node 2's datapath goes: its daemon sees the pins gone and withdraws.
+    # Node 2's datapath goes: the detach withdraws its VIPs first and returns once its BIRD
+    # exports none of them and the hold (bgp: withdraw_hold_ms) is over.
     lost_at = time.time()
     t0 = time.monotonic()
-    nodes[1].lb("detach", "br0")
-    wait_until(lambda: nexthops(router, WEB_VIP), 5, "node 2's withdrawal",
-               ok=lambda hops: hops == [nodes[0].ip, nodes[2].ip], interval=0.01)
+    detached = nodes[1].lb("detach", "br0").out
+    assert "withdrew br0's routes" in detached, detached
+    assert nexthops(router, WEB_VIP) == [nodes[0].ip, nodes[2].ip], "withdrawn at the router before the detach is done"
     withdraw_s = time.monotonic() - t0
     withdrawn_at = time.time()
-    print(f"node 2 lost: withdrawn at the router after {withdraw_s * 1000:.0f} ms")
+    print(f"node 2 lost: withdrawn at the router, then its datapath removed, in {withdraw_s * 1000:.0f} ms")
     time.sleep(6)
 
     # Node 2 back: a new daemon on a re-applied bridge announces again.
@@ -310,23 +345,29 @@ def test_three_nodes_behind_ecmp(e2e):
     print(f"node 3's uplink down: its routes gone at the router after {(time.monotonic() - t4) * 1000:.0f} ms")
 
 
-def test_shared_backends_zero_broken_at_node_loss(e2e):
+@pytest.mark.parametrize("loss", ["detach", "uplink_down"])
+def test_shared_backends_zero_broken_at_node_loss(e2e, loss):
     """Three nodes share two routed backends behind the router; the backends' replies to the
     client go back through any node (the router spreads them by ECMP of their own 5-tuple, so
     mostly not through the node that placed the flow): translated there without state
-    (routed_reply_stateless). A node lost under held connections (uplink down, datapath
-    detached) breaks none of them: ECMP moves its flows to the others, which place them by
-    the same ring onto the same backend. NET = 173.
+    (routed_reply_stateless). The way back is the nodes' return routes (10.N.100.0/24, the
+    clients' prefix), learned by the router's BIRD into the backends' policy table 173. A node
+    lost under held connections breaks none of them: ECMP moves its flows to the others, which
+    place them by the same ring onto the same backend. The loss is either a detach with the
+    link up (`detach`: the node withdraws its VIP and its return route, waits until the
+    router is told, then removes its datapath) or the uplink going down first (`uplink_down`:
+    the router's BIRD drops the session, its kernel every route through that link), then the
+    detach. NET = 173.
 
         backends {P}-sb1 10.N.61.2, {P}-sb2 10.N.62.2 ── router: from 10.N.60.0/22 to the
-        clients -> ECMP over the three nodes (table 173); everything else as routed
+        clients -> table 173: ECMP over the nodes that announce the return route
     """
     net = SHARED_NET
     shared = [f"10.{net}.61.2", f"10.{net}.62.2"]
     vip = f"10.{net}.200.1"
     # Generic XDP: in native mode on these veth uplinks the router's forwarded replies do not
     # reach the program (as in test_routed.py).
-    router, cl, nodes = router_with_nodes(e2e, net, shared=shared, xdp_mode="generic")
+    router, cl, nodes = router_with_nodes(e2e, net, shared=shared, xdp_mode="generic", return_routes=True)
     for j, addr in enumerate(shared, 1):
         b = e2e.netns(f"sb{j}")
         veth(e2e.defer, f"sb{j}", router, "eth0", b)
@@ -335,58 +376,88 @@ def test_shared_backends_zero_broken_at_node_loss(e2e):
         b.ip("route", "add", "default", "via", f"10.{net}.6{j}.1")
         b.run("ethtool", "-K", "eth0", "tx", "off")
         b.spawn(["/usr/bin/python3", PEER, "serve", f"sb{j}", "80"], e2e.path(f"sb{j}.log"), e2e.defer)
-    # DNAT without SNAT: what the backends send the clients goes through a node (any node).
+    # DNAT without SNAT: what the backends send the clients goes through a node (any node that
+    # announces the way back).
     router.ip("rule", "add", "from", f"10.{net}.60.0/22", "to", f"10.{net}.100.0/24", "lookup", "173")
-    router.ip("route", "add", f"10.{net}.100.0/24", "table", "173",
-              *[w for n in nodes for w in ("nexthop", "via", n.ip, "dev", f"n{n.k}")])
 
     for n in nodes:
         n.start()
     all3 = [n.ip for n in nodes]
     t_start = time.monotonic()
     wait_until(lambda: nexthops(router, vip), 30, f"ECMP over all three nodes for {vip}", ok=lambda h: h == all3)
-    print(f"all three nodes announce after {time.monotonic() - t_start:.1f} s")
-    sums = [n.checksums()[0] for n in nodes]
-    assert sums[0] == sums[1] == sums[2], f"same backends, same rings on every node: {sums}"
+    wait_until(lambda: return_hops(router, net), 10, "the return routes of all three nodes in table 173",
+               ok=lambda h: h == all3)
+    print(f"all three nodes announce (VIP and return route) after {time.monotonic() - t_start:.1f} s")
+    sums = [n.checksums() for n in nodes]
+    assert sums[0][0] == sums[1][0] == sums[2][0], f"same backends, same rings on every node: {sums}"
+    assert sums[0][1]["announced_return_routes"] == [f"10.{net}.100.0/24"], sums[0][1]
+    assert f"return routes 10.{net}.100.0/24 (while attached" in nodes[0].lb("status").out
     for n in nodes:
         assert [n.lb.backend(a)["path"] for a in shared] == ["routed", "routed"]
 
     def reasons(n, name):
         return n.lb.status()["reasons"].get(name, 0)
 
-    seconds = 28  # loss at 6 s, back at 12 s (its attach takes 5-10 s on a busy machine)
+    seconds = 34  # loss at 6 s, back at 12-14 s (its attach takes 5-12 s on a busy machine)
     load = cl.spawn(["/usr/bin/python3", PEER, "clients", vip, "8000", str(HELD), str(seconds)],
                     e2e.path("clients.log"), e2e.defer)
     load.wait_output("started", 10)
     time.sleep(6)
 
-    # Node 2 is lost: its uplink goes (the router's BIRD drops the session, its kernel every
-    # route through that link), then its datapath.
     before = {n.k: reasons(n, "flow_midstream") for n in nodes}
+    others = [nodes[0].ip, nodes[2].ip]
     lost_at = time.time()
     t0 = time.monotonic()
-    nodes[1].ns.ip("link", "set", "uplink0", "down")
-    wait_until(lambda: nexthops(router, vip), 5, "node 2's withdrawal",
-               ok=lambda hops: hops == [nodes[0].ip, nodes[2].ip], interval=0.01)
-    withdraw_ms = (time.monotonic() - t0) * 1000
+    if loss == "detach":
+        # Node 2 is detached, its link up: the detach withdraws both routes and waits until its
+        # BIRD exports neither (plus the hold) before its datapath goes. The router is watched
+        # meanwhile: when each route loses node 2.
+        detach = cmd.spawn([nodes[1].lb.bin, "detach", "br0"], e2e.path("n2-detach.log"), ns=nodes[1].ns,
+                           defer=e2e.defer, env=nodes[1].lb.environ)
+        gone = {}
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (len(gone) < 2 or detach.running()):
+            now = time.monotonic()
+            if "vip" not in gone and nexthops(router, vip) == others:
+                gone["vip"] = now - t0
+            if "return" not in gone and return_hops(router, net) == others:
+                gone["return"] = now - t0
+            time.sleep(0.01)
+        assert detach.wait(timeout=10) == 0, detach.output()
+        detach_ms = (time.monotonic() - t0) * 1000
+        print(detach.output().strip())
+        assert "withdrew br0's routes" in detach.output(), detach.output()
+        assert set(gone) == {"vip", "return"}, f"both routes withdrawn at the router: {gone}"
+        withdraw_ms = max(gone.values()) * 1000
+        print(f"node 2 detached with its link up: at the router the VIP lost it after {gone['vip'] * 1000:.0f} ms, "
+              f"the return route after {gone['return'] * 1000:.0f} ms; the detach took {detach_ms:.0f} ms")
+    else:
+        # Node 2's uplink goes (the router's BIRD drops the session, its kernel every route
+        # through that link), then its datapath.
+        nodes[1].ns.ip("link", "set", "uplink0", "down")
+        wait_until(lambda: (nexthops(router, vip), return_hops(router, net)), 5, "node 2's withdrawal",
+                   ok=lambda hops: hops == (others, others), interval=0.01)
+        withdraw_ms = (time.monotonic() - t0) * 1000
+        nodes[1].lb("detach", "br0")
+        print(f"node 2's uplink down: both routes gone at the router after {withdraw_ms:.0f} ms")
     withdrawn_at = time.time()
-    nodes[1].lb("detach", "br0")
-    print(f"node 2 lost: withdrawn at the router after {withdraw_ms:.0f} ms")
     time.sleep(6)
     moved_out = sum(reasons(n, "flow_midstream") - before[n.k] for n in (nodes[0], nodes[2]))
 
-    # Node 2 back: attached while its link is still down (so no reply reaches it before its
-    # datapath is there), then the link.
+    # Node 2 back: its return route comes with its datapath (announced once it is attached).
+    # After an uplink loss it is attached while its link is still down, then the link.
     nodes[1].daemon.stop()
     back_at = time.time()
     nodes[1].start()
-    nodes[1].ns.ip("link", "set", "uplink0", "up")
-    nodes[1].ns.ip("route", "replace", "default", "via", nodes[1].gateway)
+    if loss == "uplink_down":
+        nodes[1].ns.ip("link", "set", "uplink0", "up")
+        nodes[1].ns.ip("route", "replace", "default", "via", nodes[1].gateway)
     t1 = time.monotonic()
-    wait_until(lambda: nexthops(router, vip), 15, "node 2 back in the ECMP set", ok=lambda h: h == all3,
-               interval=0.05)
+    wait_until(lambda: (nexthops(router, vip), return_hops(router, net)), 15, "node 2 back in both ECMP sets",
+               ok=lambda h: h == (all3, all3), interval=0.05)
     announced_at = time.time()
-    print(f"node 2 back: announced {(time.monotonic() - t1) * 1000:.0f} ms after its link came up")
+    print(f"node 2 back: announced {(time.monotonic() - t1) * 1000:.0f} ms after its "
+          f"{'link came up' if loss == 'uplink_down' else 'attach was done'}")
 
     assert load.running(), "the held connections outlasted node 2's return"
     load.wait(timeout=seconds + 30)
@@ -397,8 +468,8 @@ def test_shared_backends_zero_broken_at_node_loss(e2e):
     stateless = {n.k: reasons(n, "routed_reply_stateless") for n in nodes}
     moved_back = reasons(nodes[1], "flow_midstream")
     dropped = {n.k: reasons(n, "drop_routed_reply") for n in nodes}
-    print(f"held connections {HELD}: broken {len(broken)}; moved node at the loss ~{moved_out} "
-          f"({moved_out / HELD:.0%}), back to node 2 ~{moved_back}")
+    print(f"[{loss}] held connections {HELD}: broken {len(broken)}; moved node at the loss ~{moved_out} "
+          f"({moved_out / HELD:.0%}), back to node 2 ~{moved_back}; withdrawn at the router in {withdraw_ms:.0f} ms")
     print(f"replies translated without state per node: {stateless}; dropped: {dropped}")
     print(f"new connections {new['total']}: failed {len(new['failures'])}: {new['failures']}")
     assert not broken, f"held connections broken: {broken}"
