@@ -578,6 +578,9 @@ bool DatapathTarget::must_translate_icmp(Hook hook, const Ran& about, bool contr
   if (hook == Hook::Tc) return inside(out.dst, out.family);
   const auto sender = IpAddress::from_bytes(out.family == 6 ? AF_INET6 : AF_INET, out.dst.data());
   if (about.hook == Hook::Xdp) return routed_addrs_.count(out.dst) > 0;
+  // A hairpin request to a routed backend left by the uplink from the uplink's address: its
+  // backend's errors come back to that address and are not translated (not modelled).
+  if (routed_addrs_.count(out.dst)) return false;
   return about.hook == Hook::Tc && !inside(out.dst, out.family) &&
          std::none_of(guard_.begin(), guard_.end(), [&](const IpPrefix& p) { return p.contains(sender); });
 }
