@@ -154,6 +154,33 @@ static __always_inline struct xdplb_reply_nat *reply_nat_of(const struct xdplb_f
 	return endpoint_lookup(&reply_nats, rk, &rk->src, rk->sport);
 }
 
+/* The VIP:port that what a routed backend sends about the flow with reply key rk gets: from
+ * its reverse entry rev (if its backend is routed; *backend its id), else from its endpoint's
+ * reply_nats entry (*nat, NULL with rev). false: about no routed backend's flow. */
+static __always_inline bool routed_source(const struct xdplb_flow_key *rk, struct xdplb_reverse *rev,
+					  struct xdplb_reply_nat **nat, const union xdplb_addr **vip,
+					  __be16 *vport, __u32 *backend)
+{
+	struct xdplb_backend *be;
+
+	*nat = NULL;
+	if (rev) {
+		be = bpf_map_lookup_elem(&backends, &rev->backend);
+		if (!be || !(be->flags & XDPLB_BACKEND_ROUTED))
+			return false;
+		*backend = rev->backend;
+		*vip = &rev->vip;
+		*vport = rev->vport;
+		return true;
+	}
+	*nat = reply_nat_of(rk);
+	if (!*nat)
+		return false;
+	*vip = &(*nat)->vip;
+	*vport = (*nat)->vport;
+	return true;
+}
+
 /* XDP: whether a packet for no service may be a routed backend's reply: only while the bridge
  * has a routed backend (XDPLB_SETTING_ROUTED_REPLIES), so without one a non-service packet pays
  * an inlined array lookup instead of the reverse-table lookups. */
@@ -177,27 +204,14 @@ static __always_inline int xdp_routed_reply(struct xdp_md *ctx, struct packet *p
 					    __u32 *backend)
 {
 	struct xdplb_reverse *rev = reply_live(&pkt->key);
-	struct xdplb_reply_nat *nat = NULL;
+	struct xdplb_reply_nat *nat;
 	const union xdplb_addr *vip;
 	struct bpf_fib_lookup *fib;
-	struct xdplb_backend *be;
 	__be16 vport;
 	int rc;
 
-	if (rev) {
-		be = bpf_map_lookup_elem(&backends, &rev->backend);
-		if (!be || !(be->flags & XDPLB_BACKEND_ROUTED))
-			return -1;
-		*backend = rev->backend;
-		vip = &rev->vip;
-		vport = rev->vport;
-	} else {
-		nat = reply_nat_of(&pkt->key);
-		if (!nat)
-			return -1;
-		vip = &nat->vip;
-		vport = nat->vport;
-	}
+	if (!routed_source(&pkt->key, rev, &nat, &vip, &vport, backend))
+		return -1;
 	fib = fib_scratch_get();
 	rc = fib && !pkt->ip_options ? xdp_fib(ctx, pkt, vip, &pkt->key.dst, fib) : -1;
 	if (nat && rc == BPF_FIB_LKUP_RET_NOT_FWDED)
@@ -227,26 +241,13 @@ static __always_inline int xdp_routed_icmp(struct xdp_md *ctx, struct packet *pk
 					   __u32 *backend, __u32 *reason)
 {
 	struct xdplb_reverse *rev = reply_reverse(fk);
-	struct xdplb_reply_nat *nat = NULL;
+	struct xdplb_reply_nat *nat;
 	const union xdplb_addr *vip;
-	struct xdplb_backend *be;
 	__be16 vport;
 	int rc;
 
-	if (rev) {
-		be = bpf_map_lookup_elem(&backends, &rev->backend);
-		if (!be || !(be->flags & XDPLB_BACKEND_ROUTED))
-			return -1;
-		*backend = rev->backend;
-		vip = &rev->vip;
-		vport = rev->vport;
-	} else {
-		nat = reply_nat_of(fk);
-		if (!nat)
-			return -1;
-		vip = &nat->vip;
-		vport = nat->vport;
-	}
+	if (!routed_source(fk, rev, &nat, &vip, &vport, backend))
+		return -1;
 	flow_key_set(to, &fk->dst, fk->dport, vip, vport, fk->proto, fk->family);
 	pkt->key = *to;
 	*fib = fib_scratch_get();
