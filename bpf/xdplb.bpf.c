@@ -154,6 +154,33 @@ static __always_inline struct xdplb_reply_nat *reply_nat_of(const struct xdplb_f
 	return endpoint_lookup(&reply_nats, rk, &rk->src, rk->sport);
 }
 
+/* The VIP:port that what a routed backend sends about the flow with reply key rk gets: from
+ * its reverse entry rev (if its backend is routed; *backend its id), else from its endpoint's
+ * reply_nats entry (*nat, NULL with rev). false: about no routed backend's flow. */
+static __always_inline bool routed_source(const struct xdplb_flow_key *rk, struct xdplb_reverse *rev,
+					  struct xdplb_reply_nat **nat, const union xdplb_addr **vip,
+					  __be16 *vport, __u32 *backend)
+{
+	struct xdplb_backend *be;
+
+	*nat = NULL;
+	if (rev) {
+		be = bpf_map_lookup_elem(&backends, &rev->backend);
+		if (!be || !(be->flags & XDPLB_BACKEND_ROUTED))
+			return false;
+		*backend = rev->backend;
+		*vip = &rev->vip;
+		*vport = rev->vport;
+		return true;
+	}
+	*nat = reply_nat_of(rk);
+	if (!*nat)
+		return false;
+	*vip = &(*nat)->vip;
+	*vport = (*nat)->vport;
+	return true;
+}
+
 /* XDP: whether a packet for no service may be a routed backend's reply: only while the bridge
  * has a routed backend (XDPLB_SETTING_ROUTED_REPLIES), so without one a non-service packet pays
  * an inlined array lookup instead of the reverse-table lookups. */
@@ -177,27 +204,14 @@ static __always_inline int xdp_routed_reply(struct xdp_md *ctx, struct packet *p
 					    __u32 *backend)
 {
 	struct xdplb_reverse *rev = reply_live(&pkt->key);
-	struct xdplb_reply_nat *nat = NULL;
+	struct xdplb_reply_nat *nat;
 	const union xdplb_addr *vip;
 	struct bpf_fib_lookup *fib;
-	struct xdplb_backend *be;
 	__be16 vport;
 	int rc;
 
-	if (rev) {
-		be = bpf_map_lookup_elem(&backends, &rev->backend);
-		if (!be || !(be->flags & XDPLB_BACKEND_ROUTED))
-			return -1;
-		*backend = rev->backend;
-		vip = &rev->vip;
-		vport = rev->vport;
-	} else {
-		nat = reply_nat_of(&pkt->key);
-		if (!nat)
-			return -1;
-		vip = &nat->vip;
-		vport = nat->vport;
-	}
+	if (!routed_source(&pkt->key, rev, &nat, &vip, &vport, backend))
+		return -1;
 	fib = fib_scratch_get();
 	rc = fib && !pkt->ip_options ? xdp_fib(ctx, pkt, vip, &pkt->key.dst, fib) : -1;
 	if (nat && rc == BPF_FIB_LKUP_RET_NOT_FWDED)
@@ -213,6 +227,81 @@ static __always_inline int xdp_routed_reply(struct xdp_md *ctx, struct packet *p
 	xdp_nat(pkt, true, vip, vport);
 	count_reason(rev ? XDPLB_R_ROUTED_REPLY : XDPLB_R_ROUTED_REPLY_STATELESS);
 	return xdp_send_routed(ctx, pkt, fib);
+}
+
+/* XDP: a routed backend's (or a router's on its side) ICMP error about a request of ours: fk is
+ * the quote's other way (the flow's reply key), dst the error's destination (the client). Like
+ * xdp_routed_reply: the VIP:port comes from the reverse entry, without one from the endpoint's
+ * reply_nats entry; the error must leave by the FIB. Sets `to` (the quote translated), *fib,
+ * pkt->key (the flow's key, client -> VIP), *backend (known with an entry only) and *reason.
+ * Returns 0 (translate and send), XDP_DROP, or -1: about no routed backend's flow. */
+static __always_inline int xdp_routed_icmp(struct xdp_md *ctx, struct packet *pkt,
+					   const struct xdplb_flow_key *fk, const union xdplb_addr *dst,
+					   struct xdplb_flow_key *to, struct bpf_fib_lookup **fib,
+					   __u32 *backend, __u32 *reason)
+{
+	struct xdplb_reverse *rev = reply_reverse(fk);
+	struct xdplb_reply_nat *nat;
+	const union xdplb_addr *vip;
+	__be16 vport;
+	int rc;
+
+	if (!routed_source(fk, rev, &nat, &vip, &vport, backend))
+		return -1;
+	flow_key_set(to, &fk->dst, fk->dport, vip, vport, fk->proto, fk->family);
+	pkt->key = *to;
+	*fib = fib_scratch_get();
+	rc = *fib ? xdp_fib(ctx, pkt, vip, dst, *fib) : -1;
+	if (nat && rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return -1; /* to this host itself (its health check): its own */
+	if ((nat && (nat->flags & XDPLB_REPLY_NAT_AMBIGUOUS)) || rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		count_reason(XDPLB_R_DROP_ICMP_ROUTED);
+		return XDP_DROP; /* never leaked with the backend's address */
+	}
+	*reason = rev ? XDPLB_R_ICMP_FROM_ROUTED : XDPLB_R_ICMP_FROM_ROUTED_STATELESS;
+	return 0;
+}
+
+/* XDP: an ICMP error on an uplink about one of our flows, translated (lib/icmp_flow.h): a
+ * router's (or the client's) about a reply goes to the flow's backend; while routed replies
+ * are on (routed_replies_on), a routed backend's about a request leaves from the VIP to the
+ * client (xdp_routed_icmp). Returns the verdict, or -1 if it is about none of our flows. For
+ * the trace, then: pkt->key is that flow's key (client -> VIP), *backend its backend. What
+ * the routed case adds is paid by ICMP errors about no flow of the flow table only: the
+ * settings lookup, and while the setting is on the reverse and reply_nats lookups. */
+static __always_inline int xdp_icmp_error(struct xdp_md *ctx, struct packet *pkt,
+					  void *data_end, __u32 *backend)
+{
+	__u32 id = XDPLB_NO_BACKEND, reason = XDPLB_R_ICMP_TO_BACKEND;
+	struct bpf_fib_lookup *fib = NULL;
+	struct xdplb_flow_key fk, to;
+	struct xdplb_backend *be;
+	union xdplb_addr dst;
+	void *h;
+	int verdict;
+
+	h = xdp_icmp_quote(pkt, data_end, &fk, &dst);
+	if (!h)
+		return -1;
+	be = icmp_xdp_target(&fk, &to, &id);
+	if (!be) {
+		if (!routed_replies_on())
+			return -1;
+		verdict = xdp_routed_icmp(ctx, pkt, &fk, &dst, &to, &fib, backend, &reason);
+		if (verdict)
+			return verdict;
+		if (!fib || !xdp_icmp_translate(h, data_end, fk.family, &to))
+			return -1; /* not reached: a FIB answer came with it, h was checked */
+		count_reason(reason);
+		return xdp_send_routed(ctx, pkt, fib);
+	}
+	if (!xdp_icmp_translate(h, data_end, fk.family, &to))
+		return -1;
+	count_reason(reason);
+	verdict = xdp_forward(ctx, pkt, id, be); /* routes by the error's own source */
+	pkt->key = fk;
+	*backend = id;
+	return verdict;
 }
 
 /* XDP: a client packet on an uplink. `note` gets what the trace reports; *hook which kind of

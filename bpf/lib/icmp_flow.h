@@ -1,7 +1,11 @@
 /* Which flow an ICMP error is about, and sending the translated error on (lib/icmp.h has the
- * layouts and the rewrite). The four ways an error crosses the load balancer:
+ * layouts and the rewrite). The five ways an error crosses the load balancer:
  *   XDP, uplink: a router's (or the client's) error about a reply (quote VIP -> client):
  *       the flow entry gives the backend; the error goes to it as the flow's packets do.
+ *   XDP, uplink: a routed backend's (or a router's on its side) error about a request (quote
+ *       client -> backend:port): its reverse entry, or without one its endpoint's reply_nats
+ *       entry, gives the VIP; the error leaves from the VIP to the client by the FIB
+ *       (xdplb.bpf.c xdp_routed_icmp).
  *   TC, bridge:  a backend's error about a request (quote client -> backend): the reverse
  *       entry gives the VIP; the error leaves from the VIP to the client.
  *   TC, bridge:  a backend's error about a hairpin request (quote bridge:port -> backend):
@@ -37,45 +41,52 @@ static __always_inline struct xdplb_backend *icmp_xdp_target(const struct xdplb_
 	return be;
 }
 
-/* XDP: an ICMP error from an uplink about one of our flows, translated and sent to the
- * flow's backend. Returns the verdict, or -1 if it is not about a flow of ours. For the trace,
- * then: pkt->key is that flow's key (client -> VIP), *backend its backend. */
-static __always_inline int xdp_icmp_error(struct xdp_md *ctx, struct packet *pkt,
-					  void *data_end, __u32 *backend)
+/* XDP: the ICMP error at pkt's IP header (lib/icmp.h's layout, quoting TCP/UDP), or NULL. fk
+ * gets the key of its quote's other way, *dst its outer destination address. */
+static __always_inline void *xdp_icmp_quote(const struct packet *pkt, void *data_end,
+					    struct xdplb_flow_key *fk, union xdplb_addr *dst)
 {
-	struct xdplb_flow_key fk, to;
-	struct xdplb_backend *be;
-	__u32 id = 0;
-	int verdict;
-
+	__builtin_memset(dst, 0, sizeof(*dst));
 	if (pkt->ip4) {
 		struct icmp4_error *h = (void *)pkt->ip4;
 
 		if ((void *)(h + 1) > data_end || !icmp4_error_ok(h))
-			return -1;
-		icmp4_flow_key(h, &fk);
-		be = icmp_xdp_target(&fk, &to, &id);
-		if (!be)
-			return -1;
-		icmp4_translate(h, &to);
-	} else if (pkt->ip6) {
+			return NULL;
+		icmp4_flow_key(h, fk);
+		dst->v4 = h->outer.daddr;
+		return h;
+	}
+	if (pkt->ip6) {
 		struct icmp6_error *h = (void *)pkt->ip6;
 
 		if ((void *)(h + 1) > data_end || !icmp6_error_ok(h))
-			return -1;
-		icmp6_flow_key(h, &fk);
-		be = icmp_xdp_target(&fk, &to, &id);
-		if (!be)
-			return -1;
-		icmp6_translate(h, &to);
-	} else {
-		return -1;
+			return NULL;
+		icmp6_flow_key(h, fk);
+		__builtin_memcpy(dst->v6, &h->outer.daddr, sizeof(dst->v6));
+		return h;
 	}
-	count_reason(XDPLB_R_ICMP_TO_BACKEND);
-	verdict = xdp_forward(ctx, pkt, id, be); /* routes by the error's own source */
-	pkt->key = fk;
-	*backend = id;
-	return verdict;
+	return NULL;
+}
+
+/* XDP: icmp4_translate or icmp6_translate of the error h (xdp_icmp_quote's, of family) in the
+ * frame. The length is checked again for the verifier, which does not tie h to the family;
+ * false (never once xdp_icmp_quote took h): not translated. */
+static __always_inline bool xdp_icmp_translate(void *h, void *data_end, __u8 family,
+					       const struct xdplb_flow_key *to)
+{
+	struct icmp4_error *e4 = h;
+	struct icmp6_error *e6 = h;
+
+	if (family == XDPLB_AF_INET) {
+		if ((void *)(e4 + 1) > data_end)
+			return false;
+		icmp4_translate(e4, to);
+	} else {
+		if ((void *)(e6 + 1) > data_end)
+			return false;
+		icmp6_translate(e6, to);
+	}
+	return true;
 }
 
 /* TC: `to` for the packet quoted by an error from the bridge, whose other-way key is fk;

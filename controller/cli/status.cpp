@@ -19,6 +19,7 @@
 #include "hostlocal/hostlocal.h"
 #include "lb/backends.h"
 #include "lb/balancer.h"
+#include "lb/plan.h"
 #include "net/link.h"
 #include "observe/shapes.h"
 #include "observe/snapshot.h"
@@ -101,6 +102,19 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   out["hairpin_table_size"] = snap->hairpin_table_size;
   out["backends"] = json::array();
   for (const auto& b : state.backends) out["backends"].push_back(observe::backend_json(b, snap->backends[b.id]));
+  // The stateless reply endpoints as the map holds them (it is what the datapath does), each
+  // with the VIP:ports the plan has claim it (why an ambiguous one is dropped).
+  auto nats = (*dp)->reply_nats();
+  if (!nats) return make_error(nats.error());
+  const auto plan = plan_maps(state, defaults);
+  out["reply_nats"] = json::array();
+  for (const auto& [endpoint, nat] : *nats) {
+    std::vector<ServiceKey> serves;
+    if (plan) {
+      if (auto c = plan->reply_nat_claims.find(endpoint); c != plan->reply_nat_claims.end()) serves = c->second;
+    }
+    out["reply_nats"].push_back(observe::reply_nat_json(endpoint, nat, serves));
+  }
   json reasons = json::object();
   for (unsigned i = 0; i < snap->reasons.size(); ++i) reasons[reason_info(i).name] = snap->reasons[i];
   out["reasons"] = reasons;
@@ -147,6 +161,26 @@ void print_backends(const json& s) {
               "   CONNS: open connections as least-conn counts them, see README \"Schedulers\")\n",
               static_cast<long long>(kRecentFlowWindow.count()));
   if (s["backends"].empty()) std::printf("  (no backends: `xdplb backend add ADDR`)\n");
+}
+
+// The routed backends' endpoints whose replies (and ICMP errors) without a reverse entry this
+// node translates, or drops as ambiguous.
+void print_reply_nats(const json& nats) {
+  if (nats.empty()) return;
+  std::printf("stateless reply endpoints (routed backends' replies no reverse entry knows):\n");
+  for (const auto& n : nats) {
+    const auto& serves = n["serves"];
+    std::string claims;
+    for (size_t i = 0; i < serves.size() && i < 8; ++i) claims += (i ? ", " : "") + serves[i].get<std::string>();
+    if (serves.size() > 8) claims += ", ... (" + std::to_string(serves.size()) + " in all)";
+    const std::string endpoint = Endpoint{*IpAddress::parse(n["backend"].get<std::string>()), n["port"].get<uint16_t>()}
+                                     .to_string() + "/" + n["proto"].get<std::string>();
+    if (n["ambiguous"].get<bool>())
+      std::printf("  %-28s -> ambiguous: dropped (serves %s)\n", endpoint.c_str(), claims.empty() ? "?" : claims.c_str());
+    else
+      std::printf("  %-28s -> %s\n", endpoint.c_str(),
+                  Endpoint{*IpAddress::parse(n["vip"].get<std::string>()), n["vport"].get<uint16_t>()}.to_string().c_str());
+  }
 }
 
 void print_status(const json& s) {
@@ -199,6 +233,7 @@ void print_status(const json& s) {
               s["flow_table_size"].get<unsigned>());
   std::printf("backends:\n");
   print_backends(s);
+  print_reply_nats(s["reply_nats"]);
   std::printf("datapath outcomes (packets since attach):\n");
   for (unsigned i = 0; i < XDPLB_R_MAX; ++i) {
     const auto& info = reason_info(i);

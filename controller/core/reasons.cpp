@@ -52,6 +52,12 @@ constexpr std::array<ReasonInfo, XDPLB_R_MAX> kReasons{{
                           "reverse entry, of an endpoint serving several VIP:ports): dropped"},
     {"routed_reply_stateless", "reply of a routed backend no reverse entry knows (another node's flow): "
                                "source put back to its one VIP:port + FIB lookup + redirect"},
+    {"icmp_from_routed", "routed backend's ICMP error about a flow translated back to the VIP (reverse entry) "
+                         "+ FIB lookup + redirect"},
+    {"icmp_from_routed_stateless", "routed backend's ICMP error no reverse entry knows: translated back to "
+                                   "its endpoint's one VIP:port + FIB lookup + redirect"},
+    {"drop_icmp_routed", "routed backend's ICMP error with no route/neighbour to the client (or, without a "
+                         "reverse entry, of an endpoint serving several VIP:ports): dropped"},
 }};
 static_assert(kReasons.size() == XDPLB_R_MAX, "a reason in abi.h has no name here");
 

@@ -123,6 +123,7 @@ void add_reply_nats(MapPlan& plan, const std::vector<const SavedBackend*>& route
     const ReplyNat nat{entry.vip, entry.port, false};
     auto [it, fresh] = plan.reply_nats.emplace(endpoint, nat);
     if (!fresh && !(it->second.vip == nat.vip && it->second.vport == nat.vport)) it->second.ambiguous = true;
+    plan.reply_nat_claims[endpoint].push_back(entry);
   }
 }
 

@@ -31,6 +31,9 @@ struct MapPlan {
   // the flow); ambiguous when the endpoint serves several (listen addresses of its family,
   // a port range onto one backend port, two services).
   std::map<ServiceKey, ReplyNat> reply_nats;
+  // For each endpoint of reply_nats, the service entries that claim it (the VIP:ports it
+  // serves, in plan order): more than one makes it ambiguous. Shown by `status`, written to no map.
+  std::map<ServiceKey, std::vector<ServiceKey>> reply_nat_claims;
   std::map<uint32_t, PoolPlan> pools;  // every pool of every service (empty ones too)
   // XDPLB_SETTING_* flags: ROUTED_REPLIES while the state has a routed backend (of any
   // health: its flows' replies still come back on an uplink).

@@ -1,6 +1,7 @@
 // The --json shapes. Field order is the order of the README table; tests pin names and types.
 #include "observe/shapes.h"
 
+#include <netinet/in.h>
 #include <xdplb/abi.h>
 
 #include "lb/balancer.h"
@@ -73,6 +74,18 @@ Json service_status_json(const ServiceConfig& s, const std::vector<IpAddress>& d
           {"panic_threshold", s.health_check.panic_threshold},
           {"panic", panic},
           {"ring_size", static_cast<uint32_t>(XDPLB_MAGLEV_RING_SIZE)}};
+}
+
+Json reply_nat_json(const ServiceKey& endpoint, const ReplyNat& nat, const std::vector<ServiceKey>& serves) {
+  Json claims = Json::array();
+  for (const auto& k : serves) claims.push_back(Endpoint{k.vip, k.port}.to_string());
+  return {{"backend", endpoint.vip.to_string()},
+          {"port", endpoint.port},
+          {"proto", endpoint.proto == IPPROTO_TCP ? "tcp" : "udp"},
+          {"ambiguous", nat.ambiguous},
+          {"vip", nat.ambiguous ? "" : nat.vip.to_string()},
+          {"vport", nat.ambiguous ? uint16_t{0} : nat.vport},
+          {"serves", claims}};
 }
 
 Json health_check_json(const HealthCheckConfig& h) {

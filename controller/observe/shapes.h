@@ -11,6 +11,7 @@
 
 #include "core/ip.h"
 #include "core/state.h"
+#include "datapath/datapath.h"
 
 namespace xdplb::observe {
 
@@ -44,6 +45,12 @@ Json health_json(const BridgeState& state, const ServiceConfig& s);
 
 // `scheduler --json`: {bridge, service, scheduler, affinity, meaning}.
 Json scheduler_json(const std::string& bridge, const ServiceConfig& s, const std::string& meaning);
+
+// One entry of a bridge's map reply_nats in `status` (what its datapath does with a routed
+// backend's replies and ICMP errors that no reverse entry knows): the backend's endpoint, the
+// VIP:port they get (vip "" and vport 0 when ambiguous: dropped) and `serves`, the VIP:ports
+// that claim the endpoint (plan_maps' reply_nat_claims; empty if the plan does not have it).
+Json reply_nat_json(const ServiceKey& endpoint, const ReplyNat& nat, const std::vector<ServiceKey>& serves);
 
 // "P" or "P-Q".
 std::string ports_text(const ServiceConfig& s);

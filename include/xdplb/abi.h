@@ -394,6 +394,14 @@ enum xdplb_reason {
 	XDPLB_R_ROUTED_REPLY_STATELESS, /* reply of a routed backend that no reverse entry here
 	                                 * knows (another node placed the flow): source put back to
 	                                 * its endpoint's one VIP:port (reply_nats), FIB, redirect */
+	XDPLB_R_ICMP_FROM_ROUTED, /* a routed backend's ICMP error about a request (quote client ->
+	                           * backend), on an uplink: translated back to VIP -> client by its
+	                           * reverse entry, FIB, redirect */
+	XDPLB_R_ICMP_FROM_ROUTED_STATELESS, /* the same without a reverse entry here: by its
+	                                     * endpoint's one VIP:port (reply_nats) */
+	XDPLB_R_DROP_ICMP_ROUTED, /* such an error with no usable route/neighbour to the client, or
+	                           * (without a reverse entry) of an endpoint serving several
+	                           * VIP:ports: dropped, never leaked untranslated */
 	XDPLB_R_MAX
 };
 

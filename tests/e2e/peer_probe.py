@@ -5,6 +5,9 @@
                                 body line of GET /
   peer_probe.py udp HOST PORT   unconnected sendto, print "from=ADDR:PORT" (recvfrom) and the
                                 answer
+  peer_probe.py udpc HOST PORT  connected UDP socket: send, then print "refused" if an ICMP
+                                port unreachable about the datagram came back (ECONNREFUSED),
+                                "answer=..." for an answer, "timeout" for nothing
 """
 import socket
 import sys
@@ -38,5 +41,19 @@ def udp(host, port):
     print(f"from={fmt(addr)} body={data.decode(errors='replace').strip()}")
 
 
+def udpc(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.connect((host, port))
+    s.send(b"ping\n")
+    try:
+        print(f"answer={s.recv(2048).decode(errors='replace').strip()}")
+    except ConnectionRefusedError:
+        print("refused")
+    except socket.timeout:
+        print("timeout")
+
+
 if __name__ == "__main__":
-    {"tcp": tcp, "udp": udp}[sys.argv[1]](sys.argv[2], int(sys.argv[3]))
+    {"tcp": tcp, "udp": udp, "udpc": udpc}[sys.argv[1]](sys.argv[2], int(sys.argv[3]))

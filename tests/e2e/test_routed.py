@@ -1,6 +1,7 @@
 """A routed backend (outside the bridge's subnets, behind a router on the uplink side): the
 client's requests are DNATed and FIB-routed back out of the uplink, the backend's replies come
-back on the uplink and XDP puts the VIP back as their source. NET = 172.
+back on the uplink and XDP puts the VIP back as their source, also into the backend's ICMP
+errors about the client's packets. NET = 172.
 
     real client ns {P}-rc 10.N.7.2 ── {P}-cli (router) ── uplink ── host (xdplb, VIP 10.N.1.1)
     far backend ns {P}-fb 10.N.6.2 ──┘   routes what comes from 10.N.6.0/24 to the host
@@ -68,3 +69,27 @@ def test_routed_backend_serves_through_the_uplink(e2e, mode):
     assert reasons["fwd_routed"] >= 20 * 3, reasons  # SYN, ACKs, FIN of each request
     assert reasons["routed_reply"] >= 20 * 3, reasons
     assert reasons.get("drop_routed_reply", 0) == 0, reasons
+
+    # The backend's ICMP port unreachable about a datagram to its closed UDP port 80 comes back
+    # on the uplink: translated (from the VIP, quoting client -> VIP:8000), the client's
+    # connected socket sees ECONNREFUSED.
+    assert client.probe(rc, "udpc", t.vip) == "refused"
+    reasons = lb.status()["reasons"]
+    assert reasons["icmp_from_routed"] >= 1, reasons
+    assert reasons.get("drop_icmp_routed", 0) == 0, reasons
+    # status shows the stateless reply endpoints the node holds
+    nats = {(n["backend"], n["port"], n["proto"]): n for n in lb.status()["reply_nats"]}
+    for proto in ("tcp", "udp"):
+        n = nats[(f"10.{NET}.6.2", 80, proto)]
+        assert f"{t.vip}:8000" in n["serves"], n
+        assert n["ambiguous"] == (len(n["serves"]) > 1), n
+    # A port range onto one backend port: the backend's endpoint serves two VIP:ports, so
+    # its replies without a reverse entry are dropped; status says so and lists both.
+    lb("service", "add", "range", "--port", "9000-9001", "--proto", "udp", "--backend-port", "81",
+       "--listen", t.vip)
+    lb("backend", "add", f"10.{NET}.6.2", "--service", "range")
+    n = {(n["backend"], n["port"], n["proto"]): n for n in lb.status()["reply_nats"]}[(f"10.{NET}.6.2", 81, "udp")]
+    assert n == {"backend": f"10.{NET}.6.2", "port": 81, "proto": "udp", "ambiguous": True, "vip": "", "vport": 0,
+                 "serves": [f"{t.vip}:9000", f"{t.vip}:9001"]}, n
+    text = lb("status").out
+    assert f"10.{NET}.6.2:81/udp" in text and "ambiguous: dropped" in text, text

@@ -99,10 +99,11 @@ Tunables fuzz_tunables() {
 //   flow_evicted, flow_restored: need a full table, and every input starts from an empty one;
 //   tc_drop_rewrite: a failed skb helper or an unfilled tail-call table, neither of which a
 //     frame can cause once the lengths are checked against the frame;
-//   routed_reply_stateless: the harness writes no reply_nats entry (a routed backend shared by
-//     several nodes); packet_routed_test's tables cover that branch.
-constexpr std::string_view kUnreachable[] = {"flow_table_full", "flow_evicted", "flow_restored",
-                                             "tc_drop_rewrite", "routed_reply_stateless"};
+//   routed_reply_stateless, icmp_from_routed_stateless: the harness writes no reply_nats entry
+//     (a routed backend shared by several nodes); packet_routed_test's tables cover them.
+constexpr std::string_view kUnreachable[] = {"flow_table_full",        "flow_evicted",
+                                             "flow_restored",          "tc_drop_rewrite",
+                                             "routed_reply_stateless", "icmp_from_routed_stateless"};
 bool listed(std::string_view reason, const auto& list) {
   return std::find(std::begin(list), std::end(list), reason) != std::end(list);
 }
@@ -566,8 +567,8 @@ bool DatapathTarget::names_backend(const FrameView& v, const std::optional<IcmpV
 
 // The errors the datapath translates: the receiver of a packet xdplb rewrote answers it with
 // an error, from the bridge (a backend about a request, a container about a hairpin reply)
-// or from the uplink (about a reply), about a whole TCP/UDP packet without IP options, while
-// no control frame changed the backends.
+// or from the uplink (about a reply, or a routed backend about a request), about a whole
+// TCP/UDP packet without IP options, while no control frame changed the backends.
 bool DatapathTarget::must_translate_icmp(Hook hook, const Ran& about, bool controlled) const {
   const FrameView in = view(about.in), out = view(about.out);
   // (translated: a reply too big for the uplink only gets DF, lib/forward.h)
@@ -576,6 +577,10 @@ bool DatapathTarget::must_translate_icmp(Hook hook, const Ran& about, bool contr
     return false;
   if (hook == Hook::Tc) return inside(out.dst, out.family);
   const auto sender = IpAddress::from_bytes(out.family == 6 ? AF_INET6 : AF_INET, out.dst.data());
+  if (about.hook == Hook::Xdp) return routed_addrs_.count(out.dst) > 0;
+  // A hairpin request to a routed backend left by the uplink from the uplink's address: its
+  // backend's errors come back to that address and are not translated (not modelled).
+  if (routed_addrs_.count(out.dst)) return false;
   return about.hook == Hook::Tc && !inside(out.dst, out.family) &&
          std::none_of(guard_.begin(), guard_.end(), [&](const IpPrefix& p) { return p.contains(sender); });
 }

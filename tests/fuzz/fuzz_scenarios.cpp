@@ -4,7 +4,7 @@
 // hairpin request, a hairpin request towards a backend with no route (tc_hairpin_no_source)
 // two hairpin flows to one backend with one SNAT port (tc_hairpin_no_port), a reply after its
 // backend's id was reused, a reply bigger than the uplink's MTU and a routed backend's
-// request and reply (one to a client without a neighbour). The addresses
+// request, reply and ICMP error (one to a client without a neighbour). The addresses
 // are the harness's (datapath_target.cpp). Part of the seed corpus (CMakeLists.txt).
 #include <cstdio>
 #include <cstdlib>
@@ -98,10 +98,12 @@ int main() {
   inputs.push_back({frame(Hook::Xdp, v4(17, "192.168.1.2", 40000, test::kVip, 5, false)), frame(Hook::Tc, big, true)});
 
   // the routed backend behind 10.0.0.50: a request and its reply (fwd_routed, routed_reply),
-  // and the same from a client without a neighbour (its reply: drop_routed_reply)
+  // and the backend's ICMP error about the request (icmp_from_routed); the same from a client
+  // without a neighbour (drop_routed_reply, drop_icmp_routed)
   for (const char* client : {"192.168.1.2", "192.168.1.3"}) {
     const test::Bytes req = v4(6, client, 40000, "10.0.0.50", 5, false);
     inputs.push_back({frame(Hook::Xdp, req), frame(Hook::Xdp, req, true)});
+    inputs.push_back({frame(Hook::Xdp, req), frame(Hook::Xdp, req, false, true)});
   }
 
   for (size_t i = 0; i < inputs.size(); ++i) {

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include "cases.h"
+#include "frames.h"
 #include "lb/forwarding.h"
 #include "net/link.h"
 #include "packet6.h"
@@ -40,6 +41,7 @@ const RoutedService kSameUplink{"10.0.0.31", 0, "172.16.0.10", true};
 const RoutedService kOtherDevice{"10.0.0.32", 1, "172.17.0.10", true};
 const RoutedService kNoRoute{"10.0.0.33", 2, "172.18.0.10", true};
 const RoutedService kBridged{"10.0.0.34", 3, "10.1.0.11", false};
+const RoutedService kRouted6{"fd00::31", 4, "fd00:16::10", true};
 
 class RoutedTest : public ::testing::Test {
  protected:
@@ -97,6 +99,22 @@ class RoutedTest : public ::testing::Test {
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
       XDPLB_TRY(dp->put_service({*IpAddress::parse(svc.vip), kPort, proto}, svc.id));
     return {};
+  }
+
+  // xdpup0 also gets fd00:1::1/64, client fd00:1::2 (02:..:c2), fd00:16::/64 via router
+  // fd00:1::fe (02:..:01:fe); fd00::31 serves one routed backend fd00:16::10:80 (pool 4).
+  void add_ipv6() {
+    for (const char* cmd : {
+             "addr add fd00:1::1/64 dev xdpup0 nodad",
+             "neigh add fd00:1::2 lladdr 02:00:00:00:00:c2 dev xdpup0 nud permanent",
+             "neigh add fd00:1::fe lladdr 02:00:00:00:01:fe dev xdpup0 nud permanent",
+             "route add fd00:16::/64 via fd00:1::fe",
+         }) {
+      auto s = ns->ip(cmd);
+      ASSERT_TRUE(s) << s.error();
+    }
+    ASSERT_TRUE(ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv6.conf.all.forwarding=1"));
+    ASSERT_TRUE(serve_routed(kRouted6));
   }
 
   void run_xdp_cases(const std::vector<Case>& cases) {
@@ -249,20 +267,9 @@ TEST_F(RoutedTest, TheRoutedReplyCheckRunsOnlyWithItsSetting) {
   });
 }
 
-// IPv6: the same both ways. xdpup0 also has fd00:1::1/64, client fd00:1::2 (02:..:c2),
-// fd00:16::/64 via router fd00:1::fe (02:..:01:fe).
+// IPv6: the same both ways (add_ipv6).
 TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWaysIpv6) {
-  for (const char* cmd : {
-           "addr add fd00:1::1/64 dev xdpup0 nodad",
-           "neigh add fd00:1::2 lladdr 02:00:00:00:00:c2 dev xdpup0 nud permanent",
-           "neigh add fd00:1::fe lladdr 02:00:00:00:01:fe dev xdpup0 nud permanent",
-           "route add fd00:16::/64 via fd00:1::fe",
-       }) {
-    auto s = ns->ip(cmd);
-    ASSERT_TRUE(s) << s.error();
-  }
-  ASSERT_TRUE(ns->sh("nsenter --net=/run/netns/{ns} sysctl -qw net.ipv6.conf.all.forwarding=1"));
-  ASSERT_TRUE(serve_routed({"fd00::31", 4, "fd00:16::10", true}));
+  ASSERT_NO_FATAL_FAILURE(add_ipv6());
 
   Frame6 syn;
   syn.src = "fd00:1::2";
@@ -299,6 +306,144 @@ TEST_F(RoutedTest, RoutedBackendsAreFibRoutedBothWaysIpv6) {
      XDP_TX, {XDPLB_R_ROUTED_REPLY}, to_client.bytes()},
     {"IPv6 reply of a flow this node never saw: by the endpoint's one VIP:8000", {},
      elsewhere_reply.bytes(), XDP_TX, {XDPLB_R_ROUTED_REPLY_STATELESS}, elsewhere_to_client.bytes()},
+  });
+}
+
+// The quote of the client's frame as an error must bring it back: translated, but with the
+// quoted UDP checksum the backend's copy had (lib/icmp.h leaves the quote's L4 checksum).
+Bytes quote_back(const Bytes& client_frame, const Bytes& quoted) {
+  Bytes q = quote_of(client_frame);
+  const bool six = (q[0] >> 4) == 6;
+  const size_t l4 = six ? 40 : 20;
+  if ((six ? q[6] : q[9]) == IPPROTO_UDP && q.size() >= l4 + 8 && quoted.size() >= l4 + 8)
+    q[l4 + 6] = quoted[l4 + 6], q[l4 + 7] = quoted[l4 + 7];
+  return q;
+}
+
+// An ICMP error from a routed backend (or a router on its side) about a request it got from
+// us quotes client -> backend:80 and comes back on the uplink: it must reach the client from
+// the VIP, quoting the client's own packet (checksums of the outer header, the quote and the
+// ICMP message right: the expected frames compute theirs from scratch), by the FIB. By the
+// flow's reverse entry, else by the endpoint's reply_nats entry; an endpoint serving several
+// VIP:ports is dropped, never leaked with the backend's address.
+TEST_F(RoutedTest, RoutedBackendsIcmpErrorsLeaveFromTheVip) {
+  const IpAddress backend = *IpAddress::parse(kSameUplink.backend);
+  for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP})
+    ASSERT_TRUE(dp->put_reply_nat({backend, 80, proto}, {*IpAddress::parse(kSameUplink.vip), kPort, false}));
+  ASSERT_TRUE(dp->put_reply_nat({*IpAddress::parse(kOtherDevice.backend), 80, IPPROTO_TCP},
+                                {*IpAddress::parse(kOtherDevice.vip), kPort, true}));
+
+  const Packet udp = Packet::udp("192.168.1.2", 50100, kSameUplink.vip, kPort);
+  const Packet syn = Packet::tcp("192.168.1.2", 40100, kSameUplink.vip, kPort);
+  const Packet no_neigh = Packet::tcp("192.168.1.3", 40101, kSameUplink.vip, kPort);
+  // The error from `from` about client packet p as svc's backend got it (at port bport)...
+  auto error_about = [](const Packet& p, const RoutedService& svc, const std::string& from, uint8_t code,
+                        uint16_t bport = 80) {
+    Packet got = p;
+    got.dst = svc.backend, got.dport = bport;
+    Icmp4Error e;
+    e.eth_src = kRouter1Mac, e.eth_dst = kUp0Mac;
+    e.src = from, e.dst = p.src, e.code = code, e.rest = code == 4 ? 1400 : 0;
+    e.quote = quote_of(got.bytes());
+    return e;
+  };
+  // ...and as the client must get it: from the VIP when the backend sent it (a router keeps
+  // its address), quoting p, to the client's MAC.
+  auto to_client = [](Icmp4Error e, const Packet& p, const RoutedService& svc) {
+    if (e.src == svc.backend) e.src = svc.vip;
+    e.eth_dst = kClientMac, e.eth_src = kUp0Mac;
+    e.quote = quote_back(p.bytes(), e.quote);
+    return e.bytes();
+  };
+  const Icmp4Error unreach = error_about(udp, kSameUplink, kSameUplink.backend, 3);
+  const Icmp4Error too_big = error_about(syn, kSameUplink, "192.168.1.254", 4);
+  const Packet elsewhere = Packet::udp("192.168.1.2", 50101, kSameUplink.vip, kPort);
+  const Icmp4Error stateless = error_about(elsewhere, kSameUplink, kSameUplink.backend, 3);
+  const Packet shared = Packet::tcp("192.168.1.2", 40102, kOtherDevice.vip, kPort);
+  auto settings = [](uint32_t flags) { return [flags](Datapath& d) { return d.set_settings(flags); }; };
+
+  run_xdp_cases({
+    {"UDP to the routed backend", {}, udp.bytes(), XDP_TX, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     dnat_routed(udp, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"SYN to the routed backend", {}, syn.bytes(), XDP_TX, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     dnat_routed(syn, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"SYN from a client without a neighbour", {}, no_neigh.bytes(), XDP_TX, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     dnat_routed(no_neigh, kSameUplink, kRouter1Mac, kUp0Mac)},
+    {"backend's port unreachable about the datagram: from the VIP, quoting the client's, XDP_TX", {},
+     unreach.bytes(), XDP_TX, {XDPLB_R_ICMP_FROM_ROUTED}, to_client(unreach, udp, kSameUplink),
+     XDPLB_TRACE_XDP_ICMP},
+    {"its router's fragmentation needed about the SYN: quote translated, router's address kept", {},
+     too_big.bytes(), XDP_TX, {XDPLB_R_ICMP_FROM_ROUTED}, to_client(too_big, syn, kSameUplink)},
+    {"error about a flow this node never saw: by the endpoint's one VIP:8000", {}, stateless.bytes(), XDP_TX,
+     {XDPLB_R_ICMP_FROM_ROUTED_STATELESS}, to_client(stateless, elsewhere, kSameUplink), XDPLB_TRACE_XDP_ICMP},
+    {"error from an endpoint serving several VIP:ports: dropped", {},
+     error_about(shared, kOtherDevice, kOtherDevice.backend, 3).bytes(), XDP_DROP, {XDPLB_R_DROP_ICMP_ROUTED},
+     std::nullopt, XDPLB_TRACE_XDP_ICMP},
+    {"error to a client without a neighbour: dropped", {},
+     error_about(no_neigh, kSameUplink, kSameUplink.backend, 3).bytes(), XDP_DROP, {XDPLB_R_DROP_ICMP_ROUTED},
+     std::nullopt},
+    {"error about a port of the backend no service uses: untouched", {},
+     error_about(syn, kSameUplink, kSameUplink.backend, 3, 81).bytes(), XDP_PASS, {XDPLB_R_PASS_NOT_SERVICE},
+     std::nullopt},
+    {"without the routed-replies setting: untouched", settings(0), unreach.bytes(), XDP_PASS,
+     {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
+  });
+}
+
+TEST_F(RoutedTest, RoutedBackendsIcmpErrorsLeaveFromTheVipIpv6) {
+  ASSERT_NO_FATAL_FAILURE(add_ipv6());
+  const IpAddress backend = *IpAddress::parse(kRouted6.backend), vip = *IpAddress::parse(kRouted6.vip);
+  ASSERT_TRUE(dp->put_reply_nat({backend, 80, IPPROTO_UDP}, {vip, kPort, false}));
+  ASSERT_TRUE(dp->put_reply_nat({backend, 80, IPPROTO_TCP}, {vip, kPort, true}));
+  auto request = [](uint8_t next, uint16_t sport) {
+    Frame6 f;
+    f.src = "fd00:1::2", f.dst = kRouted6.vip, f.next = next, f.sport = sport;
+    return f;
+  };
+  auto at_backend = [](Frame6 f, uint16_t bport = 80) {
+    f.dst = kRouted6.backend, f.dport = bport;
+    return f;
+  };
+  auto error_about = [&](const Frame6& f, const std::string& from, uint16_t bport = 80) {
+    Icmp6Error e;
+    e.eth_src = kRouter1Mac, e.eth_dst = kUp0Mac;
+    e.src = from, e.dst = f.src, e.type = 1, e.code = 4, e.rest = 0;
+    e.quote = quote_of(at_backend(f, bport).bytes());
+    return e;
+  };
+  auto to_client = [](Icmp6Error e, const Frame6& f) {
+    if (e.src == kRouted6.backend) e.src = kRouted6.vip;
+    e.eth_dst = kClientMac, e.eth_src = kUp0Mac;
+    e.quote = quote_back(f.bytes(), e.quote);
+    return e.bytes();
+  };
+  const Frame6 udp = request(IPPROTO_UDP, 50200), syn = request(IPPROTO_TCP, 40200);
+  const Frame6 elsewhere = request(IPPROTO_UDP, 50201);
+  Frame6 udp_out = at_backend(udp), syn_out = at_backend(syn);
+  udp_out.eth_dst = syn_out.eth_dst = kRouter1Mac;
+  udp_out.eth_src = syn_out.eth_src = kUp0Mac;
+  const Icmp6Error unreach = error_about(udp, kRouted6.backend);
+  Icmp6Error too_big = error_about(syn, "fd00:1::fe");
+  too_big.type = 2, too_big.code = 0, too_big.rest = 1280;
+  const Icmp6Error stateless = error_about(elsewhere, kRouted6.backend);
+
+  run_xdp_cases({
+    {"IPv6 UDP to the routed backend", {}, udp.bytes(), XDP_TX, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     udp_out.bytes()},
+    {"IPv6 SYN to the routed backend", {}, syn.bytes(), XDP_TX, {XDPLB_R_NEW_FLOW, XDPLB_R_FWD_ROUTED},
+     syn_out.bytes()},
+    {"IPv6 port unreachable from the backend: from the VIP, quoting the client's", {}, unreach.bytes(),
+     XDP_TX, {XDPLB_R_ICMP_FROM_ROUTED}, to_client(unreach, udp), XDPLB_TRACE_XDP_ICMP},
+    {"IPv6 packet too big from its router: quote translated, router's address kept", {}, too_big.bytes(),
+     XDP_TX, {XDPLB_R_ICMP_FROM_ROUTED}, to_client(too_big, syn)},
+    {"IPv6 error about a flow this node never saw: by the endpoint's one VIP:8000", {}, stateless.bytes(),
+     XDP_TX, {XDPLB_R_ICMP_FROM_ROUTED_STATELESS}, to_client(stateless, elsewhere)},
+    {"IPv6 error from an endpoint serving several VIP:ports: dropped", {},
+     error_about(request(IPPROTO_TCP, 40201), kRouted6.backend).bytes(), XDP_DROP, {XDPLB_R_DROP_ICMP_ROUTED},
+     std::nullopt},
+    {"IPv6 error about a port no service uses: untouched", {},
+     error_about(request(IPPROTO_UDP, 50202), kRouted6.backend, 81).bytes(), XDP_PASS,
+     {XDPLB_R_PASS_NOT_SERVICE}, std::nullopt},
   });
 }
 

@@ -316,6 +316,9 @@ TEST(Plan, ReplyNatOfAnEndpointServingSeveralVipsIsAmbiguous) {
   auto range = plan_maps(s, kDefaults);
   ASSERT_TRUE(range.ok()) << range.error();
   EXPECT_TRUE(range->reply_nats.at(endpoint).ambiguous) << "a port range onto one backend port";
+  std::vector<ServiceKey> claims;  // what `status` lists for it
+  for (uint16_t port = 8000; port <= 8009; ++port) claims.push_back({addr("198.51.100.80"), port, IPPROTO_TCP});
+  EXPECT_EQ(range->reply_nat_claims.at(endpoint), claims);
 
   s.services[0].backend_port = 9000;
   s.services[0].backend_port_last = 9009;  // port + i -> 9000 + i: one VIP:port per backend port
@@ -324,6 +327,8 @@ TEST(Plan, ReplyNatOfAnEndpointServingSeveralVipsIsAmbiguous) {
   EXPECT_EQ(mapped->reply_nats.size(), 10u);
   EXPECT_EQ(mapped->reply_nats.at({addr("172.16.0.10"), 9003, IPPROTO_TCP}),
             (ReplyNat{addr("198.51.100.80"), 8003, false}));
+  EXPECT_EQ(mapped->reply_nat_claims.at({addr("172.16.0.10"), 9003, IPPROTO_TCP}),
+            (std::vector<ServiceKey>{{addr("198.51.100.80"), 8003, IPPROTO_TCP}}));
 
   BridgeState two = two_services();
   two.services[0].listen = {addr("198.51.100.80")};

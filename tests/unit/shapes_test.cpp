@@ -2,6 +2,7 @@
 // every key, its order and its JSON type; a change here is a change of the documented shape
 // (README "JSON output").
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 
 #include <string>
 #include <utility>
@@ -148,4 +149,26 @@ TEST(Shapes, Scheduler) {
   expect_shape(j, {{"bridge", kStr}, {"service", kStr}, {"scheduler", kStr}, {"affinity", kStr}, {"meaning", kStr}});
   EXPECT_EQ(j["scheduler"], "least-conn");
   EXPECT_EQ(j["affinity"], "none");
+}
+
+TEST(Shapes, ReplyNatInStatus) {
+  const ServiceKey endpoint{*IpAddress::parse("172.16.0.10"), 80, IPPROTO_TCP};
+  const ServiceKey vip8000{*IpAddress::parse("198.51.100.80"), 8000, IPPROTO_TCP};
+  const ServiceKey vip8001{*IpAddress::parse("198.51.100.80"), 8001, IPPROTO_TCP};
+  const Json one = observe::reply_nat_json(endpoint, {vip8000.vip, 8000, false}, {vip8000});
+  const Shape shape = {{"backend", kStr}, {"port", kUint},  {"proto", kStr}, {"ambiguous", kBool},
+                       {"vip", kStr},     {"vport", kUint}, {"serves", kArr}};
+  expect_shape(one, shape);
+  EXPECT_EQ(one["backend"], "172.16.0.10");
+  EXPECT_EQ(one["proto"], "tcp");
+  EXPECT_EQ(one["vip"], "198.51.100.80");
+  EXPECT_EQ(one["vport"], 8000);
+  EXPECT_EQ(one["serves"], Json::array({"198.51.100.80:8000"}));
+  // Ambiguous: no VIP:port to put back (the datapath drops), the ones it serves listed.
+  const Json two = observe::reply_nat_json(endpoint, {vip8000.vip, 8000, true}, {vip8000, vip8001});
+  expect_shape(two, shape);
+  EXPECT_EQ(two["ambiguous"], true);
+  EXPECT_EQ(two["vip"], "");
+  EXPECT_EQ(two["vport"], 0);
+  EXPECT_EQ(two["serves"], Json::array({"198.51.100.80:8000", "198.51.100.80:8001"}));
 }
