@@ -16,9 +16,10 @@
 //
 // What the trace hook costs with no trace running: the same source built with -DXDPLB_NO_TRACE
 // (bench/CMakeLists.txt) is loaded over this process's maps (twin_object.h) and its XDP program
-// runs the same held frames as the real one, in many short rounds paired with the real
-// program's (A C, C A, ...): the per-pair ratio cancels what drifts between pairs, which whole
-// runs of two builds on this VM do not (their spread is 5-15 %).
+// runs the same held frames as the real one, in many short rounds rotated with the real
+// program's, each side loaded several times (where the JIT put a program matters): the per-round ratio
+// cancels what drifts between rounds, which whole runs of two builds on this VM do not (their
+// spread is 5-15 %).
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -186,26 +187,34 @@ double quantile(const std::vector<double>& v, double q) {
   return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
 }
 
-// One path run in short rounds by the real program (A, no trace running), by the build with the
-// trace compiled out (C) and by a second load of the real object (A2: what two loads of the same
-// code differ by, the method's own floor), the order rotating round by round.
-enum Variant { kA, kC, kA2, kVariants };
+// One path run in short rounds by the real program (A, no trace running) and by the build with
+// the trace compiled out (C), each loaded kLoads times (A's first load is the skeleton's): where
+// the JIT put a program moves its time by about 1 % (A against its own second load, the control),
+// so each side's figure is the mean over its loads. The order rotates round by round.
+constexpr int kLoads = 3;
+constexpr int kVariants = 2 * kLoads;  // A's loads, then C's
 
 struct Paired {
   std::string path;    // the real program's row
   std::string c_row;   // the compiled-out row in the table
   std::function<Result<double>(int prog_fd, uint32_t repeat)> measure;
   std::array<std::vector<double>, kVariants> ns;
+  // Per round, the mean over one side's loads.
+  std::vector<double> mean(bool c_side) const {
+    std::vector<double> out(ns[0].size(), 0.0);
+    for (int v = c_side ? kLoads : 0; v < (c_side ? kVariants : kLoads); ++v)
+      for (size_t i = 0; i < out.size(); ++i) out[i] += ns[v][i] / kLoads;
+    return out;
+  }
 };
 
 Status measure_pairs(std::vector<Paired>& pairs, const std::array<int, kVariants>& fds) {
-  static const char* names[kVariants] = {"", " (trace compiled out)", " (second load)"};
   for (int i = 0; i < kPairedRounds; ++i)
     for (auto& p : pairs)
       for (int k = 0; k < kVariants; ++k) {
         const int v = (i + k) % kVariants;
         auto r = p.measure(fds[v], kPairRepeat);
-        if (!r) return make_error(p.path + names[v] + ": " + r.error());
+        if (!r) return make_error(p.path + (v < kLoads ? "" : " (trace compiled out)") + ": " + r.error());
         p.ns[v].push_back(*r);
       }
   return {};
@@ -233,17 +242,17 @@ void print_ratio(const std::string& name, const std::vector<double>& a, const st
 
 void print_pairs(const std::vector<Paired>& pairs, const std::string& c_obj) {
   std::printf("\ntrace hook off vs compiled out, same process: %d rounds of %u runs per program, order rotated;\n"
-              "A = this build (no trace running), C = the same source built with -DXDPLB_NO_TRACE, A2 = this\n"
-              "build loaded a second time; all over the same maps and .rodata; ratio per round\n"
-              "(BPF_PROG_TEST_RUN's whole ns per run)\n\n",
-              kPairedRounds, kPairRepeat);
+              "A = this build (no trace running), C = the same source built with -DXDPLB_NO_TRACE, each\n"
+              "loaded %d times, a side's figure the mean over its loads; A2 = A's second load; all over the\n"
+              "same maps and .rodata; ratio per round (BPF_PROG_TEST_RUN's whole ns per run)\n\n",
+              kPairedRounds, kPairRepeat, kLoads);
   if (c_obj != XDPLB_NOTRACE_OBJ) std::printf("C is %s here (XDPLB_PROG_COST_C_OBJ)\n\n", c_obj.c_str());
   std::printf("  %-36s %7s %7s %8s %8s %15s %15s  %s\n", "A vs C: path", "A ns", "C ns", "A-C ns", "A/C", "[IQR]",
               "[95% CI]", "A within 2 % of C");
-  for (const auto& p : pairs) print_ratio(p.path, p.ns[kA], p.ns[kC]);
+  for (const auto& p : pairs) print_ratio(p.path, p.mean(false), p.mean(true));
   std::printf("\n  %-36s %7s %7s %8s %8s %15s %15s  %s\n", "control, A vs A2: path", "A ns", "A2 ns", "A-A2 ns",
               "A/A2", "[IQR]", "[95% CI]", "A within 2 % of A2");
-  for (const auto& p : pairs) print_ratio(p.path, p.ns[kA], p.ns[kA2]);
+  for (const auto& p : pairs) print_ratio(p.path, p.ns[0], p.ns[1]);
 }
 
 }  // namespace
@@ -372,18 +381,24 @@ int main() {
     for (size_t i = 0; i < paths.size(); ++i) samples[i].push_back(check(paths[i].measure(), paths[i].name));
   auto after = check(dp->reason_counters(), "reading counters");
 
-  // The trace hook compiled out, and the real object once more: only their XDP program is loaded
+  // The trace hook compiled out, and the real object again: only their XDP program is loaded
   // (the verifier's time). Another build of the object may stand in as C (XDPLB_PROG_COST_C_OBJ):
   // one with a known extra cost, to see that it shows.
   const char* c_env = std::getenv("XDPLB_PROG_COST_C_OBJ");
   const std::string c_obj = c_env && *c_env ? c_env : XDPLB_NOTRACE_OBJ;
   auto only_xdp = [](const std::string& name) { return name == "xdplb_xdp"; };
-  auto notrace = check(bench::TwinObject::load(*dp, c_obj, only_xdp, "object with the trace compiled out"),
-                       "loading " + c_obj);
-  auto again = check(bench::TwinObject::load(*dp, XDPLB_REAL_OBJ, only_xdp, "second load of the object"),
-                     "loading " XDPLB_REAL_OBJ);
-  const std::array<int, kVariants> variant_fds = {xdp, notrace->twin_fd(xdp), again->twin_fd(xdp)};
-  if (variant_fds[kC] < 0 || variant_fds[kA2] < 0) die("a second object has no XDP program");
+  std::vector<std::unique_ptr<bench::TwinObject>> loads;
+  std::array<int, kVariants> variant_fds{};
+  for (int v = 0; v < kVariants; ++v) {
+    if (v == 0) {
+      variant_fds[v] = xdp;
+      continue;
+    }
+    const std::string file = v < kLoads ? XDPLB_REAL_OBJ : c_obj;
+    loads.push_back(check(bench::TwinObject::load(*dp, file, only_xdp, "copy of the object"), "loading " + file));
+    variant_fds[v] = loads.back()->twin_fd(xdp);
+    if (variant_fds[v] < 0) die(file + " has no XDP program");
+  }
   std::vector<Paired> pairs = {
       {"known flow, DNAT + MACs + redirect", "known flow, redirect, NO_TRACE build",
        [&](int fd, uint32_t n) { return repeated(run_xdp(fd, fast_bytes, n), XDP_REDIRECT, fast_bytes); }, {}},
@@ -408,7 +423,7 @@ int main() {
     row(paths[i].name, samples[i], paths[i].held);
     if (paths[i].name != "known flow, redirect, trace (written)") continue;
     for (const auto& p : pairs)
-      row(p.c_row, p.ns[kC], "as \"" + p.path + "\", trace compiled out; " + std::to_string(kPairedRounds) + " short rounds");
+      row(p.c_row, p.mean(true), "as \"" + p.path + "\", trace compiled out; " + std::to_string(kPairedRounds) + " short rounds");
   }
   std::printf("\nnew flows created while measuring: %llu (expected %d)\n",
               static_cast<unsigned long long>(after[XDPLB_R_NEW_FLOW] - before[XDPLB_R_NEW_FLOW]),
