@@ -11,8 +11,7 @@
 #include "core/result.h"
 #include "datapath/datapath.h"
 #include "opcount_kern_user.h"
-
-struct bpf_object;
+#include "twin_object.h"
 
 namespace xdplb::bench {
 
@@ -21,7 +20,6 @@ using OpCounts = std::array<double, XDPLB_OPC_MAX>;
 class OpCounter {
  public:
   static Result<std::unique_ptr<OpCounter>> load(Datapath& dp, const std::string& object_path);
-  ~OpCounter();
   OpCounter(const OpCounter&) = delete;
   OpCounter& operator=(const OpCounter&) = delete;
 
@@ -32,7 +30,7 @@ class OpCounter {
 
  private:
   OpCounter() = default;
-  struct bpf_object* obj_ = nullptr;
+  std::unique_ptr<TwinObject> twin_;
   int xdp_fd_ = -1, tc_fd_ = -1, counts_fd_ = -1;
 };
 

@@ -13,6 +13,13 @@
 //     measured for each scheduler (bpf/lib/select.h), least-conn also over a 64-member list.
 // Rounds are interleaved (A B C ... A B C) and the median is reported, because this VM's vCPUs
 // sometimes slow down for a while.
+//
+// What the trace hook costs with no trace running: the same source built with -DXDPLB_NO_TRACE
+// (bench/CMakeLists.txt) is loaded over this process's maps (twin_object.h) and its XDP program
+// runs the same held frames as the real one, in many short rounds rotated with the real
+// program's, each side loaded several times (where the JIT put a program matters): the per-round ratio
+// cancels what drifts between rounds, which whole runs of two builds on this VM do not (their
+// spread is 5-15 %).
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -20,7 +27,10 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -33,6 +43,7 @@
 #include "prog_run.h"
 #include "scenario.h"
 #include "test_netns.h"
+#include "twin_object.h"
 #include "xdplb_bpf.skel.h"
 
 using namespace xdplb;
@@ -45,6 +56,12 @@ constexpr int kRounds = 7;
 constexpr int kNewFlowRuns = 20000;
 constexpr int kSchedulerRuns = 5000;  // new flows per scheduler variant and round
 constexpr uint32_t kTraceRepeat = 2000;  // a matching trace: fewer runs than the ring holds
+// Trace off vs compiled out: many short rounds (at load 4-7 on this VM, 300 rounds of 10000 runs
+// gave a 95 % interval of the median ratio of +-0.5 %, 60 of 20000 +-2 %). 200 x 2500 runs of 6
+// programs x 2 paths is ≈1.1 s of program time, but under load a long test run is preempted
+// often (the kernel's timer leaves that out): 240 x 5000 took 90 s more wall time at load 3.
+constexpr int kPairedRounds = 200;
+constexpr uint32_t kPairRepeat = 2500;  // ≈0.5 ms per run at ≈180 ns
 
 // Identity services: the backend is the VIP:port itself. id 3: pass path, id 4: fast path.
 const std::string kIdVip = "10.0.0.30", kIdFastVip = "10.0.0.40";
@@ -165,6 +182,79 @@ void print_kernel_work(Datapath& dp, const std::vector<Path>& paths, int& xdp, i
   }
   xdp = real_xdp;
   tc = real_tc;
+}
+
+// v sorted; the q-quantile by nearest rank.
+double quantile(const std::vector<double>& v, double q) {
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
+}
+
+// One path run in short rounds by the real program (A, no trace running) and by the build with
+// the trace compiled out (C), each loaded kLoads times (A's first load is the skeleton's): where
+// the JIT put a program moves its time by about 1 % (A against its own second load, the control),
+// so each side's figure is the mean over its loads. The order rotates round by round.
+constexpr int kLoads = 3;
+constexpr int kVariants = 2 * kLoads;  // A's loads, then C's
+
+struct Paired {
+  std::string path;    // the real program's row
+  std::string c_row;   // the compiled-out row in the table
+  std::function<Result<double>(int prog_fd, uint32_t repeat)> measure;
+  std::array<std::vector<double>, kVariants> ns;
+  // Per round, the mean over one side's loads.
+  std::vector<double> mean(bool c_side) const {
+    std::vector<double> out(ns[0].size(), 0.0);
+    for (int v = c_side ? kLoads : 0; v < (c_side ? kVariants : kLoads); ++v)
+      for (size_t i = 0; i < out.size(); ++i) out[i] += ns[v][i] / kLoads;
+    return out;
+  }
+};
+
+Status measure_pairs(std::vector<Paired>& pairs, const std::array<int, kVariants>& fds) {
+  for (int i = 0; i < kPairedRounds; ++i)
+    for (auto& p : pairs)
+      for (int k = 0; k < kVariants; ++k) {
+        const int v = (i + k) % kVariants;
+        auto r = p.measure(fds[v], kPairRepeat);
+        if (!r) return make_error(p.path + (v < kLoads ? "" : " (trace compiled out)") + ": " + r.error());
+        p.ns[v].push_back(*r);
+      }
+  return {};
+}
+
+// Median of the per-round A/X, its interquartile range and a 95 % confidence interval of the
+// median (order statistics: ranks n/2 -+ 0.98 sqrt(n)), and the verdict on "A within 2 % of X".
+void print_ratio(const std::string& name, const std::vector<double>& a, const std::vector<double>& x) {
+  std::vector<double> ratio, diff;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ratio.push_back(x[i] > 0 ? a[i] / x[i] : 0);
+    diff.push_back(a[i] - x[i]);
+  }
+  std::sort(ratio.begin(), ratio.end());
+  const double n = static_cast<double>(ratio.size()), half = 0.98 * std::sqrt(n);
+  const double lo = ratio[static_cast<size_t>(std::max(0.0, std::floor(n / 2 - half)))];
+  const double hi = ratio[static_cast<size_t>(std::min(n - 1, std::ceil(n / 2 + half)))];
+  char iqr[32], ci[32];
+  std::snprintf(iqr, sizeof iqr, "%.3f-%.3f", quantile(ratio, 0.25), quantile(ratio, 0.75));
+  std::snprintf(ci, sizeof ci, "%.3f-%.3f", lo, hi);
+  const char* verdict = hi <= 1.02 ? "yes" : lo > 1.02 ? "no" : "undecided (the interval spans 1.02)";
+  std::printf("  %-36s %7.1f %7.1f %+8.1f %8.3f %15s %15s  %s\n", name.c_str(), median(a), median(x), median(diff),
+              quantile(ratio, 0.5), iqr, ci, verdict);
+}
+
+void print_pairs(const std::vector<Paired>& pairs, const std::string& c_obj) {
+  std::printf("\ntrace hook off vs compiled out, same process: %d rounds of %u runs per program, order rotated;\n"
+              "A = this build (no trace running), C = the same source built with -DXDPLB_NO_TRACE, each\n"
+              "loaded %d times, a side's figure the mean over its loads; A2 = A's second load; all over the\n"
+              "same maps and .rodata; ratio per round (BPF_PROG_TEST_RUN's whole ns per run)\n\n",
+              kPairedRounds, kPairRepeat, kLoads);
+  if (c_obj != XDPLB_NOTRACE_OBJ) std::printf("C is %s here (XDPLB_PROG_COST_C_OBJ)\n\n", c_obj.c_str());
+  std::printf("  %-36s %7s %7s %8s %8s %15s %15s  %s\n", "A vs C: path", "A ns", "C ns", "A-C ns", "A/C", "[IQR]",
+              "[95% CI]", "A within 2 % of C");
+  for (const auto& p : pairs) print_ratio(p.path, p.mean(false), p.mean(true));
+  std::printf("\n  %-36s %7s %7s %8s %8s %15s %15s  %s\n", "control, A vs A2: path", "A ns", "A2 ns", "A-A2 ns",
+              "A/A2", "[IQR]", "[95% CI]", "A within 2 % of A2");
+  for (const auto& p : pairs) print_ratio(p.path, p.ns[0], p.ns[1]);
 }
 
 }  // namespace
@@ -293,22 +383,54 @@ int main() {
     for (size_t i = 0; i < paths.size(); ++i) samples[i].push_back(check(paths[i].measure(), paths[i].name));
   auto after = check(dp->reason_counters(), "reading counters");
 
+  // The trace hook compiled out, and the real object again: only their XDP program is loaded
+  // (the verifier's time). Another build of the object may stand in as C (XDPLB_PROG_COST_C_OBJ):
+  // one with a known extra cost, to see that it shows.
+  const char* c_env = std::getenv("XDPLB_PROG_COST_C_OBJ");
+  const std::string c_obj = c_env && *c_env ? c_env : XDPLB_NOTRACE_OBJ;
+  auto only_xdp = [](const std::string& name) { return name == "xdplb_xdp"; };
+  std::vector<std::unique_ptr<bench::TwinObject>> loads;
+  std::array<int, kVariants> variant_fds{};
+  for (int v = 0; v < kVariants; ++v) {
+    if (v == 0) {
+      variant_fds[v] = xdp;
+      continue;
+    }
+    const std::string file = v < kLoads ? XDPLB_REAL_OBJ : c_obj;
+    loads.push_back(check(bench::TwinObject::load(*dp, file, only_xdp, "copy of the object"), "loading " + file));
+    variant_fds[v] = loads.back()->twin_fd(xdp);
+    if (variant_fds[v] < 0) die(file + " has no XDP program");
+  }
+  std::vector<Paired> pairs = {
+      {"known flow, DNAT + MACs + redirect", "known flow, redirect, NO_TRACE build",
+       [&](int fd, uint32_t n) { return repeated(run_xdp(fd, fast_bytes, n), XDP_REDIRECT, fast_bytes); }, {}},
+      {"known flow, DNAT + XDP_PASS", "known flow, XDP_PASS, NO_TRACE build",
+       [&](int fd, uint32_t n) { return repeated(run_xdp(fd, pass_bytes, n), XDP_PASS, pass_bytes); }, {}},
+  };
+  check(measure_pairs(pairs, variant_fds), "trace off vs compiled out");
+
   const double base = median(samples[0]);
   std::printf("BPF_PROG_TEST_RUN, %d interleaved rounds (repeat %u; %d single runs), median [min-max]\n\n",
               kRounds, kRepeat, kNewFlowRuns);
   std::printf("%-38s %8s %15s %8s %8s  %s\n", "path", "ns/pkt", "[min-max]", "Mpps", "x base", "held by");
-  for (size_t i = 0; i < paths.size(); ++i) {
-    const auto& p = paths[i];
-    const double m = median(samples[i]);
-    const auto [lo, hi] = std::minmax_element(samples[i].begin(), samples[i].end());
+  auto row = [&](const std::string& name, const std::vector<double>& v, const std::string& held) {
+    const double m = median(v);
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
     char range[32];
     std::snprintf(range, sizeof range, "[%.0f-%.0f]", *lo, *hi);
-    std::printf("%-38s %8.1f %15s %8.1f %8.1f  %s\n", p.name.c_str(), m, range, m > 0 ? 1000.0 / m : 0.0,
-                base > 0 ? m / base : 0.0, p.held.c_str());
+    std::printf("%-38s %8.1f %15s %8.1f %8.1f  %s\n", name.c_str(), m, range, m > 0 ? 1000.0 / m : 0.0,
+                base > 0 ? m / base : 0.0, held.c_str());
+  };
+  for (size_t i = 0; i < paths.size(); ++i) {
+    row(paths[i].name, samples[i], paths[i].held);
+    if (paths[i].name != "known flow, redirect, trace (written)") continue;
+    for (const auto& p : pairs)
+      row(p.c_row, p.mean(true), "as \"" + p.path + "\", trace compiled out; " + std::to_string(kPairedRounds) + " short rounds");
   }
   std::printf("\nnew flows created while measuring: %llu (expected %d)\n",
               static_cast<unsigned long long>(after[XDPLB_R_NEW_FLOW] - before[XDPLB_R_NEW_FLOW]),
               kRounds * (kNewFlowRuns + 4 * kSchedulerRuns));
+  print_pairs(pairs, c_obj);
   print_kernel_work(*dp, paths, xdp, tc);
   return 0;
 }

@@ -15,77 +15,25 @@ run_prog_cost() {
          split(substr($0, 39), f, " "); gsub(/[\[\]]/, "", f[2]); split(f[2], mm, "-")
          printf "{\"path\": \"%s\", \"ns_per_pkt\": %s, \"min\": %s, \"max\": %s, \"mpps\": %s, \"x_base\": %s}\n",
                 name, f[1], mm[1], mm[2], f[3], f[4] }' "$RAW/prog_cost.txt" |
-    jq -s '{paths: .,
+    jq -s --slurpfile pairs <(prog_cost_pairs "$RAW/prog_cost.txt") '{paths: .,
             baseline_ns: (map(select(.path | startswith("baseline"))) | .[0].ns_per_pkt // null),
             known_flow_ns: (map(select(.path | test("known flow.*redirect"))) | .[0].ns_per_pkt // null),
-            known_flow_x_base: (map(select(.path | test("known flow.*redirect"))) | .[0].x_base // null)}' \
+            known_flow_x_base: (map(select(.path | test("known flow.*redirect"))) | .[0].x_base // null),
+            trace_off_vs_compiled_out: ($pairs | map(select(.vs == "compiled_out"))),
+            second_load_control: ($pairs | map(select(.vs == "second_load")))}' \
     >"$RAW/prog_cost.json" || rm -f "$RAW/prog_cost.json"
 }
 
-# Time from the start of `xdplb backend add` to the first packet at the new backend: a probe
-# in the client sends a new UDP flow to VIP:8000 every 200 us while backend 2 is added; a probe
-# in backend 2 notes when the first one arrives. Also how long the command itself took.
-measure_add_latency() {
-  local try t0 t1 first rpid spid
-  : >"$RAW/add_latency.jsonl"
-  for try in $(seq 1 "$ADD_TRIES"); do
-    if ! xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 8000 --backend-port 80 >>"$RAW/xdplb.log" 2>&1 ||
-       ! xdplb backend add "$(backend_ip 1)" >>"$RAW/xdplb.log" 2>&1; then
-      log "  xdplb attach/backend add failed: $(tail -1 "$RAW/xdplb.log")"
-      xdplb_down
-      return 0
-    fi
-    spawn_in "$SRV_CPU" "$(backend_ns 2)" "$PROBE" first --port 80 --seconds 10 >"$BT_TMP/first.txt"
-    rpid=$BT_LAST_PID
-    spawn_in "$GEN_CPU" "$CLI_NS" "$PROBE" send --dst "$VIP" --port 8000 --interval-us 200 --seconds 8 >/dev/null
-    spid=$BT_LAST_PID
-    sleep 0.5
-    t0=$(date +%s%N)
-    xdplb backend add "$(backend_ip 2)" >>"$RAW/xdplb.log" 2>&1
-    t1=$(date +%s%N)
-    wait "$rpid" 2>/dev/null || true
-    first=$(cat "$BT_TMP/first.txt" 2>/dev/null || true)
-    stop_pid "$spid"
-    xdplb_down
-    if [ -n "$first" ]; then
-      jq -nc --argjson first_ms "$(( (first - t0) / 1000 ))e-3" --argjson cmd_ms "$(( (t1 - t0) / 1000 ))e-3" \
-        '{to_first_packet_ms: $first_ms, command_ms: $cmd_ms}' >>"$RAW/add_latency.jsonl"
-    else
-      log "  try $try: no packet reached the new backend within 10 s"
-      jq -nc --argjson cmd_ms "$(( (t1 - t0) / 1000 ))e-3" '{to_first_packet_ms: null, command_ms: $cmd_ms}' \
-        >>"$RAW/add_latency.jsonl"
-    fi
-  done
-}
-
-run_control() {
-  taskset -c "$GEN_CPU" "$MAGLEV" --runs "$MAGLEV_RUNS" >"$RAW/maglev.json"
-  measure_add_latency
-}
-
-# Bytes per flow: memlock of every pinned table a flow takes entries in (flows, reverse, and
-# reverse_new for the SYN-only ones, a share of the others' size) over the flow table's entries,
-# scaled to 1 M flows; conntrack's per-entry cost from the nf_conntrack slab.
-run_memory() {
-  local pins pin name total=0 entries=0 mem
-  xdplb_up || { xdplb_down; return 0; }
-  pins=$XDPLB_PIN_ROOT/$BRIDGE
-  {
-    echo '{'
-    for name in flows reverse reverse_new; do
-      pin=$(find "$pins" -maxdepth 3 -name "$name" | head -1)
-      [ -n "$pin" ] || continue
-      mem=$(bpftool -j map show pinned "$pin")
-      echo "\"$name\": $mem,"
-      total=$((total + $(jq .bytes_memlock <<<"$mem")))
-      [ "$name" = flows ] && entries=$(jq .max_entries <<<"$mem")
-    done
-    echo "\"flow_tables\": {\"maps\": [\"flows\", \"reverse\", \"reverse_new\"], \"bytes_memlock\": $total, \"flow_table_entries\": $entries},"
-    echo "\"conntrack_slab\": $(awk '$1 == "nf_conntrack" { printf "{\"objsize\": %d, \"objperslab\": %d, \"pagesperslab\": %d}", $4, $5, $6; f = 1 } END { if (!f) printf "null" }' /proc/slabinfo)"
-    echo '}'
-  } >"$RAW/memory.json"
-  jq . "$RAW/memory.json" >/dev/null || log "  memory.json is not valid JSON"
-  # One snapshot of `xdplb top` (stdout is a file: it prints once and exits).
-  timeout 20 "$XDPLB" top --interval 0.5 >"$RAW/top.txt" 2>&1 || log "  xdplb top failed: $(tail -1 "$RAW/top.txt")"
-  xdplb_down
+# xdplb_prog_cost's "trace hook off vs compiled out" tables (rotated rounds in one process): per
+# path A and C ns, the median A/C, its interquartile range, its 95 % interval and the verdict;
+# then the control, A against a second load of itself ("vs": "second_load").
+prog_cost_pairs() {
+  awk '/^trace hook off vs compiled out/ { on = 1; vs = "compiled_out"; next }
+       on && /^  control, A vs A2/ { vs = "second_load"; next }
+       on && seen && /^[^ ]/ { exit }
+       on && /^  known flow/ {
+         seen = 1; name = substr($0, 3, 36); sub(/ +$/, "", name)
+         split(substr($0, 39), f, " "); split(f[5], q, "-"); split(f[6], c, "-")
+         printf "{\"vs\": \"%s\", \"path\": \"%s\", \"a_ns\": %s, \"c_ns\": %s, \"ratio\": %s, \"iqr\": [%s, %s], \"ci95\": [%s, %s], \"within_2pct\": \"%s\"}\n",
+                vs, name, f[1], f[2], f[4], q[1], q[2], c[1], c[2], f[7] }' "$1"
 }

@@ -295,9 +295,16 @@ goals() {
     | ($r.http.p99_ratio.close["xdplb/nft_dnat"].median // null) as $p2_cl
     | ([($r.packet_rate.two_queues // [])[] | select(.scenario == "xdplb_redirect_xdpsink") | .ratio.median] | .[0] // null) as $q2
     | ($r.prog_cost.known_flow_ns // $r.prog_cost.known_flow_redirect_ns // null) as $kf
+    | ($r.prog_cost.trace_off_vs_compiled_out // []) as $tp
     | .goals = [
       {goal: "known flow ≤ 8× a trivial XDP_PASS (BPF_PROG_TEST_RUN, same run)", measured: (if $kf then "\($kf | f2) ns/pkt (redirect path) = \($r.prog_cost.known_flow_x_base | f2)× a trivial XDP_PASS, which took \($r.prog_cost.baseline_ns | f2) ns in the same run (5 ns on the quiet VM of the prototype'"'"'s figures: ≈ \(($r.prog_cost.known_flow_x_base // 0) * 5 | f2) ns at that speed)" else "see the program-cost table" end),
        verdict: verdict(if $kf then ($r.prog_cost.known_flow_x_base // 99) <= 8 else null end)},
+      {goal: "no trace running: known flow within 2% of the trace compiled out (paired rounds, one process)",
+       measured: (if ($tp | length) > 0 then ($tp | map("\(.path): A/C \(.ratio) [95% interval \(.ci95[0])–\(.ci95[1])], \(.a_ns) vs \(.c_ns) ns") | join("; "))
+                   + "; control, A against a second load of itself: " + (($r.prog_cost.second_load_control // []) | map("\(.ratio) [\(.ci95[0])–\(.ci95[1])]") | join(", "))
+                 else "not measured" end),
+       verdict: (if ($tp | length) == 0 then "not measured" elif all($tp[]; .within_2pct == "yes") then "yes"
+                 elif any($tp[]; .within_2pct == "no") then "no" else "undecided" end)},
       {goal: "live frames, XDP sinks at the backends: ≥ 6× nft DNAT (one core)", measured: "\($px_many | f2)× (UDP many flows), \($px_one | f2)× (1 flow); with skbs built at the backends: \($pr_many | f2)× / \($pr_one | f2)×. Generator ceiling this run: \(($r.packet_rate.results[] | select(.scenario == "xdp_drop" and .traffic == "udp_1") | .mpps.median | f2) // "–") Mpps",
        verdict: verdict(if $px_many == null then null else $px_many >= 6 end)},
       {goal: "two RX queues ≥ 1.8× one queue (XDP sinks, UDP many flows)", measured: "\($q2 | f2)×",
