@@ -5,6 +5,7 @@
 #   sudo bash scripts/bench.sh [--quick] [--out DIR] [--build DIR] [--rounds N]
 #                              [--only prog,pktrate,http,control,memory] [--compare OLD.json]
 #                              [--http-setups direct,xdplb_1,xdplb,nft_dnat,tutorial,direct_xdp_attached]
+#                              [--add-before OLD_XDPLB]
 #   bash scripts/bench.sh --compare OLD.json --against NEW.json   compare two reports, no run
 #   bash scripts/bench.sh --table REPORT.json      print the README performance table of a report
 # Phases: program cost (xdplb_prog_cost), packet rate (live-frames generator into the uplink:
@@ -19,6 +20,8 @@
 # against an earlier report.json, absolute and as ratio against its same-run baseline, and flag
 # REGRESSION where the two runs' min-max ranges of the ratio (of the figure, for rows without a
 # ratio) do not overlap on the worse side; also written to compare.md next to the report.
+# --add-before OLD_XDPLB: the control phase times `backend add` of that binary too (an older
+# build of the same ABI), alternating with this build's, try by try.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 QUICK=0
@@ -30,7 +33,8 @@ COMPARE=""
 AGAINST=""
 TABLE=""
 HTTP_ONLY=""
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+ADD_BEFORE=""
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
@@ -41,6 +45,7 @@ while [ $# -gt 0 ]; do
     --compare) COMPARE=$2; shift ;;
     --http-setups) HTTP_ONLY=$2; shift ;;
     --against) AGAINST=$2; shift ;;
+    --add-before) ADD_BEFORE=$(realpath "$2"); shift ;;
     --table) TABLE=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -66,9 +71,9 @@ if [ -n "$ROUNDS" ] && ! [[ $ROUNDS =~ ^[1-9][0-9]?$ ]]; then
 fi
 
 if [ "$QUICK" = 1 ]; then
-  PR_SECONDS=0.5; HTTP_SECONDS=2; ROUNDS=${ROUNDS:-2}; PR_FLOWS=1000; MAGLEV_RUNS=3; ADD_TRIES=2
+  PR_SECONDS=0.5; HTTP_SECONDS=2; ROUNDS=${ROUNDS:-2}; PR_FLOWS=1000; MAGLEV_RUNS=3; ADD_TRIES=2; ADD_CPU_TRIES=3
 else
-  PR_SECONDS=3; HTTP_SECONDS=8; ROUNDS=${ROUNDS:-3}; PR_FLOWS=10000; MAGLEV_RUNS=9; ADD_TRIES=5
+  PR_SECONDS=3; HTTP_SECONDS=8; ROUNDS=${ROUNDS:-3}; PR_FLOWS=10000; MAGLEV_RUNS=9; ADD_TRIES=5; ADD_CPU_TRIES=7
 fi
 # Two vCPUs here: the load generator on one, servers on the other (pinned apart: sharing one CPU halves both).
 NCPU=$(nproc)

@@ -108,6 +108,10 @@ int run_attach(const Globals& g, const AttachArgs& a) {
   tunables.hairpin_port_min = hairpin_ports ? hairpin_ports->first : last.hairpin_first;
   tunables.hairpin_port_max = hairpin_ports ? hairpin_ports->last : last.hairpin_last;
   tunables.flow_table_size = a.flow_table.value_or(last.flow_table);
+  tunables.syn_table_size = a.syn_table.value_or(last.syn_table);
+  if (auto s = check_table_sizes(tunables.flow_table_size, tunables.syn_table_size); !s)
+    return fail(std::string(a.syn_table ? "--syn-table" : "--flow-table with the bridge's saved --syn-table") + ": " +
+                s.error());
   if (Datapath::is_attached(pin_dir)) {
     auto version = read_meta(pin_dir);
     if (!version) return fail(version.error());
@@ -167,7 +171,7 @@ int run_attach(const Globals& g, const AttachArgs& a) {
     s.xdp_mode = *mode;
     s.xdp_modes = result.xdp_modes;
     s.attach = AttachSettings{tunables.flow_table_size, tunables.hairpin_port_min, tunables.hairpin_port_max,
-                              !a.no_host_local};
+                              !a.no_host_local, tunables.syn_table_size};
     if (s.services.empty() || a.service.any()) {
       ServiceConfig* svc = find_service(s, kDefaultService);
       if (!svc) {

@@ -38,6 +38,7 @@ struct AttachArgs {
   // Not given: as saved for the bridge, else the defaults (61000-65000, XDPLB_MAX_FLOWS).
   std::optional<std::string> hairpin_ports;  // SNAT source ports of containers calling a VIP
   std::optional<uint32_t> flow_table;        // flow table entries (and as many reverse ones)
+  std::optional<uint32_t> syn_table;         // reverse_new entries; 0: the flow table's share
   // Given (apply): an in-place upgrade is left pending there (cli/upgrade.h), not committed.
   std::unique_ptr<PendingUpgrade>* pending_upgrade = nullptr;
 };

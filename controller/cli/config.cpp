@@ -59,7 +59,7 @@ Status check_reattach(const BridgePlan& p, const BridgeState& now) {
   if (!p.attached) return {};
   const auto& w = *p.want;
   if ((!w.uplinks.empty() && w.uplinks != now.uplinks) || w.xdp_mode != now.xdp_mode || w.attach != now.attach)
-    return make_error("bridge " + w.name + ": its uplinks, XDP mode, flow_table, hairpin_ports or host_local differ from "
+    return make_error("bridge " + w.name + ": its uplinks, XDP mode, flow_table, syn_table, hairpin_ports or host_local differ from "
                       "the file's, and they are fixed while it " +
                       "is attached: run `xdplb detach " + w.name + "` and apply again (the config is restored then)");
   return {};
@@ -72,6 +72,7 @@ AttachArgs attach_args(const config::BridgeSpec& want) {
   a.uplinks = want.uplinks;
   a.xdp_mode = name_of(want.xdp_mode);
   a.flow_table = want.attach.flow_table;
+  a.syn_table = want.attach.syn_table;
   a.hairpin_ports = hairpin_text(want.attach);
   a.no_host_local = !want.attach.host_local;
   return a;

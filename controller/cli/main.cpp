@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
                        "recently used makes room; counted as flow_evicted; default 262144, or as the "
                        "bridge was last attached)")
       ->check(CLI::Range(static_cast<uint32_t>(XDPLB_MIN_FLOWS), xdplb::kMaxFlowTable));
+  c_attach->add_option("--syn-table", attach.syn_table,
+                       "entries for the replies of TCP flows that have sent only their SYN (a SYN flood "
+                       "evicts there first): 256 to the --flow-table size; default (or 0) 1/8 of the "
+                       "flow table, or as the bridge was last attached");
 
   DetachArgs detach;
   auto* c_detach = app.add_subcommand("detach", "detach the datapath from a bridge and remove its pins (with bgp:, its routes are withdrawn first)");

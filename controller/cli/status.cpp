@@ -98,6 +98,7 @@ Result<json> gather(const Globals& g, const std::string& bridge) {
   out["host_local"] = host_local;
   out["flows"] = snap->flows;
   out["flow_table_size"] = snap->flow_table_size;
+  out["syn_table_size"] = snap->syn_table_size;
   out["hairpin_flows"] = snap->hairpin_flows;
   out["hairpin_table_size"] = snap->hairpin_table_size;
   out["backends"] = json::array();
@@ -229,8 +230,9 @@ void print_status(const json& s) {
       std::printf("           return routes %s (while attached; withdrawn %lld ms before a detach)\n", returns.c_str(),
                   static_cast<long long>(b["withdraw_hold_ms"].get<int64_t>()));
   }
-  std::printf("  flows    %llu in the flow table of %u\n", (unsigned long long)s["flows"].get<uint64_t>(),
-              s["flow_table_size"].get<unsigned>());
+  std::printf("  flows    %llu in the flow table of %u (SYN-only flows' replies: a table of %u)\n",
+              (unsigned long long)s["flows"].get<uint64_t>(), s["flow_table_size"].get<unsigned>(),
+              s["syn_table_size"].get<unsigned>());
   std::printf("backends:\n");
   print_backends(s);
   print_reply_nats(s["reply_nats"]);

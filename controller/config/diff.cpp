@@ -108,6 +108,9 @@ std::vector<std::string> diff_bridge(const BridgeSpec& now, const BridgeSpec& wa
   if (now.attach.flow_table != want.attach.flow_table)
     out.push_back("~ bridge " + want.name + ": flow_table " + std::to_string(now.attach.flow_table) + " -> " +
                   std::to_string(want.attach.flow_table));
+  if (now.attach.syn_table != want.attach.syn_table)
+    out.push_back("~ bridge " + want.name + ": syn_table " + std::to_string(now.attach.syn_table) + " -> " +
+                  std::to_string(want.attach.syn_table));
   if (hairpin_text(now.attach) != hairpin_text(want.attach))
     out.push_back("~ bridge " + want.name + ": hairpin_ports " + hairpin_text(now.attach) + " -> " + hairpin_text(want.attach));
   if (now.attach.host_local != want.attach.host_local)

@@ -209,7 +209,7 @@ ServiceSpec read_service(const Reader& r, const YAML::Node& n) {
 }
 
 BridgeSpec read_bridge(const Reader& r, const YAML::Node& n) {
-  r.keys(n, "a bridge", {"name", "uplinks", "xdp_mode", "flow_table", "hairpin_ports", "host_local", "services"});
+  r.keys(n, "a bridge", {"name", "uplinks", "xdp_mode", "flow_table", "syn_table", "hairpin_ports", "host_local", "services"});
   BridgeSpec b;
   b.line = Reader::line_of(n);
   const auto name = n["name"];
@@ -224,6 +224,11 @@ BridgeSpec read_bridge(const Reader& r, const YAML::Node& n) {
     }
   if (auto v = n["xdp_mode"]) b.xdp_mode = r.checked(v, "xdp_mode", parse_name<XdpMode>(r.scalar(v, "xdp_mode")));
   if (auto v = n["flow_table"]) b.attach.flow_table = r.number(v, "flow_table", XDPLB_MIN_FLOWS, AttachSettings::kMaxFlowTable);
+  if (auto v = n["syn_table"]) {
+    b.attach.syn_table = r.number(v, "syn_table", 0, AttachSettings::kMaxFlowTable);
+    if (auto sizes = check_table_sizes(b.attach.flow_table, b.attach.syn_table); !sizes)
+      r.fail(v, "syn_table: " + sizes.error());
+  }
   if (auto v = n["hairpin_ports"]) {
     auto ports = r.checked(v, "hairpin_ports", parse_ports(r.scalar(v, "hairpin_ports")));
     if (ports.first == ports.last) r.fail(v, "hairpin_ports: a range is needed, write MIN-MAX, e.g. 61000-65000");
@@ -367,6 +372,7 @@ std::string config_to_yaml(const ConfigFile& config) {
     if (b.xdp_mode != XdpMode::Auto) o << "    xdp_mode: " << name_of(b.xdp_mode) << "\n";
     const AttachSettings adef;
     if (b.attach.flow_table != adef.flow_table) o << "    flow_table: " << b.attach.flow_table << "\n";
+    if (b.attach.syn_table != adef.syn_table) o << "    syn_table: " << b.attach.syn_table << "\n";
     if (hairpin_text(b.attach) != hairpin_text(adef)) o << "    hairpin_ports: " << quoted(hairpin_text(b.attach)) << "\n";
     if (b.attach.host_local != adef.host_local) o << "    host_local: " << (b.attach.host_local ? "true" : "false") << "\n";
     o << "    services:" << (b.services.empty() ? " []" : "") << "\n";

@@ -269,6 +269,7 @@ std::string state_to_json(const BridgeState& s) {
   j["flow_table"] = s.attach.flow_table;
   j["hairpin_ports"] = hairpin_text(s.attach);
   j["host_local"] = s.attach.host_local;
+  j["syn_table"] = s.attach.syn_table;
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
   for (const auto& svc : s.services) {
     nlohmann::ordered_json listen = nlohmann::ordered_json::array();
@@ -372,6 +373,9 @@ Result<BridgeState> state_from_json(std::string_view text, const std::string& or
   s.attach.hairpin_first = range->first;
   s.attach.hairpin_last = range->last;
   XDPLB_TRY(r.boolean("host_local", s.attach.host_local));
+  XDPLB_TRY(r.number("syn_table", s.attach.syn_table, 0, AttachSettings::kMaxFlowTable));
+  if (auto sizes = check_table_sizes(s.attach.flow_table, s.attach.syn_table); !sizes)
+    return r.fail("\"syn_table\": " + sizes.error());
   XDPLB_TRY(r.number("next_backend_id", s.next_backend_id, 0, XDPLB_MAX_BACKENDS));
 
   if (version == 1) {

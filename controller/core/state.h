@@ -20,6 +20,7 @@
 #include "core/ip.h"
 #include "core/model.h"
 #include "core/result.h"
+#include "core/table_sizes.h"
 
 namespace xdplb {
 
@@ -140,13 +141,15 @@ inline uint32_t pool_of_service(const ServiceConfig& s, int family) {
 }
 
 // What `attach` fixes for as long as a bridge is attached: the flow table's size, the source
-// ports of hairpin SNAT, the cgroup hooks for host-local clients (--flow-table,
-// --hairpin-ports, --no-host-local).
+// ports of hairpin SNAT, the cgroup hooks for host-local clients, the SYN table's size
+// (--flow-table, --hairpin-ports, --no-host-local, --syn-table).
 struct AttachSettings {
-  static constexpr uint32_t kMaxFlowTable = 1u << 24;  // the datapath's limit (kMaxFlowTable)
+  static constexpr uint32_t kMaxFlowTable = xdplb::kMaxFlowTable;  // core/table_sizes.h
   uint32_t flow_table = XDPLB_MAX_FLOWS;
   uint16_t hairpin_first = 61000, hairpin_last = 65000;
   bool host_local = true;
+  // Entries of reverse_new (SYN-only flows); 0: 1/XDPLB_SYN_TABLE_SHARE of the flow table.
+  uint32_t syn_table = 0;
   bool operator==(const AttachSettings&) const = default;
 };
 std::string hairpin_text(const AttachSettings& a);  // "61000-65000"

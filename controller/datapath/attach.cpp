@@ -137,17 +137,12 @@ Status apply_tunables(struct ::xdplb_bpf* skel, const Tunables& t) {
   if (t.hairpin_port_min == 0 || t.hairpin_port_min > t.hairpin_port_max)
     return make_error("hairpin port range " + std::to_string(t.hairpin_port_min) + "-" +
                       std::to_string(t.hairpin_port_max) + " is empty or starts at 0");
-  if (t.flow_table_size < XDPLB_MIN_FLOWS || t.flow_table_size > kMaxFlowTable)
-    return make_error("flow table size " + std::to_string(t.flow_table_size) + " is out of range (" +
-                      std::to_string(XDPLB_MIN_FLOWS) + ".." + std::to_string(kMaxFlowTable) + ")");
+  XDPLB_TRY(check_table_sizes(t.flow_table_size, t.syn_table_size));
   skel->rodata->hairpin_port_min = t.hairpin_port_min;
   skel->rodata->hairpin_port_max = t.hairpin_port_max;
   skel->rodata->flow_table_size = t.flow_table_size;
   skel->rodata->flow_linger_ns = t.flow_linger_ns;
   const uint32_t syn_table = syn_table_entries(t);
-  if (syn_table < XDPLB_MIN_FLOWS || syn_table > t.flow_table_size)
-    return make_error("SYN table size " + std::to_string(syn_table) + " is out of range (" +
-                      std::to_string(XDPLB_MIN_FLOWS) + ".." + std::to_string(t.flow_table_size) + ", the flow table's)");
   const std::pair<struct bpf_map*, uint32_t> sizes[] = {
       {skel->maps.flows, t.flow_table_size}, {skel->maps.reverse, t.flow_table_size}, {skel->maps.reverse_new, syn_table}};
   for (const auto& [map, entries] : sizes)
@@ -231,12 +226,13 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const std::string& pin_dir) {
                       ": run `xdplb attach BRIDGE` with this xdplb to replace them in place");
   auto skel = open_skeleton(&pin_dir);
   if (!skel) return make_error(skel.error());
-  struct bpf_program* prog;
-  bpf_object__for_each_program(prog, (*skel)->obj) bpf_program__set_autoload(prog, false);
+  // Each pinned map's fd goes into the opened object, and the object is never loaded: later
+  // commands only read and write maps, and a load (even of no program) costs more CPU than the
+  // rest of `backend add` — libbpf parses the kernel's whole BTF for the kfunc extern, loads
+  // the object's BTF and probes kernel features. The internal maps (.rodata, .bss) stay
+  // uncreated: nothing reads them after attach.
   struct bpf_map* map;
   bpf_object__for_each_map(map, (*skel)->obj) XDPLB_TRY(reuse_pinned(map));
-  if (int err = xdplb_bpf__load(skel->get()); err)
-    return make_error("loading the BPF object over the pinned maps in " + pin_dir + " failed: " + errno_text(err));
   std::unique_ptr<Datapath> dp(new Datapath());
   dp->skel_ = skel->release();
   return dp;

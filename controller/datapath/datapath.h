@@ -24,6 +24,7 @@
 #include "core/ip.h"
 #include "core/prefix.h"
 #include "core/result.h"
+#include "core/table_sizes.h"
 #include "core/xdp_mode.h"
 #include "datapath/map_mapping.h"
 
@@ -49,19 +50,15 @@ struct Tunables {
   uint16_t hairpin_port_max = XDPLB_HAIRPIN_PORT_MAX;
   // Entries of the flow table and of its reverse table (XDPLB_MIN_FLOWS..kMaxFlowTable).
   uint32_t flow_table_size = XDPLB_MAX_FLOWS;
-  // Entries of reverse_new (SYN-only flows' reverse entries); 0: syn_table_entries' share of
-  // the flow table.
+  // Entries of reverse_new (SYN-only flows' reverse entries; XDPLB_MIN_FLOWS..flow_table_size);
+  // 0: syn_table_entries' share of the flow table.
   uint32_t syn_table_size = 0;
   // How long a TCP flow's entries outlive its end (FIN both ways or RST).
   uint64_t flow_linger_ns = XDPLB_FLOW_LINGER_NS;
 };
-inline constexpr uint32_t kMaxFlowTable = 1u << 24;
-// reverse_new's size for t: syn_table_size, or 1/XDPLB_SYN_TABLE_SHARE of the flow table, at
-// least XDPLB_MIN_FLOWS.
+// reverse_new's size for t (core/table_sizes.h).
 inline uint32_t syn_table_entries(const Tunables& t) {
-  if (t.syn_table_size) return t.syn_table_size;
-  const uint32_t share = t.flow_table_size / XDPLB_SYN_TABLE_SHARE;
-  return share < XDPLB_MIN_FLOWS ? XDPLB_MIN_FLOWS : share;
+  return syn_table_entries(t.flow_table_size, t.syn_table_size);
 }
 
 struct AttachSpec {
@@ -270,6 +267,7 @@ class Datapath {
   Result<BackendCounters> backend_counters(uint32_t id);
   Result<uint64_t> flow_count();  // forward entries currently in the flow table
   uint32_t flow_table_size() const;  // max entries of the flow table (set at attach)
+  uint32_t syn_table_size() const;   // max entries of reverse_new (set at attach)
   // Packet trace (lib/trace.h): start clears the per-CPU reasons noted so far, then turns
   // the trace on with the filter for `lease`; renew moves the lease's end to now + lease (the
   // trace command does it while it runs, so a killed one stops within a lease); stop turns it

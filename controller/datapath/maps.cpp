@@ -188,6 +188,7 @@ Status Datapath::take_backend_id(uint32_t id) {
 }
 
 uint32_t Datapath::flow_table_size() const { return bpf_map__max_entries(skel_->maps.flows); }
+uint32_t Datapath::syn_table_size() const { return bpf_map__max_entries(skel_->maps.reverse_new); }
 
 Result<BackendEntry> Datapath::backend_entry(uint32_t id) {
   if (id >= XDPLB_MAX_BACKENDS) return make_error("backend id " + std::to_string(id) + " out of range");

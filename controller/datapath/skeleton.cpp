@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include "xdplb_bpf.skel.h"
@@ -19,17 +20,18 @@ namespace xdplb {
 namespace {
 
 // libbpf prints verifier logs and pin decisions itself; send them to our log instead of
-// letting them interleave with the CLI's output.
+// letting them interleave with the CLI's output. A line below the log level is not even
+// formatted: opening the object prints hundreds of debug lines.
 int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  const auto ours = level == LIBBPF_WARN   ? spdlog::level::warn
+                    : level == LIBBPF_INFO ? spdlog::level::debug
+                                           : spdlog::level::trace;
+  if (!spdlog::should_log(ours)) return 0;
   char buf[4096];
   int n = vsnprintf(buf, sizeof buf, fmt, args);
   std::string line(buf, n > 0 ? std::min<size_t>(n, sizeof buf - 1) : 0);
   while (!line.empty() && line.back() == '\n') line.pop_back();
-  switch (level) {
-    case LIBBPF_WARN: spdlog::warn("libbpf: {}", line); break;
-    case LIBBPF_INFO: spdlog::debug("libbpf: {}", line); break;
-    default: spdlog::trace("libbpf: {}", line); break;
-  }
+  spdlog::log(ours, "libbpf: {}", line);
   return n;
 }
 
@@ -81,6 +83,12 @@ Status fill_tc_jumps(struct ::xdplb_bpf* skel) {
 }
 
 Result<std::vector<std::string>> map_pin_names() {
+  // The build's names: read from the object once per process (opening it parses the whole
+  // ELF, and every command asks through is_attached, some several times).
+  static std::mutex mutex;
+  static std::optional<std::vector<std::string>> cached;
+  std::lock_guard<std::mutex> hold(mutex);
+  if (cached) return *cached;
   auto skel = open_skeleton(nullptr);
   if (!skel) return make_error(skel.error());
   std::vector<std::string> names;
@@ -90,6 +98,7 @@ Result<std::vector<std::string>> map_pin_names() {
   bpf_object__for_each_map(map, (*skel)->obj) {
     if (!bpf_map__is_internal(map)) names.emplace_back(bpf_map__name(map));
   }
+  cached = names;
   return names;
 }
 

@@ -224,6 +224,8 @@ std::string render_metrics(const Snapshot& snap, const ControlSample& control) {
          double(snap.flows));
   single("xdplb_flow_table_size", "gauge", "Entries the flow table holds at most (attach --flow-table).",
          snap.flow_table_size);
+  single("xdplb_syn_table_size", "gauge",
+         "Entries the table of SYN-only TCP flows' replies holds at most (attach --syn-table).", snap.syn_table_size);
   single("xdplb_hairpin_table_entries", "gauge", "Entries in the hairpin flow table (containers calling a VIP).",
          double(snap.hairpin_flows));
   single("xdplb_hairpin_table_size", "gauge", "Entries the hairpin flow table holds at most.", snap.hairpin_table_size);

@@ -10,6 +10,7 @@ namespace xdplb::observe {
 Result<Snapshot> take_snapshot(Datapath& dp, BridgeState state) {
   Snapshot out;
   out.flow_table_size = dp.flow_table_size();
+  out.syn_table_size = dp.syn_table_size();
   out.hairpin_table_size = dp.hairpin_table_size();
   if (auto n = dp.flow_count()) out.flows = *n;
   if (auto n = dp.hairpin_flow_count()) out.hairpin_flows = *n;

@@ -20,6 +20,7 @@ struct Snapshot {
   std::map<uint32_t, BackendLive> backends;  // by backend id, one per saved backend
   uint64_t flows = 0;                         // forward entries in the flow table
   uint32_t flow_table_size = 0;
+  uint32_t syn_table_size = 0;  // reverse_new: SYN-only TCP flows' reverse entries
   uint64_t hairpin_flows = 0;
   uint32_t hairpin_table_size = 0;
   std::vector<uint64_t> reasons;  // indexed by enum xdplb_reason

@@ -5,6 +5,11 @@ JQ_STATS='
 def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
   else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 def stats: map(select(. != null)) | {median: median, min: min, max: max, n: length};
+# backend add of one build ("this", or "before" with --add-before): wall times, CPU, load.
+def add_stats($add; $cpu; $build): ($add | map(select((.build // "this") == $build))) as $a
+  | ($cpu | map(select(.build == $build))) as $c
+  | {runs: $a, to_first_packet_ms: ($a | map(.to_first_packet_ms) | stats), command_ms: ($a | map(.command_ms) | stats),
+     cpu_ms: ($c | map(.cpu_ms) | stats), loadavg: (($a + $c) | map(.loadavg) | stats)};
 '
 
 summarize() {
@@ -78,8 +83,8 @@ summarize() {
       },
       control_plane: {
         maglev: $maglev,
-        backend_add: {runs: $add, to_first_packet_ms: ($add | map(.to_first_packet_ms) | stats),
-                      command_ms: ($add | map(.command_ms) | stats)}
+        backend_add: add_stats($add; $add_cpu; "this"),
+        backend_add_before: (if any($add[]; .build == "before") then add_stats($add; $add_cpu; "before") else null end)
       },
       memory: ($mem | if . == null then null else {
         flows_map: (.flows // null | if . then {max_entries, bytes_key, bytes_value, bytes_memlock,
@@ -101,6 +106,7 @@ summarize() {
     --argjson http "$(slurp_or_empty "$RAW/http.jsonl")" \
     --argjson maglev "$(cat "$RAW/maglev.json" 2>/dev/null || echo null)" \
     --argjson add "$(slurp_or_empty "$RAW/add_latency.jsonl")" \
+    --argjson add_cpu "$(slurp_or_empty "$RAW/add_cpu.jsonl")" \
     --argjson mem "$(cat "$RAW/memory.json" 2>/dev/null || echo null)" \
     --argjson pc "$(cat "$RAW/prog_cost.json" 2>/dev/null || echo null)"
 }
@@ -257,7 +263,7 @@ markdown() {
       "|---|---|---|---|",
       "| xdplb flows (forward) | \($m.flows_map.bytes_key // "–") + \($m.flows_map.bytes_value // "–") | \($m.flows_map.per_entry | f(0)) B | |",
       "| xdplb reverse | \($m.reverse_map.bytes_key // "–") + \($m.reverse_map.bytes_value // "–") | \($m.reverse_map.per_entry | f(0)) B | |",
-      "| xdplb per flow (every flow table: \(($m.flow_tables.maps // ["flows", "reverse"]) | join(", "))) | | \($m.per_flow_bytes | f(0)) B | \($m.one_million_flows_mib | f(0)) MiB |",
+      "| xdplb per flow (every flow table: \(($m.flow_tables.maps // ["flows", "reverse"]) | join(", ")); reverse_new at \($m.flow_tables.syn_table_entries // "–") entries, each SYN entry \(if ($m.flow_tables.syn_table_entries // 0) > 0 then $m.flow_tables.syn_table_bytes / $m.flow_tables.syn_table_entries | f(0) else "–" end) B: attach --syn-table) | | \($m.per_flow_bytes | f(0)) B | \($m.one_million_flows_mib | f(0)) MiB |",
       "| conntrack (nf_conntrack slab object) | | \($m.conntrack_slab.objsize // "–") B | \($m.conntrack_one_million_mib | f(0)) MiB |",
       "",
       "xdplb figures: `bpftool map show` memlock of the pinned maps over max_entries (LRU hash maps are preallocated: the memory is taken at attach for all \($m.flows_map.max_entries // "–") entries, used or not). conntrack: object size from /proc/slabinfo, allocated per connection (plus NAT extension and hash-bucket overhead not counted here)."

@@ -15,7 +15,7 @@
 
 BT_PIDS=()
 BT_PREFIX=${BT_PREFIX:-xbn}  # overridable, so two runs need not collide
-BT_NET=231
+BT_NET=${BT_NET:-231}  # overridable too
 BT_BACKENDS=0
 # topology.py ARGS...: the shared topology's command line, with this topology's options.
 bt_topology_cli() {

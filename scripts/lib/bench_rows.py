@@ -177,9 +177,17 @@ def control_rows(r):
         out.append(Row(f"maglev_moved/{n}", f"flows moved when 1 of {n} leaves", "%", False,
                        Stat.of(p["moved_share"] * 100), "ideal", Stat.of(p["moved_share_ideal"] * 100)))
     add = cp.get("backend_add") or {}
-    out.append(Row("backend_add/first_packet", "`backend add` → first packet at the new backend", "ms", False,
-                   Stat.of(add.get("to_first_packet_ms")), goal="≤ 10 ms"))
-    out.append(Row("backend_add/command", "`backend add` command", "ms", False, Stat.of(add.get("command_ms"))))
+    before = cp.get("backend_add_before") or {}
+    # With --add-before: the older binary's figures, alternating in the same run, as the baseline.
+    for row_key, key, label, goal in (
+            ("backend_add/first_packet", "to_first_packet_ms", "`backend add` → first packet at the new backend",
+             "≤ 10 ms"),
+            ("backend_add/command", "command_ms", "`backend add` command", ""),
+            ("backend_add/cpu", "cpu_ms", "`backend add` command, CPU (perf task-clock)", "")):
+        v, b = Stat.of(add.get(key)), Stat.of(before.get(key))
+        out.append(Row(row_key, label, "ms", False, v, "before (--add-before)" if b else "", b,
+                       Stat(v.median / b.median, v.min / b.max, v.max / b.min) if v and b and b.min > 0 else None,
+                       goal=goal))
     return [row for row in out if row.value is not None]
 
 

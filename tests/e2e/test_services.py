@@ -232,24 +232,32 @@ def test_port_range_onto_a_range_keeps_the_offset(e2e):
 
 
 def test_load_sizes_kept_and_addresses_reread_by_every_change(e2e):
-    """--flow-table and --hairpin-ports are kept in the state and come back with a bare attach;
-    without the daemon every change command re-reads the addresses a service answers on."""
+    """--flow-table, --syn-table and --hairpin-ports are kept in the state and come back with a
+    bare attach; without the daemon every change command re-reads the addresses a service
+    answers on."""
     t = e2e.web_topology(backends=2, net=NET)
     lb = e2e.xdplb(t.host)
+    lb.fails("attach", t.bridge, "--uplink", t.uplink, "--flow-table", "4096", "--syn-table", "8192",
+             match="--syn-table: SYN table size 8192 is larger than the flow table")
     lb("attach", t.bridge, "--uplink", t.uplink, "--proto", "tcp", "--flow-table", "4096",
-       "--hairpin-ports", "62000-62999")
+       "--syn-table", "1024", "--hairpin-ports", "62000-62999")
     lb("backend", "add", t.backend(1).ip)
-    assert lb.status()["flow_table_size"] == 4096
+    assert (lb.status()["flow_table_size"], lb.status()["syn_table_size"]) == (4096, 1024)
+    assert "SYN-only flows' replies: a table of 1024" in lb("status").out
     lb("detach", t.bridge)
     lb("attach", t.bridge, "--uplink", t.uplink)  # what a reboot does
     assert lb.status()["flow_table_size"] == 4096, "--flow-table restored by a bare attach"
+    assert lb.status()["syn_table_size"] == 1024, "--syn-table restored by a bare attach"
     state = lb.state(t.bridge)
-    assert (state["flow_table"], state["hairpin_ports"]) == (4096, "62000-62999")
+    assert (state["flow_table"], state["syn_table"], state["hairpin_ports"]) == (4096, 1024, "62000-62999")
     served = client.http(t.backend(1).ns, f"http://{t.bridge_ip}:8000/cgi-bin/peer")
     assert served and 62000 <= int(served.split()[2]) <= 62999, f"hairpin SNAT port from the kept range: {served}"
     lb("detach", t.bridge)
-    lb("attach", t.bridge, "--uplink", t.uplink, "--flow-table", "8192")
+    lb.fails("attach", t.bridge, "--uplink", t.uplink, "--flow-table", "512",
+             match="saved --syn-table: SYN table size 1024 is larger than the flow table")
+    lb("attach", t.bridge, "--uplink", t.uplink, "--flow-table", "8192", "--syn-table", "0")
     assert lb.status()["flow_table_size"] == 8192, "a given size replaces the saved one"
+    assert lb.status()["syn_table_size"] == 8192 // 8, "--syn-table 0: the flow table's share again"
 
     # Addresses that appear later, each followed by the next change command of any kind.
     lb("backend", "add", t.backend(2).ip)

@@ -225,5 +225,35 @@ TEST_F(AttachTest, FlowTableSizeIsSetAtAttachAndKeptByOpen) {
   });
 }
 
+// `attach --syn-table N` (Tunables::syn_table_size): reverse_new gets exactly N entries, open
+// reads that size back, and a size above the flow table's is refused before anything is
+// attached.
+TEST_F(AttachTest, SynTableSizeIsSetAtAttachAndKeptByOpen) {
+  in_ns([&] {
+    AttachSpec s = spec(XdpMode::Auto, {"xdpu0"});
+    s.tunables.flow_table_size = 4096;
+    s.tunables.syn_table_size = 4097;
+    auto refused = Datapath::attach(s, nullptr);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("SYN table size 4097 is larger than the flow table"), std::string::npos)
+        << refused.error();
+    EXPECT_FALSE(Datapath::is_attached(pin_dir));
+
+    s.tunables.syn_table_size = 300;
+    auto dp = Datapath::attach(s, nullptr);
+    ASSERT_TRUE(dp) << dp.error();
+    EXPECT_EQ((*dp)->syn_table_size(), 300u);
+    dp->reset();
+    auto opened = Datapath::open(pin_dir);
+    ASSERT_TRUE(opened) << opened.error();
+    EXPECT_EQ((*opened)->syn_table_size(), 300u) << "open must take the pinned table's size";
+    struct bpf_map_info info {};
+    __u32 len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_map__fd((*opened)->skeleton()->maps.reverse_new), &info, &len), 0);
+    EXPECT_EQ(info.max_entries, 300u) << "the kernel's map is that size";
+    EXPECT_EQ((*opened)->flow_table_size(), 4096u);
+  });
+}
+
 }  // namespace
 }  // namespace xdplb::test

@@ -245,20 +245,21 @@ TEST(ConfigExport, AContainerOnTwoFamiliesIsOneBackend) {
   EXPECT_EQ(diff_text(exported, parse_ok(text).bridges[0]), "") << text;
 }
 
-// The settings only attach makes (--flow-table, --hairpin-ports, --no-host-local): read from
-// the bridge section, written by export when not the defaults, part of the diff.
+// The settings only attach makes (--flow-table, --syn-table, --hairpin-ports, --no-host-local):
+// read from the bridge section, written by export when not the defaults, part of the diff.
 TEST(ConfigAttachSettings, ReadWrittenAndDiffed) {
   auto c = parse_ok(R"(bridges:
   - name: lxdbr0
     flow_table: 4096
+    syn_table: 1024
     hairpin_ports: 50000-50999
     host_local: false
     services: []
 )");
   ASSERT_EQ(c.bridges.size(), 1u);
-  EXPECT_EQ(c.bridges[0].attach, (AttachSettings{4096, 50000, 50999, false}));
+  EXPECT_EQ(c.bridges[0].attach, (AttachSettings{4096, 50000, 50999, false, 1024}));
   const std::string text = config_to_yaml(c);
-  for (const char* line : {"flow_table: 4096", "hairpin_ports: \"50000-50999\"", "host_local: false"})
+  for (const char* line : {"flow_table: 4096", "syn_table: 1024", "hairpin_ports: \"50000-50999\"", "host_local: false"})
     EXPECT_NE(text.find(line), std::string::npos) << line << " in " << text;
   EXPECT_EQ(diff_text(parse_ok(text).bridges[0], c.bridges[0]), "") << text;
   EXPECT_EQ(config_to_yaml(parse_ok("bridges:\n  - name: lxdbr0\n")).find("flow_table"), std::string::npos)
@@ -271,9 +272,13 @@ TEST(ConfigAttachSettings, ReadWrittenAndDiffed) {
   BridgeSpec defaults = c.bridges[0];
   defaults.attach = AttachSettings{};
   EXPECT_EQ(diff_text(defaults, c.bridges[0]),
-            "~ bridge lxdbr0: flow_table 262144 -> 4096\n~ bridge lxdbr0: hairpin_ports 61000-65000 -> 50000-50999\n"
+            "~ bridge lxdbr0: flow_table 262144 -> 4096\n~ bridge lxdbr0: syn_table 0 -> 1024\n"
+            "~ bridge lxdbr0: hairpin_ports 61000-65000 -> 50000-50999\n"
             "~ bridge lxdbr0: host_local true -> false\n");
 
   EXPECT_NE(parse_error("bridges:\n  - name: lxdbr0\n    flow_table: 10\n").find("flow_table"), std::string::npos);
+  const std::string syn = parse_error("bridges:\n  - name: lxdbr0\n    flow_table: 4096\n    syn_table: 8192\n");
+  EXPECT_NE(syn.find("syn_table: SYN table size 8192 is larger than the flow table (4096"), std::string::npos) << syn;
+  EXPECT_NE(parse_error("bridges:\n  - name: lxdbr0\n    syn_table: 100\n").find("is below 256"), std::string::npos);
   EXPECT_NE(parse_error("bridges:\n  - name: lxdbr0\n    hairpin_ports: 61000\n").find("hairpin_ports"), std::string::npos);
 }

@@ -84,7 +84,7 @@ BridgeState sample() {
   s.backends[0].health = Health::Down;
   s.backends[0].path = BackendPath::Redirect;
   s.next_backend_id = 6;
-  s.attach = AttachSettings{4096, 50000, 50999, false};
+  s.attach = AttachSettings{4096, 50000, 50999, false, 1024};
   return s;
 }
 
@@ -105,17 +105,50 @@ TEST(StateJson, RoundTrip) {
   EXPECT_EQ(j["flow_table"], 4096);
   EXPECT_EQ(j["hairpin_ports"], "50000-50999");
   EXPECT_EQ(j["host_local"], false);
+  EXPECT_EQ(j["syn_table"], 1024);
+  // A SYN table larger than the flow table is refused, naming the key.
+  j["syn_table"] = 8192;
+  auto too_big = state_from_json(j.dump(), "test");
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_NE(too_big.error().find("\"syn_table\": SYN table size 8192 is larger than the flow table (4096"),
+            std::string::npos)
+      << too_big.error();
   // A file from before the attach settings: the defaults attach had then.
   j.erase("flow_table");
   j.erase("hairpin_ports");
   j.erase("host_local");
+  j.erase("syn_table");
   auto old = state_from_json(j.dump(), "test");
   ASSERT_TRUE(old.ok()) << old.error();
   EXPECT_EQ(old->attach, AttachSettings{});
+  EXPECT_EQ(old->attach.syn_table, 0u) << "no syn_table: the flow table's share";
   j["hairpin_ports"] = "61000";
   auto bad = state_from_json(j.dump(), "test");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().find("hairpin_ports"), std::string::npos) << bad.error();
+}
+
+// reverse_new's size: the flow table's share (at least XDPLB_MIN_FLOWS) unless given; a given
+// size within XDPLB_MIN_FLOWS..the flow table; the errors say what to give instead.
+TEST(TableSizes, SynTableShareAndLimits) {
+  EXPECT_EQ(syn_table_entries(XDPLB_MAX_FLOWS, 0), XDPLB_MAX_FLOWS / XDPLB_SYN_TABLE_SHARE);
+  EXPECT_EQ(syn_table_entries(1024, 0), uint32_t{XDPLB_MIN_FLOWS}) << "never below the minimum";
+  EXPECT_EQ(syn_table_entries(4096, 300), 300u);
+  EXPECT_TRUE(check_table_sizes(4096, 0));
+  EXPECT_TRUE(check_table_sizes(4096, XDPLB_MIN_FLOWS));
+  EXPECT_TRUE(check_table_sizes(4096, 4096));
+  auto small = check_table_sizes(4096, XDPLB_MIN_FLOWS - 1);
+  ASSERT_FALSE(small);
+  EXPECT_EQ(small.error(), "SYN table size 255 is below 256: give 256..4096, or 0 for 1/8 of the flow table (512)");
+  auto big = check_table_sizes(4096, 4097);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error(),
+            "SYN table size 4097 is larger than the flow table (4096 entries): give at most the flow table's "
+            "size, a larger flow table, or 0 for 1/8 of it (512)");
+  auto flows = check_table_sizes(XDPLB_MIN_FLOWS - 1, 0);
+  ASSERT_FALSE(flows);
+  EXPECT_EQ(flows.error(), "flow table size 255 is out of range (256..16777216)");
+  EXPECT_FALSE(check_table_sizes(kMaxFlowTable + 1, 0));
 }
 
 TEST(StateJson, SchedulerIsCheckedAndWrittenInItsOwnSpelling) {
