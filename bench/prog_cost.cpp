@@ -57,11 +57,12 @@ constexpr int kNewFlowRuns = 20000;
 constexpr int kSchedulerRuns = 5000;  // new flows per scheduler variant and round
 constexpr uint32_t kTraceRepeat = 2000;  // a matching trace: fewer runs than the ring holds
 // Trace off vs compiled out: many short rounds (at load 4-7 on this VM, 300 rounds of 10000 runs
-// gave a 95 % interval of the median ratio of +-0.5 %, 60 of 20000 +-2 %). 200 x 2500 runs of 6
-// programs x 2 paths is ≈1.1 s of program time, but under load a long test run is preempted
-// often (the kernel's timer leaves that out): 240 x 5000 took 90 s more wall time at load 3.
-constexpr int kPairedRounds = 200;
-constexpr uint32_t kPairRepeat = 2500;  // ≈0.5 ms per run at ≈180 ns
+// gave a 95 % interval of the median ratio of +-0.5 %, 60 of 20000 +-2 %). Each test run with
+// repeat > 1 puts the program into the kernel's XDP dispatcher and takes it out again (≈20 ms of
+// wall time here, not counted in its ns), so the count of runs costs more than their length:
+// 120 rounds x 6 programs x 2 paths of 5000 runs are ≈30 s of wall time, 1.3 s of program time.
+constexpr int kPairedRounds = 120;
+constexpr uint32_t kPairRepeat = 5000;  // ≈1 ms per run at ≈180 ns
 
 // Identity services: the backend is the VIP:port itself. id 3: pass path, id 4: fast path.
 const std::string kIdVip = "10.0.0.30", kIdFastVip = "10.0.0.40";
@@ -191,8 +192,8 @@ double quantile(const std::vector<double>& v, double q) {
 
 // One path run in short rounds by the real program (A, no trace running) and by the build with
 // the trace compiled out (C), each loaded kLoads times (A's first load is the skeleton's): where
-// the JIT put a program moves its time by about 1 % (A against its own second load, the control),
-// so each side's figure is the mean over its loads. The order rotates round by round.
+// the JIT put a program moves its time by 1-2 %, once 10 % (A against its own second load, the
+// control), so each side's figure is the median over its loads. The order rotates round by round.
 constexpr int kLoads = 3;
 constexpr int kVariants = 2 * kLoads;  // A's loads, then C's
 
@@ -201,11 +202,15 @@ struct Paired {
   std::string c_row;   // the compiled-out row in the table
   std::function<Result<double>(int prog_fd, uint32_t repeat)> measure;
   std::array<std::vector<double>, kVariants> ns;
-  // Per round, the mean over one side's loads.
-  std::vector<double> mean(bool c_side) const {
-    std::vector<double> out(ns[0].size(), 0.0);
-    for (int v = c_side ? kLoads : 0; v < (c_side ? kVariants : kLoads); ++v)
-      for (size_t i = 0; i < out.size(); ++i) out[i] += ns[v][i] / kLoads;
+  // Per round, the median over one side's loads (one load can land 10 % slower than the others).
+  std::vector<double> side(bool c_side) const {
+    std::vector<double> out;
+    for (size_t i = 0; i < ns[0].size(); ++i) {
+      std::vector<double> loads;
+      for (int v = c_side ? kLoads : 0; v < (c_side ? kVariants : kLoads); ++v) loads.push_back(ns[v][i]);
+      std::sort(loads.begin(), loads.end());
+      out.push_back(loads[loads.size() / 2]);
+    }
     return out;
   }
 };
@@ -245,13 +250,13 @@ void print_ratio(const std::string& name, const std::vector<double>& a, const st
 void print_pairs(const std::vector<Paired>& pairs, const std::string& c_obj) {
   std::printf("\ntrace hook off vs compiled out, same process: %d rounds of %u runs per program, order rotated;\n"
               "A = this build (no trace running), C = the same source built with -DXDPLB_NO_TRACE, each\n"
-              "loaded %d times, a side's figure the mean over its loads; A2 = A's second load; all over the\n"
+              "loaded %d times, a side's figure the median of its loads; A2 = A's second load; all over the\n"
               "same maps and .rodata; ratio per round (BPF_PROG_TEST_RUN's whole ns per run)\n\n",
               kPairedRounds, kPairRepeat, kLoads);
   if (c_obj != XDPLB_NOTRACE_OBJ) std::printf("C is %s here (XDPLB_PROG_COST_C_OBJ)\n\n", c_obj.c_str());
   std::printf("  %-36s %7s %7s %8s %8s %15s %15s  %s\n", "A vs C: path", "A ns", "C ns", "A-C ns", "A/C", "[IQR]",
               "[95% CI]", "A within 2 % of C");
-  for (const auto& p : pairs) print_ratio(p.path, p.mean(false), p.mean(true));
+  for (const auto& p : pairs) print_ratio(p.path, p.side(false), p.side(true));
   std::printf("\n  %-36s %7s %7s %8s %8s %15s %15s  %s\n", "control, A vs A2: path", "A ns", "A2 ns", "A-A2 ns",
               "A/A2", "[IQR]", "[95% CI]", "A within 2 % of A2");
   for (const auto& p : pairs) print_ratio(p.path, p.ns[0], p.ns[1]);
@@ -425,7 +430,7 @@ int main() {
     row(paths[i].name, samples[i], paths[i].held);
     if (paths[i].name != "known flow, redirect, trace (written)") continue;
     for (const auto& p : pairs)
-      row(p.c_row, p.mean(true), "as \"" + p.path + "\", trace compiled out; " + std::to_string(kPairedRounds) + " short rounds");
+      row(p.c_row, p.side(true), "as \"" + p.path + "\", trace compiled out; " + std::to_string(kPairedRounds) + " short rounds");
   }
   std::printf("\nnew flows created while measuring: %llu (expected %d)\n",
               static_cast<unsigned long long>(after[XDPLB_R_NEW_FLOW] - before[XDPLB_R_NEW_FLOW]),
