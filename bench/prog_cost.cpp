@@ -61,7 +61,16 @@ constexpr uint32_t kTraceRepeat = 2000;  // a matching trace: fewer runs than th
 // repeat > 1 puts the program into the kernel's XDP dispatcher and takes it out again (≈20 ms of
 // wall time here, not counted in its ns), so the count of runs costs more than their length:
 // 120 rounds x 6 programs x 2 paths of 5000 runs are ≈30 s of wall time, 1.3 s of program time.
-constexpr int kPairedRounds = 120;
+// XDPLB_PROG_COST_PAIRED_ROUNDS=N overrides the count (bench.sh --quick: a smoke run, not a verdict).
+constexpr int kDefaultPairedRounds = 120;
+int paired_rounds() {
+  static const int n = [] {
+    const char* e = std::getenv("XDPLB_PROG_COST_PAIRED_ROUNDS");
+    int v = e ? std::atoi(e) : 0;
+    return v >= 4 && v <= 1000 ? v : kDefaultPairedRounds;
+  }();
+  return n;
+}
 constexpr uint32_t kPairRepeat = 5000;  // ≈1 ms per run at ≈180 ns
 
 // Identity services: the backend is the VIP:port itself. id 3: pass path, id 4: fast path.
@@ -216,7 +225,7 @@ struct Paired {
 };
 
 Status measure_pairs(std::vector<Paired>& pairs, const std::array<int, kVariants>& fds) {
-  for (int i = 0; i < kPairedRounds; ++i)
+  for (int i = 0; i < paired_rounds(); ++i)
     for (auto& p : pairs)
       for (int k = 0; k < kVariants; ++k) {
         const int v = (i + k) % kVariants;
@@ -252,7 +261,7 @@ void print_pairs(const std::vector<Paired>& pairs, const std::string& c_obj) {
               "A = this build (no trace running), C = the same source built with -DXDPLB_NO_TRACE, each\n"
               "loaded %d times, a side's figure the median of its loads; A2 = A's second load; all over the\n"
               "same maps and .rodata; ratio per round (BPF_PROG_TEST_RUN's whole ns per run)\n\n",
-              kPairedRounds, kPairRepeat, kLoads);
+              paired_rounds(), kPairRepeat, kLoads);
   if (c_obj != XDPLB_NOTRACE_OBJ) std::printf("C is %s here (XDPLB_PROG_COST_C_OBJ)\n\n", c_obj.c_str());
   std::printf("  %-36s %7s %7s %8s %8s %15s %15s  %s\n", "A vs C: path", "A ns", "C ns", "A-C ns", "A/C", "[IQR]",
               "[95% CI]", "A within 2 % of C");
@@ -430,7 +439,7 @@ int main() {
     row(paths[i].name, samples[i], paths[i].held);
     if (paths[i].name != "known flow, redirect, trace (written)") continue;
     for (const auto& p : pairs)
-      row(p.c_row, p.side(true), "as \"" + p.path + "\", trace compiled out; " + std::to_string(kPairedRounds) + " short rounds");
+      row(p.c_row, p.side(true), "as \"" + p.path + "\", trace compiled out; " + std::to_string(paired_rounds()) + " short rounds");
   }
   std::printf("\nnew flows created while measuring: %llu (expected %d)\n",
               static_cast<unsigned long long>(after[XDPLB_R_NEW_FLOW] - before[XDPLB_R_NEW_FLOW]),
