@@ -41,7 +41,8 @@ check "program cost: kernel work per packet counted (the redirect path counts it
 check "backend add -> first packet measured" jq_true '.control_plane.backend_add.to_first_packet_ms.median > 0'
 check "memory: bytes per flow and conntrack object size" \
   jq_true '.memory.per_flow_bytes > 0 and .memory.conntrack_slab.objsize > 0'
-check "goals listed" jq_true '.goals | length == 6'
+check "goals listed" jq_true '.goals | length == 7'
+check "program cost: trace off vs compiled out in paired rounds" jq_true '(.prog_cost.trace_off_vs_compiled_out | length) == 2 and (.goals | any(.goal | startswith("no trace running")))'
 check "report.md has the packet-rate table with numbers" grep -qE '^\| xdplb_redirect \| [0-9]' "$OUT/report.md"
 check "xdplb top printed one snapshot with a TOTAL row" grep -q '^TOTAL' "$OUT/raw/top.txt"
 check "charts written" test -s "$OUT/packet_rate.png" -a -s "$OUT/http.png"
