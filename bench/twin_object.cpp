@@ -62,7 +62,7 @@ Result<std::unique_ptr<TwinObject>> TwinObject::load(Datapath& dp, const std::st
     const std::string name = bpf_map__name(m);
     bpf_map__set_pin_path(m, nullptr);
     if (name == "tc_jump") continue;  // its own (fill_tc_jumps): the entries are programs
-    if (bpf_map__is_internal(m)) {
+    if (bpf_map__is_internal(m) && name != ".data.trace") {  // the trace switch is shared
       XDPLB_TRY(copy_global_data(m, real, what));
       continue;
     }

@@ -4,6 +4,9 @@
  *   xdplb_tc  (TC ingress, the bridge): backend replies. Reverse NAT of the source to
  *       VIP:vport, FIB lookup, redirect.
  * Every outcome is counted under a named reason (enum xdplb_reason). */
+/* The packet trace's switch is a global of this object (lib/trace_switch.h). */
+#define XDPLB_TRACE_SWITCH
+
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>

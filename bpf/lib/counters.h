@@ -5,15 +5,20 @@
 #include <stdbool.h>
 
 #include "lib/maps.h"
+#include "lib/trace_switch.h"
 
-/* For the packet trace (lib/trace.h): reason was counted for the packet being handled. One
- * inlined per-CPU array lookup and an OR, whether or not a trace runs. */
+/* For the packet trace (lib/trace.h): reason was counted for the packet being handled. With
+ * no trace running, one load of the switch (lib/trace_switch.h); while one runs, an inlined
+ * per-CPU array lookup and an OR. */
 static __always_inline void trace_note_reason(__u32 reason)
 {
 #ifndef XDPLB_NO_TRACE
 	__u32 zero = 0;
-	struct xdplb_trace_cpu *t = bpf_map_lookup_elem(&trace_reasons, &zero);
+	struct xdplb_trace_cpu *t;
 
+	if (!trace_switched_on())
+		return;
+	t = bpf_map_lookup_elem(&trace_reasons, &zero);
 	if (t)
 		t->reasons |= 1ull << (reason & 63);
 #endif

@@ -1,13 +1,15 @@
-/* Packet trace (`xdplb trace`): off unless trace_conf[0].on and its lease (.until_ns) has not
- * run out. Each program's entry keeps a struct trace_note of what it decided and calls
- * trace_packet() once before it returns; with the trace off that is one inlined array lookup
- * and a test (the clock is read only while .on). The packet's reasons are the bits
- * count_reason noted in trace_reasons (lib/counters.h). */
+/* Packet trace (`xdplb trace`): off unless the trace switch (lib/trace_switch.h) and
+ * trace_conf[0].on are set and its lease (.until_ns) has not run out. Each program's entry keeps
+ * a struct trace_note of what it decided and calls trace_packet() once before it returns; with
+ * the trace off that is one load of the switch and a test (trace_conf is read, and the clock,
+ * only while it is on). The packet's reasons are the bits count_reason noted in trace_reasons
+ * (lib/counters.h). */
 #pragma once
 
 #include <stdbool.h>
 
 #include "lib/maps.h"
+#include "lib/trace_switch.h"
 
 /* What a program noted about a packet for the trace. */
 struct trace_note {
@@ -125,10 +127,13 @@ static __always_inline const struct xdplb_trace_conf *trace_on(void)
 	return NULL;
 #else
 	__u32 zero = 0;
-	struct xdplb_trace_conf *c = bpf_map_lookup_elem(&trace_conf, &zero);
+	struct xdplb_trace_conf *c;
 	struct xdplb_trace_cpu *t;
 	__u64 tick;
 
+	if (!trace_switched_on())
+		return NULL;
+	c = bpf_map_lookup_elem(&trace_conf, &zero);
 	if (!c || !c->on)
 		return NULL;
 	/* The lease is checked once per tick per CPU (jiffies: an inlined load), on the coarse
@@ -139,8 +144,11 @@ static __always_inline const struct xdplb_trace_conf *trace_on(void)
 		return NULL;
 	tick = bpf_jiffies64();
 	if (t->lease_jiffies != tick) {
-		if (bpf_ktime_get_coarse_ns() >= c->until_ns)
+		if (bpf_ktime_get_coarse_ns() >= c->until_ns) {
+			/* a trace that did not renew its lease (killed): back to the switch's one load */
+			trace_switch_off();
 			return NULL;
+		}
 		t->lease_jiffies = tick;
 	}
 	return c;

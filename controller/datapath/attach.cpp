@@ -20,6 +20,7 @@
 
 #include "core/fd.h"
 #include "datapath/datapath.h"
+#include "datapath/link_pins.h"
 #include "datapath/meta.h"
 #include "datapath/pinned_map.h"
 #include "datapath/skeleton.h"
@@ -34,8 +35,6 @@ namespace {
 // enum bpf_attach_type BPF_TCX_INGRESS (Linux 6.6). The uapi headers shipped with libbpf 1.1
 // predate tcx, and libbpf 1.1 has no bpf_program__attach_tcx: bpf_link_create takes it as is.
 constexpr int kBpfTcxIngress = 46;
-
-constexpr const char* kLinkPrefix = "link_";
 
 bool on_bpffs(const std::string& path) {
   struct statfs st {};
@@ -230,11 +229,13 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const std::string& pin_dir) {
   // commands only read and write maps, and a load (even of no program) costs more CPU than the
   // rest of `backend add` — libbpf parses the kernel's whole BTF for the kfunc extern, loads
   // the object's BTF and probes kernel features. The internal maps (.rodata, .bss) stay
-  // uncreated: nothing reads them after attach.
+  // uncreated: only the trace switch (.data.trace) is written after attach, through the
+  // programs the links run (trace.cpp).
   struct bpf_map* map;
   bpf_object__for_each_map(map, (*skel)->obj) XDPLB_TRY(reuse_pinned(map));
   std::unique_ptr<Datapath> dp(new Datapath());
   dp->skel_ = skel->release();
+  dp->pin_dir_ = pin_dir;
   return dp;
 }
 
@@ -256,20 +257,6 @@ Result<std::unique_ptr<Datapath>> Datapath::load_staged(const std::string& stage
   dp->skel_ = skel->release();
   return dp;
 }
-
-namespace {
-
-// The program a pinned link runs now, for putting it back.
-Result<UniqueFd> link_program(int link_fd) {
-  bpf_link_info info{};
-  uint32_t len = sizeof info;
-  if (int err = bpf_obj_get_info_by_fd(link_fd, &info, &len); err) return make_error(errno_text(err));
-  UniqueFd prog(bpf_prog_get_fd_by_id(info.prog_id));
-  if (!prog.valid()) return make_error(errno_text(-errno));
-  return prog;
-}
-
-}  // namespace
 
 namespace {
 

@@ -271,7 +271,8 @@ class Datapath {
   // Packet trace (lib/trace.h): start clears the per-CPU reasons noted so far, then turns
   // the trace on with the filter for `lease`; renew moves the lease's end to now + lease (the
   // trace command does it while it runs, so a killed one stops within a lease); stop turns it
-  // off. trace_ring_fd() is the ring buffer the programs write xdplb_trace_event records to.
+  // off. Each also sets the programs' trace switch (lib/trace_switch.h): renew sets it again,
+  // for programs an upgrade put in since. trace_ring_fd() is the ring buffer the programs write xdplb_trace_event records to.
   Status start_trace(const TraceFilter& filter, std::chrono::milliseconds lease = kTraceLease);
   Status renew_trace(std::chrono::milliseconds lease = kTraceLease);
   Status stop_trace();
@@ -288,7 +289,10 @@ class Datapath {
   Datapath() = default;
   // backend_conns, mmapped on first use so the controller can decrement atomically.
   Result<int64_t*> connection_counters();
+  // Sets the trace switch of the programs this datapath runs (trace.cpp).
+  Status set_trace_switch(bool on);
   struct ::xdplb_bpf* skel_ = nullptr;
+  std::string pin_dir_;  // set by open(): the programs are the ones its links run
   MapMapping conns_;  // backend_conns
   // The pages of each pool's Maglev ring, mapped at the pool's first ring write.
   std::array<MapMapping, XDPLB_MAX_POOLS> rings_;

@@ -5,9 +5,10 @@ the bridge's SNAT address) and, naming the host, its host-local calls; and a tra
 -9 stops within its lease (the datapath checks it), leaves nothing in the ring after that and
 does not block the next one."""
 import json
+import os
 import time
 
-from lib import client, servers, spawn, url, wait_until
+from lib import client, run, servers, spawn, url, wait_until
 
 NET = 98
 LEASE = 3  # s, kTraceLease (controller/datapath/datapath.h)
@@ -24,6 +25,26 @@ def start(e2e):
     for b in t.backends:
         lb("backend", "add", b.ip)
     return t, lb
+
+
+def bpftool(*args):
+    return json.loads(run(["bpftool", "-j", *args]).out)
+
+
+def trace_switches(lb, bridge):
+    """The trace switch (bpf/lib/trace_switch.h: the map `.data.trace`, not pinned) of the
+    programs the bridge's links run, as the kernel holds it: {map id: 0 or 1}."""
+    pins = os.path.join(lb.pin_root, bridge)
+    switches = {}
+    for name in os.listdir(pins):
+        if not name.startswith("link_"):
+            continue
+        prog = bpftool("prog", "show", "id", str(bpftool("link", "show", "pinned", os.path.join(pins, name))["prog_id"]))
+        for map_id in prog.get("map_ids", []):
+            if bpftool("map", "show", "id", str(map_id))["name"] == ".data.trace":
+                value = bpftool("map", "lookup", "id", str(map_id), "key", "0", "0", "0", "0")["value"]
+                switches[map_id] = int(value[0], 16)  # little-endian u32: its low byte
+    return switches
 
 
 def records(proc):
@@ -109,10 +130,13 @@ def test_trace_killed_stops_within_its_lease(e2e):
     assert client.http(t.client, url(t.vip))
     wait_until(lambda: records(tr), 5, "the trace sees the request", ok=bool)
     time.sleep(1)  # the last FINs, read by the trace
+    assert list(trace_switches(lb, t.bridge).values()) == [1], "one load of the programs, its trace switch on"
     tr.kill9()  # no chance to turn the trace off
     time.sleep(LEASE + 1)
     for _ in range(5):  # would fill the ring if the datapath still traced
         assert client.http(t.client, url(t.vip))
+    # The first packet past the lease switched the hook off: no trace cost left behind.
+    assert list(trace_switches(lb, t.bridge).values()) == [0], "the killed trace's switch is off"
     time.sleep(0.5)
     after = spawn([lb.bin, "trace", "--client", "192.0.2.1", "--timeout", 1], e2e.path("after.log"),
                   ns=t.host, defer=e2e.defer, env=lb.environ)

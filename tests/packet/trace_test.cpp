@@ -5,6 +5,7 @@
 // uplink are traced with the flow they belong to.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "prog_run.h"
 #include "scenario.h"
 #include "trace_reader.h"
+#include "xdplb_bpf.skel.h"
 
 using namespace xdplb;
 using namespace xdplb::test;
@@ -44,6 +46,19 @@ class TraceTest : public ::testing::Test {
     auto r = run_xdp(dp_->xdp_prog_fd(), frame);
     EXPECT_TRUE(r) << r.error();
     return r ? r->verdict : -1;
+  }
+
+  // The programs' trace switch (lib/trace_switch.h), as they read it.
+  uint32_t trace_switch() { return dp_->skeleton()->data_trace->trace_switch; }
+  // trace_reasons[0].reasons ORed over the CPUs.
+  uint64_t cpu_reasons() {
+    const uint32_t zero = 0;
+    std::vector<xdplb_trace_cpu> v(static_cast<size_t>(libbpf_num_possible_cpus()));
+    EXPECT_EQ(bpf_map__lookup_elem(dp_->skeleton()->maps.trace_reasons, &zero, sizeof zero, v.data(),
+                                   v.size() * sizeof v[0], 0), 0);
+    uint64_t all = 0;
+    for (const auto& c : v) all |= c.reasons;
+    return all;
   }
 
   std::unique_ptr<Datapath> dp_;
@@ -130,14 +145,31 @@ TEST_F(TraceTest, ServiceFilter) {
 TEST_F(TraceTest, StopsWhenTheLeaseRunsOut) {
   using namespace std::chrono_literals;
   ASSERT_TRUE(dp_->start_trace({}, 300ms));
+  EXPECT_EQ(trace_switch(), 1u) << "a trace runs: the programs' switch is on";
   xdp(Packet::tcp("192.168.1.2", 40000, kVip, kPort));
   EXPECT_EQ(drain().size(), 1u) << "within the lease";
   std::this_thread::sleep_for(400ms);  // nobody renews it: as if the trace was killed
   xdp(Packet::tcp("192.168.1.2", 40001, kVip, kPort));
   EXPECT_TRUE(drain().empty()) << "the lease ran out: the datapath must stop tracing";
+  EXPECT_EQ(trace_switch(), 0u) << "the program that found the lease run out switches the trace hook off";
   ASSERT_TRUE(dp_->renew_trace(300ms));
+  EXPECT_EQ(trace_switch(), 1u) << "a renewal switches it on again";
   xdp(Packet::tcp("192.168.1.2", 40002, kVip, kPort));
   EXPECT_EQ(drain().size(), 1u) << "renewed";
+  ASSERT_TRUE(dp_->stop_trace());
+  EXPECT_EQ(trace_switch(), 0u) << "stopped: off";
+}
+
+// With the switch off the programs note no reasons at all (the trace hook's cost is one load):
+// a trace that starts finds none left from before it.
+TEST_F(TraceTest, SwitchedOffNotesNoReasons) {
+  xdp(Packet::tcp("192.168.1.2", 40000, kVip, kPort));
+  EXPECT_EQ(cpu_reasons(), 0u) << "no trace: count_reason leaves the per-CPU word alone";
+  ASSERT_TRUE(dp_->start_trace({}));
+  xdp(Packet::tcp("192.168.1.2", 40001, kVip, kPort));
+  auto ev = drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_NE(ev[0].reasons, 0u) << "on: the packet's reasons are noted";
 }
 
 // A router's "fragmentation needed" about the reply of the flow opened by req (VIP -> client):
