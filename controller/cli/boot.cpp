@@ -17,6 +17,7 @@
 
 #include "boot/notify.h"
 #include "cli/commands.h"
+#include "cli/handoff.h"
 #include "config/yaml_config.h"
 #include "daemon/daemon.h"
 #include "net/link.h"
@@ -118,6 +119,7 @@ int run_boot(const Globals& g, const BootArgs& a) {
     opts.pin_dir = g.pin_dir(b.name);
     opts.state_dir = g.state_dir();
     opts.heartbeats = &heartbeats;
+    opts.control = handed_commands(opts);
     // One /metrics per bridge's daemon: the first on --metrics' port, the next on the next ones.
     if (*metrics) {
       opts.metrics = **metrics;
