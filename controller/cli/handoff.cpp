@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -98,12 +99,19 @@ ControlReply run_handed(const ControlRequest& request, const std::string& bridge
   args.insert(args.end(), request.args.begin(), request.args.end());
   static std::mutex one_at_a_time;
   std::lock_guard hold(one_at_a_time);
-  Captured captured;
-  reply.code = run_command_line(args, true);
-  std::cout.flush();
-  std::cerr.flush();
-  reply.out = captured.out.str();
-  reply.err = captured.err.str();
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    Captured captured;
+    reply.code = run_command_line(args, true);
+    std::cout.flush();
+    std::cerr.flush();
+    reply.out = captured.out.str();
+    reply.err = captured.err.str();
+  }
+  std::string line;
+  for (const auto& a : request.args) line += (line.empty() ? "" : " ") + a;
+  spdlog::info("ran `xdplb {}` for the CLI in {:.2f} ms (exit {})", line,
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(), reply.code);
   return reply;
 }
 

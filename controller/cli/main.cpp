@@ -54,6 +54,7 @@ int run_command_line(const std::vector<std::string>& args, bool in_daemon) {
     throw CLI::Success();
   }, "print the help of every command and subcommand (xdplb(8) has it too)");
   Globals g;
+  g.in_daemon = in_daemon;
   app.add_flag("-v,--verbose", g.verbose, "debug logs");
   app.add_option("--pin-root", g.pin_root_flag,
                  "bpffs directory for pinned maps and links (env XDPLB_PIN_ROOT; default /sys/fs/bpf/xdplb)");
