@@ -70,7 +70,8 @@ std::optional<std::pair<ino_t, ino_t>> pin_inodes(const std::string& pin_dir) {
   return std::make_pair(meta.st_ino, ring.st_ino);
 }
 
-// The bridge's pinned maps; in the daemon the last one opened, while its pins are the same.
+}  // namespace
+
 Result<std::shared_ptr<Datapath>> open_datapath(const Globals& g, const std::string& pin_dir) {
   if (!g.in_daemon) {
     auto dp = Datapath::open(pin_dir);
@@ -94,8 +95,6 @@ Result<std::shared_ptr<Datapath>> open_datapath(const Globals& g, const std::str
   if (pins) kept = Kept{pin_dir, *pins, opened};
   return opened;
 }
-
-}  // namespace
 
 Result<BridgeSession> open_bridge(const Globals& g, const std::optional<std::string>& bridge_arg,
                                   const std::string& what) {

@@ -55,6 +55,9 @@ struct BridgeSession {
   // The saved state, read without the lock (for checks before a change and for output).
   Result<BridgeState> load() const;
 };
+// The bridge's pinned maps; in the daemon (g.in_daemon) the last ones opened, kept while the
+// pins are the same.
+Result<std::shared_ptr<Datapath>> open_datapath(const Globals& g, const std::string& pin_dir);
 Result<BridgeSession> open_bridge(const Globals& g, const std::optional<std::string>& bridge_arg,
                                   const std::string& what);
 

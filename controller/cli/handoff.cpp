@@ -116,6 +116,10 @@ ControlReply run_handed(const ControlRequest& request, const std::string& bridge
 }
 
 ControlServer::Handler handed_commands(const DaemonOptions& opts) {
+  // Opened now, so the first handed command finds the maps open (a failure shows again then).
+  Globals g;
+  g.in_daemon = true;
+  (void)open_datapath(g, opts.pin_dir);
   return [bridge = opts.bridge, pin_dir = opts.pin_dir, state_dir = opts.state_dir](const ControlRequest& r) {
     return run_handed(r, bridge, pin_dir, state_dir);
   };

@@ -52,7 +52,7 @@ add_daemon_start() {
   xdplb daemon --bridge "$BRIDGE" --log-file "$RAW/add_daemon.log" >>"$RAW/xdplb.log" 2>&1 ||
     { log "  xdplb daemon failed: $(tail -1 "$RAW/xdplb.log")"; return 1; }
   ADD_DAEMON_PID=$(cat "$XDPLB_STATE_DIR/$BRIDGE.daemon.pid")
-  sleep 0.3  # its first probes and state read done
+  sleep 1  # settled as a daemon that runs all along: its start-up writes and state read done
 }
 add_daemon_stop() {
   [ -n "${ADD_DAEMON_PID:-}" ] || return 0
