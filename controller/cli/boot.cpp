@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -32,7 +31,7 @@ namespace {
 Status set_up_logging(const BootArgs& a, const std::string& state_dir) {
   std::shared_ptr<spdlog::logger> logger;
   if (boot::stderr_is_journal()) {
-    auto sink = std::make_shared<spdlog::sinks::systemd_sink_mt>("xdplb");
+    auto sink = boot::journal_sink();
     sink->set_pattern("%v");
     logger = std::make_shared<spdlog::logger>("xdplb", sink);
   } else {
