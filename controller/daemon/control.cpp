@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <cstring>
 
 #include "observe/quiet_thread.h"
+#include "observe/root_socket.h"
 
 namespace xdplb {
 
@@ -107,18 +107,9 @@ Result<ControlReply> decode_reply(const std::string& text) {
 Result<std::unique_ptr<ControlServer>> ControlServer::start(const std::string& state_dir, const std::string& bridge,
                                                             Handler handler) {
   const std::string path = control_socket(state_dir, bridge);
-  auto sa = socket_address(path);
-  if (!sa) return make_error(sa.error());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return make_error(std::string("control socket: ") + std::strerror(errno));
-  ::unlink(path.c_str());  // left by a daemon that died (the pid file lock says none runs)
-  const mode_t old = ::umask(077);
-  const int rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*sa), sizeof *sa);
-  ::umask(old);
-  if (rc != 0) return make_error("cannot bind the control socket " + path + ": " + std::strerror(errno));
-  ::chmod(path.c_str(), 0600);
-  if (::listen(fd.get(), 16) != 0) return make_error(std::string("control socket: listen: ") + std::strerror(errno));
-  std::unique_ptr<ControlServer> s(new ControlServer(std::move(fd), path, std::move(handler)));
+  auto fd = observe::listen_root_socket(path, "control socket", 16);
+  if (!fd) return make_error(fd.error());
+  std::unique_ptr<ControlServer> s(new ControlServer(std::move(*fd), path, std::move(handler)));
   s->thread_ = observe::quiet_thread([raw = s.get()] { raw->serve(); });
   return s;
 }
@@ -135,9 +126,7 @@ void ControlServer::serve() {
     if (::poll(&p, 1, 200) != 1) continue;
     UniqueFd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn.valid()) continue;
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) continue;
+    if (!observe::peer_is_root(conn.get())) continue;
     answer(conn.get());
   }
 }
