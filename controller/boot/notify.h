@@ -1,9 +1,12 @@
-// systemd's service protocol through libsystemd: readiness and watchdog (sd_notify(3),
-// sd_watchdog_enabled(3)) and whether our stderr is the journal. Outside systemd
-// ($NOTIFY_SOCKET unset) every call is a no-op.
+// systemd's service protocol through libsystemd (loaded at the first use): readiness and
+// watchdog (sd_notify(3), sd_watchdog_enabled(3)), whether our stderr is the journal, and a
+// log sink to journald. Outside systemd ($NOTIFY_SOCKET unset) every call is a no-op.
 #pragma once
 
+#include <spdlog/sinks/sink.h>
+
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,5 +22,8 @@ std::optional<std::chrono::microseconds> watchdog_interval();
 
 // Whether stderr goes to the journal ($JOURNAL_STREAM names it): then log to journald natively.
 bool stderr_is_journal();
+
+// Log lines to journald, each with its priority (sd_journal_send(3)).
+std::shared_ptr<spdlog::sinks::sink> journal_sink();
 
 }  // namespace xdplb::boot

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -17,6 +16,7 @@
 
 #include "boot/notify.h"
 #include "cli/commands.h"
+#include "cli/handoff.h"
 #include "config/yaml_config.h"
 #include "daemon/daemon.h"
 #include "net/link.h"
@@ -31,7 +31,7 @@ namespace {
 Status set_up_logging(const BootArgs& a, const std::string& state_dir) {
   std::shared_ptr<spdlog::logger> logger;
   if (boot::stderr_is_journal()) {
-    auto sink = std::make_shared<spdlog::sinks::systemd_sink_mt>("xdplb");
+    auto sink = boot::journal_sink();
     sink->set_pattern("%v");
     logger = std::make_shared<spdlog::logger>("xdplb", sink);
   } else {
@@ -118,6 +118,7 @@ int run_boot(const Globals& g, const BootArgs& a) {
     opts.pin_dir = g.pin_dir(b.name);
     opts.state_dir = g.state_dir();
     opts.heartbeats = &heartbeats;
+    opts.control = handed_commands(opts);
     // One /metrics per bridge's daemon: the first on --metrics' port, the next on the next ones.
     if (*metrics) {
       opts.metrics = **metrics;

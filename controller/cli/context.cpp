@@ -1,8 +1,10 @@
 #include "cli/context.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <iostream>
+#include <mutex>
 
 #include "core/paths.h"
 #include "core/state.h"
@@ -57,12 +59,49 @@ Result<LockedState> lock_state(const Globals& g, const std::string& bridge) {
   return LockedState{std::move(*lock), std::move(**saved)};
 }
 
+namespace {
+
+// The inodes of two of a bridge's pins: a detach and attach, or an upgrade in place, pins new
+// maps under the same names (new inodes).
+std::optional<std::pair<ino_t, ino_t>> pin_inodes(const std::string& pin_dir) {
+  struct stat meta{}, ring{};
+  if (::stat((pin_dir + "/meta").c_str(), &meta) != 0 || ::stat((pin_dir + "/ring").c_str(), &ring) != 0)
+    return std::nullopt;
+  return std::make_pair(meta.st_ino, ring.st_ino);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Datapath>> open_datapath(const Globals& g, const std::string& pin_dir) {
+  if (!g.in_daemon) {
+    auto dp = Datapath::open(pin_dir);
+    if (!dp) return make_error(dp.error());
+    return std::shared_ptr<Datapath>(std::move(*dp));
+  }
+  struct Kept {
+    std::string pin_dir;
+    std::pair<ino_t, ino_t> pins;
+    std::shared_ptr<Datapath> dp;
+  };
+  static std::mutex mutex;
+  static std::optional<Kept> kept;
+  std::lock_guard hold(mutex);
+  const auto pins = pin_inodes(pin_dir);
+  if (kept && pins && kept->pin_dir == pin_dir && kept->pins == *pins) return kept->dp;
+  kept.reset();
+  auto dp = Datapath::open(pin_dir);
+  if (!dp) return make_error(dp.error());
+  std::shared_ptr<Datapath> opened(std::move(*dp));
+  if (pins) kept = Kept{pin_dir, *pins, opened};
+  return opened;
+}
+
 Result<BridgeSession> open_bridge(const Globals& g, const std::optional<std::string>& bridge_arg,
                                   const std::string& what) {
   XDPLB_TRY(require_root(what));
   auto bridge = choose_bridge(g, bridge_arg);
   if (!bridge) return make_error(bridge.error());
-  auto dp = Datapath::open(g.pin_dir(*bridge));
+  auto dp = open_datapath(g, g.pin_dir(*bridge));
   if (!dp) return make_error(dp.error());
   auto link = net::get_link(*bridge);
   if (!link) return make_error(link.error());

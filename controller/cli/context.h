@@ -17,6 +17,9 @@ struct Globals {
   std::optional<std::string> pin_root_flag;
   std::optional<std::string> state_dir_flag;
   bool verbose = false;
+  // In the daemon, running a command the CLI handed over (cli/handoff.h): the opened datapath
+  // is kept for the next command.
+  bool in_daemon = false;
 
   std::string pin_root() const;
   std::string state_dir() const;
@@ -42,7 +45,7 @@ struct BridgeSession {
   const Globals* g = nullptr;
   std::string bridge;
   net::LinkInfo link;
-  std::unique_ptr<Datapath> dp;
+  std::shared_ptr<Datapath> dp;
   std::unique_ptr<DatapathWriter> writer;
   bool host_local = false;
 
@@ -52,6 +55,9 @@ struct BridgeSession {
   // The saved state, read without the lock (for checks before a change and for output).
   Result<BridgeState> load() const;
 };
+// The bridge's pinned maps; in the daemon (g.in_daemon) the last ones opened, kept while the
+// pins are the same.
+Result<std::shared_ptr<Datapath>> open_datapath(const Globals& g, const std::string& pin_dir);
 Result<BridgeSession> open_bridge(const Globals& g, const std::optional<std::string>& bridge_arg,
                                   const std::string& what);
 

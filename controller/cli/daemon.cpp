@@ -1,5 +1,6 @@
 // daemon / backend drain|undrain / health.
 #include "cli/daemon.h"
+#include "cli/handoff.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -104,6 +105,7 @@ int run_daemon_cmd(const Globals& g, const DaemonArgs& a) {
   if (!drain_ms) return fail(drain_ms.error());
   opts.drain_timeout = std::chrono::milliseconds(*drain_ms);
   opts.withdraw_on_stop = a.withdraw_on_stop;
+  opts.control = handed_commands(opts);
   spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::info);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e xdplb[%P] %^%l%$: %v");
 

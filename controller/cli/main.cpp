@@ -8,12 +8,13 @@
 
 #include "cli/commands.h"
 #include "cli/daemon.h"
+#include "cli/handoff.h"
 #include "cli/observe.h"
 #include "cli/top.h"
 #include "datapath/datapath.h"
 #include "version.h"
 
-using namespace xdplb::cli;
+namespace xdplb::cli {
 
 namespace {
 
@@ -40,10 +41,11 @@ void print_all_help(const CLI::App& app, const std::string& path = "xdplb") {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_command_line(const std::vector<std::string>& args, bool in_daemon) {
   CLI::App app{
       "xdplb: an XDP/eBPF L4 load balancer for LXC/LXD container hosts.\n"
       "Serves a port of the host's uplink addresses (default 8000) from backends on a bridge."};
+  app.name("xdplb");
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("xdplb ") + XDPLB_VERSION + " (git " + XDPLB_GIT_REVISION + ")",
                        "print the version and the git revision it was built from");
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
     throw CLI::Success();
   }, "print the help of every command and subcommand (xdplb(8) has it too)");
   Globals g;
+  g.in_daemon = in_daemon;
   app.add_flag("-v,--verbose", g.verbose, "debug logs");
   app.add_option("--pin-root", g.pin_root_flag,
                  "bpffs directory for pinned maps and links (env XDPLB_PIN_ROOT; default /sys/fs/bpf/xdplb)");
@@ -253,9 +256,23 @@ int main(int argc, char** argv) {
   c_trace->add_option("--timeout", trace.timeout, "stop after this many seconds");
   c_trace->add_flag("--json", trace.json, "one JSON object per packet");
 
-  CLI11_PARSE(app, argc, argv);
-  spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
-  spdlog::set_pattern("xdplb %^%l%$: %v");
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  // The backend changes a running daemon can make (cli/handoff.h); in the daemon, only those.
+  const std::optional<std::string>* handed_bridge = *c_add ? &add.bridge : *c_remove ? &remove.bridge
+                                                  : *c_drain ? &drain.bridge : *c_undrain ? &undrain.bridge : nullptr;
+  if (in_daemon) {
+    if (!handed_bridge) return fail("the daemon runs only backend add, remove, drain and undrain");
+  } else {
+    spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::warn);
+    spdlog::set_pattern("xdplb %^%l%$: %v");
+    if (handed_bridge)
+      if (auto code = hand_to_daemon(g, *handed_bridge, args)) return *code;
+  }
 
   // Whatever escapes a command (an exception from a library) ends it with one line.
   try {
@@ -292,4 +309,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 1;
+}
+
+}  // namespace xdplb::cli
+
+int main(int argc, char** argv) {
+  return xdplb::cli::run_command_line(std::vector<std::string>(argv + 1, argv + argc), false);
 }

@@ -902,6 +902,12 @@ Status run_daemon(const DaemonOptions& options, const std::atomic<bool>* stop,
     spdlog::info("metrics on http://{}/metrics", Endpoint{options.metrics->addr, *port}.to_string());
   Daemon d(options, std::move(*dp), std::move(*bridge), std::move(*prober), std::move(*worker), std::move(*obs));
   XDPLB_TRY(d.start());
+  std::unique_ptr<ControlServer> control;
+  if (options.control) {
+    auto c = ControlServer::start(options.state_dir, options.bridge, options.control);
+    if (!c) return make_error(c.error());
+    control = std::move(*c);
+  }
   if (ready) ready();
   auto st = d.loop(stop);
   ::unlink(pid_path.c_str());

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "core/ip.h"
+#include "daemon/control.h"
 #include "daemon/heartbeat.h"
 
 #include "core/result.h"
@@ -54,6 +55,8 @@ struct DaemonOptions {
   // Where the event loop and the worker stamp their heartbeats (the watchdog reads them), if
   // anywhere.
   Heartbeats* heartbeats = nullptr;
+  // Runs the commands the CLI hands over on the control socket (daemon/control.h), if set.
+  ControlServer::Handler control;
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP (or `stop` turns true). Fails only on start-up errors

@@ -1,5 +1,6 @@
 #include "observe/events.h"
 #include "observe/quiet_thread.h"
+#include "observe/root_socket.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -61,20 +62,9 @@ std::string events_socket(const std::string& state_dir, const std::string& bridg
 
 Result<std::unique_ptr<EventServer>> EventServer::start(const std::string& state_dir, const std::string& bridge) {
   const std::string path = events_socket(state_dir, bridge);
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) return make_error("events socket path too long: " + path);
-  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return make_error(std::string("events socket: ") + std::strerror(errno));
-  ::unlink(path.c_str());  // left by a daemon that died (the pid file lock says none runs)
-  const mode_t old = ::umask(077);
-  const int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  ::umask(old);
-  if (rc != 0) return make_error("cannot bind the events socket " + path + ": " + std::strerror(errno));
-  ::chmod(path.c_str(), 0600);
-  if (::listen(fd.get(), 8) != 0) return make_error(std::string("events socket: listen: ") + std::strerror(errno));
-  std::unique_ptr<EventServer> s(new EventServer(std::move(fd), path, bridge));
+  auto fd = listen_root_socket(path, "events socket", 8);
+  if (!fd) return make_error(fd.error());
+  std::unique_ptr<EventServer> s(new EventServer(std::move(*fd), path, bridge));
   s->thread_ = quiet_thread([raw = s.get()] { raw->accept_loop(); });
   return s;
 }
@@ -91,9 +81,7 @@ void EventServer::accept_loop() {
     if (::poll(&p, 1, 200) != 1) continue;
     UniqueFd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!conn.valid()) continue;
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) continue;
+    if (!peer_is_root(conn.get())) continue;
     const std::string hello =
         event_json(bridge_, Event{}, std::chrono::system_clock::now()).dump() + "\n";
     if (::send(conn.get(), hello.data(), hello.size(), MSG_DONTWAIT | MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size()))

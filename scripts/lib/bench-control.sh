@@ -39,9 +39,27 @@ prog_cost_pairs() {
 }
 
 # The builds the control phase times: this one, and with --add-before BIN that binary too,
-# alternating try by try (the same load for both).
-add_builds() { if [ -n "${ADD_BEFORE:-}" ]; then echo before this; else echo this; fi; }
+# alternating try by try (the same load for both); "daemon" is this build with the bridge's
+# daemon running, which takes the command over its control socket.
+add_builds() { if [ -n "${ADD_BEFORE:-}" ]; then echo before this daemon; else echo this daemon; fi; }
 add_binary() { if [ "$1" = before ]; then echo "$ADD_BEFORE"; else echo "$XDPLB_BUILD"; fi; }
+
+# With build "daemon": the bridge's daemon, started in the background (it returns once the
+# daemon serves); ADD_DAEMON_PID names it for add_daemon_stop.
+add_daemon_start() {
+  ADD_DAEMON_PID=""
+  [ "$1" = daemon ] || return 0
+  xdplb daemon --bridge "$BRIDGE" --log-file "$RAW/add_daemon.log" >>"$RAW/xdplb.log" 2>&1 ||
+    { log "  xdplb daemon failed: $(tail -1 "$RAW/xdplb.log")"; return 1; }
+  ADD_DAEMON_PID=$(cat "$XDPLB_STATE_DIR/$BRIDGE.daemon.pid")
+  sleep 1  # settled as a daemon that runs all along: its start-up writes and state read done
+}
+add_daemon_stop() {
+  [ -n "${ADD_DAEMON_PID:-}" ] || return 0
+  kill "$ADD_DAEMON_PID" 2>/dev/null || true
+  timeout 5 tail --pid="$ADD_DAEMON_PID" -f /dev/null 2>/dev/null || kill -9 "$ADD_DAEMON_PID" 2>/dev/null || true
+  ADD_DAEMON_PID=""
+}
 
 # Time from the start of `xdplb backend add` to the first packet at the new backend: a probe
 # in the client sends a new UDP flow to VIP:8000 every 200 us while backend 2 is added; a probe
@@ -63,6 +81,7 @@ measure_add_once() {
     xdplb_down
     return 0
   fi
+  add_daemon_start "$build" || { xdplb_down; return 0; }
   spawn_in "$SRV_CPU" "$(backend_ns 2)" "$PROBE" first --port 80 --seconds 10 >"$BT_TMP/first.txt"
   rpid=$BT_LAST_PID
   spawn_in "$GEN_CPU" "$CLI_NS" "$PROBE" send --dst "$VIP" --port 8000 --interval-us 200 --seconds 8 >/dev/null
@@ -74,6 +93,7 @@ measure_add_once() {
   wait "$rpid" 2>/dev/null || true
   first=$(cat "$BT_TMP/first.txt" 2>/dev/null || true)
   stop_pid "$spid"
+  add_daemon_stop
   xdplb_down
   if [ -n "$first" ]; then
     jq -nc --argjson first_ms "$(( (first - t0) / 1000 ))e-3" --argjson cmd_ms "$(( (t1 - t0) / 1000 ))e-3" \
@@ -102,12 +122,14 @@ measure_add_cpu_once() {
   local build=$1 XDPLB=$2 f=$3 ms
   xdplb attach "$BRIDGE" --uplink "$UPLINK" --port 8000 --backend-port 80 >>"$RAW/xdplb.log" 2>&1 &&
     xdplb backend add "$(backend_ip 1)" >>"$RAW/xdplb.log" 2>&1 || { xdplb_down; return 0; }
+  add_daemon_start "$build" || { xdplb_down; return 0; }
   if nsenter --net=/run/netns/"$HOST_NS" perf stat -x, -e task-clock -o "$f" -- \
        "$XDPLB" backend add "$(backend_ip 2)" >>"$RAW/xdplb.log" 2>&1; then
     ms=$(awk -F, '$3 ~ /^task-clock/ { print $1 }' "$f")
     [ -n "$ms" ] && jq -nc --arg build "$build" --argjson cpu "$ms" --argjson load "$(cut -d' ' -f1 /proc/loadavg)" \
       '{build: $build, cpu_ms: $cpu, loadavg: $load}' >>"$RAW/add_cpu.jsonl"
   fi
+  add_daemon_stop
   xdplb_down
 }
 

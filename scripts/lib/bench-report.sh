@@ -84,7 +84,8 @@ summarize() {
       control_plane: {
         maglev: $maglev,
         backend_add: add_stats($add; $add_cpu; "this"),
-        backend_add_before: (if any($add[]; .build == "before") then add_stats($add; $add_cpu; "before") else null end)
+        backend_add_before: (if any($add[]; .build == "before") then add_stats($add; $add_cpu; "before") else null end),
+        backend_add_daemon: (if any($add[]; .build == "daemon") then add_stats($add; $add_cpu; "daemon") else null end)
       },
       memory: ($mem | if . == null then null else {
         flows_map: (.flows // null | if . then {max_entries, bytes_key, bytes_value, bytes_memlock,

@@ -176,18 +176,19 @@ def control_rows(r):
                        spread(Stat.of(p.get("build_x_reference")), v, ref), goal="≤ 2 ms" if n == 1000 else ""))
         out.append(Row(f"maglev_moved/{n}", f"flows moved when 1 of {n} leaves", "%", False,
                        Stat.of(p["moved_share"] * 100), "ideal", Stat.of(p["moved_share_ideal"] * 100)))
-    add = cp.get("backend_add") or {}
     before = cp.get("backend_add_before") or {}
     # With --add-before: the older binary's figures, alternating in the same run, as the baseline.
-    for row_key, key, label, goal in (
-            ("backend_add/first_packet", "to_first_packet_ms", "`backend add` → first packet at the new backend",
-             "≤ 10 ms"),
-            ("backend_add/command", "command_ms", "`backend add` command", ""),
-            ("backend_add/cpu", "cpu_ms", "`backend add` command, CPU (perf task-clock)", "")):
-        v, b = Stat.of(add.get(key)), Stat.of(before.get(key))
-        out.append(Row(row_key, label, "ms", False, v, "before (--add-before)" if b else "", b,
-                       Stat(v.median / b.median, v.min / b.max, v.max / b.min) if v and b and b.min > 0 else None,
-                       goal=goal))
+    # The daemon rows: this build's command handed to the bridge's running daemon.
+    for prefix, how, add in (("backend_add", "", cp.get("backend_add") or {}),
+                             ("backend_add_daemon", ", daemon running", cp.get("backend_add_daemon") or {})):
+        for row_key, key, label, goal in (
+                ("first_packet", "to_first_packet_ms", "`backend add` → first packet at the new backend", "≤ 10 ms"),
+                ("command", "command_ms", "`backend add` command", ""),
+                ("cpu", "cpu_ms", "`backend add` command, CPU (perf task-clock)", "")):
+            v, b = Stat.of(add.get(key)), Stat.of(before.get(key))
+            out.append(Row(f"{prefix}/{row_key}", label + how, "ms", False, v, "before (--add-before)" if b else "", b,
+                           Stat(v.median / b.median, v.min / b.max, v.max / b.min) if v and b and b.min > 0 else None,
+                           goal=goal))
     return [row for row in out if row.value is not None]
 
 
