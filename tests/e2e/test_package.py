@@ -47,6 +47,9 @@ def test_package_installs_runs_and_purges_clean(e2e):
     assert len(debs) == 1, out
     deb = os.path.join(e2e.tmp, "deb", debs[0])
     print(sh("dpkg-deb", "-I", deb))
+    depends = sh("dpkg-deb", "-f", deb, "Depends")
+    for lib in ("liblxc1", "libsystemd0"):  # dlopen()ed at the first use: shlibdeps cannot see them
+        assert lib in depends, depends
 
     e2e.defer(lambda: subprocess.run(["dpkg", "--purge", "xdplb"], capture_output=True, timeout=120))
     sh("dpkg", "-i", deb)
